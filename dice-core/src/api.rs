@@ -1,0 +1,153 @@
+//! The public entry points: validate once, plan, then run the engine.
+//!
+//! Input (N, C, spatial...) of rank 3..=6; target dense of the same shape or a label map
+//! (N, 1, spatial...) / (N, spatial...); gradient output of the input's shape.
+
+use crate::backend::Backend;
+use crate::context::Context;
+use crate::engine::{self, Job, TargetSrc};
+use crate::error::{DiceError, Result};
+use crate::finalize::{Coefficients, Finalized, finalize};
+use crate::float::Float;
+use crate::kernel::KernelCfg;
+use crate::options::{Activation, DiceOptions};
+use crate::plan::Plan;
+use crate::stats::Stats;
+use crate::target::{Labels, Target};
+use crate::tensor::{Layout, TensorView, TensorViewMut};
+
+fn label_layout(l: &Labels<'_>) -> Layout {
+    match l {
+        Labels::U8(v) => *v.layout(),
+        Labels::U16(v) => *v.layout(),
+        Labels::I32(v) => *v.layout(),
+        Labels::I64(v) => *v.layout(),
+    }
+}
+
+/// Labels shaped (N, spatial...) gain a channel axis of extent 1 and stride 0.
+fn with_channel<'a>(l: Labels<'a>, input_rank: usize) -> Result<Labels<'a>> {
+    let layout = label_layout(&l);
+    if layout.rank() + 1 != input_rank {
+        return Ok(l);
+    }
+    let layout = layout.with_inserted(1, 1, 0);
+    Ok(match l {
+        Labels::U8(v) => Labels::U8(v.relayout("target", layout)?),
+        Labels::U16(v) => Labels::U16(v.relayout("target", layout)?),
+        Labels::I32(v) => Labels::I32(v.relayout("target", layout)?),
+        Labels::I64(v) => Labels::I64(v.relayout("target", layout)?),
+    })
+}
+
+/// Validates the call and builds the job shared by every step.
+fn prepare<'a, T: Float>(
+    input: &TensorView<'a, T>,
+    target: &Target<'a, T>,
+    output: Option<&Layout>,
+    opts: &DiceOptions,
+) -> Result<Job<'a, T>> {
+    let il = input.layout();
+    if !(3..=6).contains(&il.rank()) {
+        return Err(DiceError::Rank { arg: "input", rank: il.rank(), min: 3, max: 6 });
+    }
+    for d in 0..2 {
+        if il.shape()[d] == 0 {
+            return Err(DiceError::EmptyDim { arg: "input", dim: d });
+        }
+    }
+    let c = il.shape()[1];
+    let (src, tl) = match *target {
+        Target::Dense(t) => {
+            if t.shape() != il.shape() {
+                return Err(DiceError::ShapeMismatch { arg: "target", expected: il.shape().to_vec(), got: t.shape().to_vec() });
+            }
+            (TargetSrc::Dense(t), *t.layout())
+        }
+        Target::Labels(l) => {
+            let l = with_channel(l, il.rank())?;
+            let ll = label_layout(&l);
+            let mut expected = il.shape().to_vec();
+            expected[1] = 1;
+            if ll.shape() != expected.as_slice() {
+                let mut alt = il.shape().to_vec();
+                alt.remove(1);
+                return Err(DiceError::ShapeMismatch { arg: "target", expected: alt, got: label_layout(&l).shape().to_vec() });
+            }
+            (TargetSrc::Labels(l), ll)
+        }
+    };
+    if let Some(ol) = output {
+        if ol.shape() != il.shape() {
+            return Err(DiceError::ShapeMismatch { arg: "grad", expected: il.shape().to_vec(), got: ol.shape().to_vec() });
+        }
+    }
+    let first = opts.first_class(c);
+    opts.class_weights(c - first)?;
+    let labels = matches!(src, TargetSrc::Labels(_));
+    let act = if opts.activation == Activation::Softmax && c == 1 { Activation::None } else { opts.activation };
+    let cfg = KernelCfg {
+        act,
+        c,
+        first,
+        squared: opts.squared_pred,
+        soft: opts.soft_label && !opts.squared_pred && !labels,
+        labels,
+        masked: !labels && opts.ignore_index.is_some(),
+    };
+    Ok(Job {
+        plan: Plan::new(il, &tl, output),
+        cfg,
+        input: *input,
+        target: src,
+        ignore_index: opts.ignore_index,
+        backend: Backend::active(),
+    })
+}
+
+/// Step 1: the sums I, P, G per (n, kept class).
+pub fn dice_stats<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Stats> {
+    engine::reduce(ctx, &prepare(input, target, None, opts)?)
+}
+
+/// Step 2: loss values and local derivatives from (possibly merged) stats.
+pub fn dice_finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
+    finalize(stats, opts)
+}
+
+/// Step 3: the input gradient from coefficients (rows N, or 1 to apply to every item).
+pub fn dice_backward<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    opts: &DiceOptions,
+    coef: &Coefficients,
+    grad: &mut TensorViewMut<'_, T>,
+) -> Result<()> {
+    let job = prepare(input, target, Some(grad.layout()), opts)?;
+    let kept = job.plan.c - job.cfg.first;
+    if (coef.rows != job.plan.n && coef.rows != 1) || coef.classes != kept {
+        return Err(DiceError::StatsMismatch { expected: (job.plan.n, kept), got: (coef.rows, coef.classes) });
+    }
+    engine::backward(ctx, &job, coef, grad.origin())
+}
+
+/// Forward: stats then finalize.
+pub fn dice_loss<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Finalized> {
+    finalize(&dice_stats(ctx, input, target, opts)?, opts)
+}
+
+/// Forward and backward in one call. `upstream` as in [`Finalized::coefficients`].
+pub fn dice_loss_grad<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    opts: &DiceOptions,
+    upstream: Option<&[f64]>,
+    grad: &mut TensorViewMut<'_, T>,
+) -> Result<Finalized> {
+    let job = prepare(input, target, Some(grad.layout()), opts)?;
+    let fin = finalize(&engine::reduce(ctx, &job)?, opts)?;
+    engine::backward(ctx, &job, &fin.coefficients(upstream)?, grad.origin())?;
+    Ok(fin)
+}

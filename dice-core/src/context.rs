@@ -1,0 +1,69 @@
+//! Execution context: the caller decides how many threads the library may use.
+
+use crate::error::{DiceError, Result};
+use rayon::prelude::*;
+
+/// Below this many elements a call stays on the calling thread: fork-join costs more than it
+/// saves, and on a shared machine a second thread may be busy.
+const PARALLEL_MIN_ELEMS: usize = 1 << 18;
+
+/// Owns a rayon pool of `threads` workers (none when `threads == 1`: calls run inline).
+/// A context may be shared by threads; calls through it are independent.
+#[derive(Debug)]
+pub struct Context {
+    threads: usize,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Context {
+    /// `threads == 0` means one per available core.
+    pub fn new(threads: usize) -> Result<Self> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            threads
+        };
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("dice-{i}"))
+                    .build()
+                    .map_err(|e| DiceError::ThreadPool(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        Ok(Context { threads, pool })
+    }
+
+    /// A single-threaded context (no pool).
+    pub fn single() -> Self {
+        Context { threads: 1, pool: None }
+    }
+
+    /// Worker count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Maps `f` over `items` in order, in parallel when worthwhile. `init` makes per-worker
+    /// scratch. The output order is the input order whatever the thread count.
+    pub(crate) fn map_ordered<I: Sync, R: Send, B>(
+        &self,
+        items: &[I],
+        elems: usize,
+        init: impl Fn() -> B + Sync + Send,
+        f: impl Fn(&mut B, &I) -> R + Sync + Send,
+    ) -> Vec<R> {
+        match &self.pool {
+            Some(pool) if items.len() > 1 && elems >= PARALLEL_MIN_ELEMS => {
+                pool.install(|| items.par_iter().map_init(&init, |b, i| f(b, i)).collect())
+            }
+            _ => {
+                let mut b = init();
+                items.iter().map(|i| f(&mut b, i)).collect()
+            }
+        }
+    }
+}

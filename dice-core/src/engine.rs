@@ -1,0 +1,237 @@
+//! The middle layer: runs a validated plan over blocks (in parallel, deterministic order),
+//! moves each tile between the tensors and L1 scratch, and calls the kernels under the
+//! chosen SIMD backend.
+
+use crate::backend::Backend;
+use crate::context::Context;
+use crate::error::{DiceError, Result};
+use crate::finalize::Coefficients;
+use crate::float::Float;
+use crate::kernel::{KernelCfg, TileBufs, activation, backward, reduce};
+use crate::plan::{Block, INPUT, OUTPUT, Plan, TARGET, TILE};
+use crate::stats::{Stats, Sums};
+use crate::target::{Label, Labels};
+use crate::tensor::TensorView;
+use pulp::{Simd, WithSimd};
+
+/// The target as the engine reads it (label maps carry a channel axis of extent 1).
+#[derive(Clone, Copy)]
+pub(crate) enum TargetSrc<'a, T> {
+    Dense(TensorView<'a, T>),
+    Labels(Labels<'a>),
+}
+
+/// Everything a pass needs, validated by the API layer.
+pub(crate) struct Job<'a, T: Float> {
+    pub plan: Plan,
+    pub cfg: KernelCfg,
+    pub input: TensorView<'a, T>,
+    pub target: TargetSrc<'a, T>,
+    pub ignore_index: Option<i64>,
+    pub backend: Backend,
+}
+
+impl<T: Float> Job<'_, T> {
+    fn elems(&self) -> usize {
+        self.plan.n * self.plan.c * self.plan.spatial
+    }
+
+    /// Loads one tile: input rows, then the target (dense rows + mask, or decoded labels).
+    #[inline(always)]
+    fn gather(&self, bufs: &mut TileBufs<T>, off: [isize; 3], len: usize) -> Result<()> {
+        let p = &self.plan;
+        for c in 0..p.c {
+            let start = self.input.base() as isize + off[INPUT] + c as isize * p.c_stride[INPUT];
+            copy_in(&mut bufs.x[c * TILE..c * TILE + len], self.input.data(), start, p.inner_stride(INPUT));
+        }
+        match &self.target {
+            TargetSrc::Dense(t) => {
+                for c in 0..p.c {
+                    let start = t.base() as isize + off[TARGET] + c as isize * p.c_stride[TARGET];
+                    copy_in(&mut bufs.t[c * TILE..c * TILE + len], t.data(), start, p.inner_stride(TARGET));
+                }
+                if self.cfg.masked {
+                    let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
+                    for j in 0..len {
+                        let any = (0..p.c).any(|c| bufs.t[c * TILE + j] != zero);
+                        bufs.mask[j] = if any { one } else { zero };
+                    }
+                }
+            }
+            TargetSrc::Labels(l) => {
+                let lab = &mut bufs.lab[..len];
+                let stride = p.inner_stride(TARGET);
+                let classes = if p.c == 1 { 2 } else { p.c };
+                match l {
+                    Labels::U8(v) => decode::<T, u8>(lab, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::U16(v) => decode::<T, u16>(lab, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::I32(v) => decode::<T, i32>(lab, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::I64(v) => decode::<T, i64>(lab, v, off[TARGET], stride, classes, self.ignore_index),
+                }?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// dst[j] = src[start + j * stride].
+#[inline(always)]
+fn copy_in<T: Copy>(dst: &mut [T], src: &[T], start: isize, stride: isize) {
+    let start = start as usize;
+    if stride == 1 {
+        dst.copy_from_slice(&src[start..start + dst.len()]);
+    } else {
+        for (j, d) in dst.iter_mut().enumerate() {
+            *d = src[(start as isize + j as isize * stride) as usize];
+        }
+    }
+}
+
+/// Decodes labels into class codes; `ignore_index` becomes `T::IGNORED`.
+#[inline(always)]
+fn decode<T: Float, L: Label>(
+    dst: &mut [T::Bits],
+    view: &TensorView<'_, L>,
+    off: isize,
+    stride: isize,
+    classes: usize,
+    ignore: Option<i64>,
+) -> Result<()> {
+    let data = view.data();
+    let start = view.base() as isize + off;
+    let mut bad = None;
+    for (j, d) in dst.iter_mut().enumerate() {
+        let v = data[(start + j as isize * stride) as usize].to_i64();
+        *d = if Some(v) == ignore {
+            T::IGNORED
+        } else if (0..classes as i64).contains(&v) {
+            T::bits_from_usize(v as usize)
+        } else {
+            bad.get_or_insert(v);
+            T::IGNORED
+        };
+    }
+    match bad {
+        None => Ok(()),
+        Some(value) => Err(DiceError::LabelOutOfRange { value, classes }),
+    }
+}
+
+/// Splits `len` columns into the part the backend's lanes cover and the scalar remainder.
+#[inline(always)]
+fn split<S: Simd, T: Float>(len: usize) -> usize {
+    len / T::lanes::<S>() * T::lanes::<S>()
+}
+
+struct ReduceBlock<'a, 'j, T: Float> {
+    job: &'a Job<'j, T>,
+    block: Block,
+    bufs: &'a mut TileBufs<T>,
+    acc: &'a mut [Sums],
+}
+
+impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
+    type Output = Result<()>;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let ReduceBlock { job, block, bufs, acc } = self;
+        let sc = pulp::Scalar::new();
+        for (off, len) in job.plan.tiles(block) {
+            job.gather(bufs, off, len)?;
+            let m = split::<S, T>(len);
+            activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
+            activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
+            reduce::accumulate::<S, T>(s, &job.cfg, bufs, 0, m, acc);
+            reduce::accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len, acc);
+        }
+        Ok(())
+    }
+}
+
+/// Step 1: per (n, kept class) sums, blocks combined in canonical order.
+pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats> {
+    let kept = job.plan.c - job.cfg.first;
+    let blocks = job.plan.blocks();
+    let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c), |bufs, &block| {
+        let mut acc = vec![Sums::default(); kept];
+        job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc })?;
+        Ok(acc)
+    });
+    let mut stats = Stats::zeros(job.plan.n, kept);
+    for (block, part) in blocks.iter().zip(parts) {
+        for (s, p) in stats.row_mut(block.n).iter_mut().zip(&part?) {
+            s.accumulate(p);
+        }
+    }
+    Ok(stats)
+}
+
+/// Base pointer of the gradient, shared by the block workers.
+#[derive(Clone, Copy)]
+struct OutPtr<T>(*mut T);
+// SAFETY: the output layout is injective (checked by `TensorViewMut`) and blocks partition
+// the (n, spatial) index space, so no two workers ever write the same element.
+unsafe impl<T: Send> Send for OutPtr<T> {}
+// SAFETY: as above; the pointer itself is only read.
+unsafe impl<T: Send> Sync for OutPtr<T> {}
+
+struct BackwardBlock<'a, 'j, T: Float> {
+    job: &'a Job<'j, T>,
+    block: Block,
+    bufs: &'a mut TileBufs<T>,
+    coef: &'a [(T, T)],
+    out: OutPtr<T>,
+}
+
+impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
+    type Output = Result<()>;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let BackwardBlock { job, block, bufs, coef, out } = self;
+        let sc = pulp::Scalar::new();
+        let p = &job.plan;
+        for (off, len) in job.plan.tiles(block) {
+            job.gather(bufs, off, len)?;
+            let m = split::<S, T>(len);
+            activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
+            activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
+            backward::gradient::<S, T>(s, &job.cfg, bufs, coef, 0, m);
+            backward::gradient::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
+            let stride = p.inner_stride(OUTPUT);
+            for c in 0..p.c {
+                let src = &bufs.g[c * TILE..c * TILE + len];
+                let start = off[OUTPUT] + c as isize * p.c_stride[OUTPUT];
+                // SAFETY: `start + j * stride` for j < len addresses element (n, c, tile
+                // position j) of the validated output view, which lies inside its buffer;
+                // this block is the only writer of those elements (see `OutPtr`).
+                unsafe {
+                    let dst = out.0.offset(start);
+                    if stride == 1 {
+                        std::ptr::copy_nonoverlapping(src.as_ptr(), dst, len);
+                    } else {
+                        for (j, &v) in src.iter().enumerate() {
+                            *dst.offset(j as isize * stride) = v;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Step 3: writes the input gradient through `out` (element (0, ..., 0) of a validated,
+/// injective output view of the input's shape). `coef` has N rows or 1 (shared by all n).
+pub(crate) fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coefficients, out: *mut T) -> Result<()> {
+    let kept = job.plan.c - job.cfg.first;
+    let rows: Vec<Vec<(T, T)>> = (0..coef.rows())
+        .map(|r| (0..kept).map(|c| coef.get(r, c)).map(|(a, b)| (T::from_f64(a), T::from_f64(b))).collect())
+        .collect();
+    let out = OutPtr(out);
+    let blocks = job.plan.blocks();
+    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c), |bufs, &block| {
+        let coef = &rows[if rows.len() == 1 { 0 } else { block.n }];
+        job.backend.dispatch(BackwardBlock { job, block, bufs, coef, out })
+    });
+    results.into_iter().collect()
+}

@@ -1,0 +1,182 @@
+//! The element types the engine computes in (f32, f64) and their SIMD vocabulary.
+//!
+//! `Float` maps each operation onto pulp's per-type methods, so one generic kernel serves
+//! both precisions and every backend (AVX-512, AVX2/FMA, NEON, scalar). Everything here is
+//! `#[inline(always)]`: a non-inlined helper inside `with_simd` loses the target features.
+
+use pulp::Simd;
+
+#[allow(missing_docs)] // one-to-one with pulp's per-type operations of the same names
+/// A floating-point element type with SIMD lanes and a same-width integer type for labels.
+pub trait Float: Copy + Send + Sync + PartialOrd + Default + std::fmt::Debug + 'static {
+    /// Same-width unsigned integer (decoded labels live in these lanes).
+    type Bits: Copy + Send + Sync + Default + Eq + std::fmt::Debug + 'static;
+    /// SIMD vector of `Self` on backend `S`.
+    type V<S: Simd>: Copy;
+    /// SIMD vector of `Bits` on backend `S`.
+    type B<S: Simd>: Copy;
+    /// Lane mask on backend `S`.
+    type M<S: Simd>: Copy;
+
+    /// Name used in messages.
+    const NAME: &'static str;
+    /// Decoded label meaning "masked out" (ignore_index).
+    const IGNORED: Self::Bits;
+
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn bits_from_usize(x: usize) -> Self::Bits;
+
+    fn lanes<S: Simd>() -> usize;
+    fn as_simd<S: Simd>(x: &[Self]) -> &[Self::V<S>];
+    fn as_simd_mut<S: Simd>(x: &mut [Self]) -> &mut [Self::V<S>];
+    fn as_simd_bits<S: Simd>(x: &[Self::Bits]) -> &[Self::B<S>];
+
+    fn splat<S: Simd>(s: S, x: Self) -> Self::V<S>;
+    fn splat_bits<S: Simd>(s: S, x: Self::Bits) -> Self::B<S>;
+    fn add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    fn sub<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    fn mul<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    fn div<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    /// a * b + c, fused where the backend has FMA.
+    fn mul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S>;
+    fn max<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    fn min<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    fn lt_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S>;
+    fn eq_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S>;
+    fn eq_bits<S: Simd>(s: S, a: Self::B<S>, b: Self::B<S>) -> Self::M<S>;
+    fn select<S: Simd>(s: S, m: Self::M<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
+    fn reduce_sum<S: Simd>(s: S, a: Self::V<S>) -> Self;
+    /// e^x, vectorised; NaN propagates, results below the normal range flush to 0.
+    fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
+}
+
+macro_rules! impl_float {
+    ($t:ident, $bits:ident, $v:ident, $b:ident, $m:ident, $exp:ident,
+     $as_simd:ident, $as_mut_simd:ident, $as_simd_bits:ident, $splat:ident, $splat_bits:ident,
+     $add:ident, $sub:ident, $mul:ident, $div:ident, $fma:ident, $max:ident, $min:ident,
+     $lt:ident, $eq:ident, $eq_bits:ident, $select:ident, $reduce_sum:ident) => {
+        impl Float for $t {
+            type Bits = $bits;
+            type V<S: Simd> = S::$v;
+            type B<S: Simd> = S::$b;
+            type M<S: Simd> = S::$m;
+            const NAME: &'static str = stringify!($t);
+            const IGNORED: $bits = $bits::MAX;
+
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self { x as $t }
+            #[inline(always)]
+            fn to_f64(self) -> f64 { self as f64 }
+            #[inline(always)]
+            fn bits_from_usize(x: usize) -> $bits { x as $bits }
+            #[inline(always)]
+            fn lanes<S: Simd>() -> usize { core::mem::size_of::<S::$v>() / core::mem::size_of::<$t>() }
+            #[inline(always)]
+            fn as_simd<S: Simd>(x: &[Self]) -> &[Self::V<S>] { S::$as_simd(x).0 }
+            #[inline(always)]
+            fn as_simd_mut<S: Simd>(x: &mut [Self]) -> &mut [Self::V<S>] { S::$as_mut_simd(x).0 }
+            #[inline(always)]
+            fn as_simd_bits<S: Simd>(x: &[$bits]) -> &[Self::B<S>] { S::$as_simd_bits(x).0 }
+            #[inline(always)]
+            fn splat<S: Simd>(s: S, x: Self) -> Self::V<S> { s.$splat(x) }
+            #[inline(always)]
+            fn splat_bits<S: Simd>(s: S, x: $bits) -> Self::B<S> { s.$splat_bits(x) }
+            #[inline(always)]
+            fn add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$add(a, b) }
+            #[inline(always)]
+            fn sub<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$sub(a, b) }
+            #[inline(always)]
+            fn mul<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$mul(a, b) }
+            #[inline(always)]
+            fn div<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$div(a, b) }
+            #[inline(always)]
+            fn mul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> { s.$fma(a, b, c) }
+            #[inline(always)]
+            fn max<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$max(a, b) }
+            #[inline(always)]
+            fn min<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$min(a, b) }
+            #[inline(always)]
+            fn lt_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> { s.$lt(a, b) }
+            #[inline(always)]
+            fn eq_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> { s.$eq(a, b) }
+            #[inline(always)]
+            fn eq_bits<S: Simd>(s: S, a: Self::B<S>, b: Self::B<S>) -> Self::M<S> { s.$eq_bits(a, b) }
+            #[inline(always)]
+            fn select<S: Simd>(s: S, m: Self::M<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$select(m, a, b) }
+            #[inline(always)]
+            fn reduce_sum<S: Simd>(s: S, a: Self::V<S>) -> Self { s.$reduce_sum(a) }
+            #[inline(always)]
+            fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp(s, x) }
+        }
+    };
+}
+
+impl_float!(f32, u32, f32s, u32s, m32s, exp_f32, as_simd_f32s, as_mut_simd_f32s, as_simd_u32s,
+    splat_f32s, splat_u32s, add_f32s, sub_f32s, mul_f32s, div_f32s, mul_add_e_f32s, max_f32s,
+    min_f32s, less_than_f32s, equal_f32s, equal_u32s, select_f32s, reduce_sum_f32s);
+impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, as_simd_f64s, as_mut_simd_f64s, as_simd_u64s,
+    splat_f64s, splat_u64s, add_f64s, sub_f64s, mul_f64s, div_f64s, mul_add_e_f64s, max_f64s,
+    min_f64s, less_than_f64s, equal_f64s, equal_u64s, select_f64s, reduce_sum_f64s);
+
+/// e^x for f32 lanes. x = n ln2 + r with n = round(x / ln2) (two-constant Cody-Waite, |r| <=
+/// ln2/2), e^r by its Taylor series to degree 7 (truncation < 6e-9 relative), 2^n built in
+/// the exponent bits. Inputs are clamped by `select` (not max/min, which drop NaN on some
+/// backends) so NaN propagates; below -87.3 the result is 0 (the normal range ends there).
+#[inline(always)]
+fn exp_f32<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    const LO: f32 = -87.3;
+    const HI: f32 = 88.7;
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer in the low bits
+    let lo = s.splat_f32s(LO);
+    let hi = s.splat_f32s(HI);
+    let too_small = s.less_than_f32s(x, lo);
+    let xc = s.select_f32s(too_small, lo, x);
+    let xc = s.select_f32s(s.less_than_f32s(hi, xc), hi, xc);
+    let t = s.mul_add_e_f32s(xc, s.splat_f32s(std::f32::consts::LOG2_E), s.splat_f32s(MAGIC));
+    let n = s.sub_f32s(t, s.splat_f32s(MAGIC));
+    let r = s.mul_add_e_f32s(n, s.splat_f32s(-0.693_145_751_953_125), xc);
+    let r = s.mul_add_e_f32s(n, s.splat_f32s(-1.428_606_765_330_187e-6), r);
+    let mut p = s.splat_f32s(1.0 / 5040.0);
+    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = s.mul_add_e_f32s(p, r, s.splat_f32s(c));
+    }
+    let bits = pulp::bytemuck::cast::<S::f32s, S::u32s>(t);
+    let e = s.add_u32s(bits, s.splat_u32s(127u32.wrapping_sub(0x4B40_0000)));
+    let scale = pulp::bytemuck::cast::<S::u32s, S::f32s>(s.wrapping_dyn_shl_u32s(e, s.splat_u32s(23)));
+    let y = s.mul_f32s(p, scale);
+    s.select_f32s(too_small, s.splat_f32s(0.0), y)
+}
+
+/// e^x for f64 lanes: the same scheme, Taylor to degree 13 (truncation < 2e-16 relative),
+/// range [-708.3, 709.7].
+#[inline(always)]
+fn exp_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
+    const LO: f64 = -708.3;
+    const HI: f64 = 709.7;
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+    let lo = s.splat_f64s(LO);
+    let hi = s.splat_f64s(HI);
+    let too_small = s.less_than_f64s(x, lo);
+    let xc = s.select_f64s(too_small, lo, x);
+    let xc = s.select_f64s(s.less_than_f64s(hi, xc), hi, xc);
+    let t = s.mul_add_e_f64s(xc, s.splat_f64s(std::f64::consts::LOG2_E), s.splat_f64s(MAGIC));
+    let n = s.sub_f64s(t, s.splat_f64s(MAGIC));
+    let r = s.mul_add_e_f64s(n, s.splat_f64s(-6.931_471_803_691_238_2e-1), xc);
+    let r = s.mul_add_e_f64s(n, s.splat_f64s(-1.908_214_929_270_587_7e-10), r);
+    let mut inv_fact = [1.0f64; 14];
+    let mut k = 1;
+    while k < 14 {
+        inv_fact[k] = inv_fact[k - 1] / k as f64;
+        k += 1;
+    }
+    let mut p = s.splat_f64s(inv_fact[13]);
+    for k in (0..13).rev() {
+        p = s.mul_add_e_f64s(p, r, s.splat_f64s(inv_fact[k]));
+    }
+    let bits = pulp::bytemuck::cast::<S::f64s, S::u64s>(t);
+    let e = s.add_u64s(bits, s.splat_u64s(1023u64.wrapping_sub(0x4338_0000_0000_0000)));
+    let scale = pulp::bytemuck::cast::<S::u64s, S::f64s>(s.mul_u64s(e, s.splat_u64s(1u64 << 52)));
+    let y = s.mul_f64s(p, scale);
+    s.select_f64s(too_small, s.splat_f64s(0.0), y)
+}

@@ -1,0 +1,140 @@
+//! Step 3 on a tile: the gradient with respect to the input.
+//!
+//! dL/dp_c = (a_c di/dp + b_c dP/dp) m, with (a_c, b_c) = (dL/dI, dL/dP) of the voxel's entry,
+//! di/dp = t (or [p < t] + [p = t]/2 for the soft-label min), dP/dp = 1 (or 2p), m the voxel
+//! mask; excluded channels get 0. Then through the activation:
+//! sigmoid g_x = g_p p (1 - p); softmax g_x,c = p_c (g_p,c - sum_k g_p,k p_k).
+
+use super::{KernelCfg, TileBufs, cols, cols_mut};
+use crate::float::Float;
+use crate::options::Activation;
+use pulp::Simd;
+
+/// Writes the input gradient of columns j0..j1 into `bufs.g` (p already computed).
+/// `coef[c - first]` = (dL/dI, dL/dP) for kept channel c.
+#[inline(always)]
+pub(crate) fn gradient<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    bufs: &mut TileBufs<T>,
+    coef: &[(T, T)],
+    j0: usize,
+    j1: usize,
+) {
+    if j0 == j1 {
+        return;
+    }
+    let TileBufs { x, t, lab, mask, p, g, aux } = bufs;
+    let p: &[T] = if cfg.act == Activation::None { x } else { p };
+    let zero = T::splat(s, T::from_f64(0.0));
+    for c in 0..cfg.c {
+        let gr = T::as_simd_mut::<S>(cols_mut(g, c, j0, j1));
+        if c < cfg.first {
+            gr.fill(zero);
+            continue;
+        }
+        let (a, b) = coef[c - cfg.first];
+        let (a, b) = (T::splat(s, a), T::splat(s, b));
+        let pr = T::as_simd::<S>(cols(p, c, j0, j1));
+        if cfg.labels {
+            let lr = T::as_simd_bits::<S>(&lab[j0..j1]);
+            let code = T::bits_from_usize(cfg.code(c));
+            if cfg.squared {
+                labels::<S, T, true>(s, gr, pr, lr, code, a, b)
+            } else {
+                labels::<S, T, false>(s, gr, pr, lr, code, a, b)
+            }
+        } else {
+            let tr = T::as_simd::<S>(cols(t, c, j0, j1));
+            let mr = T::as_simd::<S>(&mask[j0..j1]);
+            match (cfg.squared, cfg.soft, cfg.masked) {
+                (false, false, false) => dense::<S, T, false, false, false>(s, gr, pr, tr, mr, a, b),
+                (false, false, true) => dense::<S, T, false, false, true>(s, gr, pr, tr, mr, a, b),
+                (false, true, false) => dense::<S, T, false, true, false>(s, gr, pr, tr, mr, a, b),
+                (false, true, true) => dense::<S, T, false, true, true>(s, gr, pr, tr, mr, a, b),
+                (true, _, false) => dense::<S, T, true, false, false>(s, gr, pr, tr, mr, a, b),
+                (true, _, true) => dense::<S, T, true, false, true>(s, gr, pr, tr, mr, a, b),
+            }
+        }
+    }
+    match cfg.act {
+        Activation::None => {}
+        Activation::Sigmoid => {
+            let one = T::splat(s, T::from_f64(1.0));
+            for c in cfg.first..cfg.c {
+                let pr = T::as_simd::<S>(cols(p, c, j0, j1));
+                for (gv, &pv) in T::as_simd_mut::<S>(cols_mut(g, c, j0, j1)).iter_mut().zip(pr) {
+                    *gv = T::mul(s, *gv, T::mul(s, pv, T::sub(s, one, pv)));
+                }
+            }
+        }
+        Activation::Softmax => {
+            let dot = T::as_simd_mut::<S>(&mut aux[j0..j1]);
+            dot.fill(zero);
+            for c in cfg.first..cfg.c {
+                let pr = T::as_simd::<S>(cols(p, c, j0, j1));
+                let gr = T::as_simd::<S>(cols(g, c, j0, j1));
+                for ((dv, &gv), &pv) in dot.iter_mut().zip(gr).zip(pr) {
+                    *dv = T::mul_add(s, gv, pv, *dv);
+                }
+            }
+            for c in 0..cfg.c {
+                let pr = T::as_simd::<S>(cols(p, c, j0, j1));
+                for ((gv, &pv), &dv) in T::as_simd_mut::<S>(cols_mut(g, c, j0, j1)).iter_mut().zip(pr).zip(dot.iter()) {
+                    *gv = T::mul(s, pv, T::sub(s, *gv, dv));
+                }
+            }
+        }
+    }
+}
+
+/// Label target: g = ([l = code] a + b dP/dp), 0 on ignored voxels.
+#[inline(always)]
+fn labels<S: Simd, T: Float, const SQ: bool>(
+    s: S,
+    g: &mut [T::V<S>],
+    p: &[T::V<S>],
+    lab: &[T::B<S>],
+    code: T::Bits,
+    a: T::V<S>,
+    b: T::V<S>,
+) {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let code = T::splat_bits(s, code);
+    let ignored = T::splat_bits(s, T::IGNORED);
+    let two_b = T::add(s, b, b);
+    for ((gv, &pv), &lv) in g.iter_mut().zip(p).zip(lab) {
+        let d_pred = if SQ { T::mul(s, two_b, pv) } else { b };
+        let v = T::add(s, T::select(s, T::eq_bits(s, lv, code), a, zero), d_pred);
+        *gv = T::select(s, T::eq_bits(s, lv, ignored), zero, v);
+    }
+}
+
+/// Dense target, optionally masked.
+#[inline(always)]
+fn dense<S: Simd, T: Float, const SQ: bool, const SOFT: bool, const MASK: bool>(
+    s: S,
+    g: &mut [T::V<S>],
+    p: &[T::V<S>],
+    t: &[T::V<S>],
+    mask: &[T::V<S>],
+    a: T::V<S>,
+    b: T::V<S>,
+) {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let half = T::splat(s, T::from_f64(0.5));
+    let one = T::splat(s, T::from_f64(1.0));
+    let two_b = T::add(s, b, b);
+    for (j, ((gv, &pv), &tv)) in g.iter_mut().zip(p).zip(t).enumerate() {
+        let (pv, tv) = if MASK { (T::mul(s, pv, mask[j]), T::mul(s, tv, mask[j])) } else { (pv, tv) };
+        let d_inter = if SOFT {
+            let tie = T::select(s, T::eq_v(s, pv, tv), half, zero);
+            T::select(s, T::lt_v(s, pv, tv), one, tie)
+        } else {
+            tv
+        };
+        let d_pred = if SQ { T::mul(s, two_b, pv) } else { b };
+        let v = T::mul_add(s, a, d_inter, d_pred);
+        *gv = if MASK { T::mul(s, v, mask[j]) } else { v };
+    }
+}

@@ -1,0 +1,84 @@
+//! Tile kernels: pure arithmetic over L1-resident scratch. They never validate, allocate or
+//! spawn; the engine gathers a tile (<= TILE positions, all C channels) into [`TileBufs`],
+//! calls them, and scatters the result.
+//!
+//! Every kernel is generic over the pulp backend `S` and processes a column range whose length
+//! is a multiple of the lane count; the engine runs the remainder with `pulp::Scalar`.
+
+pub(crate) mod activation;
+pub(crate) mod backward;
+pub(crate) mod reduce;
+
+use crate::float::Float;
+use crate::options::Activation;
+use crate::plan::TILE;
+
+/// What the kernels compute, fixed for a call.
+#[derive(Clone, Debug)]
+pub(crate) struct KernelCfg {
+    /// Effective activation (softmax over one channel is already turned into `None`).
+    pub act: Activation,
+    /// Input channels.
+    pub c: usize,
+    /// First kept channel (1 when the background is excluded).
+    pub first: usize,
+    pub squared: bool,
+    /// L1 soft-label intersection min(p, t) (dense targets without `squared` only).
+    pub soft: bool,
+    /// The target is a decoded label map (`TileBufs::lab`).
+    pub labels: bool,
+    /// A dense target with a voxel mask (`TileBufs::mask`).
+    pub masked: bool,
+}
+
+impl KernelCfg {
+    /// The decoded label that means channel `c` (single channel: binary mask, label 1).
+    #[inline(always)]
+    pub fn code(&self, c: usize) -> usize {
+        if self.c == 1 { 1 } else { c }
+    }
+}
+
+/// Per-thread scratch for one tile; channel c of a C-row buffer is `[c * TILE, (c + 1) * TILE)`.
+pub(crate) struct TileBufs<T: Float> {
+    /// Input (logits or probabilities).
+    pub x: Vec<T>,
+    /// Dense target.
+    pub t: Vec<T>,
+    /// Decoded labels: class code, or `T::IGNORED`.
+    pub lab: Vec<T::Bits>,
+    /// Dense voxel mask (1 kept, 0 ignored).
+    pub mask: Vec<T>,
+    /// Probabilities after the activation.
+    pub p: Vec<T>,
+    /// Gradient with respect to the input, ready to scatter.
+    pub g: Vec<T>,
+    /// One row of per-position scratch (softmax max / normaliser / dot product).
+    pub aux: Vec<T>,
+}
+
+impl<T: Float> TileBufs<T> {
+    pub fn new(c: usize) -> Self {
+        TileBufs {
+            x: vec![T::default(); c * TILE],
+            t: vec![T::default(); c * TILE],
+            lab: vec![T::Bits::default(); TILE],
+            mask: vec![T::default(); TILE],
+            p: vec![T::default(); c * TILE],
+            g: vec![T::default(); c * TILE],
+            aux: vec![T::default(); TILE],
+        }
+    }
+}
+
+/// Row `c`, columns `j0..j1` of a C-row buffer.
+#[inline(always)]
+pub(crate) fn cols<T>(buf: &[T], c: usize, j0: usize, j1: usize) -> &[T] {
+    &buf[c * TILE + j0..c * TILE + j1]
+}
+
+/// Mutable row `c`, columns `j0..j1` of a C-row buffer.
+#[inline(always)]
+pub(crate) fn cols_mut<T>(buf: &mut [T], c: usize, j0: usize, j1: usize) -> &mut [T] {
+    &mut buf[c * TILE + j0..c * TILE + j1]
+}

@@ -1,0 +1,91 @@
+//! Step 1 on a tile: per kept class, I = sum i(p, t), P = sum p (or p^2), G = sum t (or t^2),
+//! over unmasked voxels, with i = p t, or min(p, t) for soft labels. Lanes accumulate in T over
+//! one tile (<= 256 positions), then each tile's total is added in f64.
+
+use super::{KernelCfg, TileBufs, cols};
+use crate::float::Float;
+use crate::options::Activation;
+use crate::stats::Sums;
+use pulp::Simd;
+
+/// Adds the sums of columns j0..j1 (p already computed) to `acc[c - first]`.
+#[inline(always)]
+pub(crate) fn accumulate<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    bufs: &TileBufs<T>,
+    j0: usize,
+    j1: usize,
+    acc: &mut [Sums],
+) {
+    if j0 == j1 {
+        return;
+    }
+    let p = if cfg.act == Activation::None { &bufs.x } else { &bufs.p };
+    for c in cfg.first..cfg.c {
+        let pr = T::as_simd::<S>(cols(p, c, j0, j1));
+        let (i, q, g) = if cfg.labels {
+            let lab = T::as_simd_bits::<S>(&bufs.lab[j0..j1]);
+            let code = T::bits_from_usize(cfg.code(c));
+            if cfg.squared { labels::<S, T, true>(s, pr, lab, code) } else { labels::<S, T, false>(s, pr, lab, code) }
+        } else {
+            let tr = T::as_simd::<S>(cols(&bufs.t, c, j0, j1));
+            let mr = T::as_simd::<S>(&bufs.mask[j0..j1]);
+            match (cfg.squared, cfg.soft, cfg.masked) {
+                (false, false, false) => dense::<S, T, false, false, false>(s, pr, tr, mr),
+                (false, false, true) => dense::<S, T, false, false, true>(s, pr, tr, mr),
+                (false, true, false) => dense::<S, T, false, true, false>(s, pr, tr, mr),
+                (false, true, true) => dense::<S, T, false, true, true>(s, pr, tr, mr),
+                (true, _, false) => dense::<S, T, true, false, false>(s, pr, tr, mr),
+                (true, _, true) => dense::<S, T, true, false, true>(s, pr, tr, mr),
+            }
+        };
+        let a = &mut acc[c - cfg.first];
+        a.intersection += T::reduce_sum(s, i).to_f64();
+        a.pred += T::reduce_sum(s, q).to_f64();
+        a.target += T::reduce_sum(s, g).to_f64();
+    }
+}
+
+/// Label target: t = [label == code]; voxels labelled IGNORED count nowhere.
+#[inline(always)]
+fn labels<S: Simd, T: Float, const SQ: bool>(
+    s: S,
+    p: &[T::V<S>],
+    lab: &[T::B<S>],
+    code: T::Bits,
+) -> (T::V<S>, T::V<S>, T::V<S>) {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let one = T::splat(s, T::from_f64(1.0));
+    let code = T::splat_bits(s, code);
+    let ignored = T::splat_bits(s, T::IGNORED);
+    let (mut i, mut q, mut g) = (zero, zero, zero);
+    for (&pv, &lv) in p.iter().zip(lab) {
+        let is_c = T::eq_bits(s, lv, code);
+        let skip = T::eq_bits(s, lv, ignored);
+        i = T::add(s, i, T::select(s, is_c, pv, zero));
+        let pq = if SQ { T::mul(s, pv, pv) } else { pv };
+        q = T::add(s, q, T::select(s, skip, zero, pq));
+        g = T::add(s, g, T::select(s, is_c, one, zero));
+    }
+    (i, q, g)
+}
+
+/// Dense target, optionally masked per voxel (p and t multiplied by the mask).
+#[inline(always)]
+fn dense<S: Simd, T: Float, const SQ: bool, const SOFT: bool, const MASK: bool>(
+    s: S,
+    p: &[T::V<S>],
+    t: &[T::V<S>],
+    mask: &[T::V<S>],
+) -> (T::V<S>, T::V<S>, T::V<S>) {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let (mut i, mut q, mut g) = (zero, zero, zero);
+    for (j, (&pv, &tv)) in p.iter().zip(t).enumerate() {
+        let (pv, tv) = if MASK { (T::mul(s, pv, mask[j]), T::mul(s, tv, mask[j])) } else { (pv, tv) };
+        i = if SOFT { T::add(s, i, T::min(s, pv, tv)) } else { T::mul_add(s, pv, tv, i) };
+        q = if SQ { T::mul_add(s, pv, pv, q) } else { T::add(s, q, pv) };
+        g = if SQ { T::mul_add(s, tv, tv, g) } else { T::add(s, g, tv) };
+    }
+    (i, q, g)
+}

@@ -1,0 +1,42 @@
+//! # dice-core
+//!
+//! Segmentation overlap losses (the Dice family) and their gradients, statistics first:
+//!
+//! 1. **reduce** ([`dice_stats`]): one pass over input and target, fused activation and target
+//!    decoding, producing a few f64 sums per (batch item, class) — [`Stats`];
+//! 2. **finalize** ([`dice_finalize`]): loss values and dL/dStats, closed form, no tensor data;
+//! 3. **backward** ([`dice_backward`]): one pass writing the input gradient.
+//!
+//! [`dice_loss`] and [`dice_loss_grad`] chain them. Stats are additive, so data-parallel
+//! workers and tiled volumes get exact results by summing them between steps 1 and 2.
+//!
+//! Semantics follow MONAI's `DiceLoss` (names and defaults in [`DiceOptions`]).
+//! Layers: `api` (validate, plan) -> `engine` (blocks, threads, SIMD dispatch) -> `kernel`.
+
+#![warn(missing_docs)]
+
+mod api;
+pub mod backend;
+mod context;
+mod engine;
+pub mod error;
+mod finalize;
+pub mod float;
+mod kernel;
+mod options;
+mod plan;
+pub mod reference;
+mod stats;
+mod target;
+pub mod tensor;
+
+pub use api::{dice_backward, dice_finalize, dice_loss, dice_loss_grad, dice_stats};
+pub use backend::Backend;
+pub use context::Context;
+pub use error::{DiceError, Result};
+pub use finalize::{Coefficients, Finalized};
+pub use float::Float;
+pub use options::{Activation, DiceOptions, Reduction};
+pub use stats::{Stats, Sums};
+pub use target::{Label, Labels, Target};
+pub use tensor::{Layout, TensorView, TensorViewMut};

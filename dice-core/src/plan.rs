@@ -1,0 +1,171 @@
+//! Normalised iteration over (N, C, spatial...) tensors.
+//!
+//! Spatial axes of extent 1 are dropped, the rest ordered by the input's |stride| (largest
+//! outside) and merged wherever every tensor is contiguous across the pair, so the common
+//! layouts become one long row per (n, c). The flattened spatial range of each batch item is
+//! cut into fixed blocks ([`BLOCK`] positions): blocks are the unit of parallel work and their
+//! boundaries never depend on the thread count, which makes results bit-identical for any
+//! number of threads.
+
+use crate::tensor::Layout;
+
+/// Positions per parallel block.
+pub(crate) const BLOCK: usize = 1 << 15;
+/// Positions per tile (the unit the kernels see; tiles live in L1 scratch).
+pub(crate) const TILE: usize = 256;
+
+/// Tensor slots in a plan.
+pub(crate) const INPUT: usize = 0;
+pub(crate) const TARGET: usize = 1;
+pub(crate) const OUTPUT: usize = 2;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dim {
+    pub extent: usize,
+    pub stride: [isize; 3],
+}
+
+/// The iteration plan shared by the reduce and backward passes.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub n: usize,
+    pub c: usize,
+    pub n_stride: [isize; 3],
+    pub c_stride: [isize; 3],
+    /// Collapsed spatial dims, outermost first; never empty.
+    pub dims: Vec<Dim>,
+    pub spatial: usize,
+}
+
+/// One parallel work unit: batch item `n`, flattened spatial positions `start..end`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Block {
+    pub n: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Plan {
+    /// `layouts`: input, target (label maps with a channel axis of extent 1, stride 0) and
+    /// optionally the output, all of equal rank with matching N and spatial extents.
+    pub fn new(input: &Layout, target: &Layout, output: Option<&Layout>) -> Plan {
+        let ls = [input, target, output.unwrap_or(input)];
+        let stride = |d: usize| -> [isize; 3] {
+            let mut s = [0; 3];
+            for (k, l) in ls.iter().enumerate() {
+                s[k] = if k == OUTPUT && output.is_none() { 0 } else { l.strides()[d] };
+            }
+            s
+        };
+        let mut dims: Vec<Dim> = (2..input.rank())
+            .filter(|&d| input.shape()[d] != 1)
+            .map(|d| Dim { extent: input.shape()[d], stride: stride(d) })
+            .collect();
+        dims.sort_by_key(|d| std::cmp::Reverse(d.stride[INPUT].unsigned_abs()));
+        let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
+        for d in dims {
+            if let Some(outer) = merged.last_mut() {
+                let contiguous = (0..3).all(|k| outer.stride[k] == d.stride[k] * d.extent as isize);
+                if contiguous {
+                    outer.extent *= d.extent;
+                    outer.stride = d.stride;
+                    continue;
+                }
+            }
+            merged.push(d);
+        }
+        if merged.is_empty() {
+            merged.push(Dim { extent: 1, stride: [0; 3] });
+        }
+        let spatial = merged.iter().map(|d| d.extent).product();
+        Plan {
+            n: input.shape()[0],
+            c: input.shape()[1],
+            n_stride: stride(0),
+            c_stride: stride(1),
+            dims: merged,
+            spatial,
+        }
+    }
+
+    /// The blocks in canonical order (n-major, then spatial).
+    pub fn blocks(&self) -> Vec<Block> {
+        let per_n = self.spatial.div_ceil(BLOCK).max(1);
+        let mut v = Vec::with_capacity(self.n * per_n);
+        for n in 0..self.n {
+            for b in 0..per_n {
+                let start = b * BLOCK;
+                v.push(Block { n, start, end: ((b + 1) * BLOCK).min(self.spatial) });
+            }
+        }
+        v
+    }
+
+    /// The tiles of `block`, in order (see [`Tiles`]).
+    pub fn tiles(&self, block: Block) -> Tiles<'_> {
+        let mut idx = [0usize; MAX_DIMS];
+        let mut rem = block.start;
+        for d in (0..self.dims.len()).rev() {
+            idx[d] = rem % self.dims[d].extent;
+            rem /= self.dims[d].extent;
+        }
+        Tiles { plan: self, n: block.n, idx, pos: block.start, end: block.end, done: 0 }
+    }
+
+    /// Innermost stride of tensor k.
+    #[inline(always)]
+    pub fn inner_stride(&self, k: usize) -> isize {
+        self.dims[self.dims.len() - 1].stride[k]
+    }
+}
+
+/// Spatial dims after collapsing (at most 4 spatial axes).
+const MAX_DIMS: usize = 4;
+
+/// Iterator over the tiles of a block: yields `(offsets, len)`, where `offsets[k]` is the
+/// element offset of (n, channel 0, first position) in tensor k and the tile's positions
+/// follow at the innermost stride. Tiles never cross a row of the innermost dim and hold
+/// <= TILE positions. (An iterator, not a callback: the loop body must stay inside the SIMD
+/// function, since closures do not inherit target features.)
+pub(crate) struct Tiles<'p> {
+    plan: &'p Plan,
+    n: usize,
+    idx: [usize; MAX_DIMS],
+    pos: usize,
+    end: usize,
+    /// Positions of the current innermost row already yielded.
+    done: usize,
+}
+
+impl Iterator for Tiles<'_> {
+    type Item = ([isize; 3], usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let dims = &self.plan.dims;
+        let inner = dims.len() - 1;
+        let run = (dims[inner].extent - self.idx[inner]).min(self.end - self.pos + self.done);
+        let len = (run - self.done).min(TILE);
+        let mut off = [0isize; 3];
+        for (k, o) in off.iter_mut().enumerate() {
+            *o = self.n as isize * self.plan.n_stride[k]
+                + dims.iter().zip(&self.idx).map(|(d, &i)| i as isize * d.stride[k]).sum::<isize>()
+                + self.done as isize * dims[inner].stride[k];
+        }
+        self.done += len;
+        self.pos += len;
+        if self.done == run {
+            self.idx[inner] += run;
+            self.done = 0;
+            let mut d = inner;
+            while d > 0 && self.idx[d] == dims[d].extent {
+                self.idx[d] = 0;
+                d -= 1;
+                self.idx[d] += 1;
+            }
+        }
+        Some((off, len))
+    }
+}
