@@ -3,7 +3,6 @@
 //! Input (N, C, spatial...) of rank 3..=6; target dense of the same shape or a label map
 //! (N, 1, spatial...) / (N, spatial...); gradient output of the input's shape.
 
-use crate::backend::Backend;
 use crate::context::Context;
 use crate::engine::{self, Job, TargetSrc};
 use crate::error::{DiceError, Result};
@@ -42,6 +41,7 @@ fn with_channel<'a>(l: Labels<'a>, input_rank: usize) -> Result<Labels<'a>> {
 
 /// Validates the call and builds the job shared by every step.
 fn prepare<'a, T: Float>(
+    ctx: &Context,
     input: &TensorView<'a, T>,
     target: &Target<'a, T>,
     output: Option<&Layout>,
@@ -101,13 +101,13 @@ fn prepare<'a, T: Float>(
         input: *input,
         target: src,
         ignore_index: opts.ignore_index,
-        backend: Backend::active(),
+        backend: ctx.backend(),
     })
 }
 
 /// Step 1: the sums I, P, G per (n, kept class).
 pub fn dice_stats<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Stats> {
-    engine::reduce(ctx, &prepare(input, target, None, opts)?)
+    engine::reduce(ctx, &prepare(ctx, input, target, None, opts)?)
 }
 
 /// Step 2: loss values and local derivatives from (possibly merged) stats.
@@ -124,7 +124,7 @@ pub fn dice_backward<T: Float>(
     coef: &Coefficients,
     grad: &mut TensorViewMut<'_, T>,
 ) -> Result<()> {
-    let job = prepare(input, target, Some(grad.layout()), opts)?;
+    let job = prepare(ctx, input, target, Some(grad.layout()), opts)?;
     let kept = job.plan.c - job.cfg.first;
     if (coef.rows != job.plan.n && coef.rows != 1) || coef.classes != kept {
         return Err(DiceError::StatsMismatch { expected: (job.plan.n, kept), got: (coef.rows, coef.classes) });
@@ -146,7 +146,7 @@ pub fn dice_loss_grad<T: Float>(
     upstream: Option<&[f64]>,
     grad: &mut TensorViewMut<'_, T>,
 ) -> Result<Finalized> {
-    let job = prepare(input, target, Some(grad.layout()), opts)?;
+    let job = prepare(ctx, input, target, Some(grad.layout()), opts)?;
     let fin = finalize(&engine::reduce(ctx, &job)?, opts)?;
     engine::backward(ctx, &job, &fin.coefficients(upstream)?, grad.origin())?;
     Ok(fin)

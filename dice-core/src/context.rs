@@ -1,5 +1,6 @@
 //! Execution context: the caller decides how many threads the library may use.
 
+use crate::backend::Backend;
 use crate::error::{DiceError, Result};
 use rayon::prelude::*;
 
@@ -13,6 +14,7 @@ const PARALLEL_MIN_ELEMS: usize = 1 << 18;
 pub struct Context {
     threads: usize,
     pool: Option<rayon::ThreadPool>,
+    backend: Backend,
 }
 
 impl Context {
@@ -34,12 +36,24 @@ impl Context {
         } else {
             None
         };
-        Ok(Context { threads, pool })
+        Ok(Context { threads, pool, backend: Backend::active() })
     }
 
     /// A single-threaded context (no pool).
     pub fn single() -> Self {
-        Context { threads: 1, pool: None }
+        Context { threads: 1, pool: None, backend: Backend::active() }
+    }
+
+    /// Lowers the SIMD backend of calls through this context (never above what the CPU and
+    /// `DICE_ARCH` allow). Returns the backend now in effect.
+    pub fn lower_backend(&mut self, to: Backend) -> Backend {
+        self.backend = self.backend.min(to);
+        self.backend
+    }
+
+    /// The SIMD backend calls through this context use.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Worker count.

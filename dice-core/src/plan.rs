@@ -90,7 +90,7 @@ impl Plan {
 
     /// The blocks in canonical order (n-major, then spatial).
     pub fn blocks(&self) -> Vec<Block> {
-        let per_n = self.spatial.div_ceil(BLOCK).max(1);
+        let per_n = self.spatial.div_ceil(BLOCK); // 0 for an empty spatial extent
         let mut v = Vec::with_capacity(self.n * per_n);
         for n in 0..self.n {
             for b in 0..per_n {

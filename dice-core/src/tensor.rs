@@ -35,16 +35,19 @@ impl Layout {
 
     /// The C-contiguous (row-major) layout of `shape`.
     pub fn contiguous(arg: &'static str, shape: &[usize]) -> Result<Self> {
+        if shape.len() > MAX_RANK {
+            return Err(DiceError::Rank { arg, rank: shape.len(), min: 0, max: MAX_RANK });
+        }
         let mut strides = [0isize; MAX_RANK];
         let mut acc: isize = 1;
-        for d in (0..shape.len().min(MAX_RANK)).rev() {
+        for d in (0..shape.len()).rev() {
             strides[d] = acc;
             acc = isize::try_from(shape[d])
                 .ok()
                 .and_then(|e| acc.checked_mul(e.max(1)))
                 .ok_or(DiceError::StrideOverflow { arg })?;
         }
-        Self::new(arg, shape, &strides[..shape.len().min(MAX_RANK)])
+        Self::new(arg, shape, &strides[..shape.len()])
     }
 
     /// Number of dimensions.

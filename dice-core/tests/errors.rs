@@ -1,0 +1,144 @@
+//! Bad input gets a typed error, never a panic or a silently wrong number.
+
+use dice_core::*;
+
+fn opts() -> DiceOptions {
+    DiceOptions { activation: Activation::Softmax, ..DiceOptions::default() }
+}
+
+fn labels_call(x: &[f32], shape: &[usize], l: &[i64], lshape: &[usize], o: &DiceOptions) -> Result<Finalized> {
+    let input = TensorView::contiguous("input", x, shape)?;
+    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", l, lshape)?));
+    dice_loss(&Context::single(), &input, &target, o)
+}
+
+#[test]
+fn rank_and_empty_dims() {
+    let x = vec![0.5f32; 8];
+    let e = labels_call(&x, &[2, 4], &[0, 0], &[2, 1], &opts()).unwrap_err();
+    assert!(matches!(e, DiceError::Rank { arg: "input", rank: 2, .. }), "{e}");
+    let e = TensorView::contiguous("input", &x, &[1, 1, 1, 1, 1, 1, 8]).unwrap_err();
+    assert!(matches!(e, DiceError::Rank { .. }), "{e}");
+    let e = labels_call(&[], &[0, 2, 4], &[], &[0, 1, 4], &opts()).unwrap_err();
+    assert!(matches!(e, DiceError::EmptyDim { dim: 0, .. }), "{e}");
+    let e = labels_call(&[], &[1, 0, 4], &[0; 4], &[1, 1, 4], &opts()).unwrap_err();
+    assert!(matches!(e, DiceError::EmptyDim { dim: 1, .. }), "{e}");
+}
+
+#[test]
+fn empty_spatial_extent_is_defined() {
+    let f = labels_call(&[], &[1, 2, 0], &[], &[1, 1, 0], &opts()).unwrap();
+    // all sums 0: 1 - s_nr / s_dr = 0
+    assert_eq!(f.loss(), 0.0);
+}
+
+#[test]
+fn shape_mismatches() {
+    let x = vec![0.0f32; 2 * 3 * 4];
+    let l = vec![0i64; 2 * 5];
+    let e = labels_call(&x, &[2, 3, 4], &l, &[2, 1, 5], &opts()).unwrap_err();
+    assert!(matches!(e, DiceError::ShapeMismatch { arg: "target", .. }), "{e}");
+    let t = vec![0.0f32; 2 * 3 * 5];
+    let input = TensorView::contiguous("input", &x, &[2, 3, 4]).unwrap();
+    let target = Target::Dense(TensorView::contiguous("target", &t, &[2, 3, 5]).unwrap());
+    let e = dice_loss(&Context::single(), &input, &target, &opts()).unwrap_err();
+    assert!(matches!(e, DiceError::ShapeMismatch { .. }), "{e}");
+    let l = vec![0i64; 8];
+    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 4]).unwrap()));
+    let mut g = vec![0.0f32; 20];
+    let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 2, 5]).unwrap();
+    let e = dice_loss_grad(&Context::single(), &input, &target, &opts(), None, &mut grad).unwrap_err();
+    assert!(matches!(e, DiceError::ShapeMismatch { arg: "grad", .. }), "{e}");
+}
+
+#[test]
+fn stride_overflow_and_bounds() {
+    let x = vec![0.0f32; 16];
+    let e = TensorView::new("input", &x, 0, &[3, 2, 4], &[isize::MAX / 2, 4, 1]).unwrap_err();
+    assert!(matches!(e, DiceError::StrideOverflow { .. }), "{e}");
+    let e = TensorView::new("input", &x, 0, &[usize::MAX / 2, 2, 4], &[8, 4, 1]).unwrap_err();
+    assert!(matches!(e, DiceError::StrideOverflow { .. }), "{e}");
+    let e = TensorView::new("input", &x, 0, &[2, 2, 5], &[10, 5, 1]).unwrap_err();
+    assert!(matches!(e, DiceError::OutOfBounds { .. }), "{e}");
+    let e = TensorView::new("input", &x, 0, &[2, 2, 4], &[8, 4, -1]).unwrap_err();
+    assert!(matches!(e, DiceError::OutOfBounds { .. }), "{e}");
+    let e = TensorView::new("input", &x, 0, &[2, 2], &[8, 4, 1]).unwrap_err();
+    assert!(matches!(e, DiceError::StridesLength { .. }), "{e}");
+}
+
+#[test]
+fn overlapping_output_is_refused() {
+    let mut g = vec![0.0f32; 16];
+    let e = TensorViewMut::new("grad", &mut g, 0, &[2, 2, 4], &[0, 4, 1]).unwrap_err();
+    assert!(matches!(e, DiceError::OverlappingOutput { .. }), "{e}");
+    let e = TensorViewMut::new("grad", &mut g, 0, &[2, 2, 4], &[4, 2, 1]).unwrap_err();
+    assert!(matches!(e, DiceError::OverlappingOutput { .. }), "{e}");
+    assert!(TensorViewMut::new("grad", &mut g, 0, &[2, 2, 4], &[1, 2, 4]).is_ok());
+}
+
+#[test]
+fn labels_out_of_range() {
+    let x = vec![0.0f32; 2 * 3 * 4];
+    for bad in [3i64, -1, 255] {
+        let l = vec![0, 1, 2, bad, 0, 0, 0, 0];
+        let e = labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &opts()).unwrap_err();
+        assert_eq!(e, DiceError::LabelOutOfRange { value: bad, classes: 3 });
+    }
+    // ...unless it is ignore_index
+    let l = vec![0, 1, 2, 255, 0, 0, 0, 0];
+    let o = DiceOptions { ignore_index: Some(255), ..opts() };
+    assert!(labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &o).is_ok());
+    // one channel: a binary mask, labels 0 and 1 only
+    let x1 = vec![0.5f32; 4];
+    assert!(labels_call(&x1, &[1, 1, 4], &[0, 1, 1, 0], &[1, 1, 4], &opts()).is_ok());
+    let e = labels_call(&x1, &[1, 1, 4], &[0, 2, 1, 0], &[1, 1, 4], &opts()).unwrap_err();
+    assert_eq!(e, DiceError::LabelOutOfRange { value: 2, classes: 2 });
+}
+
+#[test]
+fn weights_and_options() {
+    let x = vec![0.0f32; 2 * 3 * 4];
+    let l = vec![0i64; 8];
+    let call = |o: DiceOptions| labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &o).unwrap_err();
+    assert_eq!(call(DiceOptions { weight: vec![1.0, -0.5, 1.0], ..opts() }), DiceError::BadWeight { index: 1, value: -0.5 });
+    assert!(matches!(call(DiceOptions { weight: vec![f64::NAN], ..opts() }), DiceError::BadWeight { .. }));
+    assert_eq!(call(DiceOptions { weight: vec![1.0, 1.0], ..opts() }), DiceError::WeightCount { expected: 3, got: 2 });
+    // with the background excluded, weights count the kept classes
+    assert_eq!(call(DiceOptions { weight: vec![1.0; 3], include_background: false, ..opts() }), DiceError::WeightCount { expected: 2, got: 3 });
+    assert!(matches!(call(DiceOptions { smooth_dr: -1.0, ..opts() }), DiceError::BadOption { name: "smooth_dr", .. }));
+}
+
+#[test]
+fn upstream_and_stats_shapes() {
+    let x = vec![0.0f64; 2 * 3 * 4];
+    let l = vec![0i64; 8];
+    let input = TensorView::contiguous("input", &x, &[2, 3, 4]).unwrap();
+    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 4]).unwrap()));
+    let o = DiceOptions { reduction: Reduction::None, ..opts() };
+    let mut g = vec![0.0; 24];
+    let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 4]).unwrap();
+    let e = dice_loss_grad(&Context::single(), &input, &target, &o, Some(&[1.0; 5]), &mut grad).unwrap_err();
+    assert_eq!(e, DiceError::UpstreamLength { expected: 6, got: 5 });
+    let mut a = Stats::zeros(2, 3);
+    assert!(matches!(a.add(&Stats::zeros(2, 2)), Err(DiceError::StatsMismatch { .. })));
+    let coef = dice_finalize(&Stats::zeros(3, 3), &o).unwrap().coefficients(None).unwrap();
+    let e = dice_backward(&Context::single(), &input, &target, &o, &coef, &mut grad).unwrap_err();
+    assert!(matches!(e, DiceError::StatsMismatch { .. }), "{e}");
+}
+
+#[test]
+fn nan_input_propagates_to_its_entry() {
+    let mut x = vec![0.25f64; 2 * 2 * 4];
+    x[5] = f64::NAN; // item 0, channel 1
+    let l = vec![0i64, 1, 0, 1, 1, 0, 1, 0];
+    let input = TensorView::contiguous("input", &x, &[2, 2, 4]).unwrap();
+    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 4]).unwrap()));
+    let o = DiceOptions { reduction: Reduction::None, ..DiceOptions::default() };
+    let f = dice_loss(&Context::single(), &input, &target, &o).unwrap();
+    let v = f.values();
+    assert!(v[1].is_nan() && !v[0].is_nan() && !v[2].is_nan() && !v[3].is_nan(), "{v:?}");
+    // through a softmax the NaN reaches every channel of its voxel's item
+    let o = DiceOptions { activation: Activation::Softmax, reduction: Reduction::None, ..DiceOptions::default() };
+    let f = dice_loss(&Context::single(), &input, &target, &o).unwrap();
+    assert!(f.values()[0].is_nan() && f.values()[1].is_nan() && !f.values()[2].is_nan());
+}
