@@ -87,7 +87,8 @@ fn copy_in<T: Copy>(dst: &mut [T], src: &[T], start: isize, stride: isize) {
     }
 }
 
-/// Decodes labels into class codes; `ignore_index` becomes `T::IGNORED`.
+/// Decodes labels into class codes; `ignore_index` becomes `T::IGNORED`. Branch-free in the
+/// loop (so it vectorises); the rare invalid label is looked up again for the message.
 #[inline(always)]
 fn decode<T: Float, L: Label>(
     dst: &mut [T::Bits],
@@ -99,22 +100,34 @@ fn decode<T: Float, L: Label>(
 ) -> Result<()> {
     let data = view.data();
     let start = view.base() as isize + off;
-    let mut bad = None;
-    for (j, d) in dst.iter_mut().enumerate() {
-        let v = data[(start + j as isize * stride) as usize].to_i64();
-        *d = if Some(v) == ignore {
-            T::IGNORED
-        } else if (0..classes as i64).contains(&v) {
-            T::bits_from_usize(v as usize)
-        } else {
-            bad.get_or_insert(v);
-            T::IGNORED
-        };
+    let (ign, has_ign) = (ignore.unwrap_or(i64::MIN), ignore.is_some());
+    // a function, not a closure: closures do not inherit the caller's SIMD target features
+    #[inline(always)]
+    fn code<T: Float>(v: i64, classes: usize, ign: i64, has_ign: bool, bad: &mut bool) -> T::Bits {
+        let skip = has_ign & (v == ign);
+        let ok = (v as u64) < classes as u64;
+        *bad |= !(ok | skip);
+        if ok & !skip { T::bits_from_usize(v as usize) } else { T::IGNORED }
     }
-    match bad {
-        None => Ok(()),
-        Some(value) => Err(DiceError::LabelOutOfRange { value, classes }),
+    let mut bad = false;
+    if stride == 1 {
+        let src = &data[start as usize..start as usize + dst.len()];
+        for (d, &l) in dst.iter_mut().zip(src) {
+            *d = code::<T>(l.to_i64(), classes, ign, has_ign, &mut bad);
+        }
+    } else {
+        for (j, d) in dst.iter_mut().enumerate() {
+            *d = code::<T>(data[(start + j as isize * stride) as usize].to_i64(), classes, ign, has_ign, &mut bad);
+        }
     }
+    if !bad {
+        return Ok(());
+    }
+    let value = (0..dst.len())
+        .map(|j| data[(start + j as isize * stride) as usize].to_i64())
+        .find(|&v| !(0..classes as i64).contains(&v) && Some(v) != ignore)
+        .unwrap_or(-1);
+    Err(DiceError::LabelOutOfRange { value, classes })
 }
 
 /// Splits `len` columns into the part the backend's lanes cover and the scalar remainder.
