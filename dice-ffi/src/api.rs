@@ -53,6 +53,9 @@ fn entries(input: &Parsed, opts: &DiceOptions) -> Option<(usize, usize)> {
         return None;
     }
     let (n, c) = (input.shape[0], input.shape[1]);
+    if n == 0 || c == 0 {
+        return None; // dice-core reports the empty dimension
+    }
     Some((if opts.batch { 1 } else { n }, c - opts.first_class(c)))
 }
 
@@ -222,7 +225,10 @@ pub unsafe extern "C" fn dice_loss_shape(
         // SAFETY: forwarded contract.
         let p = unsafe { tensor::parse("input", input) }?;
         let Some((r, c)) = entries(&p, &opts) else {
-            return fail(DiceStatus::BadNdim, format!("input.ndim = {} is below 2", p.rank));
+            if p.rank < 2 {
+                return fail(DiceStatus::BadNdim, format!("input.ndim = {} is below 2", p.rank));
+            }
+            return fail(DiceStatus::BadShape, format!("input: N = {}, C = {} must be >= 1", p.shape[0], p.shape[1]));
         };
         // SAFETY: both non-NULL and writable by contract.
         unsafe {

@@ -151,10 +151,10 @@ pub(crate) unsafe fn parse(arg: &'static str, t: *const DiceTensor) -> FfiResult
     }
     let mut shape = [0usize; MAX_RANK];
     let mut strides = [0isize; MAX_RANK];
-    for d in 0..rank {
+    for (d, extent) in shape.iter_mut().enumerate().take(rank) {
         // SAFETY: shape is non-NULL (checked above) and holds `ndim` values by contract.
         let e = unsafe { t.shape.add(d).read_unaligned() };
-        shape[d] = match usize::try_from(e) {
+        *extent = match usize::try_from(e) {
             Ok(e) => e,
             Err(_) => return fail(DiceStatus::BadShape, format!("{arg}.shape[{d}] = {e} is negative")),
         };

@@ -7,11 +7,12 @@ use std::path::Path;
 fn generate() -> String {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    for file in ["lib.rs"] {
-        builder = builder.with_src(crate_dir.join("src").join(file));
-    }
-    let bindings = builder.generate().expect("cbindgen failed");
+    // lib.rs is the root: cbindgen follows its `mod` declarations.
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/lib.rs"))
+        .generate()
+        .expect("cbindgen failed");
     let mut out = Vec::new();
     bindings.write(&mut out);
     String::from_utf8(out).expect("utf-8 header")

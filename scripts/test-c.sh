@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds libdice (static and shared) and runs the C/C++ tests of the C ABI:
+#   - the exported symbol check (every dynamic symbol starts with dice_);
+#   - tests/c/test_dice.c as C11 -pedantic -Werror, linked against libdice.a and libdice.so;
+#   - the same under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   - tests/c/test_header.cpp as C++17 -Werror.
+# Needs only cargo, gcc, g++ and binutils (nm). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CC=${CC:-gcc}
+CXX=${CXX:-g++}
+TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+LIB="$TARGET_DIR/release"
+OUT="$TARGET_DIR/c-tests"
+mkdir -p "$OUT"
+
+echo "== build libdice (release)"
+cargo build --release -p dice-ffi
+# The system libraries the Rust standard library needs when linked statically.
+STATIC_DEPS="-lpthread -ldl -lm -lrt -lutil"
+
+echo "== exported symbols of libdice.so all start with dice_"
+bad=$(nm -D --defined-only "$LIB/libdice.so" | awk 'NF == 3 && $2 ~ /^[TDBR]$/ {print $3}' | grep -v '^dice_' || true)
+if [ -n "$bad" ]; then
+  echo "non-dice_ exported symbols:"; echo "$bad"; exit 1
+fi
+nm -D --defined-only "$LIB/libdice.so" | awk 'NF == 3 && $2 == "T" {print "   " $3}'
+
+CFLAGS="-std=c11 -Wall -Wextra -pedantic -Werror -O1 -g -Iinclude -Itests/c"
+
+echo "== C11 test, static library"
+$CC $CFLAGS tests/c/test_dice.c "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/test_dice_static"
+"$OUT/test_dice_static"
+
+echo "== C11 test, shared library"
+$CC $CFLAGS tests/c/test_dice.c -L"$LIB" -ldice -Wl,-rpath,"$LIB" -lm -o "$OUT/test_dice_shared"
+ldd "$OUT/test_dice_shared" | grep -q 'libdice\.so' || { echo "test_dice_shared does not load libdice.so"; exit 1; }
+"$OUT/test_dice_shared"
+
+echo "== C11 test under AddressSanitizer + UndefinedBehaviorSanitizer (static library)"
+$CC $CFLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+  tests/c/test_dice.c "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/test_dice_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$OUT/test_dice_asan"
+
+echo "== C++17 header test (static and shared)"
+CXXFLAGS="-std=c++17 -Wall -Wextra -Werror -O1 -g -Iinclude"
+$CXX $CXXFLAGS tests/c/test_header.cpp "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/test_header_static"
+"$OUT/test_header_static"
+$CXX $CXXFLAGS tests/c/test_header.cpp -L"$LIB" -ldice -Wl,-rpath,"$LIB" -o "$OUT/test_header_shared"
+"$OUT/test_header_shared"
+
+echo "C/C++ TESTS PASSED"
