@@ -191,3 +191,37 @@ pub unsafe extern "C" fn dice_last_error_copy(buf: *mut c_char, len: usize) -> u
     };
     catch_unwind(copy).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last() -> String {
+        // SAFETY: dice_last_error never returns NULL and the string lives until the next call.
+        unsafe { CStr::from_ptr(dice_last_error()) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn panics_become_a_status_and_a_message() {
+        let st = guard(|| panic!("boom {}", 7));
+        assert_eq!(st, DiceStatus::Panic);
+        assert_eq!(last(), "internal panic: boom 7");
+        assert_eq!(guard(|| Ok(())), DiceStatus::Ok);
+        assert_eq!(last(), "");
+    }
+
+    #[test]
+    fn every_code_has_a_distinct_string() {
+        let all: Vec<String> = (0..=19)
+            // SAFETY: dice_status_string returns a static NUL-terminated string.
+            .map(|c| unsafe { CStr::from_ptr(dice_status_string(c)) }.to_string_lossy().into_owned())
+            .collect();
+        assert!(all.iter().all(|s| s != "unknown status code"));
+        let mut dedup = all.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(dedup.len(), all.len());
+        assert_eq!(DiceStatus::Panic as i32, 19);
+    }
+}
