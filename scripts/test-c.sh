@@ -3,7 +3,7 @@
 #   - the exported symbol check (every dynamic symbol starts with dice_);
 #   - tests/c/test_dice.c as C11 -pedantic -Werror, linked against libdice.a and libdice.so;
 #   - the same under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   - tests/c/test_header.cpp as C++17 -Werror.
+#   - tests/c/test_header.cpp (the C header) and tests/c/test_hpp.cpp (dice.hpp) as C++17 -Werror.
 # Needs only cargo, gcc, g++ and binutils (nm). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,5 +49,43 @@ $CXX $CXXFLAGS tests/c/test_header.cpp "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/te
 "$OUT/test_header_static"
 $CXX $CXXFLAGS tests/c/test_header.cpp -L"$LIB" -ldice -Wl,-rpath,"$LIB" -o "$OUT/test_header_shared"
 "$OUT/test_header_shared"
+
+echo "== C++17 wrapper test (include/dice.hpp)"
+$CXX $CXXFLAGS -Itests/c tests/c/test_hpp.cpp -L"$LIB" -ldice -Wl,-rpath,"$LIB" -o "$OUT/test_hpp"
+"$OUT/test_hpp"
+
+echo "== install (dice-ffi/install.sh) and build against the pkg-config file"
+PREFIX="$OUT/prefix"
+rm -rf "$PREFIX"
+bash dice-ffi/install.sh "$PREFIX" >/dev/null
+if command -v pkg-config >/dev/null; then
+  PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --exists dice
+  $CC $CFLAGS -Itests/c tests/c/test_dice.c $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags --libs dice) \
+    -Wl,-rpath,"$PREFIX/lib" -lm -o "$OUT/test_dice_pc"
+  "$OUT/test_dice_pc"
+  $CC $CFLAGS -Itests/c tests/c/test_dice.c -static-libgcc \
+    $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags dice) "$PREFIX/lib/libdice.a" \
+    $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --libs-only-l --static dice | sed 's/-ldice//') -o "$OUT/test_dice_pc_static"
+  "$OUT/test_dice_pc_static"
+else
+  echo "   (pkg-config not installed: skipped)"
+fi
+if command -v cmake >/dev/null; then
+  echo "== CMake find_package(dice)"
+  mkdir -p "$OUT/cmake-src"
+  cat > "$OUT/cmake-src/CMakeLists.txt" <<CM
+cmake_minimum_required(VERSION 3.10)
+project(dice_consumer C)
+find_package(dice 0.1 REQUIRED)
+add_executable(test_dice_cmake "$PWD/tests/c/test_dice.c")
+target_include_directories(test_dice_cmake PRIVATE "$PWD/tests/c")
+target_link_libraries(test_dice_cmake PRIVATE dice::dice_static m)
+CM
+  cmake -S "$OUT/cmake-src" -B "$OUT/cmake-build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
+  cmake --build "$OUT/cmake-build" >/dev/null
+  "$OUT/cmake-build/test_dice_cmake"
+else
+  echo "   (cmake not installed: find_package(dice) test skipped)"
+fi
 
 echo "C/C++ TESTS PASSED"
