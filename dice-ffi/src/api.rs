@@ -1,0 +1,427 @@
+//! The loss entry points: one-call forward / forward+backward, and the three steps
+//! (stats -> finalize -> backward-from-stats) for data-parallel training and tiled volumes.
+//!
+//! Common contract: every pointer argument is NULL or valid as documented; tensors follow the
+//! DiceTensor contract; input is float32/float64 (N, C, spatial...) of ndim 3..=6; target
+//! is dense (input's dtype and shape) or labels (uint8/bool/uint16/int32/int64, shaped
+//! (N, 1, spatial...) or (N, spatial...)); grad has the input's dtype and shape and must not
+//! overlap input or target memory. Outputs are written only when DICE_STATUS_OK is returned.
+
+use dice_core::{Context, DiceOptions, Finalized, Float, Stats};
+
+use crate::context::{DiceContext, resolve};
+use crate::options::{self, DiceLossOptions};
+use crate::status::{DiceStatus, FfiResult, fail, guard};
+use crate::tensor::{self, DiceTensor, InputKind, Parsed};
+
+/// Copies `len` doubles from a caller pointer (NULL allowed only when len == 0).
+///
+/// # Safety
+/// `ptr` must be NULL or readable for `len` doubles.
+unsafe fn read_f64s(name: &str, ptr: *const f64, len: usize) -> FfiResult<Vec<f64>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return fail(DiceStatus::NullPointer, format!("{name} is NULL with {name}_len = {len}"));
+    }
+    if len > isize::MAX as usize / 8 {
+        return fail(DiceStatus::BadLength, format!("{name}_len = {len} is implausible"));
+    }
+    // SAFETY: readable for len doubles by contract; unaligned reads need no alignment.
+    Ok((0..len).map(|i| unsafe { ptr.add(i).read_unaligned() }).collect())
+}
+
+/// Writes `src` to a caller pointer.
+///
+/// # Safety
+/// `ptr` must be writable for `src.len()` doubles.
+unsafe fn write_f64s(ptr: *mut f64, src: &[f64]) {
+    for (i, &v) in src.iter().enumerate() {
+        // SAFETY: writable for src.len() doubles by contract.
+        unsafe { ptr.add(i).write_unaligned(v) };
+    }
+}
+
+fn need<T>(name: &str, p: *const T) -> FfiResult<()> {
+    if p.is_null() { fail(DiceStatus::NullPointer, format!("{name} is NULL")) } else { Ok(()) }
+}
+
+/// (rows, kept classes) of the loss values for this input shape, when the rank allows.
+fn entries(input: &Parsed, opts: &DiceOptions) -> Option<(usize, usize)> {
+    if input.rank < 2 {
+        return None;
+    }
+    let (n, c) = (input.shape[0], input.shape[1]);
+    if n == 0 || c == 0 {
+        return None; // dice-core reports the empty dimension
+    }
+    Some((if opts.batch { 1 } else { n }, c - opts.first_class(c)))
+}
+
+fn check_len(name: &str, got: usize, expected: usize, what: &str) -> FfiResult<()> {
+    if got != expected {
+        return fail(DiceStatus::BadLength, format!("{name} = {got}, expected {expected} ({what})"));
+    }
+    Ok(())
+}
+
+/// Checks values_len against the loss's entry count when values_out is wanted.
+fn check_values(values_out: *const f64, values_len: usize, expected: Option<(usize, usize)>) -> FfiResult<()> {
+    match expected {
+        Some((r, c)) if !values_out.is_null() => {
+            check_len("values_len", values_len, r * c, &format!("{r} rows x {c} kept classes"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parsed input and target plus resolved context and options.
+struct Call<'a> {
+    ctx: &'a Context,
+    opts: DiceOptions,
+    input: Parsed,
+    target: Parsed,
+    kind: InputKind,
+}
+
+/// # Safety
+/// Pointer arguments as in the module contract.
+unsafe fn prepare<'a>(
+    ctx: *const DiceContext,
+    input: *const DiceTensor,
+    target: *const DiceTensor,
+    opts: *const DiceLossOptions,
+) -> FfiResult<Call<'a>> {
+    // SAFETY: (all four) forwarded contracts of the entry point.
+    let opts = unsafe { options::read(opts) }?;
+    // SAFETY: as above.
+    let input = unsafe { tensor::parse("input", input) }?;
+    // SAFETY: as above.
+    let target = unsafe { tensor::parse("target", target) }?;
+    let kind = tensor::input_kind(&input)?;
+    // SAFETY: as above.
+    let ctx = unsafe { resolve(ctx) }?;
+    Ok(Call { ctx, opts, input, target, kind })
+}
+
+/// Parses the gradient and checks its dtype and that it shares no memory with the inputs.
+///
+/// # Safety
+/// `grad` as in the module contract.
+unsafe fn prepare_grad(call: &Call<'_>, grad: *const DiceTensor) -> FfiResult<Parsed> {
+    // SAFETY: forwarded contract.
+    let g = unsafe { tensor::parse("grad", grad) }?;
+    tensor::check_grad_dtype(&call.input, &g)?;
+    for other in [&call.input, &call.target] {
+        if g.overlaps(other) {
+            let (a0, a1) = g.byte_range();
+            let (b0, b1) = other.byte_range();
+            return fail(
+                DiceStatus::AliasedOutput,
+                format!("grad (bytes [{a0:#x}, {a1:#x})) overlaps the memory of {} (bytes [{b0:#x}, {b1:#x}))", other.arg),
+            );
+        }
+    }
+    Ok(g)
+}
+
+/// Runs `$body` with `T` bound to the input's element type.
+macro_rules! with_float {
+    ($kind:expr, $t:ident => $body:expr) => {
+        match $kind {
+            InputKind::F32 => {
+                type $t = f32;
+                $body
+            }
+            InputKind::F64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+
+/// # Safety
+/// `call` tensors honour the DiceTensor contract.
+unsafe fn loss_t<T: Float>(call: &Call<'_>) -> FfiResult<Finalized> {
+    // SAFETY: element type matches (kind dispatch); contract forwarded.
+    let input = unsafe { tensor::view::<T>(&call.input) }?;
+    // SAFETY: as above.
+    let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
+    Ok(dice_core::dice_loss(call.ctx, &input, &target, &call.opts)?)
+}
+
+/// # Safety
+/// As for `loss_t`; `grad` passed `prepare_grad`.
+unsafe fn loss_grad_t<T: Float>(call: &Call<'_>, grad: &Parsed, upstream: Option<&[f64]>) -> FfiResult<Finalized> {
+    // SAFETY: element type matches; contract forwarded.
+    let input = unsafe { tensor::view::<T>(&call.input) }?;
+    // SAFETY: as above.
+    let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
+    // SAFETY: grad has the input's dtype and shares no byte with input or target (checked in
+    // prepare_grad); no other view of it exists.
+    let mut g = unsafe { tensor::view_mut::<T>(grad) }?;
+    Ok(dice_core::dice_loss_grad(call.ctx, &input, &target, &call.opts, upstream, &mut g)?)
+}
+
+/// # Safety
+/// As for `loss_t`.
+unsafe fn stats_t<T: Float>(call: &Call<'_>) -> FfiResult<Stats> {
+    // SAFETY: element type matches; contract forwarded.
+    let input = unsafe { tensor::view::<T>(&call.input) }?;
+    // SAFETY: as above.
+    let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
+    Ok(dice_core::dice_stats(call.ctx, &input, &target, &call.opts)?)
+}
+
+/// # Safety
+/// As for `loss_grad_t`.
+unsafe fn backward_t<T: Float>(call: &Call<'_>, grad: &Parsed, stats: &Stats, upstream: Option<&[f64]>) -> FfiResult<()> {
+    let fin = dice_core::dice_finalize(stats, &call.opts)?;
+    let coef = fin.coefficients(upstream)?;
+    // SAFETY: element type matches; contract forwarded.
+    let input = unsafe { tensor::view::<T>(&call.input) }?;
+    // SAFETY: as above.
+    let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
+    // SAFETY: as in loss_grad_t.
+    let mut g = unsafe { tensor::view_mut::<T>(grad) }?;
+    Ok(dice_core::dice_backward(call.ctx, &input, &target, &call.opts, &coef, &mut g)?)
+}
+
+/// Writes loss and values (values only when wanted; lengths already checked).
+///
+/// # Safety
+/// `loss_out` writable; `values_out` NULL or writable for fin.values().len() doubles.
+unsafe fn write_outputs(fin: &Finalized, loss_out: *mut f64, values_out: *mut f64, values_len: usize) -> FfiResult<()> {
+    if !values_out.is_null() {
+        check_len("values_len", values_len, fin.values().len(), "loss entries")?;
+        // SAFETY: writable for values_len == values().len() doubles by contract.
+        unsafe { write_f64s(values_out, fin.values()) };
+    }
+    // SAFETY: non-NULL (checked by callers) and writable by contract.
+    unsafe { loss_out.write_unaligned(fin.loss()) };
+    Ok(())
+}
+
+/// (rows, kept classes) of the loss values that dice_loss would produce for an input of this
+/// shape and these options: rows = N (1 with batch), classes = C minus the background when
+/// it is excluded. dice_stats produces N x classes entries (never pooled).
+///
+/// # Safety
+/// Pointers NULL or valid (see the contract at the top of this header).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_loss_shape(
+    input: *const DiceTensor,
+    opts: *const DiceLossOptions,
+    rows_out: *mut usize,
+    classes_out: *mut usize,
+) -> DiceStatus {
+    guard(|| {
+        need("rows_out", rows_out)?;
+        need("classes_out", classes_out)?;
+        // SAFETY: forwarded contract.
+        let opts = unsafe { options::read(opts) }?;
+        // SAFETY: forwarded contract.
+        let p = unsafe { tensor::parse("input", input) }?;
+        let Some((r, c)) = entries(&p, &opts) else {
+            if p.rank < 2 {
+                return fail(DiceStatus::BadNdim, format!("input.ndim = {} is below 2", p.rank));
+            }
+            return fail(DiceStatus::BadShape, format!("input: N = {}, C = {} must be >= 1", p.shape[0], p.shape[1]));
+        };
+        // SAFETY: both non-NULL and writable by contract.
+        unsafe {
+            rows_out.write_unaligned(r);
+            classes_out.write_unaligned(c);
+        }
+        Ok(())
+    })
+}
+
+/// Forward: the reduced loss in `*loss_out` (required) and, when `values_out` is not NULL,
+/// the weighted per-entry losses (row-major rows x classes, see dice_loss_shape; values_len
+/// must equal that count). `ctx` NULL = the default context; `opts` NULL = defaults.
+///
+/// # Safety
+/// See the contract at the top of this header.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_loss(
+    ctx: *const DiceContext,
+    input: *const DiceTensor,
+    target: *const DiceTensor,
+    opts: *const DiceLossOptions,
+    loss_out: *mut f64,
+    values_out: *mut f64,
+    values_len: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let call = unsafe { prepare(ctx, input, target, opts) }?;
+        need("loss_out", loss_out)?;
+        check_values(values_out, values_len, entries(&call.input, &call.opts))?;
+        // SAFETY: forwarded contract (the macro picks the matching element type).
+        let fin = with_float!(call.kind, T => unsafe { loss_t::<T>(&call) })?;
+        // SAFETY: forwarded contract.
+        unsafe { write_outputs(&fin, loss_out, values_out, values_len) }
+    })
+}
+
+/// Forward and backward in one call: writes d(loss)/d(input) into `grad` and the loss as in
+/// dice_loss. `upstream` (NULL = ones; upstream_len is then ignored) scales the gradient:
+/// one value for mean/sum reductions, one per entry (rows x classes) for reduction none.
+///
+/// # Safety
+/// See the contract at the top of this header.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_loss_grad(
+    ctx: *const DiceContext,
+    input: *const DiceTensor,
+    target: *const DiceTensor,
+    opts: *const DiceLossOptions,
+    upstream: *const f64,
+    upstream_len: usize,
+    grad: *const DiceTensor,
+    loss_out: *mut f64,
+    values_out: *mut f64,
+    values_len: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let call = unsafe { prepare(ctx, input, target, opts) }?;
+        // SAFETY: forwarded contract.
+        let g = unsafe { prepare_grad(&call, grad) }?;
+        need("loss_out", loss_out)?;
+        let upstream = if upstream.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded contract; copied before any output view exists.
+            Some(unsafe { read_f64s("upstream", upstream, upstream_len) }?)
+        };
+        check_values(values_out, values_len, entries(&call.input, &call.opts))?;
+        // SAFETY: forwarded contract.
+        let fin = with_float!(call.kind, T => unsafe { loss_grad_t::<T>(&call, &g, upstream.as_deref()) })?;
+        // SAFETY: forwarded contract.
+        unsafe { write_outputs(&fin, loss_out, values_out, values_len) }
+    })
+}
+
+/// Step 1: the sums (I, P, G) per (n, kept class), flat and row-major, into `stats_out`
+/// (stats_len must be N x classes x 3, with classes from dice_loss_shape). Stats of disjoint
+/// spatial tiles of the same items add elementwise; with `batch`, rows may be summed into
+/// one (e.g. across data-parallel workers) before finalizing.
+///
+/// # Safety
+/// See the contract at the top of this header.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_stats(
+    ctx: *const DiceContext,
+    input: *const DiceTensor,
+    target: *const DiceTensor,
+    opts: *const DiceLossOptions,
+    stats_out: *mut f64,
+    stats_len: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let call = unsafe { prepare(ctx, input, target, opts) }?;
+        need("stats_out", stats_out)?;
+        if let Some((_, c)) = entries(&call.input, &call.opts) {
+            let n = call.input.shape[0];
+            check_len("stats_len", stats_len, n * c * 3, &format!("{n} rows x {c} kept classes x 3"))?;
+        }
+        // SAFETY: forwarded contract.
+        let stats = with_float!(call.kind, T => unsafe { stats_t::<T>(&call) })?;
+        let flat = stats.to_flat();
+        check_len("stats_len", stats_len, flat.len(), "rows x kept classes x 3")?;
+        // SAFETY: writable for stats_len == flat.len() doubles by contract.
+        unsafe { write_f64s(stats_out, &flat) };
+        Ok(())
+    })
+}
+
+/// Reads flat stats (rows x classes x 3, stats_len must match) into dice-core stats.
+///
+/// # Safety
+/// `stats` NULL or readable for stats_len doubles.
+unsafe fn read_stats(stats: *const f64, stats_len: usize, rows: usize, classes: usize) -> FfiResult<Stats> {
+    need("stats", stats)?;
+    let Some(expected) = rows.checked_mul(classes).and_then(|e| e.checked_mul(3)) else {
+        return fail(DiceStatus::BadLength, format!("rows = {rows} x classes = {classes} x 3 overflows"));
+    };
+    if rows == 0 || classes == 0 {
+        return fail(DiceStatus::StatsMismatch, format!("stats: rows = {rows}, classes = {classes} must be >= 1"));
+    }
+    check_len("stats_len", stats_len, expected, &format!("{rows} rows x {classes} classes x 3"))?;
+    // SAFETY: forwarded contract.
+    let flat = unsafe { read_f64s("stats", stats, stats_len) }?;
+    Ok(Stats::from_flat(rows, classes, &flat)?)
+}
+
+/// Step 2: loss and per-entry values from (possibly summed) stats, as dice_loss gives them.
+/// `rows` x `classes` entries of (I, P, G); with `batch`, rows are pooled first, so the
+/// values count is `classes`, else rows x classes.
+///
+/// # Safety
+/// See the contract at the top of this header.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_finalize(
+    stats: *const f64,
+    stats_len: usize,
+    rows: usize,
+    classes: usize,
+    opts: *const DiceLossOptions,
+    loss_out: *mut f64,
+    values_out: *mut f64,
+    values_len: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let opts = unsafe { options::read(opts) }?;
+        // SAFETY: forwarded contract.
+        let st = unsafe { read_stats(stats, stats_len, rows, classes) }?;
+        need("loss_out", loss_out)?;
+        let fin = dice_core::dice_finalize(&st, &opts)?;
+        // SAFETY: forwarded contract.
+        unsafe { write_outputs(&fin, loss_out, values_out, values_len) }
+    })
+}
+
+/// Step 3: the input gradient from (possibly summed) stats: finalizes them (as dice_finalize)
+/// then applies `upstream` (as in dice_loss_grad) and writes `grad` for this input/target
+/// (one shard or tile). `rows` must be the input's N, or 1 (e.g. pooled batch stats) to apply
+/// to every item; `classes` the kept classes.
+///
+/// # Safety
+/// See the contract at the top of this header.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_backward_from_stats(
+    ctx: *const DiceContext,
+    input: *const DiceTensor,
+    target: *const DiceTensor,
+    opts: *const DiceLossOptions,
+    stats: *const f64,
+    stats_len: usize,
+    rows: usize,
+    classes: usize,
+    upstream: *const f64,
+    upstream_len: usize,
+    grad: *const DiceTensor,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let call = unsafe { prepare(ctx, input, target, opts) }?;
+        // SAFETY: forwarded contract.
+        let g = unsafe { prepare_grad(&call, grad) }?;
+        // SAFETY: forwarded contract; copied before any output view exists.
+        let st = unsafe { read_stats(stats, stats_len, rows, classes) }?;
+        let upstream = if upstream.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded contract; copied before any output view exists.
+            Some(unsafe { read_f64s("upstream", upstream, upstream_len) }?)
+        };
+        // SAFETY: forwarded contract.
+        with_float!(call.kind, T => unsafe { backward_t::<T>(&call, &g, &st, upstream.as_deref()) })
+    })
+}
