@@ -68,7 +68,7 @@ if command -v pkg-config >/dev/null; then
     $(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --libs-only-l --static dice | sed 's/-ldice//') -o "$OUT/test_dice_pc_static"
   "$OUT/test_dice_pc_static"
 else
-  echo "   (pkg-config not installed: skipped)"
+  echo "FAIL: pkg-config is not installed (scripts/test.sh installs it)"; exit 1
 fi
 if command -v cmake >/dev/null; then
   echo "== CMake find_package(dice)"
@@ -85,7 +85,7 @@ CM
   cmake --build "$OUT/cmake-build" >/dev/null
   "$OUT/cmake-build/test_dice_cmake"
 else
-  echo "   (cmake not installed: find_package(dice) test skipped)"
+  echo "FAIL: cmake is not installed (scripts/test.sh installs it)"; exit 1
 fi
 
 echo "C/C++ TESTS PASSED"

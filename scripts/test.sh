@@ -3,6 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== prerequisites (installed when missing: CI starts from a bare Debian machine)"
+missing=()
+for tool in gcc:gcc g++:g++ nm:binutils pkg-config:pkg-config cmake:cmake; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 echo "== toolchain"
 cargo --version
 rustc --version
@@ -19,6 +31,7 @@ done
 echo "== the built-in example runs"
 cargo run --release -p dice-core --example phantom -- 1 | tail -3
 
-echo "== C/C++ tests: not yet part of the project (the C ABI issue adds them)"
+echo "== C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, CMake)"
+bash scripts/test-c.sh
 echo "== Python tests: not yet part of the project (the Python package issue adds them)"
 echo "ALL TESTS PASSED"
