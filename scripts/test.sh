@@ -28,6 +28,10 @@ for arch in scalar v3 v4; do
   DICE_ARCH=$arch cargo test -p dice-core --test reference_cases
 done
 
+echo "== the NEON backend compiles (cross-check for aarch64)"
+rustup target add aarch64-unknown-linux-gnu
+cargo check -p dice-core --target aarch64-unknown-linux-gnu
+
 echo "== the built-in example runs"
 cargo run --release -p dice-core --example phantom -- 1 | tail -3
 
