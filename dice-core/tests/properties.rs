@@ -206,6 +206,16 @@ fn permute(data: &[f64], shape: &[usize], perm: &[usize]) -> (Vec<f64>, Vec<isiz
     (out, view_strides)
 }
 
+/// The multi-index of C-order position `flat` in `shape`.
+fn unflatten(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0usize; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = flat % shape[d];
+        flat /= shape[d];
+    }
+    idx
+}
+
 #[test]
 fn layout_invariance() {
     let case = build(7, 2, 3, vec![5, 4, 6], 2, true, 1 | 8, 2);
@@ -260,12 +270,7 @@ fn layout_invariance() {
     let base = ((case.shape[4] - 1) as isize * cs[4]) as usize;
     let src = TensorView::contiguous("x", &case.x, &case.shape).unwrap();
     for flat in 0..case.numel() {
-        let mut idx = vec![0usize; 5];
-        let mut r = flat;
-        for d in (0..5).rev() {
-            idx[d] = r % case.shape[d];
-            r /= case.shape[d];
-        }
+        let idx = unflatten(flat, &case.shape);
         let off = base as isize + idx.iter().zip(&strides).map(|(&i, &s)| i as isize * s).sum::<isize>();
         big[off as usize] = *src.get(&idx);
     }
@@ -277,12 +282,7 @@ fn layout_invariance() {
     let gv = TensorView::new("g", &g, base, &case.shape, &strides).unwrap();
     let mut logical = Vec::new();
     for flat in 0..case.numel() {
-        let mut idx = vec![0usize; 5];
-        let mut r = flat;
-        for d in (0..5).rev() {
-            idx[d] = r % case.shape[d];
-            r /= case.shape[d];
-        }
+        let idx = unflatten(flat, &case.shape);
         logical.push(*gv.get(&idx));
     }
     check(&Out { values: fin.values().to_vec(), loss: fin.loss(), grad: vec![] }, logical);
