@@ -37,5 +37,5 @@ cargo run --release -p dice-core --example phantom -- 1 | tail -3
 
 echo "== C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, CMake)"
 bash scripts/test-c.sh
-echo "== Python tests: not yet part of the project (the Python package issue adds them)"
+echo "== Python package tests (pytest; installs numpy/pytest into target/python-venv)" && bash scripts/test-python.sh
 echo "ALL TESTS PASSED"

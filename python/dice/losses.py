@@ -71,7 +71,7 @@ def prepare_target(input, target, to_onehot_y):
     if t.dtype.kind == "f":
         if to_onehot_y and channels > 1:
             if t.size and not (np.all(np.isfinite(t)) and np.all(t == np.floor(t))):
-                bad = t[~(np.isfinite(t) & (t == np.floor(t)))].reshape(-1)[0]
+                bad = float(t[~(np.isfinite(t) & (t == np.floor(t)))].reshape(-1)[0])
                 raise LabelError(f"target holds the non-integral label {bad!r} (to_onehot_y=True "
                                  "reads the target as a label map)")
             return t.astype(np.int64)

@@ -1,0 +1,39 @@
+"""dice: segmentation overlap losses and their gradients on numpy arrays, over the dice C library.
+
+    import dice
+    loss, grad = dice.dice_loss(logits, labels, softmax=True, to_onehot_y=True, return_grad=True)
+
+Drop-in layers for code written against other libraries live in `dice.compat` (numpy in,
+numpy out) and, with torch installed, `dice.torch` (autograd modules).
+"""
+
+from ._errors import (
+    DeviceError,
+    DiceError,
+    DtypeError,
+    InternalError,
+    LabelError,
+    LayoutError,
+    LengthError,
+    NdimError,
+    NullPointerError,
+    OptionError,
+    ShapeError,
+    ThreadPoolError,
+    VersionError,
+    WeightError,
+)
+from ._lib import get_num_threads, set_num_threads
+from ._lib import path as library_path
+from ._lib import version as library_version
+from .losses import dice_backward_from_stats, dice_finalize, dice_loss, dice_stats
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeviceError", "DiceError", "DtypeError", "InternalError", "LabelError", "LayoutError",
+    "LengthError", "NdimError", "NullPointerError", "OptionError", "ShapeError",
+    "ThreadPoolError", "VersionError", "WeightError",
+    "get_num_threads", "set_num_threads", "library_path", "library_version",
+    "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats",
+]

@@ -1,0 +1,223 @@
+"""Loads libdice and declares the C ABI of include/dice.h for ctypes.
+
+Lookup order: $DICE_LIBRARY (used alone when set), the package directory, then
+target/release of a Cargo workspace above the package or above the current directory.
+ctypes.CDLL releases the GIL for the duration of every call.
+"""
+
+import ctypes
+import os
+import sys
+import threading
+from pathlib import Path
+
+from ._errors import DiceError, ThreadPoolError, error_for
+
+ABI_VERSION = 1  # DICE_ABI_VERSION of the header these declarations follow
+
+if sys.platform == "darwin":
+    LIB_NAME = "libdice.dylib"
+elif sys.platform == "win32":
+    LIB_NAME = "dice.dll"
+else:
+    LIB_NAME = "libdice.so"
+
+
+def _workspace_candidates(start):
+    """target/release/LIB_NAME of every directory above `start` that holds a Cargo.toml."""
+    for d in [start, *start.parents]:
+        if (d / "Cargo.toml").is_file():
+            yield d / "target" / "release" / LIB_NAME
+
+
+def candidates():
+    """The paths tried, in order (the environment variable alone when it is set)."""
+    env = os.environ.get("DICE_LIBRARY")
+    if env:
+        return [Path(env)]
+    here = Path(__file__).resolve().parent
+    found = [here / LIB_NAME]
+    for start in (here, Path.cwd().resolve()):
+        for p in _workspace_candidates(start):
+            if p not in found:
+                found.append(p)
+    return found
+
+
+def _load():
+    tried = []
+    for path in candidates():
+        if not path.is_file():
+            tried.append(f"{path} (not found)")
+            continue
+        try:
+            return ctypes.CDLL(str(path)), path
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise ImportError(
+        "dice: cannot load the shared library " + LIB_NAME + ". Tried:\n  " + "\n  ".join(tried)
+        + "\nBuild it with `cargo build --release -p dice-ffi` in the dice workspace, or set "
+        "DICE_LIBRARY to its path."
+    )
+
+
+class DiceDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class DiceDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+
+class DiceTensor(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", DiceDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", DiceDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
+
+
+class DiceLossOptions(ctypes.Structure):
+    """Mirror of the header's struct, fields in order; new fields are appended by the library."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("activation", ctypes.c_int32),
+        ("reduction", ctypes.c_int32),
+        ("include_background", ctypes.c_uint8),
+        ("squared_pred", ctypes.c_uint8),
+        ("jaccard", ctypes.c_uint8),
+        ("batch", ctypes.c_uint8),
+        ("smooth_nr", ctypes.c_double),
+        ("smooth_dr", ctypes.c_double),
+        ("weight", ctypes.POINTER(ctypes.c_double)),
+        ("weight_len", ctypes.c_size_t),
+        ("ignore_index", ctypes.c_int64),
+        ("has_ignore_index", ctypes.c_uint8),
+        ("soft_label", ctypes.c_uint8),
+        ("reserved", ctypes.c_uint8 * 6),
+    ]
+
+
+ACTIVATION = {"none": 0, "sigmoid": 1, "softmax": 2}
+REDUCTION = {"mean": 0, "sum": 1, "none": 2}
+
+lib, path = _load()
+
+_P = ctypes.POINTER
+_T = _P(DiceTensor)
+_O = _P(DiceLossOptions)
+_D = _P(ctypes.c_double)
+_S = ctypes.c_size_t
+_ST = ctypes.c_int32  # DiceStatus
+_CTX = ctypes.c_void_p
+
+_PROTOTYPES = {
+    "dice_version": (ctypes.c_char_p, []),
+    "dice_abi_version": (ctypes.c_uint32, []),
+    "dice_status_string": (ctypes.c_char_p, [ctypes.c_int32]),
+    "dice_last_error_copy": (_S, [ctypes.c_char_p, _S]),
+    "dice_loss_options_init": (_ST, [_O, _S]),
+    "dice_loss_shape": (_ST, [_T, _O, _P(_S), _P(_S)]),
+    "dice_loss": (_ST, [_CTX, _T, _T, _O, _D, _D, _S]),
+    "dice_loss_grad": (_ST, [_CTX, _T, _T, _O, _D, _S, _T, _D, _D, _S]),
+    "dice_stats": (_ST, [_CTX, _T, _T, _O, _D, _S]),
+    "dice_finalize": (_ST, [_D, _S, _S, _S, _O, _D, _D, _S]),
+    "dice_backward_from_stats": (_ST, [_CTX, _T, _T, _O, _D, _S, _S, _S, _D, _S, _T]),
+    "dice_context_create": (_ST, [ctypes.c_uint32, _P(_CTX)]),
+    "dice_context_destroy": (None, [_CTX]),
+    "dice_context_num_threads": (ctypes.c_uint32, [_CTX]),
+}
+for _name, (_res, _args) in _PROTOTYPES.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _res
+    _fn.argtypes = _args
+
+if lib.dice_abi_version() != ABI_VERSION:
+    raise ImportError(
+        f"dice: {path} has ABI version {lib.dice_abi_version()}, this package needs {ABI_VERSION}"
+    )
+
+version = lib.dice_version().decode()
+
+
+def last_error():
+    """The calling thread's last error message from the library."""
+    n = lib.dice_last_error_copy(None, 0)
+    buf = ctypes.create_string_buffer(n + 1)
+    lib.dice_last_error_copy(buf, n + 1)
+    return buf.value.decode(errors="replace")
+
+
+def check(status):
+    """Raises the exception for a non-zero status, carrying the library's message."""
+    if status != 0:
+        raise error_for(status, last_error() or lib.dice_status_string(status).decode())
+
+
+def options(**fields):
+    """A DiceLossOptions initialised by the library, then the given fields set."""
+    o = DiceLossOptions()
+    status = lib.dice_loss_options_init(ctypes.byref(o), ctypes.sizeof(o))
+    if status != 0:
+        raise error_for(status, last_error())
+    for k, v in fields.items():
+        setattr(o, k, v)
+    return o
+
+
+class Context:
+    """Owns a DiceContext; destroyed when the last reference (including in-flight calls) drops."""
+
+    def __init__(self, num_threads):
+        ptr = _CTX()
+        check(lib.dice_context_create(num_threads, ctypes.byref(ptr)))
+        self.ptr = ptr
+
+    def num_threads(self):
+        return lib.dice_context_num_threads(self.ptr)
+
+    def __del__(self):
+        if getattr(self, "ptr", None):
+            lib.dice_context_destroy(self.ptr)
+            self.ptr = None
+
+
+_ctx_lock = threading.Lock()
+_ctx = None  # None = the library's default context (every core)
+
+
+def context():
+    """The current Context (or None for the library default). Callers keep it for their call."""
+    return _ctx
+
+
+def context_ptr(ctx):
+    return None if ctx is None else ctx.ptr
+
+
+def set_num_threads(n):
+    """Worker threads for subsequent calls: n >= 1, or 0 / None for one per core (the default).
+    Results do not depend on it. Calls already running keep the context they started with."""
+    global _ctx
+    if n is None or n == 0:
+        new = None
+    else:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n > 0xFFFFFFFF:
+            raise DiceError(f"set_num_threads: n = {n!r} must be an int >= 0")
+        new = Context(n)
+    with _ctx_lock:
+        _ctx = new
+
+
+def get_num_threads():
+    """Worker threads used by calls now."""
+    ctx = _ctx
+    n = lib.dice_context_num_threads(context_ptr(ctx))
+    if n == 0:
+        raise ThreadPoolError("dice_context_num_threads: the default context could not be created")
+    return n

@@ -1,0 +1,202 @@
+"""Functional losses with MONAI's keyword names and defaults, numpy in and numpy out.
+
+Every function takes `input` (N, C, spatial...) float32/float64 logits or probabilities and
+`target`: dense of the input's shape, or a label map (N, 1, spatial...) / (N, spatial...) of
+bool/uint8/uint16/int32/int64 (float label maps, MONAI's convention with `to_onehot_y`, are
+converted). It returns the loss (a float, or per-entry values with reduction="none") and, with
+`return_grad=True`, `(loss, grad)` where grad = d(sum of loss)/d(input), in the input's dtype,
+shape and memory order.
+
+Reduction "none" gives an array (N, C_kept), or (C_kept,) with batch=True; the compat layers
+reshape it to the originals' shapes.
+"""
+
+import ctypes
+import operator
+
+import numpy as np
+
+from . import _lib
+from ._errors import LabelError, OptionError
+from ._tensor import Tensor, doubles
+
+
+def _flag(name, v):
+    if not isinstance(v, (bool, np.bool_)) and v not in (0, 1):
+        raise OptionError(f"{name} = {v!r} must be a bool")
+    return int(bool(v))
+
+
+def dice_options(*, sigmoid=False, softmax=False, include_background=True, squared_pred=False,
+                 jaccard=False, smooth_nr=1e-5, smooth_dr=1e-5, batch=False, weight=None,
+                 reduction="mean", ignore_index=None, soft_label=False):
+    """The DiceLossOptions for MONAI DiceLoss keywords; returns (struct, objects to keep alive)."""
+    if _flag("sigmoid", sigmoid) and _flag("softmax", softmax):
+        raise OptionError("Incompatible values: sigmoid=True and softmax=True.")
+    if reduction not in _lib.REDUCTION:
+        raise OptionError(f"reduction = {reduction!r} is not one of 'mean', 'sum', 'none'")
+    w, wptr, wlen = doubles(weight)
+    o = _lib.options(
+        activation=_lib.ACTIVATION["sigmoid" if sigmoid else "softmax" if softmax else "none"],
+        reduction=_lib.REDUCTION[reduction],
+        include_background=_flag("include_background", include_background),
+        squared_pred=_flag("squared_pred", squared_pred),
+        jaccard=_flag("jaccard", jaccard),
+        batch=_flag("batch", batch),
+        smooth_nr=float(smooth_nr),
+        smooth_dr=float(smooth_dr),
+        soft_label=_flag("soft_label", soft_label),
+    )
+    if wptr is not None:
+        o.weight, o.weight_len = wptr, wlen
+    if ignore_index is not None:
+        o.ignore_index, o.has_ignore_index = operator.index(ignore_index), 1
+    return o, w
+
+
+def prepare_target(input, target, to_onehot_y):
+    """The target array the library reads (zero-copy unless a conversion is needed).
+
+    - float label map with to_onehot_y (C > 1): checked integral, converted to int64;
+    - integer/bool target of the input's shape without to_onehot_y (C > 1): a one-hot
+      encoding, cast to the input's dtype (MONAI reads it as dense);
+    - dense float target of another float dtype: cast to the input's dtype;
+    - anything else is passed as is (the library validates it).
+    With a single channel, to_onehot_y is ignored (as in MONAI).
+    """
+    if target is None or input is None:
+        return target
+    t = target if isinstance(target, np.ndarray) else np.asarray(target)
+    channels = input.shape[1] if input.ndim >= 2 else 0
+    if t.dtype.kind == "f":
+        if to_onehot_y and channels > 1:
+            if t.size and not (np.all(np.isfinite(t)) and np.all(t == np.floor(t))):
+                bad = float(t[~(np.isfinite(t) & (t == np.floor(t)))].reshape(-1)[0])
+                raise LabelError(f"target holds the non-integral label {bad!r} (to_onehot_y=True "
+                                 "reads the target as a label map)")
+            return t.astype(np.int64)
+        if input.dtype.kind == "f" and t.dtype != input.dtype:
+            return t.astype(input.dtype)
+        return t
+    if t.dtype.kind in "iub" and not to_onehot_y and channels > 1 and t.shape == input.shape:
+        return t.astype(input.dtype if input.dtype.kind == "f" else np.float64)
+    return t
+
+
+def _as_input(input):
+    return input if input is None or isinstance(input, np.ndarray) else np.asarray(input)
+
+
+def _shape(inp, opts):
+    rows, classes = ctypes.c_size_t(), ctypes.c_size_t()
+    _lib.check(_lib.lib.dice_loss_shape(inp.ref, ctypes.byref(opts), ctypes.byref(rows),
+                                        ctypes.byref(classes)))
+    return rows.value, classes.value
+
+
+def run(input, target, opts, *, to_onehot_y=False, return_grad=False, upstream=None):
+    """One dice_loss / dice_loss_grad call. Returns (loss, values (rows, classes), grad or None).
+
+    `upstream` scales the gradient: a scalar (mean/sum) or one value per entry (none)."""
+    input = _as_input(input)
+    inp = Tensor(input, "input")
+    tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
+    rows, classes = _shape(inp, opts)
+    values = np.empty((rows, classes), dtype=np.float64)
+    vptr = values.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+    loss = ctypes.c_double()
+    ctx = _lib.context()  # held for the whole call
+    if not return_grad:
+        _lib.check(_lib.lib.dice_loss(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
+                                      ctypes.byref(loss), vptr, values.size))
+        return loss.value, values, None
+    grad = np.empty_like(inp.array, order="K")
+    g = Tensor(grad, "grad")
+    up, upptr, uplen = doubles(upstream)
+    _lib.check(_lib.lib.dice_loss_grad(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
+                                       upptr, uplen, g.ref, ctypes.byref(loss), vptr, values.size))
+    return loss.value, values, grad
+
+
+def _result(loss, values, grad, reduction, batch, return_grad):
+    out = (values[0] if batch else values) if reduction == "none" else loss
+    return (out, grad) if return_grad else out
+
+
+def dice_loss(input, target, *, include_background=True, to_onehot_y=False, sigmoid=False,
+              softmax=False, squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5,
+              smooth_dr=1e-5, batch=False, weight=None, soft_label=False, ignore_index=None,
+              return_grad=False):
+    """Soft Dice (or Jaccard) loss, MONAI DiceLoss semantics:
+
+        loss(n, c) = weight_c * (1 - (2 I + smooth_nr) / (P + G + smooth_dr))
+
+    with I = sum(p t), P = sum(p), G = sum(t) over space (and the batch with batch=True), p the
+    activated input; squared_pred squares p and t in P and G; jaccard uses 2(P + G - I) in the
+    denominator. Returns a float (mean/sum) or an array (N, C_kept) / (C_kept,) for "none";
+    with return_grad=True, (loss, d(sum of loss)/d(input))."""
+    opts, keep = dice_options(sigmoid=sigmoid, softmax=softmax, include_background=include_background,
+                              squared_pred=squared_pred, jaccard=jaccard, smooth_nr=smooth_nr,
+                              smooth_dr=smooth_dr, batch=batch, weight=weight, reduction=reduction,
+                              ignore_index=ignore_index, soft_label=soft_label)
+    loss, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad)
+    del keep
+    return _result(loss, values, grad, reduction, batch, return_grad)
+
+
+def dice_stats(input, target, *, to_onehot_y=False, **options):
+    """Step 1 of the three-step API: the sums (I, P, G) per (item, kept class), shape (N, C_kept, 3).
+
+    Stats of disjoint spatial tiles of the same items add; with batch=True, rows may be summed
+    (e.g. across data-parallel workers) before `dice_finalize`. `options` are dice_loss's."""
+    opts, keep = dice_options(**options)
+    inp = Tensor(_as_input(input), "input")
+    tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
+    rows, classes = _shape(inp, opts)
+    n = inp.array.shape[0]
+    stats = np.empty((n, classes, 3), dtype=np.float64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
+                                   stats.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), stats.size))
+    del keep
+    return stats
+
+
+def _stats_arg(stats):
+    s = np.ascontiguousarray(stats, dtype=np.float64)
+    if s.ndim != 3 or s.shape[2] != 3:
+        raise OptionError(f"stats.shape = {s.shape} must be (rows, classes, 3)")
+    return s, s.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+
+
+def dice_finalize(stats, **options):
+    """Step 2: the loss (as dice_loss returns it) from stats (rows, C_kept, 3)."""
+    reduction = options.get("reduction", "mean")
+    batch = options.get("batch", False)
+    opts, keep = dice_options(**options)
+    s, sptr = _stats_arg(stats)
+    rows, classes = s.shape[0], s.shape[1]
+    values = np.empty((1 if batch else rows, classes), dtype=np.float64)
+    loss = ctypes.c_double()
+    _lib.check(_lib.lib.dice_finalize(sptr, s.size, rows, classes, ctypes.byref(opts), ctypes.byref(loss),
+                                      values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), values.size))
+    del keep
+    return _result(loss.value, values, None, reduction, batch, False)
+
+
+def dice_backward_from_stats(input, target, stats, *, upstream=None, to_onehot_y=False, **options):
+    """Step 3: d(loss)/d(input) for this input/target (one tile or shard) from (summed) stats.
+
+    stats rows must be the input's N, or 1 (pooled) to apply to every item."""
+    opts, keep = dice_options(**options)
+    inp = Tensor(_as_input(input), "input")
+    tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
+    s, sptr = _stats_arg(stats)
+    grad = np.empty_like(inp.array, order="K")
+    g = Tensor(grad, "grad")
+    up, upptr, uplen = doubles(upstream)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_backward_from_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
+                                                 sptr, s.size, s.shape[0], s.shape[1], upptr, uplen, g.ref))
+    del keep, up
+    return grad

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Python package tests: builds libdice, installs numpy, pytest and the package (`pip install ./python`)
+# into a virtual environment (target/python-venv), then runs pytest on tests/python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if ! command -v "$PYTHON" >/dev/null; then
+  echo "ERROR: $PYTHON not found: the Python tests need Python >= 3.9 (apt-get install python3 python3-venv)" >&2
+  exit 1
+fi
+
+echo "-- cargo build --release -p dice-ffi"
+cargo build --release -p dice-ffi
+lib="$PWD/target/release/libdice.so"
+[ -f "$lib" ] || { echo "ERROR: $lib was not built" >&2; exit 1; }
+
+venv="$PWD/target/python-venv"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "-- creating $venv"
+  if ! "$PYTHON" -m venv "$venv"; then
+    rm -rf "$venv"
+    # Debian ships venv/ensurepip separately; install it as test.sh installs the C toolchain.
+    if command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
+      echo "-- installing python3-venv"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    "$PYTHON" -m venv "$venv" || { echo "ERROR: '$PYTHON -m venv' failed (apt-get install python3-venv)" >&2; exit 1; }
+  fi
+fi
+py="$venv/bin/python"
+echo "-- pip install numpy pytest ./python"
+"$py" -m pip install -q numpy pytest
+"$py" -m pip install -q --force-reinstall --no-deps ./python
+"$py" -c "import numpy, pytest; print('python', __import__('sys').version.split()[0], 'numpy', numpy.__version__, 'pytest', pytest.__version__)"
+
+# The installed package (not the source tree) is tested; DICE_LIBRARY names the library just built.
+echo "-- pytest tests/python (DICE_LIBRARY=$lib)"
+cd tests/python
+DICE_LIBRARY="$lib" "$py" -m pytest -ra -p no:cacheprovider "$@" .
