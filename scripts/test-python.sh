@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Python package tests: builds libdice, installs numpy, pytest and the package (`pip install ./python`)
-# into a virtual environment (target/python-venv), then runs pytest on tests/python.
+# Python package tests: builds libdice, installs numpy, pytest, torch and the package
+# (`pip install ./python`) into a virtual environment (target/python-venv), then runs pytest on
+# tests/python. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,13 @@ py="$venv/bin/python"
 echo "-- pip install numpy pytest ./python"
 "$py" -m pip install -q numpy pytest
 "$py" -m pip install -q --force-reinstall --no-deps ./python
+# dice.torch is tested against PyTorch (a large download from PyPI, cached by pip afterwards);
+# DICE_TEST_TORCH=0 leaves it out, and its tests then report themselves as skipped.
+if [ "${DICE_TEST_TORCH:-1}" != "0" ]; then
+  "$py" -c "import torch" 2>/dev/null || { echo "-- pip install torch (for dice.torch)"; "$py" -m pip install -q torch; }
+else
+  echo "!! DICE_TEST_TORCH=0: torch is not installed, dice.torch is NOT tested (its tests show as skipped)"
+fi
 "$py" -c "import numpy, pytest; print('python', __import__('sys').version.split()[0], 'numpy', numpy.__version__, 'pytest', pytest.__version__)"
 
 # The installed package (not the source tree) is tested; DICE_LIBRARY names the library just built.

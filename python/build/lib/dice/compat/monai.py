@@ -43,16 +43,19 @@ class DiceLoss:
         # Validates the options now, as MONAI's constructor does.
         losses.dice_options(**self.kwargs)
 
-    def __call__(self, input, target, return_grad=False):
+    def compute(self, input, target, return_grad=False, upstream=None):
+        """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones)."""
         input = np.asarray(input)
         opts, keep = losses.dice_options(**self.kwargs)
         loss, values, grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y,
-                                        return_grad=return_grad)
+                                        return_grad=return_grad, upstream=upstream)
         del keep
         if self.kwargs["reduction"] == "none":
-            out = _monai_none_shape(values, input.ndim, self.kwargs["batch"])
-        else:
-            out = np.float64(loss)
-        return (out, grad) if return_grad else out
+            return _monai_none_shape(values, input.ndim, self.kwargs["batch"]), grad
+        return np.float64(loss), grad
+
+    def __call__(self, input, target, return_grad=False):
+        value, grad = self.compute(input, target, return_grad)
+        return (value, grad) if return_grad else value
 
     forward = __call__

@@ -1,0 +1,85 @@
+"""PyTorch modules backed by the dice library: change one import in a MONAI training loop.
+
+    from dice.torch import DiceLoss          # instead of: from monai.losses import DiceLoss
+    loss = DiceLoss(softmax=True, to_onehot_y=True)(logits, labels)
+    loss.backward()
+
+Each module is an nn.Module over a `torch.autograd.Function` that calls the library on the CPU
+tensors' memory (numpy views of the same storage and strides: no copy). With mean/sum reduction
+the forward computes the gradient in the same pass and the backward scales it by the incoming
+gradient; with reduction="none" the backward calls the library again with one upstream value per
+entry. Only CPU tensors are accepted (the library runs on the host); double backward is not
+supported.
+"""
+
+try:
+    import torch
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError("dice.torch needs PyTorch (pip install torch); the numpy API (dice, "
+                      "dice.compat) works without it") from e
+
+import numpy as np
+from torch.autograd.function import once_differentiable
+
+from ._errors import DeviceError, DtypeError
+from .compat import monai as _monai
+
+_FLOATS = (torch.float32, torch.float64)
+
+
+def _host_view(t, name):
+    """A numpy view of a CPU tensor's memory (same storage and strides)."""
+    if not isinstance(t, torch.Tensor):
+        return t  # numpy arrays and array-likes go to the library's own checks
+    if t.device.type != "cpu":
+        raise DeviceError(f"{name} is on {t.device}: dice.torch computes on the CPU (move it with .cpu())")
+    if name == "input" and t.dtype not in _FLOATS:
+        raise DtypeError(f"input.dtype = {t.dtype} is not supported (torch.float32 or torch.float64)")
+    return t.detach().resolve_conj().resolve_neg().numpy()
+
+
+class _LibraryLoss(torch.autograd.Function):
+    """forward(input, target, impl) -> impl's value as a tensor of the input's dtype."""
+
+    @staticmethod
+    def forward(ctx, input, target, impl):
+        x = _host_view(input, "input")
+        y = _host_view(target, "target")
+        scalar = impl.kwargs["reduction"] != "none"
+        value, grad = impl.compute(x, y, return_grad=scalar and ctx.needs_input_grad[0])
+        ctx.impl, ctx.grad = impl, grad
+        if not scalar:
+            ctx.save_for_backward(input, target if isinstance(target, torch.Tensor) else None)
+            ctx.target = None if isinstance(target, torch.Tensor) else target
+        return torch.as_tensor(np.asarray(value), dtype=input.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        if ctx.grad is not None:
+            return torch.from_numpy(ctx.grad) * grad_output.to(torch.float64).item(), None, None
+        input, target = ctx.saved_tensors
+        target = ctx.target if target is None else target
+        upstream = grad_output.detach().to("cpu", torch.float64).contiguous().numpy().reshape(-1)
+        _, grad = ctx.impl.compute(_host_view(input, "input"), _host_view(target, "target"),
+                                   return_grad=True, upstream=upstream)
+        return torch.from_numpy(grad), None, None
+
+
+class _Loss(torch.nn.Module):
+    """An nn.Module running the dice.compat.monai class `impl_class` through autograd."""
+
+    impl_class = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self.impl = self.impl_class(*args, **kwargs)
+
+    def forward(self, input, target):
+        return _LibraryLoss.apply(input, target, self.impl)
+
+
+class DiceLoss(_Loss):
+    """monai.losses.DiceLoss (same keywords and defaults); see dice.compat.monai.DiceLoss."""
+
+    impl_class = _monai.DiceLoss
