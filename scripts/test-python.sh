@@ -33,12 +33,16 @@ py="$venv/bin/python"
 echo "-- pip install numpy pytest ./python"
 "$py" -m pip install -q numpy pytest
 "$py" -m pip install -q --force-reinstall --no-deps ./python
-# dice.torch is tested against PyTorch (a large download from PyPI, cached by pip afterwards);
-# DICE_TEST_TORCH=0 leaves it out, and its tests then report themselves as skipped.
+# dice.torch is tested against PyTorch, and the compat layers against the real MONAI (randomised
+# differential tests): a large download from PyPI, cached by pip afterwards. DICE_TEST_TORCH=0
+# leaves them out, and those tests then report themselves as skipped.
 if [ "${DICE_TEST_TORCH:-1}" != "0" ]; then
-  "$py" -c "import torch" 2>/dev/null || { echo "-- pip install torch (for dice.torch)"; "$py" -m pip install -q torch; }
+  "$py" -c "import torch, monai" 2>/dev/null || {
+    echo "-- pip install torch monai (for dice.torch and the differential tests)"
+    "$py" -m pip install -q torch monai==1.6.1
+  }
 else
-  echo "!! DICE_TEST_TORCH=0: torch is not installed, dice.torch is NOT tested (its tests show as skipped)"
+  echo "!! DICE_TEST_TORCH=0: torch/MONAI not installed: dice.torch and the MONAI differential tests are NOT run (shown as skipped)"
 fi
 "$py" -c "import numpy, pytest; print('python', __import__('sys').version.split()[0], 'numpy', numpy.__version__, 'pytest', pytest.__version__)"
 
