@@ -95,3 +95,12 @@ def test_bad_inputs():
         loss(torch.zeros(2, 3, 4, 4, dtype=torch.bfloat16), torch.zeros(2, 3, 4, 4))
     with pytest.raises(dice.LabelError):
         loss(torch.zeros(2, 3, 4, 4), torch.full((2, 1, 4, 4), 5))
+
+
+def test_backward_twice_with_retain_graph():
+    x, t = _data(CONFIGS[0])
+    out = dtorch.DiceLoss(**CONFIGS[0])(x, t)
+    out.backward(retain_graph=True)
+    first = x.grad.clone()
+    (3 * out).backward()
+    torch.testing.assert_close(x.grad, 4 * first, rtol=1e-12, atol=0)
