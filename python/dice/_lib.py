@@ -182,8 +182,9 @@ class Context:
         return lib.dice_context_num_threads(self.ptr)
 
     def __del__(self):
-        if getattr(self, "ptr", None):
-            lib.dice_context_destroy(self.ptr)
+        destroy = getattr(lib, "dice_context_destroy", None)  # None late in interpreter shutdown
+        if getattr(self, "ptr", None) and destroy is not None:
+            destroy(self.ptr)
             self.ptr = None
 
 
