@@ -23,6 +23,7 @@ pub mod error;
 mod finalize;
 pub mod float;
 mod kernel;
+pub mod metrics;
 mod options;
 mod plan;
 pub mod reference;
