@@ -187,7 +187,7 @@ fn finish(grid: &Grid, partial: Vec<Result<(usize, Vec<[u64; 3]>)>>) -> Result<C
     let voxels = grid.voxels() as u64;
     let counts = pgt
         .iter()
-        .map(|&[p, g, t]| Counts { tp: t, fp: p - t, fn_: g - t, tn: voxels - p - g + t })
+        .map(|&[p, g, t]| Counts { tp: t, fp: p - t, fn_: g - t, tn: voxels + t - p - g })
         .collect();
     Ok(Confusion { items: grid.items, classes: c, counts })
 }

@@ -270,7 +270,8 @@ pub struct Medpy {
     pub hd95: f64,
     /// mean of pred -> gt.
     pub asd: f64,
-    /// mean of the two directed means.
+    /// mean of both directed sets pooled (medpy 0.5.2's value: its reference case equals the
+    /// pooled mean, not the mean of the two directed means).
     pub assd: f64,
 }
 
@@ -294,12 +295,11 @@ pub fn medpy_distances(
             return Err(DiceError::EmptyMask { arg: "gt", item, class });
         }
         let pooled: Vec<f64> = e.pred_to_gt.iter().chain(&e.gt_to_pred).copied().collect();
-        let (a, b) = (mean_or_nan(&e.pred_to_gt), mean_or_nan(&e.gt_to_pred));
         out.push(Medpy {
-            hd: max_or_nan(&e.pred_to_gt).max(max_or_nan(&e.gt_to_pred)),
+            hd: max_or_nan(&pooled),
             hd95: percentile(&pooled, 95.0),
-            asd: a,
-            assd: (a + b) / 2.0,
+            asd: mean_or_nan(&e.pred_to_gt),
+            assd: mean_or_nan(&pooled),
         });
     }
     Ok((n, c, out))
