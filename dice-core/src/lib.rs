@@ -17,6 +17,7 @@
 
 mod api;
 pub mod backend;
+pub mod boundary_loss;
 mod context;
 mod engine;
 pub mod error;

@@ -166,14 +166,7 @@ impl<'a> Reader<'a> {
 
     /// Offset of the first voxel of row `r` of item `n`, channel `c`, relative to the base.
     fn row_offset(&self, n: usize, c: usize, r: usize) -> isize {
-        let k = self.spatial.len();
-        let mut off = n as isize * self.sn + c as isize * self.sc;
-        let mut rest = r;
-        for d in (0..k - 1).rev() {
-            off += (rest % self.spatial[d]) as isize * self.ss[d];
-            rest /= self.spatial[d];
-        }
-        off
+        n as isize * self.sn + c as isize * self.sc + row_offset(&self.spatial, &self.ss, r)
     }
 
     /// Class index of every voxel of row `r` (label maps and argmax only).
@@ -217,6 +210,18 @@ impl<'a> Reader<'a> {
             }
         }
     }
+}
+
+/// Offset of the first voxel of row `r` (row-major over all spatial axes but the last) for
+/// spatial extents `spatial` and strides `ss`.
+pub(crate) fn row_offset(spatial: &[usize], ss: &[isize], r: usize) -> isize {
+    let mut off = 0isize;
+    let mut rest = r;
+    for d in (0..spatial.len() - 1).rev() {
+        off += (rest % spatial[d]) as isize * ss[d];
+        rest /= spatial[d];
+    }
+    off
 }
 
 /// Strides of a label map as (N, [1,] spatial...), the channel stride (if any) kept in place.

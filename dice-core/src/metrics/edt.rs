@@ -253,16 +253,22 @@ pub fn distance_transform(
 /// (> 0), inside minus the distance to the nearest voxel outside (< 0); all zeros when the
 /// mask is empty or full (no boundary). C order over the view's shape.
 pub fn signed_distance(ctx: &Context, mask: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<f64>> {
-    let mut outside = field_of(mask, spacing, |v| v != 0)?;
-    let mut inside = field_of(mask, spacing, |v| v == 0)?;
-    let any_in = outside.contains(&0.0);
-    let any_out = inside.contains(&0.0);
+    let vol: Vec<u8> = field_of(mask, spacing, |v| v != 0)?.iter().map(|&d| (d == 0.0) as u8).collect();
+    Ok(signed_from_volume(ctx, &vol, mask.shape(), spacing))
+}
+
+/// [`signed_distance`] of a C-order 0/1 volume (spacing already checked).
+pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spacing: &[f64]) -> Vec<f64> {
+    let any_in = vol.iter().any(|&v| v != 0);
+    let any_out = vol.iter().any(|&v| v == 0);
     if !(any_in && any_out) {
-        return Ok(vec![0.0; outside.len()]);
+        return vec![0.0; vol.len()];
     }
-    transform_in_place(ctx, &mut outside, mask.shape(), spacing, DistanceMetric::Euclidean);
-    transform_in_place(ctx, &mut inside, mask.shape(), spacing, DistanceMetric::Euclidean);
-    Ok(outside.iter().zip(&inside).map(|(&o, &i)| if o > 0.0 { o.sqrt() } else { -i.sqrt() }).collect())
+    let mut outside: Vec<f64> = vol.iter().map(|&v| if v != 0 { 0.0 } else { f64::INFINITY }).collect();
+    let mut inside: Vec<f64> = vol.iter().map(|&v| if v == 0 { 0.0 } else { f64::INFINITY }).collect();
+    transform_in_place(ctx, &mut outside, shape, spacing, DistanceMetric::Euclidean);
+    transform_in_place(ctx, &mut inside, shape, spacing, DistanceMetric::Euclidean);
+    vol.iter().zip(outside.iter().zip(&inside)).map(|(&v, (&o, &i))| if v == 0 { o.sqrt() } else { -i.sqrt() }).collect()
 }
 
 /// 0 where `is_feature`, +inf elsewhere, C order; validates rank and spacing.
