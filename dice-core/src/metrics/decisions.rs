@@ -59,13 +59,14 @@ impl Grid {
 }
 
 impl<'a> Decisions<'a> {
-    /// (N, channels or None for a label map, spatial extents), with the rank checked.
-    fn geometry(&self, arg: &'static str) -> Result<(usize, Option<usize>, Vec<usize>)> {
-        // A label map is (N, 1, spatial...) when the rank allows it and dim 1 is 1, else (N, spatial...).
+    /// (N, channels or None for a label map, spatial extents), with the rank checked. A label
+    /// map is read as (N, 1, spatial...) when `label_channel_dim` and dim 1 is 1, else as
+    /// (N, spatial...).
+    fn geometry(&self, arg: &'static str, label_channel_dim: bool) -> Result<(usize, Option<usize>, Vec<usize>)> {
         let (shape, channel_dim) = match self {
             Decisions::Labels(l) => {
                 let s = l.shape();
-                (s.to_vec(), s.len() >= 3 && s[1] == 1)
+                (s.to_vec(), label_channel_dim && s.len() >= 3 && s[1] == 1)
             }
             Decisions::Masks(v) => (v.shape().to_vec(), true),
             Decisions::F32(v, _) => (v.shape().to_vec(), true),
@@ -114,8 +115,23 @@ impl<'a> Decisions<'a> {
 pub fn pair_grid(pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Result<Grid> {
     pred.check_rule("pred")?;
     gt.check_rule("gt")?;
-    let (np, cp, sp) = pred.geometry("pred")?;
-    let (ng, cg, sg) = gt.geometry("gt")?;
+    // A label map shaped (N, 1, ...) may also be (N, spatial...) with a leading extent 1:
+    // take the reading that matches the other side.
+    let mut found = None;
+    for (a, b) in [(true, true), (true, false), (false, true), (false, false)] {
+        let (p, g) = (pred.geometry("pred", a), gt.geometry("gt", b));
+        if let (Ok(p), Ok(g)) = (&p, &g)
+            && p.0 == g.0
+            && p.2 == g.2
+        {
+            found = Some((p.clone(), g.clone()));
+            break;
+        }
+    }
+    let ((np, cp, sp), (ng, cg, sg)) = match found {
+        Some(x) => x,
+        None => (pred.geometry("pred", true)?, gt.geometry("gt", true)?),
+    };
     if np != ng || sp != sg {
         let mut e = vec![np];
         e.extend(&sp);
