@@ -33,6 +33,95 @@
 // number. A caller compiled against DICE_ABI_VERSION should check dice_abi_version() equals it.
 #define DICE_ABI_VERSION 1
 
+// DiceDecisions.kind: integer class indices (uint8/bool/uint16/int32/int64), shaped
+// (N, 1, spatial...) or (N, spatial...).
+#define DICE_DECISIONS_LABELS 0
+
+// DiceDecisions.kind: binary or one-hot masks (uint8/bool) (N, C, spatial...), nonzero = member.
+#define DICE_DECISIONS_MASKS 1
+
+// DiceDecisions.kind: float32/float64 scores (N, C, spatial...), the first maximal channel wins.
+#define DICE_DECISIONS_ARGMAX 2
+
+// DiceDecisions.kind: float32/float64 scores (N, C, spatial...), member where value >= threshold.
+#define DICE_DECISIONS_THRESHOLD 3
+
+// DICE_METRIC_* codes of dice_overlap_values.
+#define DICE_METRIC_DICE 0
+
+// IoU (Jaccard).
+#define DICE_METRIC_IOU 1
+
+// Precision.
+#define DICE_METRIC_PRECISION 2
+
+// Recall (sensitivity).
+#define DICE_METRIC_RECALL 3
+
+// Specificity.
+#define DICE_METRIC_SPECIFICITY 4
+
+// Negative predictive value.
+#define DICE_METRIC_NPV 5
+
+// Accuracy.
+#define DICE_METRIC_ACCURACY 6
+
+// F-beta (beta argument).
+#define DICE_METRIC_FBETA 7
+
+// Volume similarity.
+#define DICE_METRIC_VOLUME_SIMILARITY 8
+
+// Matthews correlation coefficient.
+#define DICE_METRIC_MCC 9
+
+// Empty ground truth gives NaN, skipped by reductions (MONAI ignore_empty=True).
+#define DICE_EMPTY_GT_NAN 0
+
+// Empty ground truth gives 1 when the prediction is empty too, else 0 (MONAI ignore_empty=False).
+#define DICE_EMPTY_GT_ONE_IF_BOTH_EMPTY 1
+
+// Empty ground truth gives 0.
+#define DICE_EMPTY_GT_ZERO 2
+
+// MONAI reductions (dice_metric_reduce): none (N x C), mean and sum (1), mean_batch and
+// sum_batch (C), mean_channel and sum_channel (N).
+#define DICE_METRIC_REDUCTION_NONE 0
+
+// Mean over classes then items (NaN skipped).
+#define DICE_METRIC_REDUCTION_MEAN 1
+
+// Sum of non-NaN entries.
+#define DICE_METRIC_REDUCTION_SUM 2
+
+// Mean over items, per class.
+#define DICE_METRIC_REDUCTION_MEAN_BATCH 3
+
+// Sum over items, per class.
+#define DICE_METRIC_REDUCTION_SUM_BATCH 4
+
+// Mean over classes, per item.
+#define DICE_METRIC_REDUCTION_MEAN_CHANNEL 5
+
+// Sum over classes, per item.
+#define DICE_METRIC_REDUCTION_SUM_CHANNEL 6
+
+// dice_surface_metric kinds. MONAI HausdorffDistanceMetric: 1 value per (item, kept class).
+#define DICE_SURFACE_HAUSDORFF 0
+
+// MONAI SurfaceDistanceMetric (average surface distance): 1 value each.
+#define DICE_SURFACE_AVERAGE_DISTANCE 1
+
+// MONAI SurfaceDiceMetric (normalised surface Dice): 1 value each.
+#define DICE_SURFACE_DICE 2
+
+// medpy hd, hd95, asd, assd: 4 values each.
+#define DICE_SURFACE_MEDPY 3
+
+// Boundary F-score precision, recall, F1: 3 values each.
+#define DICE_SURFACE_BOUNDARY_F 4
+
 // sizeof(DiceLossOptions) in this version of the library (64-bit targets).
 #define DICE_LOSS_OPTIONS_SIZE 64
 
@@ -103,6 +192,10 @@ enum DiceStatus
   DICE_STATUS_THREAD_POOL = 18,
   // A Rust panic was caught at the boundary (a bug in the library: please report it).
   DICE_STATUS_PANIC = 19,
+  // A value that must be a number is NaN (probabilities, spacing, tolerances).
+  DICE_STATUS_NOT_A_NUMBER = 20,
+  // A mask the chosen metric convention requires to be non-empty is empty (medpy).
+  DICE_STATUS_EMPTY_MASK = 21,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -245,6 +338,45 @@ typedef struct DiceLossOptions {
   uint8_t reserved[6];
 } DiceLossOptions;
 
+// A source of hard decisions: a tensor and how to read it.
+typedef struct DiceDecisions {
+  // The tensor (DiceTensor contract).
+  const struct DiceTensor *tensor;
+  // DICE_DECISIONS_LABELS, _MASKS, _ARGMAX or _THRESHOLD.
+  int32_t kind;
+  // The threshold of DICE_DECISIONS_THRESHOLD (not NaN); ignored otherwise.
+  double threshold;
+} DiceDecisions;
+
+// Options of dice_surface_metric (v1: `struct_size` must equal sizeof(DiceSurfaceOptions);
+// fields will only be appended). dice_surface_options_init fills the defaults.
+typedef struct DiceSurfaceOptions {
+  // sizeof(DiceSurfaceOptions).
+  uint32_t struct_size;
+  // 0 euclidean, 1 chessboard, 2 taxicab. Default 0.
+  int32_t distance_metric;
+  // Keep class 0. Default 0 (MONAI's default for these metrics).
+  uint8_t include_background;
+  // Hausdorff: pred -> gt only. Default 0.
+  uint8_t directed;
+  // Average distance: both directions. Default 0 (MONAI).
+  uint8_t symmetric;
+  // Must be 0.
+  uint8_t reserved;
+  // Hausdorff percentile in [0, 100]; NaN = the maximum. Default NaN.
+  double percentile;
+  // Boundary F tolerance; NaN = 0.75 % of the grid diagonal. Default NaN.
+  double tolerance;
+  // Spacing, one per spatial axis; NULL with spacing_len 0 = 1 on every axis.
+  const double *spacing;
+  // Length of `spacing`.
+  size_t spacing_len;
+  // Surface Dice tolerances, one per kept class.
+  const double *class_thresholds;
+  // Length of `class_thresholds`.
+  size_t class_thresholds_len;
+} DiceSurfaceOptions;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -365,6 +497,129 @@ void dice_context_destroy(struct DiceContext *ctx);
 // # Safety
 // `ctx` must be NULL or a live context.
 uint32_t dice_context_num_threads(const struct DiceContext *ctx);
+
+// Confusion counts of `pred` against `gt`: `counts_out` receives N x C x 4 uint64 values
+// (tp, fp, fn, tn) per (item, class), row-major. `num_classes` is required (> 0) when both
+// sides are label maps; 0 otherwise means the channel count.
+//
+// # Safety
+// Pointers NULL or valid as documented; tensors per the DiceTensor contract.
+DiceStatus dice_confusion(const struct DiceContext *ctx,
+                          const struct DiceDecisions *pred,
+                          const struct DiceDecisions *gt,
+                          int64_t num_classes,
+                          uint64_t *counts_out,
+                          size_t counts_len);
+
+// One metric per (item, class) from counts (N x C x 4, as dice_confusion writes them);
+// `values_out` receives N x C_kept values (C_kept = C - 1 when include_background is 0 and
+// C > 1). `beta` is used by DICE_METRIC_FBETA only.
+//
+// # Safety
+// `counts` readable for items * classes * 4 values; `values_out` writable for values_len.
+DiceStatus dice_overlap_values(const uint64_t *counts,
+                               size_t items,
+                               size_t classes,
+                               int32_t metric,
+                               double beta,
+                               int32_t empty_gt,
+                               uint8_t include_background,
+                               double *values_out,
+                               size_t values_len);
+
+// MONAI's `do_metric_reduction` of an N x C table: `out` and `not_nans_out` (may be NULL)
+// receive out_len values (see the DICE_METRIC_REDUCTION_* shapes).
+//
+// # Safety
+// `values` readable for items * classes doubles; outputs writable for out_len doubles.
+DiceStatus dice_metric_reduce(const double *values,
+                              size_t items,
+                              size_t classes,
+                              int32_t reduction,
+                              double *out,
+                              double *not_nans_out,
+                              size_t out_len);
+
+// torchmetrics GeneralizedDiceScore of one batch from counts: weight 0 square, 1 simple,
+// 2 linear; `out` receives 1 value, or C_kept with per_class.
+//
+// # Safety
+// As for dice_overlap_values.
+DiceStatus dice_generalized_dice_score(const uint64_t *counts,
+                                       size_t items,
+                                       size_t classes,
+                                       uint8_t include_background,
+                                       int32_t weight,
+                                       uint8_t per_class,
+                                       double *out,
+                                       size_t out_len);
+
+// Distance from every voxel of `mask` (uint8/bool, ndim 1..=4, any strides) to the nearest
+// nonzero voxel, +inf when none (0 euclidean, 1 chessboard, 2 taxicab); `spacing`: one per
+// axis or NULL/0 for 1. With `signed_` = 1 (euclidean only): the signed distance map
+// (negative inside). `out` receives numel doubles in C order. scipy's
+// distance_transform_edt(x) is this with mask = (x == 0).
+//
+// # Safety
+// Pointers valid as documented.
+DiceStatus dice_distance_transform(const struct DiceContext *ctx,
+                                   const struct DiceTensor *mask,
+                                   const double *spacing,
+                                   size_t spacing_len,
+                                   int32_t metric,
+                                   uint8_t signed_,
+                                   double *out,
+                                   size_t out_len);
+
+// Fills `*opts` with the defaults; `struct_size` must be sizeof(DiceSurfaceOptions).
+//
+// # Safety
+// `opts` NULL or writable for struct_size bytes.
+DiceStatus dice_surface_options_init(struct DiceSurfaceOptions *opts, size_t struct_size);
+
+// A surface metric per (item, kept class), row-major, `per` values each (1, or 4 for medpy:
+// hd hd95 asd assd, or 3 for boundary F: precision recall f1); out_len must be
+// N * C_kept * per. `opts` NULL = defaults. Empty-mask conventions: docs/metrics.md.
+//
+// # Safety
+// Pointers valid as documented.
+DiceStatus dice_surface_metric(const struct DiceContext *ctx,
+                               const struct DiceDecisions *pred,
+                               const struct DiceDecisions *gt,
+                               int64_t num_classes,
+                               int32_t kind,
+                               const struct DiceSurfaceOptions *opts,
+                               double *out,
+                               size_t out_len);
+
+// Signed distance maps (float64, C order, N x C x spatial) of every class of `gt`
+// (dice_boundary_loss's phi): outside a class the distance to it, inside minus the distance
+// to its outside, 0 for an empty or full class. `num_classes` as for dice_confusion.
+//
+// # Safety
+// Pointers valid as documented.
+DiceStatus dice_signed_distance_maps(const struct DiceContext *ctx,
+                                     const struct DiceDecisions *gt,
+                                     int64_t num_classes,
+                                     const double *spacing,
+                                     size_t spacing_len,
+                                     double *out,
+                                     size_t out_len);
+
+// Boundary loss (Kervadec): mean over (item, kept class, voxel) of phi * activation(input);
+// input and phi float64 (N, C, spatial...) of the same shape; activation 0 none, 1 sigmoid,
+// 2 softmax. `grad` (NULL to skip) receives d loss / d input (float64, input's shape, not
+// overlapping input or phi).
+//
+// # Safety
+// Pointers valid as documented.
+DiceStatus dice_boundary_loss(const struct DiceContext *ctx,
+                              const struct DiceTensor *input,
+                              const struct DiceTensor *phi,
+                              int32_t activation,
+                              uint8_t include_background,
+                              double *loss_out,
+                              const struct DiceTensor *grad);
 
 // Fills `*opts` with the defaults, writing `struct_size` bytes (pass
 // sizeof(DiceLossOptions); a smaller value from an older header writes only its fields).

@@ -88,4 +88,13 @@ else
   echo "FAIL: cmake is not installed (scripts/test.sh installs it)"; exit 1
 fi
 
+echo "== C11 metrics test (tests/c/test_metrics.c): static, shared, ASan + UBSan"
+$CC $CFLAGS tests/c/test_metrics.c "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/test_metrics_static"
+"$OUT/test_metrics_static"
+$CC $CFLAGS tests/c/test_metrics.c -L"$LIB" -ldice -Wl,-rpath,"$LIB" -lm -o "$OUT/test_metrics_shared"
+"$OUT/test_metrics_shared"
+$CC $CFLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+  tests/c/test_metrics.c "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/test_metrics_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$OUT/test_metrics_asan"
+
 echo "C/C++ TESTS PASSED"

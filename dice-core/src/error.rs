@@ -37,6 +37,10 @@ pub enum DiceError {
     UpstreamLength { expected: usize, got: usize },
     /// A thread pool could not be built.
     ThreadPool(String),
+    /// A value that must be a number is NaN (a probability, a spacing, a tolerance).
+    NotANumber { arg: &'static str },
+    /// A mask that the chosen convention requires to be non-empty is empty (medpy raises).
+    EmptyMask { arg: &'static str, item: usize, class: usize },
 }
 
 impl fmt::Display for DiceError {
@@ -83,6 +87,10 @@ impl fmt::Display for DiceError {
                 "upstream gradient: {got} values given, expected {expected} (one per loss entry)"
             ),
             ThreadPool(msg) => write!(f, "thread pool: {msg}"),
+            NotANumber { arg } => write!(f, "{arg}: contains NaN"),
+            EmptyMask { arg, item, class } => {
+                write!(f, "{arg}: the mask of item {item}, class {class} is empty (this convention has no value)")
+            }
         }
     }
 }

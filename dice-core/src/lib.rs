@@ -17,15 +17,18 @@
 
 mod api;
 pub mod backend;
+pub mod boundary_loss;
 mod context;
 mod engine;
 pub mod error;
 mod finalize;
 pub mod float;
 mod kernel;
+pub mod metrics;
 mod options;
 mod plan;
 pub mod reference;
+pub mod schedule;
 mod stats;
 mod target;
 pub mod tensor;
@@ -37,6 +40,7 @@ pub use error::{DiceError, Result};
 pub use finalize::{Coefficients, Finalized};
 pub use float::Float;
 pub use options::{Activation, DiceOptions, Reduction};
+pub use schedule::{Ramp, RampKind};
 pub use stats::{Stats, Sums};
 pub use target::{Label, Labels, Target};
 pub use tensor::{Layout, TensorView, TensorViewMut};

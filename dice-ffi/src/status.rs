@@ -53,6 +53,10 @@ pub enum DiceStatus {
     ThreadPool = 18,
     /// A Rust panic was caught at the boundary (a bug in the library: please report it).
     Panic = 19,
+    /// A value that must be a number is NaN (probabilities, spacing, tolerances).
+    NotANumber = 20,
+    /// A mask the chosen metric convention requires to be non-empty is empty (medpy).
+    EmptyMask = 21,
 }
 
 impl DiceStatus {
@@ -79,6 +83,8 @@ impl DiceStatus {
             17 => "misaligned data pointer\0",
             18 => "thread pool creation failed\0",
             19 => "internal panic caught at the C boundary\0",
+            20 => "a value is NaN\0",
+            21 => "empty mask where the metric convention requires one\0",
             _ => "unknown status code\0",
         }
     }
@@ -115,6 +121,8 @@ impl From<DiceError> for Failure {
             E::StatsMismatch { .. } => DiceStatus::StatsMismatch,
             E::UpstreamLength { .. } => DiceStatus::BadLength,
             E::ThreadPool(_) => DiceStatus::ThreadPool,
+            E::NotANumber { .. } => DiceStatus::NotANumber,
+            E::EmptyMask { .. } => DiceStatus::EmptyMask,
         };
         Failure { status, message: e.to_string() }
     }

@@ -1,0 +1,193 @@
+//! Exact confusion counts per (batch item, class) in 64-bit integers. Counts add, so a data
+//! set can be streamed through one accumulator ([`Confusion::add`], [`Confusion::pooled`]),
+//! and integer sums make the result identical for any thread count or tiling.
+
+use crate::context::Context;
+use crate::error::{DiceError, Result};
+use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
+
+/// TP / FP / FN / TN of one (item, class).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Predicted and true.
+    pub tp: u64,
+    /// Predicted, not true.
+    pub fp: u64,
+    /// True, not predicted.
+    pub fn_: u64,
+    /// Neither.
+    pub tn: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fn_ += o.fn_;
+        self.tn += o.tn;
+    }
+}
+
+/// Counts for every (item, class), row-major (item, class).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confusion {
+    items: usize,
+    classes: usize,
+    counts: Vec<Counts>,
+}
+
+impl Confusion {
+    /// All-zero counts: the start of a streaming accumulation.
+    pub fn zeros(items: usize, classes: usize) -> Self {
+        Confusion { items, classes, counts: vec![Counts::default(); items * classes] }
+    }
+    /// Counts from explicit values, row-major (item, class).
+    pub fn from_counts(items: usize, classes: usize, counts: Vec<Counts>) -> Result<Self> {
+        if counts.len() != items * classes {
+            return Err(DiceError::StatsMismatch { expected: (items, classes), got: (counts.len(), 1) });
+        }
+        Ok(Confusion { items, classes, counts })
+    }
+    /// Batch items.
+    pub fn items(&self) -> usize {
+        self.items
+    }
+    /// Classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+    /// Counts of (item, class).
+    pub fn get(&self, item: usize, class: usize) -> Counts {
+        self.counts[item * self.classes + class]
+    }
+    /// All counts, row-major (item, class).
+    pub fn counts(&self) -> &[Counts] {
+        &self.counts
+    }
+    /// Adds counts of the same shape (another tile, another worker, another batch).
+    pub fn add(&mut self, other: &Confusion) -> Result<()> {
+        if (other.items, other.classes) != (self.items, self.classes) {
+            return Err(DiceError::StatsMismatch {
+                expected: (self.items, self.classes),
+                got: (other.items, other.classes),
+            });
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            a.add(b);
+        }
+        Ok(())
+    }
+    /// Sums over items: one row per class (a data set pooled as one item).
+    pub fn pooled(&self) -> Confusion {
+        let mut out = Confusion::zeros(1, self.classes);
+        for row in self.counts.chunks(self.classes.max(1)) {
+            for (a, b) in out.counts.iter_mut().zip(row) {
+                a.add(b);
+            }
+        }
+        out
+    }
+    /// Drops class 0 (MONAI `include_background=False`; kept when there is one class).
+    pub fn without_background(&self) -> Confusion {
+        if self.classes <= 1 {
+            return self.clone();
+        }
+        let counts = self.counts.chunks(self.classes).flat_map(|r| r[1..].iter().copied()).collect();
+        Confusion { items: self.items, classes: self.classes - 1, counts }
+    }
+}
+
+/// Rows per parallel task: enough work to amortise a task, fixed so tasks do not depend on
+/// the thread count (not that integer sums would care).
+const TASK_VOXELS: usize = 1 << 16;
+
+/// Confusion counts of `pred` against `gt`. `classes`: see [`pair_grid`].
+pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Result<Confusion> {
+    let grid = pair_grid(pred, gt, classes)?;
+    let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
+    let (rows, len, c) = (grid.rows(), grid.row_len(), grid.classes);
+    let rows_per_task = (TASK_VOXELS / len.max(1)).max(1);
+    let tasks: Vec<(usize, usize, usize)> = (0..grid.items)
+        .flat_map(|n| (0..rows).step_by(rows_per_task).map(move |r0| (n, r0, (r0 + rows_per_task).min(rows))))
+        .collect();
+    let exclusive = pred.exclusive() && gt.exclusive();
+    let partial = ctx.map_ordered(
+        &tasks,
+        grid.items * grid.voxels() * if exclusive { 1 } else { c },
+        || Scratch::new(len),
+        |s, &(n, r0, r1)| -> Result<(usize, Vec<[u64; 3]>)> {
+            let mut acc = vec![[0u64; 3]; c];
+            for r in r0..r1 {
+                if exclusive {
+                    count_exclusive(&rp, &rg, n, r, s, &mut acc)?;
+                } else {
+                    count_channels(&rp, &rg, n, r, s, &mut acc)?;
+                }
+            }
+            Ok((n, acc))
+        },
+    );
+    finish(&grid, partial)
+}
+
+/// Per-task row buffers.
+struct Scratch {
+    kp: Vec<u32>,
+    kg: Vec<u32>,
+    mp: Vec<u8>,
+    mg: Vec<u8>,
+}
+impl Scratch {
+    fn new(len: usize) -> Self {
+        Scratch { kp: vec![0; len], kg: vec![0; len], mp: vec![0; len], mg: vec![0; len] }
+    }
+}
+
+/// One class per voxel on both sides: a joint histogram, [P, G, TP] per class.
+fn count_exclusive(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut Scratch, acc: &mut [[u64; 3]]) -> Result<()> {
+    rp.classes_row(n, r, &mut s.kp)?;
+    rg.classes_row(n, r, &mut s.kg)?;
+    for (&a, &b) in s.kp.iter().zip(&s.kg) {
+        acc[a as usize][0] += 1;
+        acc[b as usize][1] += 1;
+        acc[a as usize][2] += (a == b) as u64;
+    }
+    Ok(())
+}
+
+/// Channel by channel: [P, G, TP] per class.
+fn count_channels(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut Scratch, acc: &mut [[u64; 3]]) -> Result<()> {
+    for (c, a) in acc.iter_mut().enumerate() {
+        rp.member_row(n, c, r, &mut s.kp, &mut s.mp)?;
+        rg.member_row(n, c, r, &mut s.kg, &mut s.mg)?;
+        let (mut p, mut g, mut t) = (0u64, 0u64, 0u64);
+        for (&x, &y) in s.mp.iter().zip(&s.mg) {
+            p += x as u64;
+            g += y as u64;
+            t += (x & y) as u64;
+        }
+        a[0] += p;
+        a[1] += g;
+        a[2] += t;
+    }
+    Ok(())
+}
+
+fn finish(grid: &Grid, partial: Vec<Result<(usize, Vec<[u64; 3]>)>>) -> Result<Confusion> {
+    let c = grid.classes;
+    let mut pgt = vec![[0u64; 3]; grid.items * c];
+    for part in partial {
+        let (n, acc) = part?;
+        for (k, a) in acc.iter().enumerate() {
+            for j in 0..3 {
+                pgt[n * c + k][j] += a[j];
+            }
+        }
+    }
+    let voxels = grid.voxels() as u64;
+    let counts = pgt
+        .iter()
+        .map(|&[p, g, t]| Counts { tp: t, fp: p - t, fn_: g - t, tn: voxels + t - p - g })
+        .collect();
+    Ok(Confusion { items: grid.items, classes: c, counts })
+}

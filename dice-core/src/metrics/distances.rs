@@ -1,0 +1,362 @@
+//! Surface-distance metrics per (item, class) between edge voxels ([`super::surface`]), each
+//! reproducing a named source:
+//!
+//! - MONAI (`HausdorffDistanceMetric`, `SurfaceDistanceMetric`, `SurfaceDiceMetric`): the
+//!   percentile of each directed distance set (linear interpolation, torch.quantile), then the
+//!   max of the two; the mean of the directed or concatenated sets; normalised surface Dice
+//!   `(#pred edges within tau + #gt edges within tau) / (#pred edges + #gt edges)`;
+//! - medpy (`hd`, `hd95`, `asd`, `assd`): hd95 is the percentile of the pooled sets;
+//! - boundary F-score (Csurka et al. 2013): boundary precision and recall within a tolerance.
+//!
+//! Only the bounding box of the two masks (plus one voxel) is decoded into distance fields.
+
+use crate::context::Context;
+use crate::error::{DiceError, Result};
+use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
+use crate::metrics::edt::{DistanceMetric, check_spacing, transform_in_place};
+use crate::metrics::overlap::PerItem;
+use crate::metrics::surface::{CroppedPair, cropped_pair, edges};
+
+/// Options shared by the surface metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SurfaceOptions {
+    /// Voxel spacing per spatial axis; empty means 1 on every axis. (MONAI ignores spacing for
+    /// chessboard and taxicab: pass an empty spacing to reproduce it.)
+    pub spacing: Vec<f64>,
+    /// Distance between voxel centres.
+    pub metric: DistanceMetric,
+    /// Keep class 0 (MONAI's default for these metrics is false).
+    pub include_background: bool,
+}
+
+impl Default for SurfaceOptions {
+    fn default() -> Self {
+        SurfaceOptions { spacing: Vec::new(), metric: DistanceMetric::Euclidean, include_background: false }
+    }
+}
+
+/// Distances of one (item, class): from every prediction edge voxel to the nearest
+/// ground-truth edge voxel (+inf when the ground truth has none), and back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EdgeDistances {
+    /// One per prediction edge voxel.
+    pub pred_to_gt: Vec<f64>,
+    /// One per ground-truth edge voxel.
+    pub gt_to_pred: Vec<f64>,
+}
+
+/// Edge distances of every kept (item, class).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeTable {
+    /// Batch items.
+    pub items: usize,
+    /// Kept classes.
+    pub classes: usize,
+    /// Index of the first kept class (1 when the background is dropped).
+    pub first_class: usize,
+    /// Row-major (item, kept class); both masks empty gives two empty lists.
+    pub sets: Vec<EdgeDistances>,
+}
+
+/// The edge distances of every kept (item, class).
+pub fn edge_distances(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+) -> Result<EdgeTable> {
+    let grid = pair_grid(pred, gt, classes)?;
+    let spacing = spacing_of(&grid, &opts.spacing)?;
+    let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
+    let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
+    let mut out = Vec::with_capacity(grid.items * (grid.classes - first));
+    for n in 0..grid.items {
+        for c in first..grid.classes {
+            out.push(match cropped_pair(&grid, &rp, &rg, n, c)? {
+                None => EdgeDistances::default(),
+                Some(pair) => pair_distances(ctx, &pair, &spacing, opts.metric),
+            });
+        }
+    }
+    Ok(EdgeTable { items: grid.items, classes: grid.classes - first, first_class: first, sets: out })
+}
+
+fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
+    if spacing.is_empty() {
+        return Ok(vec![1.0; grid.spatial.len()]);
+    }
+    check_spacing(spacing, grid.spatial.len())?;
+    Ok(spacing.to_vec())
+}
+
+fn pair_distances(ctx: &Context, pair: &CroppedPair, spacing: &[f64], metric: DistanceMetric) -> EdgeDistances {
+    let ep = edges(&pair.pred, &pair.shape);
+    let eg = edges(&pair.gt, &pair.shape);
+    EdgeDistances {
+        pred_to_gt: distances_at(ctx, &ep, &eg, &pair.shape, spacing, metric),
+        gt_to_pred: distances_at(ctx, &eg, &ep, &pair.shape, spacing, metric),
+    }
+}
+
+/// Distance from every set voxel of `from` to the nearest set voxel of `to`.
+fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing: &[f64], m: DistanceMetric) -> Vec<f64> {
+    let count = from.iter().filter(|&&v| v != 0).count();
+    if count == 0 {
+        return Vec::new();
+    }
+    if !to.iter().any(|&v| v != 0) {
+        return vec![f64::INFINITY; count];
+    }
+    let mut field: Vec<f64> = to.iter().map(|&v| if v != 0 { 0.0 } else { f64::INFINITY }).collect();
+    transform_in_place(ctx, &mut field, shape, spacing, m);
+    let root = m == DistanceMetric::Euclidean;
+    from.iter()
+        .zip(&field)
+        .filter(|(f, _)| **f != 0)
+        .map(|(_, &d)| if root { d.sqrt() } else { d })
+        .collect()
+}
+
+/// MONAI's directed set (`get_surface_distance`): when the source has no edge but the target
+/// has, one +inf per target edge voxel; otherwise the distances as computed.
+fn monai_set(from: &[f64], to: &[f64]) -> Vec<f64> {
+    if from.is_empty() && !to.is_empty() { vec![f64::INFINITY; to.len()] } else { from.to_vec() }
+}
+
+/// Linear-interpolation percentile (torch.quantile / numpy "linear"): sorted v, rank
+/// q (n - 1), lerp between its floor and ceiling with torch's two-sided formula. NaN for an
+/// empty set.
+pub fn percentile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    let rank = q / 100.0 * (v.len() - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = (rank.ceil() as usize).min(v.len() - 1);
+    let (_, a, upper) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    let b = if hi > lo { upper.iter().copied().fold(f64::INFINITY, f64::min) } else { a };
+    let w = rank - lo as f64;
+    if w < 0.5 { a + w * (b - a) } else { b - (b - a) * (1.0 - w) }
+}
+
+fn check_percentile(q: f64) -> Result<()> {
+    if q.is_nan() {
+        return Err(DiceError::NotANumber { arg: "percentile" });
+    }
+    if !(0.0..=100.0).contains(&q) {
+        return Err(DiceError::BadOption { name: "percentile", reason: "must be in [0, 100]" });
+    }
+    Ok(())
+}
+
+fn max_or_nan(v: &[f64]) -> f64 {
+    if v.is_empty() { f64::NAN } else { v.iter().copied().fold(f64::NEG_INFINITY, f64::max) }
+}
+
+fn mean_or_nan(v: &[f64]) -> f64 {
+    if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 }
+}
+
+/// Max that propagates NaN (torch.max).
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+}
+
+fn table(items: usize, classes: usize, values: Vec<f64>) -> PerItem {
+    PerItem { items, classes, values }
+}
+
+/// MONAI `HausdorffDistanceMetric`: per set, the `percentile` (None: the max), NaN for an empty
+/// set; then the max over pred->gt and (unless `directed`) gt->pred, NaN propagating.
+pub fn hausdorff_monai(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+    percentile_q: Option<f64>,
+    directed: bool,
+) -> Result<PerItem> {
+    if let Some(q) = percentile_q {
+        check_percentile(q)?;
+    }
+    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let stat = |s: &[f64]| match percentile_q {
+        Some(q) => percentile(s, q),
+        None => max_or_nan(s),
+    };
+    let values = sets
+        .iter()
+        .map(|e| {
+            let fwd = stat(&monai_set(&e.pred_to_gt, &e.gt_to_pred));
+            if directed { fwd } else { nan_max(fwd, stat(&monai_set(&e.gt_to_pred, &e.pred_to_gt))) }
+        })
+        .collect();
+    Ok(table(n, c, values))
+}
+
+/// MONAI `SurfaceDistanceMetric`: mean of the pred->gt set, or of both sets concatenated when
+/// `symmetric`; NaN when empty, +inf when one side has no edge.
+pub fn average_surface_distance_monai(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+    symmetric: bool,
+) -> Result<PerItem> {
+    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let values = sets
+        .iter()
+        .map(|e| {
+            let mut all = monai_set(&e.pred_to_gt, &e.gt_to_pred);
+            if symmetric {
+                all.extend(monai_set(&e.gt_to_pred, &e.pred_to_gt));
+            }
+            mean_or_nan(&all)
+        })
+        .collect();
+    Ok(table(n, c, values))
+}
+
+/// MONAI `SurfaceDiceMetric` (normalised surface Dice, no subvoxels): one tolerance per kept
+/// class; NaN when neither mask has an edge, 0 when only one has.
+pub fn surface_dice_monai(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+    class_thresholds: &[f64],
+) -> Result<PerItem> {
+    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    check_tolerances(class_thresholds, c)?;
+    let values = sets
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let tau = class_thresholds[i % c];
+            let (a, b) = (monai_set(&e.pred_to_gt, &e.gt_to_pred), monai_set(&e.gt_to_pred, &e.pred_to_gt));
+            let total = a.len() + b.len();
+            let within = a.iter().chain(&b).filter(|&&d| d <= tau).count();
+            if total == 0 { f64::NAN } else { within as f64 / total as f64 }
+        })
+        .collect();
+    Ok(table(n, c, values))
+}
+
+fn check_tolerances(t: &[f64], classes: usize) -> Result<()> {
+    if t.len() != classes {
+        return Err(DiceError::ShapeMismatch { arg: "class_thresholds", expected: vec![classes], got: vec![t.len()] });
+    }
+    if t.iter().any(|v| v.is_nan()) {
+        return Err(DiceError::NotANumber { arg: "class_thresholds" });
+    }
+    if t.iter().any(|&v| !(v.is_finite() && v >= 0.0)) {
+        return Err(DiceError::BadOption { name: "class_thresholds", reason: "every value must be finite and >= 0" });
+    }
+    Ok(())
+}
+
+/// medpy's `hd`, `hd95`, `asd` (directed pred -> gt) and `assd` of one (item, class).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Medpy {
+    /// max of both directed maxima.
+    pub hd: f64,
+    /// 95th percentile of both directed sets pooled.
+    pub hd95: f64,
+    /// mean of pred -> gt.
+    pub asd: f64,
+    /// mean of both directed sets pooled (medpy 0.5.2's value: its reference case equals the
+    /// pooled mean, not the mean of the two directed means).
+    pub assd: f64,
+}
+
+/// medpy.metric.binary distances for every kept (item, class); an empty mask is an error
+/// (medpy raises), naming the item and class.
+pub fn medpy_distances(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+) -> Result<(usize, usize, Vec<Medpy>)> {
+    let EdgeTable { items: n, classes: c, first_class, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let mut out = Vec::with_capacity(sets.len());
+    for (i, e) in sets.iter().enumerate() {
+        let (item, class) = (i / c, i % c + first_class);
+        if e.pred_to_gt.is_empty() {
+            return Err(DiceError::EmptyMask { arg: "pred", item, class });
+        }
+        if e.gt_to_pred.is_empty() {
+            return Err(DiceError::EmptyMask { arg: "gt", item, class });
+        }
+        let pooled: Vec<f64> = e.pred_to_gt.iter().chain(&e.gt_to_pred).copied().collect();
+        out.push(Medpy {
+            hd: max_or_nan(&pooled),
+            hd95: percentile(&pooled, 95.0),
+            asd: mean_or_nan(&e.pred_to_gt),
+            assd: mean_or_nan(&pooled),
+        });
+    }
+    Ok((n, c, out))
+}
+
+/// Boundary F-score per (item, class).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundaryF {
+    /// Fraction of prediction edge voxels within the tolerance of a ground-truth edge voxel.
+    pub precision: PerItem,
+    /// Fraction of ground-truth edge voxels within the tolerance of a prediction edge voxel.
+    pub recall: PerItem,
+    /// 2 P R / (P + R) (0 when both are 0).
+    pub f1: PerItem,
+}
+
+/// Default boundary-F tolerance: 0.75 % of the grid's diagonal in spacing units (Csurka et al.).
+pub fn default_boundary_tolerance(spatial: &[usize], spacing: &[f64]) -> f64 {
+    let unit = spacing.is_empty();
+    0.0075
+        * spatial
+            .iter()
+            .enumerate()
+            .map(|(d, &e)| {
+                let s = if unit { 1.0 } else { spacing[d] };
+                (e as f64 * s).powi(2)
+            })
+            .sum::<f64>()
+            .sqrt()
+}
+
+/// Boundary F-score (Csurka et al. 2013) with one tolerance (None: the default above). Both
+/// boundaries empty: NaN in all three; one empty: 0.
+pub fn boundary_f(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+    tolerance: Option<f64>,
+) -> Result<BoundaryF> {
+    let grid = pair_grid(pred, gt, classes)?;
+    let tol = tolerance.unwrap_or_else(|| default_boundary_tolerance(&grid.spatial, &opts.spacing));
+    check_tolerances(&[tol], 1)?;
+    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let frac = |v: &[f64]| v.iter().filter(|&&d| d <= tol).count() as f64 / v.len() as f64;
+    let (mut p, mut r, mut f) = (Vec::new(), Vec::new(), Vec::new());
+    for e in &sets {
+        let (pv, rv) = match (e.pred_to_gt.is_empty(), e.gt_to_pred.is_empty()) {
+            (true, true) => (f64::NAN, f64::NAN),
+            (true, false) | (false, true) => (0.0, 0.0),
+            (false, false) => (frac(&e.pred_to_gt), frac(&e.gt_to_pred)),
+        };
+        let fv = if pv.is_nan() { f64::NAN } else if pv + rv == 0.0 { 0.0 } else { 2.0 * pv * rv / (pv + rv) };
+        p.push(pv);
+        r.push(rv);
+        f.push(fv);
+    }
+    Ok(BoundaryF { precision: table(n, c, p), recall: table(n, c, r), f1: table(n, c, f) })
+}

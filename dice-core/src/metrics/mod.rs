@@ -1,0 +1,30 @@
+//! Segmentation metrics on hard decisions.
+//!
+//! - [`decisions`]: label maps, masks, or probabilities decided by argmax / threshold;
+//! - [`confusion`]: exact, additive TP/FP/FN/TN counts per (item, class);
+//! - [`overlap`]: Dice, IoU, precision, recall, ... with the empty ground-truth policy, MONAI's
+//!   reductions, and torchmetrics' Generalised Dice score;
+//! - [`edt`]: exact separable distance transforms with spacing, and the signed distance map;
+//! - [`distances`]: Hausdorff / percentile Hausdorff / average surface distance / surface Dice
+//!   (MONAI, medpy conventions) and the boundary F-score, from edge voxels ([`surface`]).
+//!
+//! Definitions and conventions: docs/metrics.md.
+
+pub mod confusion;
+pub mod decisions;
+pub mod distances;
+pub mod edt;
+pub mod overlap;
+mod surface;
+
+pub use confusion::{Confusion, Counts, confusion};
+pub use decisions::{Decisions, Grid, Rule, pair_grid};
+pub use distances::{
+    BoundaryF, EdgeDistances, EdgeTable, Medpy, SurfaceOptions, average_surface_distance_monai, boundary_f,
+    default_boundary_tolerance, edge_distances, hausdorff_monai, medpy_distances, percentile, surface_dice_monai,
+};
+pub use edt::{DistanceMetric, distance_transform, signed_distance};
+pub use overlap::{
+    Aggregate, EmptyGt, GdsWeight, MetricReduction, OverlapMetric, PerItem, generalized_dice_score, overlap_values,
+    reduce,
+};

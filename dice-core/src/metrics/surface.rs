@@ -1,0 +1,111 @@
+//! Surface extraction for one (item, class): both masks decoded, cropped to the bounding box of
+//! their union plus a one-voxel margin, and their edge voxels found by erosion with the
+//! face-connected structuring element (scipy `binary_erosion` default, border value 0): a mask
+//! voxel is an edge voxel when a face neighbour is outside the mask or outside the grid.
+//! This is the edge definition of MONAI (`get_mask_edges` without subvoxels) and medpy.
+
+use crate::error::Result;
+use crate::metrics::decisions::{Grid, Reader};
+
+/// Two masks of one (item, class) restricted to a box, C order over `shape`.
+pub(crate) struct CroppedPair {
+    /// Extents of the box.
+    pub shape: Vec<usize>,
+    /// Prediction mask (0/1).
+    pub pred: Vec<u8>,
+    /// Ground-truth mask (0/1).
+    pub gt: Vec<u8>,
+}
+
+/// Decodes class `c` of item `n` from both sides, crops to the union's bounding box grown by
+/// one voxel (clamped to the grid). `None` when both masks are empty.
+pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usize, c: usize) -> Result<Option<CroppedPair>> {
+    let (rows, len) = (grid.rows(), grid.row_len());
+    let k = grid.spatial.len();
+    let mut pred = vec![0u8; rows * len];
+    let mut gt = vec![0u8; rows * len];
+    let mut scratch = vec![0u32; len];
+    let mut lo = grid.spatial.clone();
+    let mut hi = vec![0usize; k];
+    let mut index = vec![0usize; k];
+    for r in 0..rows {
+        let (p, g) = (&mut pred[r * len..(r + 1) * len], &mut gt[r * len..(r + 1) * len]);
+        rp.member_row(n, c, r, &mut scratch, p)?;
+        rg.member_row(n, c, r, &mut scratch, g)?;
+        let first = p.iter().zip(g.iter()).position(|(a, b)| (a | b) != 0);
+        if let Some(first) = first {
+            let last = len - 1 - p.iter().zip(g.iter()).rev().position(|(a, b)| (a | b) != 0).unwrap_or(0);
+            // Row r's multi-index over the leading axes.
+            let mut rest = r;
+            for d in (0..k - 1).rev() {
+                index[d] = rest % grid.spatial[d];
+                rest /= grid.spatial[d];
+            }
+            index[k - 1] = first;
+            for d in 0..k {
+                lo[d] = lo[d].min(index[d]);
+                hi[d] = hi[d].max(index[d] + 1);
+            }
+            hi[k - 1] = hi[k - 1].max(last + 1);
+        }
+    }
+    if hi.iter().all(|&h| h == 0) {
+        return Ok(None);
+    }
+    let lo: Vec<usize> = lo.iter().map(|&l| l.saturating_sub(1)).collect();
+    let hi: Vec<usize> = hi.iter().zip(&grid.spatial).map(|(&h, &e)| (h + 1).min(e)).collect();
+    let shape: Vec<usize> = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
+    Ok(Some(CroppedPair { pred: crop(&pred, &grid.spatial, &lo, &shape), gt: crop(&gt, &grid.spatial, &lo, &shape), shape }))
+}
+
+/// Copies the box at `lo` with extents `shape` out of a C-order volume of extents `full`.
+fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> Vec<u8> {
+    let k = full.len();
+    let (len, rows) = (shape[k - 1], shape[..k - 1].iter().product::<usize>());
+    let mut out = Vec::with_capacity(rows * len);
+    let mut index = vec![0usize; k];
+    for r in 0..rows {
+        let mut rest = r;
+        for d in (0..k - 1).rev() {
+            index[d] = lo[d] + rest % shape[d];
+            rest /= shape[d];
+        }
+        index[k - 1] = lo[k - 1];
+        let start = index.iter().zip(full).fold(0usize, |acc, (&i, &e)| acc * e + i);
+        out.extend_from_slice(&v[start..start + len]);
+    }
+    out
+}
+
+/// Edge voxels of a C-order mask: set, with a face neighbour unset or outside the grid.
+pub(crate) fn edges(mask: &[u8], shape: &[usize]) -> Vec<u8> {
+    let k = shape.len();
+    let mut stride = vec![1usize; k];
+    for d in (0..k - 1).rev() {
+        stride[d] = stride[d + 1] * shape[d + 1];
+    }
+    let mut out = vec![0u8; mask.len()];
+    let mut index = vec![0usize; k];
+    for (i, o) in out.iter_mut().enumerate() {
+        if mask[i] != 0 {
+            let mut edge = false;
+            for d in 0..k {
+                let at_lo = index[d] == 0;
+                let at_hi = index[d] + 1 == shape[d];
+                if at_lo || at_hi || mask[i - stride[d]] == 0 || mask[i + stride[d]] == 0 {
+                    edge = true;
+                    break;
+                }
+            }
+            *o = edge as u8;
+        }
+        for d in (0..k).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    out
+}
