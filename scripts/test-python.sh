@@ -33,20 +33,23 @@ py="$venv/bin/python"
 echo "-- pip install numpy pytest ./python"
 "$py" -m pip install -q numpy pytest
 "$py" -m pip install -q --force-reinstall --no-deps ./python
-# dice.torch is tested against PyTorch, and the compat layers against the real MONAI (randomised
-# differential tests): a large download from PyPI, cached by pip afterwards. DICE_TEST_TORCH=0
-# leaves them out, and those tests then report themselves as skipped.
+# dice.torch is tested against PyTorch, and the compat layers against the real libraries
+# (randomised differential tests), pinned to the versions that produced tests/reference: a large
+# download from PyPI (torch), cached by pip afterwards. medpy goes without its SimpleITK
+# dependency (medpy.metric does not use it). DICE_TEST_TORCH=0 leaves all of them out, and those
+# tests then report themselves as skipped.
 if [ "${DICE_TEST_TORCH:-1}" != "0" ]; then
-  "$py" -c "import torch, monai" 2>/dev/null || {
-    echo "-- pip install torch monai (for dice.torch and the differential tests)"
-    "$py" -m pip install -q torch monai==1.6.1
+  "$py" -c "import torch, monai, torchmetrics, scipy, medpy.metric" 2>/dev/null || {
+    echo "-- pip install torch monai torchmetrics scipy medpy (dice.torch and the differential tests)"
+    "$py" -m pip install -q torch==2.15.0 monai==1.6.1 torchmetrics==1.9.0 scipy==1.17.1
+    "$py" -m pip install -q --no-deps medpy==0.5.2
   }
 else
-  echo "!! DICE_TEST_TORCH=0: torch/MONAI not installed: dice.torch and the MONAI differential tests are NOT run (shown as skipped)"
+  echo "!! DICE_TEST_TORCH=0: torch/MONAI/torchmetrics/medpy not installed: dice.torch and the differential tests are NOT run (shown as skipped)"
 fi
 "$py" -c "import numpy, pytest; print('python', __import__('sys').version.split()[0], 'numpy', numpy.__version__, 'pytest', pytest.__version__)"
 
 # The installed package (not the source tree) is tested; DICE_LIBRARY names the library just built.
 echo "-- pytest tests/python (DICE_LIBRARY=$lib)"
 cd tests/python
-DICE_LIBRARY="$lib" "$py" -m pytest -ra -p no:cacheprovider "$@" .
+DICE_LIBRARY="$lib" "$py" -m pytest -ra -p no:cacheprovider -W ignore::DeprecationWarning "$@" .

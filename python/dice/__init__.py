@@ -11,11 +11,13 @@ from ._errors import (
     DeviceError,
     DiceError,
     DtypeError,
+    EmptyMaskError,
     InternalError,
     LabelError,
     LayoutError,
     LengthError,
     NdimError,
+    NotANumberError,
     NullPointerError,
     OptionError,
     ShapeError,
@@ -32,7 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeviceError", "DiceError", "DtypeError", "InternalError", "LabelError", "LayoutError",
-    "LengthError", "NdimError", "NullPointerError", "OptionError", "ShapeError",
+    "LengthError", "NdimError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
     "get_num_threads", "set_num_threads", "library_path", "library_version",
     "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats",

@@ -84,3 +84,61 @@ def test_ignore_index_one_hot_target(ignore_index, include_background):
     value, grad = monai.DiceLoss(**kw)(x, y, return_grad=True)
     assert_close(value, ref.detach().numpy(), "loss", str(kw))
     assert_close(grad, xt.grad.numpy(), "grad", str(kw))
+
+
+def _random_masks(seed):
+    rng = np.random.default_rng(seed)
+    spatial = tuple(int(v) for v in rng.integers(6, 16, size=rng.integers(2, 4)))
+    n, c = int(rng.integers(1, 3)), int(rng.integers(2, 4))
+    # blobs: thresholded smooth noise, with some classes emptied in prediction or ground truth
+    def blobs():
+        x = rng.random((n, c, *spatial))
+        for ax in range(2, 2 + len(spatial)):
+            x = (x + np.roll(x, 1, axis=ax) + np.roll(x, -1, axis=ax)) / 3
+        m = (x > np.quantile(x, 0.6)).astype(np.uint8)
+        m[rng.random((n, c)) < 0.15] = 0
+        return m
+    return rng, spatial, blobs(), blobs()
+
+
+def _monai_metric(cls, kw, p, y, **call):
+    import monai.metrics as mm
+    m = getattr(mm, cls)(**kw)
+    per_item = m(y_pred=torch.tensor(p), y=torch.tensor(y), **call)
+    agg = m.aggregate()
+    return per_item, agg
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_metrics_match_monai(seed):
+    pytest.importorskip("scipy", reason="scipy is not installed: MONAI's surface metrics need it (test NOT run)")
+    import warnings
+    rng, spatial, p, y = _random_masks(seed)
+    red = str(rng.choice(["mean", "sum", "mean_batch", "sum_batch", "mean_channel", "sum_channel", "none"]))
+    bg = bool(rng.integers(0, 2))
+    spacing = [float(v) for v in rng.uniform(0.5, 2.0, size=len(spatial))] if rng.integers(0, 2) else None
+    dm = str(rng.choice(["euclidean", "chessboard", "taxicab"]))
+    cases_ = [
+        ("DiceMetric", dict(include_background=bg, ignore_empty=bool(rng.integers(0, 2))), {}, "overlap"),
+        ("MeanIoU", dict(include_background=bg, ignore_empty=bool(rng.integers(0, 2))), {}, "overlap"),
+        ("HausdorffDistanceMetric", dict(include_background=bg, distance_metric=dm, directed=bool(rng.integers(0, 2)),
+                                         percentile=[None, 50.0, 95.0][int(rng.integers(0, 3))]),
+         dict(spacing=spacing), "distance"),
+        ("SurfaceDistanceMetric", dict(include_background=bg, distance_metric=dm, symmetric=bool(rng.integers(0, 2))),
+         dict(spacing=spacing), "distance"),
+        ("SurfaceDiceMetric", dict(include_background=bg, distance_metric=dm,
+                                   class_thresholds=[float(v) for v in rng.uniform(0.5, 3, size=p.shape[1] - (0 if bg else 1))]),
+         dict(spacing=spacing), "overlap"),
+    ]
+    for cls, kw, call, tol in cases_:
+        kw = dict(kw, reduction=red, get_not_nans=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref_items, (ref_agg, ref_nn) = _monai_metric(cls, kw, p, y, **call)
+        m = getattr(monai, cls)(**kw)
+        items = m(y_pred=p, y=y, **call)
+        agg, nn = m.aggregate()
+        what = f"seed {seed} {cls} {kw} {call}"
+        assert_close(items, ref_items.numpy(), tol, what + " per_item")
+        assert_close(agg, ref_agg.numpy(), tol, what + " aggregate")
+        assert_close(nn, ref_nn.numpy(), "overlap", what + " not_nans")

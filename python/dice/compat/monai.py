@@ -1,4 +1,4 @@
-"""Drop-in for monai.losses (numpy in, numpy out): same class names, constructor keywords,
+"""Drop-in for monai.losses and monai.metrics (numpy in, numpy out): same class names, constructor keywords,
 defaults and output shapes.
 
     loss = DiceLoss(softmax=True, to_onehot_y=True)
@@ -13,6 +13,13 @@ import numpy as np
 
 from .. import losses
 from .._errors import OptionError
+from .monai_metrics import (  # noqa: F401 (re-exported: MONAI's metrics live in monai.metrics)
+    DiceMetric,
+    HausdorffDistanceMetric,
+    MeanIoU,
+    SurfaceDiceMetric,
+    SurfaceDistanceMetric,
+)
 
 
 def _check_other_act(other_act):
