@@ -15,6 +15,7 @@ use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
 use crate::metrics::edt::{DistanceMetric, check_spacing, transform_in_place};
 use crate::metrics::overlap::PerItem;
+use crate::metrics::band::{ball, count_within};
 use crate::metrics::surface::{CroppedPair, cropped_pair, edges};
 
 /// Options shared by the surface metrics.
@@ -116,6 +117,64 @@ fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing:
         .filter(|(f, _)| **f != 0)
         .map(|(_, &d)| if root { d.sqrt() } else { d })
         .collect()
+}
+
+/// Edge counts of one (item, class) for a tolerance: edges of each side and how many of them
+/// lie within the tolerance of the other side's edges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Within {
+    /// Prediction edge voxels.
+    pub pred_edges: usize,
+    /// ... within the tolerance of a ground-truth edge voxel.
+    pub pred_within: usize,
+    /// Ground-truth edge voxels.
+    pub gt_edges: usize,
+    /// ... within the tolerance of a prediction edge voxel.
+    pub gt_within: usize,
+}
+
+/// [`Within`] counts of every kept (item, class), with one tolerance per kept class. Small
+/// tolerances test a ball of offsets around each edge voxel (no transform); large ones
+/// threshold the exact distances.
+pub fn within_counts(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+    tolerances: &[f64],
+) -> Result<(usize, usize, Vec<Within>)> {
+    let grid = pair_grid(pred, gt, classes)?;
+    let spacing = spacing_of(&grid, &opts.spacing)?;
+    let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
+    let kept = grid.classes - first;
+    check_tolerances(tolerances, kept)?;
+    let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
+    let balls: Vec<Option<Vec<Vec<isize>>>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t)).collect();
+    let mut out = Vec::with_capacity(grid.items * kept);
+    for n in 0..grid.items {
+        for c in first..grid.classes {
+            let Some(pair) = cropped_pair(&grid, &rp, &rg, n, c)? else {
+                out.push(Within::default());
+                continue;
+            };
+            let (ep, eg) = (edges(&pair.pred, &pair.shape), edges(&pair.gt, &pair.shape));
+            let count = |e: &[u8]| e.iter().filter(|&&v| v != 0).count();
+            let tau = tolerances[c - first];
+            let (pred_within, gt_within) = match &balls[c - first] {
+                Some(offsets) => (count_within(&ep, &eg, &pair.shape, offsets), count_within(&eg, &ep, &pair.shape, offsets)),
+                None => {
+                    let within = |d: Vec<f64>| d.iter().filter(|&&v| v <= tau).count();
+                    (
+                        within(distances_at(ctx, &ep, &eg, &pair.shape, &spacing, opts.metric)),
+                        within(distances_at(ctx, &eg, &ep, &pair.shape, &spacing, opts.metric)),
+                    )
+                }
+            };
+            out.push(Within { pred_edges: count(&ep), pred_within, gt_edges: count(&eg), gt_within });
+        }
+    }
+    Ok((grid.items, kept, out))
 }
 
 /// MONAI's directed set (`get_surface_distance`): when the source has no edge but the target
@@ -232,17 +291,15 @@ pub fn surface_dice_monai(
     opts: &SurfaceOptions,
     class_thresholds: &[f64],
 ) -> Result<PerItem> {
-    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
-    check_tolerances(class_thresholds, c)?;
-    let values = sets
+    let (n, c, counts) = within_counts(ctx, pred, gt, classes, opts, class_thresholds)?;
+    // MONAI's sets: a side without edges contributes one +inf per edge of the other side to
+    // each direction, so the value is 0 when exactly one side has edges.
+    let values = counts
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let tau = class_thresholds[i % c];
-            let (a, b) = (monai_set(&e.pred_to_gt, &e.gt_to_pred), monai_set(&e.gt_to_pred, &e.pred_to_gt));
-            let total = a.len() + b.len();
-            let within = a.iter().chain(&b).filter(|&&d| d <= tau).count();
-            if total == 0 { f64::NAN } else { within as f64 / total as f64 }
+        .map(|w| match (w.pred_edges, w.gt_edges) {
+            (0, 0) => f64::NAN,
+            (0, _) | (_, 0) => 0.0,
+            (p, g) => (w.pred_within + w.gt_within) as f64 / (p + g) as f64,
         })
         .collect();
     Ok(table(n, c, values))
@@ -344,14 +401,14 @@ pub fn boundary_f(
     let grid = pair_grid(pred, gt, classes)?;
     let tol = tolerance.unwrap_or_else(|| default_boundary_tolerance(&grid.spatial, &opts.spacing));
     check_tolerances(&[tol], 1)?;
-    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
-    let frac = |v: &[f64]| v.iter().filter(|&&d| d <= tol).count() as f64 / v.len() as f64;
+    let kept = if opts.include_background || grid.classes == 1 { grid.classes } else { grid.classes - 1 };
+    let (n, c, counts) = within_counts(ctx, pred, gt, classes, opts, &vec![tol; kept])?;
     let (mut p, mut r, mut f) = (Vec::new(), Vec::new(), Vec::new());
-    for e in &sets {
-        let (pv, rv) = match (e.pred_to_gt.is_empty(), e.gt_to_pred.is_empty()) {
-            (true, true) => (f64::NAN, f64::NAN),
-            (true, false) | (false, true) => (0.0, 0.0),
-            (false, false) => (frac(&e.pred_to_gt), frac(&e.gt_to_pred)),
+    for w in &counts {
+        let (pv, rv) = match (w.pred_edges, w.gt_edges) {
+            (0, 0) => (f64::NAN, f64::NAN),
+            (0, _) | (_, 0) => (0.0, 0.0),
+            (pe, ge) => (w.pred_within as f64 / pe as f64, w.gt_within as f64 / ge as f64),
         };
         let fv = if pv.is_nan() { f64::NAN } else if pv + rv == 0.0 { 0.0 } else { 2.0 * pv * rv / (pv + rv) };
         p.push(pv);

@@ -22,8 +22,9 @@ pub enum DistanceMetric {
     Taxicab,
 }
 
-/// Columns gathered together for a strided axis: 8 f64 fill a cache line.
-const PANEL: usize = 8;
+/// Columns gathered together for a strided axis: 32 f64 = 4 cache lines per row of the panel,
+/// so a panel's rows far apart in memory cost few TLB misses per element.
+const PANEL: usize = 32;
 /// Elements per parallel task (fixed, so tasks do not depend on the thread count).
 const TASK_ELEMS: usize = 1 << 15;
 
@@ -49,7 +50,15 @@ pub(crate) fn transform_in_place(ctx: &Context, f: &mut [f64], shape: &[usize], 
     if total == 0 {
         return;
     }
-    for (axis, &s) in spacing.iter().enumerate() {
+    // The first pass sees only 0 / +inf: the 1-D answer is s * (distance to the nearest
+    // feature on the line), two sweeps; squared afterwards for Euclidean.
+    for (pass, (axis, &s)) in spacing.iter().enumerate().rev().enumerate() {
+        let pass_metric = match (pass, metric) {
+            (0, DistanceMetric::Euclidean) => Pass::FirstSquared,
+            (_, DistanceMetric::Euclidean) => Pass::Euclidean,
+            (_, DistanceMetric::Taxicab) => Pass::Taxicab,
+            (_, DistanceMetric::Chessboard) => Pass::Chessboard,
+        };
         let len = shape[axis];
         let inner: usize = shape[axis + 1..].iter().product();
         let outer = total / (len * inner);
@@ -71,11 +80,24 @@ pub(crate) fn transform_in_place(ctx: &Context, f: &mut [f64], shape: &[usize], 
                     // SAFETY: tasks cover disjoint (outer, column) sets, so the elements
                     // `start + x * inner + p + j` (x < len, j < w) of this panel are touched by
                     // this task only; they lie inside `f` (start + (len-1) inner + inner - 1 < total).
-                    unsafe { lines.run(ptr.get(), start, inner, p, w, s, metric) };
+                    unsafe { lines.run(ptr.get(), start, inner, p, w, s, pass_metric) };
                 }
             },
         );
     }
+}
+
+/// The 1-D operation of one pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// First Euclidean pass on 0 / +inf input: (s * distance along the line)^2.
+    FirstSquared,
+    /// Lower envelope of parabolas.
+    Euclidean,
+    /// L1 sweeps.
+    Taxicab,
+    /// L-inf stack sweeps.
+    Chessboard,
 }
 
 /// A raw pointer shared by tasks that write disjoint elements.
@@ -112,7 +134,7 @@ impl Lines {
     /// `base` points to a buffer holding every element `start + x * inner + p + j`
     /// (x < len, j < w), and no other thread touches those elements during the call.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn run(&mut self, base: *mut f64, start: usize, inner: usize, p: usize, w: usize, s: f64, m: DistanceMetric) {
+    unsafe fn run(&mut self, base: *mut f64, start: usize, inner: usize, p: usize, w: usize, s: f64, m: Pass) {
         let len = self.len;
         for x in 0..len {
             for j in 0..w {
@@ -123,9 +145,13 @@ impl Lines {
         for j in 0..w {
             let g = &self.input[j * len..(j + 1) * len];
             match m {
-                DistanceMetric::Euclidean => envelope(g, &mut self.output, s, &mut self.v, &mut self.z),
-                DistanceMetric::Taxicab => sweep_l1(g, &mut self.output, s),
-                DistanceMetric::Chessboard => sweep_linf(g, &mut self.output, s, &mut self.v),
+                Pass::FirstSquared => {
+                    sweep_l1(g, &mut self.output, s);
+                    self.output.iter_mut().for_each(|d| *d *= *d);
+                }
+                Pass::Euclidean => envelope(g, &mut self.output, s, &mut self.v, &mut self.z),
+                Pass::Taxicab => sweep_l1(g, &mut self.output, s),
+                Pass::Chessboard => sweep_linf(g, &mut self.output, s, &mut self.v),
             }
             for x in 0..len {
                 // SAFETY: in bounds and exclusive by the function's contract.
@@ -177,17 +203,27 @@ fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [usize], z: &mut [f64]) {
     }
 }
 
-/// `d(x) = min_y s |x - y| + g(y)`: a forward and a backward sweep.
+/// `d(x) = min_y s |x - y| + g(y)`: a forward and a backward sweep. Moving x shifts every
+/// earlier candidate by the same s, so the best earlier candidate y* stays best until a new y
+/// beats it; each value is computed once as g(y*) + s |x - y*| (no accumulated rounding).
 fn sweep_l1(g: &[f64], d: &mut [f64], s: f64) {
-    let mut run = f64::INFINITY;
-    for (o, &gi) in d.iter_mut().zip(g) {
-        run = gi.min(run + s);
-        *o = run;
+    let n = g.len();
+    let value = |y: usize, x: usize| g[y] + s * (x as f64 - y as f64).abs();
+    let mut best: Option<usize> = None;
+    for x in 0..n {
+        if best.is_none_or(|y| g[x] <= value(y, x)) && g[x] < f64::INFINITY {
+            best = Some(x);
+        }
+        d[x] = best.map_or(f64::INFINITY, |y| value(y, x));
     }
-    run = f64::INFINITY;
-    for (o, &gi) in d.iter_mut().zip(g).rev() {
-        run = gi.min(run + s);
-        *o = o.min(run);
+    best = None;
+    for x in (0..n).rev() {
+        if best.is_none_or(|y| g[x] <= value(y, x)) && g[x] < f64::INFINITY {
+            best = Some(x);
+        }
+        if let Some(y) = best {
+            d[x] = d[x].min(value(y, x));
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //!
 //! Definitions and conventions: docs/metrics.md.
 
+mod band;
 pub mod confusion;
 pub mod decisions;
 pub mod distances;
@@ -20,7 +21,7 @@ mod surface;
 pub use confusion::{Confusion, Counts, confusion};
 pub use decisions::{Decisions, Grid, Rule, pair_grid};
 pub use distances::{
-    BoundaryF, EdgeDistances, EdgeTable, Medpy, SurfaceOptions, average_surface_distance_monai, boundary_f,
+    BoundaryF, EdgeDistances, EdgeTable, Medpy, Within, within_counts, SurfaceOptions, average_surface_distance_monai, boundary_f,
     default_boundary_tolerance, edge_distances, hausdorff_monai, medpy_distances, percentile, surface_dice_monai,
 };
 pub use edt::{DistanceMetric, distance_transform, signed_distance};

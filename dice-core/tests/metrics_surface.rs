@@ -1,0 +1,94 @@
+//! The surface pipeline (decode, crop, edges, distances) and the tolerance counts against a
+//! brute-force oracle: edges by their definition, distances over all edge pairs.
+
+use dice_core::metrics::*;
+use dice_core::{Context, TensorView};
+use proptest::prelude::*;
+
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = i % shape[d];
+        i /= shape[d];
+    }
+    idx
+}
+
+/// Edge voxels: set, with a face neighbour unset or outside the grid.
+fn edges(mask: &[u8], shape: &[usize]) -> Vec<Vec<usize>> {
+    let at = |x: &[usize]| mask[x.iter().zip(shape).fold(0, |a, (&i, &e)| a * e + i)] != 0;
+    (0..mask.len())
+        .map(|i| unravel(i, shape))
+        .filter(|x| at(x))
+        .filter(|x| {
+            (0..x.len()).any(|d| {
+                let (mut lo, mut hi) = (x.clone(), x.clone());
+                if x[d] == 0 || x[d] + 1 == shape[d] {
+                    return true;
+                }
+                lo[d] -= 1;
+                hi[d] += 1;
+                !at(&lo) || !at(&hi)
+            })
+        })
+        .collect()
+}
+
+fn dist(a: &[usize], b: &[usize], s: &[f64], m: DistanceMetric) -> f64 {
+    let parts = a.iter().zip(b).zip(s).map(|((&x, &y), &s)| s * (x as f64 - y as f64).abs());
+    match m {
+        DistanceMetric::Euclidean => parts.map(|v| v * v).sum::<f64>().sqrt(),
+        DistanceMetric::Taxicab => parts.sum(),
+        DistanceMetric::Chessboard => parts.fold(0.0, f64::max),
+    }
+}
+
+fn directed(from: &[Vec<usize>], to: &[Vec<usize>], s: &[f64], m: DistanceMetric) -> Vec<f64> {
+    from.iter().map(|a| to.iter().map(|b| dist(a, b, s, m)).fold(f64::INFINITY, f64::min)).collect()
+}
+
+fn case() -> impl Strategy<Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, f64, u8)> {
+    (2usize..=3)
+        .prop_flat_map(|k| {
+            let max = if k == 2 { 14 } else { 7 };
+            (prop::collection::vec(1usize..=max, k), prop::collection::vec(0.3f64..2.5, k), 0.0f64..3.0, 0u8..3)
+        })
+        .prop_flat_map(|(shape, spacing, tau, m)| {
+            let n: usize = shape.iter().product();
+            let bits = || prop::collection::vec(prop::bool::weighted(0.35), n).prop_map(|b| b.into_iter().map(u8::from).collect::<Vec<u8>>());
+            (Just(shape), bits(), bits(), Just(spacing), Just(tau), Just(m))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    #[test]
+    fn surface_pipeline_matches_brute_force((shape, p, g, spacing, tau, m) in case()) {
+        let m = [DistanceMetric::Euclidean, DistanceMetric::Taxicab, DistanceMetric::Chessboard][m as usize];
+        let ctx = Context::single();
+        let mut full = vec![1, 1];
+        full.extend(&shape);
+        let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &full).unwrap());
+        let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &full).unwrap());
+        let opts = SurfaceOptions { spacing: spacing.clone(), metric: m, include_background: true };
+        let table = edge_distances(&ctx, &pd, &gd, 0, &opts).unwrap();
+        let (ep, eg) = (edges(&p, &shape), edges(&g, &shape));
+        let (want_pg, want_gp) = (directed(&ep, &eg, &spacing, m), directed(&eg, &ep, &spacing, m));
+        let got = &table.sets[0];
+        prop_assert_eq!(got.pred_to_gt.len(), want_pg.len());
+        prop_assert_eq!(got.gt_to_pred.len(), want_gp.len());
+        for (a, e) in got.pred_to_gt.iter().chain(&got.gt_to_pred).zip(want_pg.iter().chain(&want_gp)) {
+            prop_assert!(a == e || (a - e).abs() <= 1e-12 * e.max(1.0), "{m:?}: {a} vs {e}");
+        }
+        // Tolerance counts (ball test or transform) against the brute-force distances; values
+        // within 1e-9 of tau are skipped (rounding may put them on either side).
+        let (_, _, w) = within_counts(&ctx, &pd, &gd, 0, &opts, &[tau]).unwrap();
+        let near = want_pg.iter().chain(&want_gp).any(|d| (d - tau).abs() < 1e-9);
+        if !near {
+            prop_assert_eq!(w[0].pred_within, want_pg.iter().filter(|&&d| d <= tau).count());
+            prop_assert_eq!(w[0].gt_within, want_gp.iter().filter(|&&d| d <= tau).count());
+        }
+        prop_assert_eq!((w[0].pred_edges, w[0].gt_edges), (ep.len(), eg.len()));
+    }
+}
