@@ -170,6 +170,8 @@ _PROTOTYPES = {
     "dice_surface_options_init": (_ST, [_P(DiceSurfaceOptions), _S]),
     "dice_surface_metric": (_ST, [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, ctypes.c_int32,
                                   _P(DiceSurfaceOptions), _D, _S]),
+    "dice_signed_distance_maps": (_ST, [_CTX, _P(DiceDecisions), ctypes.c_int64, _D, _S, _D, _S]),
+    "dice_boundary_loss": (_ST, [_CTX, _T, _T, ctypes.c_int32, ctypes.c_uint8, _D, _T]),
     "dice_context_create": (_ST, [ctypes.c_uint32, _P(_CTX)]),
     "dice_context_destroy": (None, [_CTX]),
     "dice_context_num_threads": (ctypes.c_uint32, [_CTX]),

@@ -16,7 +16,7 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._errors import DtypeError, OptionError
+from ._errors import DtypeError, NullPointerError, OptionError
 from ._tensor import Tensor, doubles
 
 _U64 = ctypes.POINTER(ctypes.c_uint64)
@@ -31,6 +31,8 @@ class Decisions:
     """A DiceDecisions for `array` read as `kind`; keeps the tensor alive."""
 
     def __init__(self, array, name, kind=None, threshold=0.5):
+        if array is None:
+            raise NullPointerError(f"{name} is None")
         a = array if isinstance(array, np.ndarray) else np.asarray(array)
         if kind is None:
             kind = "masks" if a.dtype.kind in "bu" and a.dtype.itemsize == 1 else "labels"
@@ -194,3 +196,39 @@ def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, 
                                             _lib.SURFACE[kind], ctypes.byref(opts), _ptr(out), out.size))
     del sp, th
     return out if per > 1 else out[..., 0]
+
+
+def signed_distance_maps(y, *, num_classes=0, spacing=None, kind=None):
+    """Signed distance map of every class of `y` (float64, (N, C, spatial...)): outside a class
+    the distance to it, inside minus the distance to its outside, 0 for an empty or full class
+    (the boundary loss's phi). `y`: one-hot masks or a label map (with num_classes)."""
+    g = Decisions(y, "y", kind)
+    a = g.array
+    n = a.shape[0]
+    c = num_classes or a.shape[1]
+    spatial = a.shape[2:] if g.struct.kind != 0 or (a.ndim >= 2 and a.shape[1] == 1) else a.shape[1:]
+    sp, spptr, splen = doubles(_spacing(spacing, len(spatial)))
+    out = np.empty((n, c, *spatial), dtype=np.float64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_signed_distance_maps(_lib.context_ptr(ctx), g.ref, int(num_classes), spptr, splen,
+                                                  _ptr(out), out.size))
+    return out
+
+
+def boundary_loss(input, phi, *, sigmoid=False, softmax=False, include_background=True, return_grad=False):
+    """Boundary loss (Kervadec et al.): mean over (item, kept class, voxel) of phi * p, p the
+    activated float64 input; phi from signed_distance_maps. With return_grad=True, (loss, grad)."""
+    if sigmoid and softmax:
+        raise OptionError("Incompatible values: sigmoid=True and softmax=True.")
+    x = Tensor(input, "input")
+    f = Tensor(phi, "phi")
+    loss = ctypes.c_double()
+    grad, g = None, None
+    if return_grad:
+        grad = np.empty(x.array.shape, dtype=np.float64)
+        g = Tensor(grad, "grad")
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_boundary_loss(_lib.context_ptr(ctx), x.ref, f.ref, 1 if sigmoid else 2 if softmax else 0,
+                                           int(bool(include_background)), ctypes.byref(loss),
+                                           g.ref if g is not None else None))
+    return (loss.value, grad) if return_grad else loss.value
