@@ -25,6 +25,7 @@ from ._errors import (
     VersionError,
     WeightError,
 )
+from . import metrics
 from ._lib import get_num_threads, set_num_threads
 from ._lib import path as library_path
 from ._lib import version as library_version
@@ -36,6 +37,6 @@ __all__ = [
     "DeviceError", "DiceError", "DtypeError", "InternalError", "LabelError", "LayoutError",
     "LengthError", "NdimError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
-    "get_num_threads", "set_num_threads", "library_path", "library_version",
+    "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
     "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats",
 ]
