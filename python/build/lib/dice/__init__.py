@@ -11,11 +11,13 @@ from ._errors import (
     DeviceError,
     DiceError,
     DtypeError,
+    EmptyMaskError,
     InternalError,
     LabelError,
     LayoutError,
     LengthError,
     NdimError,
+    NotANumberError,
     NullPointerError,
     OptionError,
     ShapeError,
@@ -23,6 +25,7 @@ from ._errors import (
     VersionError,
     WeightError,
 )
+from . import metrics
 from ._lib import get_num_threads, set_num_threads
 from ._lib import path as library_path
 from ._lib import version as library_version
@@ -32,8 +35,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeviceError", "DiceError", "DtypeError", "InternalError", "LabelError", "LayoutError",
-    "LengthError", "NdimError", "NullPointerError", "OptionError", "ShapeError",
+    "LengthError", "NdimError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
-    "get_num_threads", "set_num_threads", "library_path", "library_version",
+    "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
     "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats",
 ]

@@ -66,6 +66,14 @@ class ThreadPoolError(DiceError, RuntimeError):
     """The library could not create its worker threads (THREAD_POOL)."""
 
 
+class NotANumberError(DiceError):
+    """A value that must be a number is NaN: probabilities, spacing, tolerances (NOT_A_NUMBER)."""
+
+
+class EmptyMaskError(DiceError, RuntimeError):
+    """A mask the metric convention requires to be non-empty is empty, e.g. medpy's hd (EMPTY_MASK)."""
+
+
 class InternalError(DiceError, RuntimeError):
     """A panic caught at the library boundary: a bug in dice, please report it (PANIC)."""
 
@@ -91,6 +99,8 @@ STATUS = {
     17: ("MISALIGNED", LayoutError),
     18: ("THREAD_POOL", ThreadPoolError),
     19: ("PANIC", InternalError),
+    20: ("NOT_A_NUMBER", NotANumberError),
+    21: ("EMPTY_MASK", EmptyMaskError),
 }
 
 

@@ -103,6 +103,38 @@ class DiceLossOptions(ctypes.Structure):
     ]
 
 
+class DiceDecisions(ctypes.Structure):
+    """A source of hard decisions for the metrics: a tensor and how to read it (DECISIONS)."""
+
+    _fields_ = [("tensor", ctypes.POINTER(DiceTensor)), ("kind", ctypes.c_int32), ("threshold", ctypes.c_double)]
+
+
+class DiceSurfaceOptions(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_uint32),
+        ("distance_metric", ctypes.c_int32),
+        ("include_background", ctypes.c_uint8),
+        ("directed", ctypes.c_uint8),
+        ("symmetric", ctypes.c_uint8),
+        ("reserved", ctypes.c_uint8),
+        ("percentile", ctypes.c_double),
+        ("tolerance", ctypes.c_double),
+        ("spacing", ctypes.POINTER(ctypes.c_double)),
+        ("spacing_len", ctypes.c_size_t),
+        ("class_thresholds", ctypes.POINTER(ctypes.c_double)),
+        ("class_thresholds_len", ctypes.c_size_t),
+    ]
+
+
+DECISIONS = {"labels": 0, "masks": 1, "argmax": 2, "threshold": 3}
+METRIC = {"dice": 0, "iou": 1, "precision": 2, "recall": 3, "specificity": 4, "npv": 5, "accuracy": 6,
+          "fbeta": 7, "volume_similarity": 8, "mcc": 9}
+EMPTY_GT = {"nan": 0, "one_if_both_empty": 1, "zero": 2}
+METRIC_REDUCTION = {"none": 0, "mean": 1, "sum": 2, "mean_batch": 3, "sum_batch": 4, "mean_channel": 5,
+                    "sum_channel": 6}
+SURFACE = {"hausdorff": 0, "average_distance": 1, "surface_dice": 2, "medpy": 3, "boundary_f": 4}
+DISTANCE_METRIC = {"euclidean": 0, "chessboard": 1, "taxicab": 2}
+
 ACTIVATION = {"none": 0, "sigmoid": 1, "softmax": 2}
 REDUCTION = {"mean": 0, "sum": 1, "none": 2}
 
@@ -128,12 +160,29 @@ _PROTOTYPES = {
     "dice_stats": (_ST, [_CTX, _T, _T, _O, _D, _S]),
     "dice_finalize": (_ST, [_D, _S, _S, _S, _O, _D, _D, _S]),
     "dice_backward_from_stats": (_ST, [_CTX, _T, _T, _O, _D, _S, _S, _S, _D, _S, _T]),
+    "dice_confusion": (_ST, [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, _P(ctypes.c_uint64), _S]),
+    "dice_overlap_values": (_ST, [_P(ctypes.c_uint64), _S, _S, ctypes.c_int32, ctypes.c_double, ctypes.c_int32,
+                                  ctypes.c_uint8, _D, _S]),
+    "dice_metric_reduce": (_ST, [_D, _S, _S, ctypes.c_int32, _D, _D, _S]),
+    "dice_generalized_dice_score": (_ST, [_P(ctypes.c_uint64), _S, _S, ctypes.c_uint8, ctypes.c_int32,
+                                          ctypes.c_uint8, _D, _S]),
+    "dice_distance_transform": (_ST, [_CTX, _T, _D, _S, ctypes.c_int32, ctypes.c_uint8, _D, _S]),
+    "dice_surface_options_init": (_ST, [_P(DiceSurfaceOptions), _S]),
+    "dice_surface_metric": (_ST, [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, ctypes.c_int32,
+                                  _P(DiceSurfaceOptions), _D, _S]),
+    "dice_signed_distance_maps": (_ST, [_CTX, _P(DiceDecisions), ctypes.c_int64, _D, _S, _D, _S]),
+    "dice_boundary_loss": (_ST, [_CTX, _T, _T, ctypes.c_int32, ctypes.c_uint8, _D, _T]),
     "dice_context_create": (_ST, [ctypes.c_uint32, _P(_CTX)]),
     "dice_context_destroy": (None, [_CTX]),
     "dice_context_num_threads": (ctypes.c_uint32, [_CTX]),
 }
+missing = []  # entry points an older library lacks: calling one raises AttributeError naming it
 for _name, (_res, _args) in _PROTOTYPES.items():
-    _fn = getattr(lib, _name)
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError:
+        missing.append(_name)
+        continue
     _fn.restype = _res
     _fn.argtypes = _args
 
@@ -182,8 +231,9 @@ class Context:
         return lib.dice_context_num_threads(self.ptr)
 
     def __del__(self):
-        if getattr(self, "ptr", None):
-            lib.dice_context_destroy(self.ptr)
+        destroy = getattr(lib, "dice_context_destroy", None)  # None late in interpreter shutdown
+        if getattr(self, "ptr", None) and destroy is not None:
+            destroy(self.ptr)
             self.ptr = None
 
 

@@ -39,25 +39,31 @@ def _host_view(t, name):
 
 
 class _LibraryLoss(torch.autograd.Function):
-    """forward(input, target, impl) -> impl's value as a tensor of the input's dtype."""
+    """forward(input, target, impl) -> impl's value as a tensor of the input's dtype.
+
+    With a scalar value the forward also computes the gradient (one fused library call) and the
+    first backward hands that buffer over, scaled in place; any other backward (reduction
+    "none", or a second backward with retain_graph) calls the library with the upstream values."""
 
     @staticmethod
     def forward(ctx, input, target, impl):
         x = _host_view(input, "input")
         y = _host_view(target, "target")
-        scalar = impl.kwargs["reduction"] != "none"
-        value, grad = impl.compute(x, y, return_grad=scalar and ctx.needs_input_grad[0])
+        fused = impl.kwargs["reduction"] != "none" and ctx.needs_input_grad[0]
+        value, grad = impl.compute(x, y, return_grad=fused)
         ctx.impl, ctx.grad = impl, grad
-        if not scalar:
-            ctx.save_for_backward(input, target if isinstance(target, torch.Tensor) else None)
-            ctx.target = None if isinstance(target, torch.Tensor) else target
+        target_is_tensor = isinstance(target, torch.Tensor)
+        ctx.save_for_backward(input, target if target_is_tensor else None)
+        ctx.target = None if target_is_tensor else target
         return torch.as_tensor(np.asarray(value), dtype=input.dtype)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_output):
         if ctx.grad is not None:
-            return torch.from_numpy(ctx.grad) * grad_output.to(torch.float64).item(), None, None
+            grad, ctx.grad = torch.from_numpy(ctx.grad), None  # ownership passes to autograd
+            scale = grad_output.item()
+            return (grad if scale == 1.0 else grad.mul_(scale)), None, None
         input, target = ctx.saved_tensors
         target = ctx.target if target is None else target
         upstream = grad_output.detach().to("cpu", torch.float64).contiguous().numpy().reshape(-1)

@@ -1,0 +1,234 @@
+"""Segmentation metrics over the library: exact confusion counts, overlap metrics, MONAI's
+reductions, torchmetrics' Generalized Dice score, distance transforms and surface metrics.
+numpy in, numpy out; the compat layers build the originals' classes on these.
+
+Decisions (what counts as predicted / true) come from one of:
+- "masks": binary or one-hot bool/uint8 (N, C, spatial...), nonzero = member (float arrays
+  holding only 0 and 1 are accepted and converted);
+- "labels": integer class indices (N, 1, spatial...) or (N, spatial...) (needs num_classes
+  when both sides are labels);
+- "argmax": float scores (N, C, spatial...), the first maximal channel wins;
+- "threshold": float scores, member where value >= threshold.
+"""
+
+import ctypes
+
+import numpy as np
+
+from . import _lib
+from ._errors import DtypeError, NullPointerError, OptionError
+from ._tensor import Tensor, doubles
+
+_U64 = ctypes.POINTER(ctypes.c_uint64)
+_F64 = ctypes.POINTER(ctypes.c_double)
+
+
+def _ptr(a, kind=_F64):
+    return a.ctypes.data_as(kind)
+
+
+class Decisions:
+    """A DiceDecisions for `array` read as `kind`; keeps the tensor alive."""
+
+    def __init__(self, array, name, kind=None, threshold=0.5):
+        if array is None:
+            raise NullPointerError(f"{name} is None")
+        a = array if isinstance(array, np.ndarray) else np.asarray(array)
+        if kind is None:
+            kind = "masks" if a.dtype.kind in "bu" and a.dtype.itemsize == 1 else "labels"
+            if a.dtype.kind == "f":
+                kind = "masks"
+        if kind == "masks" and a.dtype.kind == "f":
+            if a.size and not np.isin(a, (0.0, 1.0)).all():
+                raise DtypeError(f"{name} holds values other than 0 and 1: binarise it first "
+                                 "(e.g. argmax + one-hot, or a threshold)")
+            a = a.astype(np.uint8)
+        if kind not in _lib.DECISIONS:
+            raise OptionError(f"{name} kind = {kind!r} is not one of {sorted(_lib.DECISIONS)}")
+        self.tensor = Tensor(a, name)
+        self.struct = _lib.DiceDecisions(ctypes.pointer(self.tensor.struct), _lib.DECISIONS[kind], float(threshold))
+        self.array = a
+
+    @property
+    def ref(self):
+        return ctypes.byref(self.struct)
+
+
+def confusion(y_pred, y, *, num_classes=0, pred_kind=None, gt_kind=None, threshold=0.5):
+    """Exact (tp, fp, fn, tn) per (item, class): uint64 array (N, C, 4)."""
+    p = Decisions(y_pred, "y_pred", pred_kind, threshold)
+    g = Decisions(y, "y", gt_kind, threshold)
+    shape_src = p.array if p.array.ndim >= 2 and p.struct.kind != 0 else g.array
+    n = shape_src.shape[0] if shape_src.ndim else 0
+    c = num_classes or (shape_src.shape[1] if shape_src.ndim >= 2 else 0)
+    out = np.zeros((n, c, 4), dtype=np.uint64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_confusion(_lib.context_ptr(ctx), p.ref, g.ref, int(num_classes), _ptr(out, _U64),
+                                       out.size))
+    return out
+
+
+def _counts_arg(counts):
+    c = np.ascontiguousarray(counts, dtype=np.uint64)
+    if c.ndim != 3 or c.shape[2] != 4:
+        raise OptionError(f"counts.shape = {c.shape} must be (items, classes, 4)")
+    return c
+
+
+def _kept(classes, include_background):
+    return classes - 1 if not include_background and classes > 1 else classes
+
+
+def overlap_metric(counts, metric="dice", *, include_background=True, empty_gt="nan", beta=1.0):
+    """One metric per (item, kept class) from confusion counts: float64 (N, C_kept).
+
+    metric: dice, iou, precision, recall, specificity, npv, accuracy, fbeta, volume_similarity,
+    mcc. empty_gt: "nan" (MONAI ignore_empty=True), "one_if_both_empty" (ignore_empty=False),
+    "zero"."""
+    c = _counts_arg(counts)
+    if metric not in _lib.METRIC:
+        raise OptionError(f"metric = {metric!r} is not one of {sorted(_lib.METRIC)}")
+    if empty_gt not in _lib.EMPTY_GT:
+        raise OptionError(f"empty_gt = {empty_gt!r} is not one of {sorted(_lib.EMPTY_GT)}")
+    out = np.empty((c.shape[0], _kept(c.shape[1], include_background)), dtype=np.float64)
+    _lib.check(_lib.lib.dice_overlap_values(_ptr(c, _U64), c.shape[0], c.shape[1], _lib.METRIC[metric], float(beta),
+                                            _lib.EMPTY_GT[empty_gt], int(bool(include_background)), _ptr(out),
+                                            out.size))
+    return out
+
+
+def reduce_metric(values, reduction="mean"):
+    """MONAI's do_metric_reduction of an (N, C) table (NaN entries skipped): (value, not_nans).
+
+    Shapes: none (N, C); mean and sum (1,); mean_batch and sum_batch (C,); mean_channel and
+    sum_channel (N,)."""
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    if v.ndim != 2:
+        raise OptionError(f"values.shape = {v.shape} must be (items, classes)")
+    if reduction not in _lib.METRIC_REDUCTION:
+        raise OptionError(f"reduction = {reduction!r} is not one of {sorted(_lib.METRIC_REDUCTION)}")
+    n, c = v.shape
+    size = {"none": n * c, "mean": 1, "sum": 1, "mean_batch": c, "sum_batch": c}.get(reduction, n)
+    out = np.empty(size, dtype=np.float64)
+    not_nans = np.empty(size, dtype=np.float64)
+    _lib.check(_lib.lib.dice_metric_reduce(_ptr(v), n, c, _lib.METRIC_REDUCTION[reduction], _ptr(out),
+                                           _ptr(not_nans), size))
+    if reduction == "none":
+        return out.reshape(n, c), not_nans.reshape(n, c)
+    return out, not_nans
+
+
+_GDS_WEIGHT = {"square": 0, "simple": 1, "linear": 2}
+
+
+def generalized_dice_score(counts, *, include_background=True, weight_type="square", per_class=False):
+    """torchmetrics' GeneralizedDiceScore of one batch from counts: a float, or (C_kept,) per class."""
+    c = _counts_arg(counts)
+    if weight_type not in _GDS_WEIGHT:
+        raise OptionError(f"weight_type = {weight_type!r} is not one of {sorted(_GDS_WEIGHT)}")
+    out = np.empty(_kept(c.shape[1], include_background) if per_class else 1, dtype=np.float64)
+    _lib.check(_lib.lib.dice_generalized_dice_score(_ptr(c, _U64), c.shape[0], c.shape[1],
+                                                    int(bool(include_background)), _GDS_WEIGHT[weight_type],
+                                                    int(bool(per_class)), _ptr(out), out.size))
+    return out if per_class else float(out[0])
+
+
+def _spacing(spacing, ndim):
+    """Spacing per spatial axis (None = 1; a scalar = the same on every axis)."""
+    if spacing is None:
+        return None
+    s = np.asarray(spacing, dtype=np.float64).reshape(-1)
+    return np.full(ndim, float(s[0])) if s.size == 1 else s
+
+
+def distance_transform(mask, *, spacing=None, metric="euclidean", signed=False):
+    """Distance from every voxel to the nearest nonzero voxel of `mask` (bool/uint8, 1..4-D),
+    +inf when there is none; with signed=True (euclidean) the signed distance map (negative
+    inside). scipy.ndimage.distance_transform_edt(x) is distance_transform(x == 0)."""
+    m = Tensor(mask, "mask")
+    sp, spptr, splen = doubles(_spacing(spacing, m.array.ndim))
+    if metric not in _lib.DISTANCE_METRIC:
+        raise OptionError(f"metric = {metric!r} is not one of {sorted(_lib.DISTANCE_METRIC)}")
+    out = np.empty(m.array.shape, dtype=np.float64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_distance_transform(_lib.context_ptr(ctx), m.ref, spptr, splen,
+                                                _lib.DISTANCE_METRIC[metric], int(bool(signed)), _ptr(out), out.size))
+    return out
+
+
+_PER = {"medpy": 4, "boundary_f": 3}
+
+
+def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, distance_metric="euclidean",
+                   percentile=None, directed=False, symmetric=False, spacing=None, class_thresholds=None,
+                   tolerance=None, pred_kind=None, gt_kind=None):
+    """A surface metric per (item, kept class): float64 (N, C_kept) or (N, C_kept, k).
+
+    kind: "hausdorff" (MONAI HausdorffDistanceMetric; percentile None = the maximum, directed),
+    "average_distance" (MONAI SurfaceDistanceMetric; symmetric), "surface_dice" (MONAI
+    SurfaceDiceMetric; class_thresholds per kept class), "medpy" (k = 4: hd, hd95, asd, assd),
+    "boundary_f" (k = 3: precision, recall, F1 at `tolerance`)."""
+    if kind not in _lib.SURFACE:
+        raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.SURFACE)}")
+    if distance_metric not in _lib.DISTANCE_METRIC:
+        raise OptionError(f"distance_metric = {distance_metric!r} is not one of {sorted(_lib.DISTANCE_METRIC)}")
+    p = Decisions(y_pred, "y_pred", pred_kind)
+    g = Decisions(y, "y", gt_kind)
+    ref = p.array if p.struct.kind != 0 else g.array
+    n = ref.shape[0]
+    c = num_classes or ref.shape[1]
+    opts = _lib.DiceSurfaceOptions()
+    _lib.check(_lib.lib.dice_surface_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
+    opts.distance_metric = _lib.DISTANCE_METRIC[distance_metric]
+    opts.include_background = int(bool(include_background))
+    opts.directed = int(bool(directed))
+    opts.symmetric = int(bool(symmetric))
+    if percentile is not None:
+        opts.percentile = float(percentile)
+    if tolerance is not None:
+        opts.tolerance = float(tolerance)
+    sp, opts.spacing, opts.spacing_len = doubles(_spacing(spacing, ref.ndim - 2))
+    th, opts.class_thresholds, opts.class_thresholds_len = doubles(class_thresholds)
+    per = _PER.get(kind, 1)
+    out = np.empty((n, _kept(c, include_background), per), dtype=np.float64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_surface_metric(_lib.context_ptr(ctx), p.ref, g.ref, int(num_classes),
+                                            _lib.SURFACE[kind], ctypes.byref(opts), _ptr(out), out.size))
+    del sp, th
+    return out if per > 1 else out[..., 0]
+
+
+def signed_distance_maps(y, *, num_classes=0, spacing=None, kind=None):
+    """Signed distance map of every class of `y` (float64, (N, C, spatial...)): outside a class
+    the distance to it, inside minus the distance to its outside, 0 for an empty or full class
+    (the boundary loss's phi). `y`: one-hot masks or a label map (with num_classes)."""
+    g = Decisions(y, "y", kind)
+    a = g.array
+    n = a.shape[0]
+    c = num_classes or a.shape[1]
+    spatial = a.shape[2:] if g.struct.kind != 0 or (a.ndim >= 2 and a.shape[1] == 1) else a.shape[1:]
+    sp, spptr, splen = doubles(_spacing(spacing, len(spatial)))
+    out = np.empty((n, c, *spatial), dtype=np.float64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_signed_distance_maps(_lib.context_ptr(ctx), g.ref, int(num_classes), spptr, splen,
+                                                  _ptr(out), out.size))
+    return out
+
+
+def boundary_loss(input, phi, *, sigmoid=False, softmax=False, include_background=True, return_grad=False):
+    """Boundary loss (Kervadec et al.): mean over (item, kept class, voxel) of phi * p, p the
+    activated float64 input; phi from signed_distance_maps. With return_grad=True, (loss, grad)."""
+    if sigmoid and softmax:
+        raise OptionError("Incompatible values: sigmoid=True and softmax=True.")
+    x = Tensor(input, "input")
+    f = Tensor(phi, "phi")
+    loss = ctypes.c_double()
+    grad, g = None, None
+    if return_grad:
+        grad = np.empty(x.array.shape, dtype=np.float64)
+        g = Tensor(grad, "grad")
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_boundary_loss(_lib.context_ptr(ctx), x.ref, f.ref, 1 if sigmoid else 2 if softmax else 0,
+                                           int(bool(include_background)), ctypes.byref(loss),
+                                           g.ref if g is not None else None))
+    return (loss.value, grad) if return_grad else loss.value
