@@ -32,7 +32,7 @@ fi
 py="$venv/bin/python"
 echo "-- pip install numpy pytest ./python"
 "$py" -m pip install -q numpy pytest
-"$py" -m pip install -q --force-reinstall --no-deps ./python
+"$py" -m pip install -q ./python  # always rebuilt from the directory, dependencies resolved
 # dice.torch is tested against PyTorch, and the compat layers against the real libraries
 # (randomised differential tests), pinned to the versions that produced tests/reference: a large
 # download from PyPI (torch), cached by pip afterwards. medpy goes without its SimpleITK

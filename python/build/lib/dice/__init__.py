@@ -29,7 +29,17 @@ from . import metrics
 from ._lib import get_num_threads, set_num_threads
 from ._lib import path as library_path
 from ._lib import version as library_version
-from .losses import dice_backward_from_stats, dice_finalize, dice_loss, dice_stats
+from .losses import (
+    dice_backward_from_stats,
+    dice_ce_loss,
+    dice_finalize,
+    dice_focal_loss,
+    dice_loss,
+    dice_stats,
+    focal_loss,
+    generalized_dice_loss,
+    tversky_loss,
+)
 
 __version__ = "0.1.0"
 
@@ -38,5 +48,6 @@ __all__ = [
     "LengthError", "NdimError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
     "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
-    "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats",
+    "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats", "generalized_dice_loss",
+    "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss",
 ]

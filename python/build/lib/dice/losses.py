@@ -54,6 +54,62 @@ def dice_options(*, sigmoid=False, softmax=False, include_background=True, squar
     return o, w
 
 
+# The loss family beyond MONAI's DiceLoss, in the engine's terms (dice-core DiceOptions), with
+# their defaults. family_options() sets them on the library's DiceLossOptions.
+FAMILY_DEFAULTS = dict(
+    overlap="dice",             # "dice" | "tversky" | "generalized"
+    alpha=0.5, beta=0.5,        # Tversky false-positive / false-negative weights
+    gdl_weight="square",        # Generalised Dice class weights: "square" | "simple" | "uniform"
+    clamp_dr=0.0,               # lower bound of the score's denominator (smp eps)
+    form="one_minus",           # "one_minus" | "neg_log" | "log_cosh" | "negative"
+    log_eps=1e-7,               # clamp of the score in the neg_log form
+    gamma=1.0,                  # (1 - s)^gamma per entry (focal Tversky)
+    gamma_on_mean=False,        # apply gamma to the reduced loss instead (smp TverskyLoss)
+    zero_absent=False,          # entries with empty ground truth give 0 but count (smp)
+    weight_mode="after_ratio",  # "after_ratio" (MONAI) | "weighted_mean" (smp) | "in_sums" (kornia)
+    pool_classes=False,         # one entry per row summed over classes (kornia micro)
+    classes=None,               # input channels entering the reduction (smp classes)
+    lambda_overlap=1.0,         # weight of the overlap term (MONAI lambda_dice)
+    pointwise="none",           # "none" | "softmax_ce" | "bce" | "sigmoid_focal" | "softmax_focal"
+    pointwise_lambda=1.0,       # weight of the pointwise term (lambda_ce / lambda_focal)
+    pointwise_weight=None,      # CE class weights, BCE pos_weight, focal class weights
+    label_smoothing=0.0,        # CE label smoothing
+    focal_gamma=2.0,            # focal exponent
+    focal_alpha=None,           # focal class balance: None, a scalar or one per kept class
+    dense_ignore="all_zero",    # dense-target ignore_index rule: "all_zero" (MONAI) | "equal" (smp)
+)
+
+
+def _set_family_fields(o, fields):
+    """Writes the non-default family fields onto the options struct; a library whose
+    DiceLossOptions lacks them cannot compute the loss (NotImplementedError names them)."""
+    known = {name for name, _ in o._fields_}
+    absent = sorted(k for k in fields if k not in known)
+    if absent:
+        raise NotImplementedError(
+            f"the loaded libdice ({_lib.path}, {_lib.version}) has no loss-family options for "
+            f"{', '.join(f'{k}={fields[k]!r}' for k in absent)}: this loss needs a newer library")
+    for k, v in fields.items():
+        setattr(o, k, v)
+
+
+def family_options(**options):
+    """DiceLossOptions for dice_options' keywords plus FAMILY_DEFAULTS' keys."""
+    unknown = set(options) - set(FAMILY_DEFAULTS) - set(_DICE_KEYS)
+    if unknown:
+        raise TypeError(f"unknown loss options {sorted(unknown)}")
+    o, keep = dice_options(**{k: v for k, v in options.items() if k in _DICE_KEYS})
+    changed = {k: v for k, v in options.items() if k in FAMILY_DEFAULTS and not _is_default(v, FAMILY_DEFAULTS[k])}
+    _set_family_fields(o, changed)
+    return o, (keep, changed)
+
+
+def _is_default(value, default):
+    if default is None or value is None:
+        return value is default
+    return np.array_equal(np.asarray(value), np.asarray(default))
+
+
 def prepare_target(input, target, to_onehot_y):
     """The target array the library reads (zero-copy unless a conversion is needed).
 
@@ -81,6 +137,10 @@ def prepare_target(input, target, to_onehot_y):
     if t.dtype.kind in "iub" and not to_onehot_y and channels > 1 and t.shape == input.shape:
         return t.astype(input.dtype if input.dtype.kind == "f" else np.float64)
     return t
+
+
+_DICE_KEYS = ("sigmoid", "softmax", "include_background", "squared_pred", "jaccard", "smooth_nr", "smooth_dr",
+              "batch", "weight", "reduction", "ignore_index", "soft_label")
 
 
 def _as_input(input):
@@ -200,3 +260,37 @@ def dice_backward_from_stats(input, target, stats, *, upstream=None, to_onehot_y
                                                  sptr, s.size, s.shape[0], s.shape[1], upptr, uplen, g.ref))
     del keep, up
     return grad
+
+
+def _monai_functional(name, input, target, return_grad, kwargs):
+    from .compat import monai  # the classes hold MONAI's conventions; imported late (they import this module)
+
+    return getattr(monai, name)(**kwargs)(input, target, return_grad=return_grad)
+
+
+def generalized_dice_loss(input, target, *, return_grad=False, **kwargs):
+    """monai.losses.GeneralizedDiceLoss as a function (its keywords and defaults: include_background,
+    to_onehot_y, sigmoid, softmax, w_type, reduction, smooth_nr, smooth_dr, batch, soft_label).
+    Unlike dice_loss, reduction="none" returns MONAI's shape."""
+    return _monai_functional("GeneralizedDiceLoss", input, target, return_grad, kwargs)
+
+
+def tversky_loss(input, target, *, return_grad=False, **kwargs):
+    """monai.losses.TverskyLoss as a function (alpha, beta, and DiceLoss' keywords)."""
+    return _monai_functional("TverskyLoss", input, target, return_grad, kwargs)
+
+
+def focal_loss(input, target, *, return_grad=False, **kwargs):
+    """monai.losses.FocalLoss as a function (include_background, to_onehot_y, gamma, alpha, weight,
+    reduction, use_softmax, ignore_index)."""
+    return _monai_functional("FocalLoss", input, target, return_grad, kwargs)
+
+
+def dice_ce_loss(input, target, *, return_grad=False, **kwargs):
+    """monai.losses.DiceCELoss as a function (DiceLoss' keywords, lambda_dice, lambda_ce, label_smoothing)."""
+    return _monai_functional("DiceCELoss", input, target, return_grad, kwargs)
+
+
+def dice_focal_loss(input, target, *, return_grad=False, **kwargs):
+    """monai.losses.DiceFocalLoss as a function (DiceLoss' keywords, gamma, alpha, lambda_dice, lambda_focal)."""
+    return _monai_functional("DiceFocalLoss", input, target, return_grad, kwargs)

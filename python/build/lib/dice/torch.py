@@ -89,3 +89,33 @@ class DiceLoss(_Loss):
     """monai.losses.DiceLoss (same keywords and defaults); see dice.compat.monai.DiceLoss."""
 
     impl_class = _monai.DiceLoss
+
+
+class GeneralizedDiceLoss(_Loss):
+    """monai.losses.GeneralizedDiceLoss; see dice.compat.monai.GeneralizedDiceLoss."""
+
+    impl_class = _monai.GeneralizedDiceLoss
+
+
+class TverskyLoss(_Loss):
+    """monai.losses.TverskyLoss; see dice.compat.monai.TverskyLoss."""
+
+    impl_class = _monai.TverskyLoss
+
+
+class FocalLoss(_Loss):
+    """monai.losses.FocalLoss; see dice.compat.monai.FocalLoss."""
+
+    impl_class = _monai.FocalLoss
+
+
+class DiceCELoss(_Loss):
+    """monai.losses.DiceCELoss; see dice.compat.monai.DiceCELoss."""
+
+    impl_class = _monai.DiceCELoss
+
+
+class DiceFocalLoss(_Loss):
+    """monai.losses.DiceFocalLoss; see dice.compat.monai.DiceFocalLoss."""
+
+    impl_class = _monai.DiceFocalLoss

@@ -81,32 +81,35 @@ def _monai_ignore(kwargs, input, target, to_onehot_y):
         "all-zero-voxel mask; pass a label map or a binary one-hot target")
 
 
-class DiceLoss:
-    """monai.losses.DiceLoss: soft Dice / Jaccard, see dice.dice_loss for the formula."""
+class _Loss:
+    """A MONAI loss over the library: subclasses give the option spec and MONAI's "none" shape."""
 
-    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False,
-                 other_act=None, squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5,
-                 smooth_dr=1e-5, batch=False, weight=None, soft_label=False, ignore_index=None):
+    def __init__(self, to_onehot_y, other_act, **kwargs):
         _check_other_act(other_act)
-        self.kwargs = dict(include_background=include_background, sigmoid=sigmoid, softmax=softmax,
-                           squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
-                           smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                           weight=None if weight is None else np.asarray(weight, dtype=np.float64),
-                           soft_label=soft_label, ignore_index=ignore_index)
+        if kwargs.get("weight") is not None:
+            kwargs["weight"] = np.asarray(kwargs["weight"], dtype=np.float64)
+        self.kwargs = kwargs
         self.to_onehot_y = to_onehot_y
-        # Validates the options now, as MONAI's constructor does.
-        losses.dice_options(**self.kwargs)
+        losses.family_options(**self.spec(None))  # validates the options now, as MONAI's constructor does
+
+    def spec(self, input):
+        """family_options keywords for this input (None: at construction)."""
+        return dict(self.kwargs)
+
+    def none_shape(self, values, input):
+        return _monai_none_shape(values, input.ndim, self.kwargs.get("batch", False))
 
     def compute(self, input, target, return_grad=False, upstream=None):
         """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones)."""
         input = np.asarray(input)
-        target, kwargs = _monai_ignore(self.kwargs, input, target, self.to_onehot_y)
-        opts, keep = losses.dice_options(**_single_class_unweighted(kwargs, input))
+        kwargs = self.spec(input)
+        target, kwargs = _monai_ignore(kwargs, input, target, self.to_onehot_y)
+        opts, keep = losses.family_options(**kwargs)
         loss, values, grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y,
                                         return_grad=return_grad, upstream=upstream)
         del keep
-        if self.kwargs["reduction"] == "none":
-            return _monai_none_shape(values, input.ndim, self.kwargs["batch"]), grad
+        if self.kwargs.get("reduction", "mean") == "none":
+            return self.none_shape(values, input), grad
         return np.float64(loss), grad
 
     def __call__(self, input, target, return_grad=False):
@@ -114,3 +117,114 @@ class DiceLoss:
         return (value, grad) if return_grad else value
 
     forward = __call__
+
+
+class DiceLoss(_Loss):
+    """monai.losses.DiceLoss: soft Dice / Jaccard, see dice.dice_loss for the formula."""
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False,
+                 other_act=None, squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5,
+                 smooth_dr=1e-5, batch=False, weight=None, soft_label=False, ignore_index=None):
+        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
+                         softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
+                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
+                         soft_label=soft_label, ignore_index=ignore_index)
+
+    def spec(self, input):
+        return self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
+
+
+class GeneralizedDiceLoss(_Loss):
+    """monai.losses.GeneralizedDiceLoss (Sudre et al. 2017): per item (or pooled batch),
+    1 - (2 sum_c w_c I_c + smooth_nr) / (sum_c w_c (P_c + G_c) + smooth_dr), w_c = 1/G_c^2
+    ("square"), 1/G_c ("simple") or 1 ("uniform"); an infinite weight (absent class) takes the
+    largest finite weight. reduction="none" gives (B, 1, 1, ...), or (1, 1, ...) with batch."""
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
+                 w_type="square", reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False, soft_label=False):
+        if w_type not in ("square", "simple", "uniform"):
+            raise OptionError(f"w_type = {w_type!r} is not one of 'square', 'simple', 'uniform'")
+        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
+                         softmax=softmax, reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+                         batch=batch, soft_label=soft_label, overlap="generalized", gdl_weight=w_type)
+
+
+class TverskyLoss(_Loss):
+    """monai.losses.TverskyLoss: 1 - (tp + smooth_nr) / (tp + alpha fp + beta fn + smooth_dr) per
+    (item, class), fp = sum p(1 - t), fn = sum (1 - p)t. reduction="none" gives (B, C)."""
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
+                 alpha=0.5, beta=0.5, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
+                 soft_label=False, ignore_index=None):
+        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
+                         softmax=softmax, reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+                         batch=batch, soft_label=soft_label, ignore_index=ignore_index, overlap="tversky",
+                         alpha=float(alpha), beta=float(beta))
+
+    def none_shape(self, values, input):
+        return values[0] if self.kwargs["batch"] else values
+
+
+def _focal_alpha(alpha):
+    return None if alpha is None else (float(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, np.float64))
+
+
+class FocalLoss(_Loss):
+    """monai.losses.FocalLoss on logits: sigmoid focal loss per element (softmax focal over the
+    channels with use_softmax), mean over elements for reduction="mean"."""
+
+    def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
+                 reduction="mean", use_softmax=False, ignore_index=None):
+        super().__init__(to_onehot_y, None, include_background=include_background, reduction=reduction,
+                         ignore_index=ignore_index, lambda_overlap=0.0,
+                         pointwise="softmax_focal" if use_softmax else "sigmoid_focal", focal_gamma=float(gamma),
+                         focal_alpha=_focal_alpha(alpha),
+                         pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
+
+
+class DiceCELoss(_Loss):
+    """monai.losses.DiceCELoss: lambda_dice * DiceLoss + lambda_ce * CrossEntropyLoss on the raw
+    logits (BCE with logits for a single channel); `weight` is the CE class weight and the Dice
+    class weight (without the background when include_background=False)."""
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
+                 squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
+                 weight=None, lambda_dice=1.0, lambda_ce=1.0, label_smoothing=0.0):
+        if reduction not in ("mean", "sum"):
+            raise OptionError(f"Unsupported option {reduction!r}, Available options are {{'mean', 'sum'}}.")
+        if lambda_dice < 0 or lambda_ce < 0:
+            raise OptionError("lambda_dice and lambda_ce should be no less than 0.0.")
+        w = None if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
+        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
+                         softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
+                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
+                         weight=None if w is None else (w if include_background else w[1:]),
+                         lambda_overlap=float(lambda_dice), pointwise_lambda=float(lambda_ce),
+                         label_smoothing=float(label_smoothing), pointwise_weight=w, pointwise="softmax_ce")
+
+    def spec(self, input):
+        kw = self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
+        if input is not None and input.ndim >= 2 and input.shape[1] == 1:
+            kw = dict(kw, pointwise="bce")
+        return kw
+
+
+class DiceFocalLoss(_Loss):
+    """monai.losses.DiceFocalLoss: lambda_dice * DiceLoss + lambda_focal * the SIGMOID FocalLoss on
+    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms."""
+
+    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
+                 squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
+                 gamma=2.0, weight=None, lambda_dice=1.0, lambda_focal=1.0, alpha=None):
+        if lambda_dice < 0 or lambda_focal < 0:
+            raise OptionError("lambda_dice and lambda_focal should be no less than 0.0.")
+        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
+                         softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
+                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
+                         lambda_overlap=float(lambda_dice), pointwise="sigmoid_focal",
+                         pointwise_lambda=float(lambda_focal), focal_gamma=float(gamma),
+                         focal_alpha=_focal_alpha(alpha),
+                         pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
+
+    def spec(self, input):
+        return self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
