@@ -1,7 +1,6 @@
 """Every metric reference case (MONAI, torchmetrics, medpy, DeepMind surface_distance) through
 the compat layers."""
 
-import numpy as np
 import pytest
 
 from conftest import REF, arrays_of, assert_close, cases, kwargs_of

@@ -13,13 +13,16 @@ import numpy as np
 
 from .. import losses
 from .._errors import OptionError
-from .monai_metrics import (  # noqa: F401 (re-exported: MONAI's metrics live in monai.metrics)
+from .monai_metrics import (  # re-exported: MONAI's metrics live in monai.metrics
     DiceMetric,
     HausdorffDistanceMetric,
     MeanIoU,
     SurfaceDiceMetric,
     SurfaceDistanceMetric,
 )
+
+__all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceCELoss", "DiceFocalLoss",
+           "DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
 
 
 def _check_other_act(other_act):
