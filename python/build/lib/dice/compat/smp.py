@@ -1,0 +1,88 @@
+"""Drop-in for segmentation_models_pytorch.losses DiceLoss, JaccardLoss, TverskyLoss (numpy in,
+numpy out; `loss(y_pred, y_true, return_grad=True)` adds d loss / d y_pred).
+
+smp's conventions: batch and space are pooled per class (one score per class); classes whose
+ground truth is empty in the whole batch get loss 0 but still count in the mean; `classes`
+selects channels; `class_weights` give a weighted mean; `eps` bounds the score's denominator
+from below (and the score itself in the log form); TverskyLoss raises the (weighted) mean to
+`gamma`. Modes: "binary" (one channel, target (B, 1, ...) or (B, ...)), "multiclass" (target
+(B, ...) class indices, softmax), "multilabel" (target (B, C, ...), sigmoid).
+"""
+
+import numpy as np
+
+from .. import losses
+from .._errors import OptionError
+
+MODES = ("binary", "multiclass", "multilabel")
+
+
+class _SmpLoss:
+    def __init__(self, mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights, **overlap):
+        if mode not in MODES:
+            raise OptionError(f"mode = {mode!r} is not one of {MODES}")
+        if classes is not None and mode == "binary":
+            raise OptionError("Masking classes is not supported with mode=binary")
+        self.mode = mode
+        self.ignore_index = ignore_index
+        act = ("softmax" if mode == "multiclass" else "sigmoid") if from_logits else None
+        self.kwargs = dict(
+            sigmoid=act == "sigmoid", softmax=act == "softmax", batch=True, smooth_nr=float(smooth),
+            smooth_dr=float(smooth), clamp_dr=float(eps), zero_absent=True,
+            classes=None if classes is None else [int(c) for c in classes],
+            form="neg_log" if log_loss else "one_minus", log_eps=float(eps),
+            weight=None if class_weights is None else np.asarray(class_weights, np.float64),
+            weight_mode="after_ratio" if class_weights is None else "weighted_mean",
+            ignore_index=ignore_index, dense_ignore="all_zero" if mode == "multiclass" else "equal", **overlap)
+        losses.family_options(**self.kwargs)  # validates now
+
+    def _target(self, y_pred, y_true):
+        y = np.asarray(y_true)
+        if self.mode == "binary" and y.ndim == y_pred.ndim - 1:
+            y = y[:, None]
+        if self.mode == "multiclass":
+            if y.dtype.kind == "f":
+                y = y.astype(np.int64)
+            return y  # (B, ...) class indices: a label map
+        return y.astype(y_pred.dtype) if y.dtype != y_pred.dtype else y
+
+    def compute(self, y_pred, y_true, return_grad=False, upstream=None):
+        x = np.asarray(y_pred)
+        opts, keep = losses.family_options(**self.kwargs)
+        loss, _, grad = losses.run(x, self._target(x, y_true), opts, return_grad=return_grad, upstream=upstream)
+        del keep
+        return np.float64(loss), grad
+
+    def __call__(self, y_pred, y_true, return_grad=False):
+        value, grad = self.compute(y_pred, y_true, return_grad)
+        return (value, grad) if return_grad else value
+
+    forward = __call__
+
+
+class DiceLoss(_SmpLoss):
+    """smp DiceLoss: per class (2 I + smooth) / max(P + G + smooth, eps)."""
+
+    def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
+                 eps=1e-7, class_weights=None):
+        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights)
+
+
+class JaccardLoss(_SmpLoss):
+    """smp JaccardLoss: per class (I + smooth) / max(P + G - I + smooth, eps) (Tversky 1, 1)."""
+
+    def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
+                 eps=1e-7, class_weights=None):
+        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
+                         overlap="tversky", alpha=1.0, beta=1.0)
+
+
+class TverskyLoss(_SmpLoss):
+    """smp TverskyLoss: per class (I + smooth) / max(I + alpha FP + beta FN + smooth, eps); the
+    (weighted) mean over classes is raised to gamma."""
+
+    def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
+                 eps=1e-7, alpha=0.5, beta=0.5, gamma=1.0, class_weights=None):
+        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
+                         overlap="tversky", alpha=float(alpha), beta=float(beta), gamma=float(gamma),
+                         gamma_on_mean=True)
