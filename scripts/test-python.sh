@@ -39,13 +39,14 @@ echo "-- pip install numpy pytest ./python"
 # dependency (medpy.metric does not use it). DICE_TEST_TORCH=0 leaves all of them out, and those
 # tests then report themselves as skipped.
 if [ "${DICE_TEST_TORCH:-1}" != "0" ]; then
-  "$py" -c "import torch, monai, torchmetrics, scipy, medpy.metric" 2>/dev/null || {
-    echo "-- pip install torch monai torchmetrics scipy medpy (dice.torch and the differential tests)"
-    "$py" -m pip install -q torch==2.15.0 monai==1.6.1 torchmetrics==1.9.0 scipy==1.17.1
+  "$py" -c "import torch, monai, torchmetrics, scipy, medpy.metric, kornia, segmentation_models_pytorch" 2>/dev/null || {
+    echo "-- pip install torch monai smp kornia torchmetrics scipy medpy (dice.torch and the differential tests)"
+    "$py" -m pip install -q torch==2.15.0 monai==1.6.1 segmentation-models-pytorch==0.6.0 kornia==0.9.0 \
+      torchmetrics==1.9.0 scipy==1.17.1
     "$py" -m pip install -q --no-deps medpy==0.5.2
   }
 else
-  echo "!! DICE_TEST_TORCH=0: torch/MONAI/torchmetrics/medpy not installed: dice.torch and the differential tests are NOT run (shown as skipped)"
+  echo "!! DICE_TEST_TORCH=0: torch/MONAI/smp/kornia/torchmetrics/medpy not installed: dice.torch and the differential tests are NOT run (shown as skipped)"
 fi
 "$py" -c "import numpy, pytest; print('python', __import__('sys').version.split()[0], 'numpy', numpy.__version__, 'pytest', pytest.__version__)"
 
