@@ -100,7 +100,38 @@ class DiceLossOptions(ctypes.Structure):
         ("has_ignore_index", ctypes.c_uint8),
         ("soft_label", ctypes.c_uint8),
         ("reserved", ctypes.c_uint8 * 6),
+        # since 0.2: the loss family (appended)
+        ("overlap", ctypes.c_int32),
+        ("gdl_weight", ctypes.c_int32),
+        ("tversky_alpha", ctypes.c_double),
+        ("tversky_beta", ctypes.c_double),
+        ("clamp_dr", ctypes.c_double),
+        ("form", ctypes.c_int32),
+        ("weight_mode", ctypes.c_int32),
+        ("form_eps", ctypes.c_double),
+        ("gamma", ctypes.c_double),
+        ("gamma_on_mean", ctypes.c_uint8),
+        ("zero_absent", ctypes.c_uint8),
+        ("pool_classes", ctypes.c_uint8),
+        ("dense_ignore", ctypes.c_uint8),
+        ("pointwise", ctypes.c_int32),
+        ("classes", ctypes.POINTER(ctypes.c_uint32)),
+        ("classes_len", ctypes.c_size_t),
+        ("lambda_overlap", ctypes.c_double),
+        ("pw_lambda", ctypes.c_double),
+        ("pw_weight", ctypes.POINTER(ctypes.c_double)),
+        ("pw_weight_len", ctypes.c_size_t),
+        ("label_smoothing", ctypes.c_double),
+        ("focal_gamma", ctypes.c_double),
+        ("focal_alpha", ctypes.c_double),
+        ("focal_alpha_values", ctypes.POINTER(ctypes.c_double)),
+        ("focal_alpha_len", ctypes.c_size_t),
+        ("focal_alpha_kind", ctypes.c_int32),
+        ("reserved2", ctypes.c_uint8 * 4),
     ]
+
+
+FAMILY_OFFSET = DiceLossOptions.overlap.offset  # 64: the size of the 0.1 struct
 
 
 class DiceDecisions(ctypes.Structure):
@@ -192,6 +223,16 @@ if lib.dice_abi_version() != ABI_VERSION:
     )
 
 version = lib.dice_version().decode()
+
+
+def _knows_family():
+    """Whether the library fills the loss-family fields: an older one zero-fills the bytes past
+    its own struct, so lambda_overlap (default 1) reads 0 there."""
+    o = DiceLossOptions.from_buffer_copy(b"\xff" * ctypes.sizeof(DiceLossOptions))
+    return lib.dice_loss_options_init(ctypes.byref(o), ctypes.sizeof(o)) == 0 and o.lambda_overlap == 1.0
+
+
+FAMILY = _knows_family()
 
 
 def last_error():

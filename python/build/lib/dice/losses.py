@@ -80,17 +80,52 @@ FAMILY_DEFAULTS = dict(
 )
 
 
+_ENUMS = dict(
+    overlap={"dice": 0, "tversky": 1, "generalized": 2},
+    gdl_weight={"square": 0, "simple": 1, "uniform": 2},
+    form={"one_minus": 0, "neg_log": 1, "log_cosh": 2, "negative": 3},
+    weight_mode={"after_ratio": 0, "weighted_mean": 1, "in_sums": 2},
+    pointwise={"none": 0, "softmax_ce": 1, "bce": 2, "sigmoid_focal": 3, "softmax_focal": 4},
+    dense_ignore={"all_zero": 0, "equal": 1},
+)
+# FAMILY_DEFAULTS key -> DiceLossOptions field, for the plain numbers and flags
+_FIELDS = dict(alpha="tversky_alpha", beta="tversky_beta", clamp_dr="clamp_dr", log_eps="form_eps", gamma="gamma",
+               gamma_on_mean="gamma_on_mean", zero_absent="zero_absent", pool_classes="pool_classes",
+               lambda_overlap="lambda_overlap", pointwise_lambda="pw_lambda", label_smoothing="label_smoothing",
+               focal_gamma="focal_gamma")
+
+
 def _set_family_fields(o, fields):
-    """Writes the non-default family fields onto the options struct; a library whose
-    DiceLossOptions lacks them cannot compute the loss (NotImplementedError names them)."""
-    known = {name for name, _ in o._fields_}
-    absent = sorted(k for k in fields if k not in known)
-    if absent:
+    """Writes the non-default family fields onto the options struct; returns the arrays it points
+    to (keep them alive for the call). A library without the loss family cannot compute these
+    losses: NotImplementedError names what is missing."""
+    if fields and not _lib.FAMILY:
         raise NotImplementedError(
             f"the loaded libdice ({_lib.path}, {_lib.version}) has no loss-family options for "
-            f"{', '.join(f'{k}={fields[k]!r}' for k in absent)}: this loss needs a newer library")
+            f"{', '.join(f'{k}={v!r}' for k, v in sorted(fields.items()))}: this loss needs a newer library")
+    keep = []
     for k, v in fields.items():
-        setattr(o, k, v)
+        if k in _ENUMS:
+            if v not in _ENUMS[k]:
+                raise OptionError(f"{k} = {v!r} is not one of {sorted(_ENUMS[k])}")
+            setattr(o, k, _ENUMS[k][v])
+        elif k in _FIELDS:
+            setattr(o, _FIELDS[k], float(v) if isinstance(getattr(o, _FIELDS[k]), float) else int(bool(v)))
+        elif k == "classes":
+            c = np.ascontiguousarray(v, dtype=np.uint32).reshape(-1)
+            keep.append(c)
+            o.classes, o.classes_len = c.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), c.size
+        elif k == "pointwise_weight":
+            w, o.pw_weight, o.pw_weight_len = doubles(v)
+            keep.append(w)
+        elif k == "focal_alpha":
+            if np.ndim(v) == 0:
+                o.focal_alpha, o.focal_alpha_kind = float(v), 1
+            else:
+                a, o.focal_alpha_values, o.focal_alpha_len = doubles(v)
+                o.focal_alpha_kind = 2
+                keep.append(a)
+    return keep
 
 
 def family_options(**options):
@@ -100,8 +135,7 @@ def family_options(**options):
         raise TypeError(f"unknown loss options {sorted(unknown)}")
     o, keep = dice_options(**{k: v for k, v in options.items() if k in _DICE_KEYS})
     changed = {k: v for k, v in options.items() if k in FAMILY_DEFAULTS and not _is_default(v, FAMILY_DEFAULTS[k])}
-    _set_family_fields(o, changed)
-    return o, (keep, changed)
+    return o, (keep, _set_family_fields(o, changed))
 
 
 def _is_default(value, default):

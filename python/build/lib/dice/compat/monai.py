@@ -13,13 +13,16 @@ import numpy as np
 
 from .. import losses
 from .._errors import OptionError
-from .monai_metrics import (  # noqa: F401 (re-exported: MONAI's metrics live in monai.metrics)
+from .monai_metrics import (  # re-exported: MONAI's metrics live in monai.metrics
     DiceMetric,
     HausdorffDistanceMetric,
     MeanIoU,
     SurfaceDiceMetric,
     SurfaceDistanceMetric,
 )
+
+__all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceCELoss", "DiceFocalLoss",
+           "DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
 
 
 def _check_other_act(other_act):
@@ -169,12 +172,22 @@ def _focal_alpha(alpha):
     return None if alpha is None else (float(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, np.float64))
 
 
+def _no_elementwise(reduction):
+    if reduction == "none":
+        raise NotImplementedError("reduction='none' with a focal term is elementwise in MONAI (B, C, spatial...); "
+                                  "the library returns per-(item, class) values only")
+
+
 class FocalLoss(_Loss):
     """monai.losses.FocalLoss on logits: sigmoid focal loss per element (softmax focal over the
     channels with use_softmax), mean over elements for reduction="mean"."""
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
+        _no_elementwise(reduction)
+        if use_softmax and not include_background:
+            raise NotImplementedError("use_softmax=True with include_background=False (MONAI renormalises the "
+                                      "softmax over the kept channels) is not implemented by the library")
         super().__init__(to_onehot_y, None, include_background=include_background, reduction=reduction,
                          ignore_index=ignore_index, lambda_overlap=0.0,
                          pointwise="softmax_focal" if use_softmax else "sigmoid_focal", focal_gamma=float(gamma),
@@ -218,6 +231,7 @@ class DiceFocalLoss(_Loss):
                  gamma=2.0, weight=None, lambda_dice=1.0, lambda_focal=1.0, alpha=None):
         if lambda_dice < 0 or lambda_focal < 0:
             raise OptionError("lambda_dice and lambda_focal should be no less than 0.0.")
+        _no_elementwise(reduction)
         super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
                          softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
                          smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,

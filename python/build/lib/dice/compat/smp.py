@@ -1,7 +1,8 @@
 """Drop-in for segmentation_models_pytorch.losses DiceLoss, JaccardLoss, TverskyLoss (numpy in,
 numpy out; `loss(y_pred, y_true, return_grad=True)` adds d loss / d y_pred).
 
-smp's conventions: batch and space are pooled per class (one score per class); classes whose
+smp's conventions: every score is Tversky's (I + smooth) / max(I + alpha FP + beta FN + smooth,
+eps) (Dice: 0.5, 0.5; Jaccard: 1, 1); batch and space are pooled per class; classes whose
 ground truth is empty in the whole batch get loss 0 but still count in the mean; `classes`
 selects channels; `class_weights` give a weighted mean; `eps` bounds the score's denominator
 from below (and the score itself in the log form); TverskyLoss raises the (weighted) mean to
@@ -61,11 +62,13 @@ class _SmpLoss:
 
 
 class DiceLoss(_SmpLoss):
-    """smp DiceLoss: per class (2 I + smooth) / max(P + G + smooth, eps)."""
+    """smp DiceLoss, which smp computes as Tversky 0.5, 0.5: per class
+    (I + smooth) / max(I + (FP + FN) / 2 + smooth, eps), i.e. (2 I + 2 smooth) / (P + G + 2 smooth)."""
 
     def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
                  eps=1e-7, class_weights=None):
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights)
+        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
+                         overlap="tversky", alpha=0.5, beta=0.5)
 
 
 class JaccardLoss(_SmpLoss):
