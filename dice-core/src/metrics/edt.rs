@@ -114,7 +114,7 @@ unsafe impl Send for SharedMut {}
 // SAFETY: as above.
 unsafe impl Sync for SharedMut {}
 
-/// Per-task scratch: a panel of gathered lines and the 1-D transform's buffers.
+/// Per-task scratch: a panel of gathered lines, their outputs, and the 1-D buffers.
 struct Lines {
     len: usize,
     input: Vec<f64>,
@@ -125,10 +125,11 @@ struct Lines {
 
 impl Lines {
     fn new(len: usize, width: usize) -> Self {
-        Lines { len, input: vec![0.0; len * width], output: vec![0.0; len], v: vec![0; len], z: vec![0.0; len + 1] }
+        Lines { len, input: vec![0.0; len * width], output: vec![0.0; len * width], v: vec![0; len], z: vec![0.0; len + 1] }
     }
 
-    /// Transforms the `w` lines starting at column `p` of the slab at `start`.
+    /// Transforms the `w` lines starting at column `p` of the slab at `start`. Gathers and
+    /// scatters row by row (w adjacent elements at a time), transforms column by column.
     ///
     /// # Safety
     /// `base` points to a buffer holding every element `start + x * inner + p + j`
@@ -136,28 +137,67 @@ impl Lines {
     #[allow(clippy::too_many_arguments)]
     unsafe fn run(&mut self, base: *mut f64, start: usize, inner: usize, p: usize, w: usize, s: f64, m: Pass) {
         let len = self.len;
+        if inner == 1 {
+            // A contiguous line (w == 1): transform it straight from and into the buffer.
+            // SAFETY: in bounds and exclusive by the function's contract (x < len, j = 0).
+            let line = unsafe { std::slice::from_raw_parts_mut(base.add(start + p), len) };
+            self.input[..len].copy_from_slice(line);
+            let g = &self.input[..len];
+            match m {
+                Pass::FirstSquared => first_pass_squared(g, line, s),
+                Pass::Euclidean => envelope(g, line, s, &mut self.v, &mut self.z),
+                Pass::Taxicab => sweep_l1(g, line, s),
+                Pass::Chessboard => sweep_linf(g, line, s, &mut self.v),
+            }
+            return;
+        }
         for x in 0..len {
-            for j in 0..w {
-                // SAFETY: in bounds and exclusive by the function's contract.
-                self.input[j * len + x] = unsafe { *base.add(start + x * inner + p + j) };
+            // SAFETY: in bounds and exclusive by the function's contract.
+            let row = unsafe { std::slice::from_raw_parts(base.add(start + x * inner + p), w) };
+            for (j, &v) in row.iter().enumerate() {
+                self.input[j * len + x] = v;
             }
         }
         for j in 0..w {
             let g = &self.input[j * len..(j + 1) * len];
+            let d = &mut self.output[j * len..(j + 1) * len];
             match m {
-                Pass::FirstSquared => {
-                    sweep_l1(g, &mut self.output, s);
-                    self.output.iter_mut().for_each(|d| *d *= *d);
-                }
-                Pass::Euclidean => envelope(g, &mut self.output, s, &mut self.v, &mut self.z),
-                Pass::Taxicab => sweep_l1(g, &mut self.output, s),
-                Pass::Chessboard => sweep_linf(g, &mut self.output, s, &mut self.v),
-            }
-            for x in 0..len {
-                // SAFETY: in bounds and exclusive by the function's contract.
-                unsafe { *base.add(start + x * inner + p + j) = self.output[x] };
+                Pass::FirstSquared => first_pass_squared(g, d, s),
+                Pass::Euclidean => envelope(g, d, s, &mut self.v, &mut self.z),
+                Pass::Taxicab => sweep_l1(g, d, s),
+                Pass::Chessboard => sweep_linf(g, d, s, &mut self.v),
             }
         }
+        for x in 0..len {
+            // SAFETY: in bounds and exclusive by the function's contract.
+            let row = unsafe { std::slice::from_raw_parts_mut(base.add(start + x * inner + p), w) };
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = self.output[j * len + x];
+            }
+        }
+    }
+}
+
+/// First Euclidean pass on 0 / +inf input: `(s * |x - y*|)^2`, y* the nearest feature on the
+/// line (two sweeps over feature positions).
+fn first_pass_squared(g: &[f64], d: &mut [f64], s: f64) {
+    let mut last: Option<usize> = None;
+    for (x, out) in d.iter_mut().enumerate() {
+        if g[x] == 0.0 {
+            last = Some(x);
+        }
+        *out = last.map_or(f64::INFINITY, |y| (x - y) as f64);
+    }
+    let mut next: Option<usize> = None;
+    for (x, out) in d.iter_mut().enumerate().rev() {
+        if g[x] == 0.0 {
+            next = Some(x);
+        }
+        if let Some(y) = next {
+            *out = out.min((y - x) as f64);
+        }
+        let t = s * *out;
+        *out = t * t;
     }
 }
 
@@ -314,10 +354,15 @@ fn field_of(v: &TensorView<'_, u8>, spacing: &[f64], is_feature: impl Fn(u8) -> 
         return Err(DiceError::Rank { arg: "mask", rank: shape.len(), min: 1, max: 4 });
     }
     check_spacing(spacing, shape.len())?;
+    let feature = |b: u8| if is_feature(b) { 0.0 } else { f64::INFINITY };
+    if v.layout() == &crate::tensor::Layout::contiguous("mask", shape)? {
+        let n = v.layout().numel();
+        return Ok(v.data()[v.base()..v.base() + n].iter().map(|&b| feature(b)).collect());
+    }
     let mut out = Vec::with_capacity(v.layout().numel());
     let mut index = vec![0usize; shape.len()];
     for _ in 0..v.layout().numel() {
-        out.push(if is_feature(*v.get(&index)) { 0.0 } else { f64::INFINITY });
+        out.push(feature(*v.get(&index)));
         for d in (0..shape.len()).rev() {
             index[d] += 1;
             if index[d] < shape[d] {
