@@ -336,7 +336,7 @@ pub fn signed_distance(ctx: &Context, mask: &TensorView<'_, u8>, spacing: &[f64]
 /// [`signed_distance`] of a C-order 0/1 volume (spacing already checked).
 pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spacing: &[f64]) -> Vec<f64> {
     let any_in = vol.iter().any(|&v| v != 0);
-    let any_out = vol.iter().any(|&v| v == 0);
+    let any_out = vol.contains(&0);
     if !(any_in && any_out) {
         return vec![0.0; vol.len()];
     }
