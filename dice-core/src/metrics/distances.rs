@@ -13,7 +13,7 @@
 use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
-use crate::metrics::edt::{DistanceMetric, check_spacing, transform_in_place};
+use crate::metrics::edt::{DistanceMetric, check_spacing, transform};
 use crate::metrics::overlap::PerItem;
 use crate::metrics::band::{ball, count_within};
 use crate::metrics::surface::{CroppedPair, cropped_pair, edges};
@@ -109,8 +109,7 @@ fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing:
     if !to.iter().any(|&v| v != 0) {
         return vec![f64::INFINITY; count];
     }
-    let mut field: Vec<f64> = to.iter().map(|&v| if v != 0 { 0.0 } else { f64::INFINITY }).collect();
-    transform_in_place(ctx, &mut field, shape, spacing, m);
+    let field = transform(ctx, to, true, shape, spacing, m, false);
     let root = m == DistanceMetric::Euclidean;
     from.iter()
         .zip(&field)
