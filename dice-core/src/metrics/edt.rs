@@ -231,6 +231,8 @@ impl Lines {
 /// not parabolas; all +inf gives all +inf. `v` holds the envelope's apexes, `z` where each
 /// parabola starts to be lowest, `h` the apex values (contiguous, no gather through `v`).
 fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [f64], z: &mut [f64], h: &mut [f64]) {
+    let n = g.len();
+    assert!(d.len() == n && v.len() >= n && h.len() >= n && z.len() > n, "envelope buffers");
     let s2 = s * s;
     let half_inv_s2 = 0.5 / s2;
     let mut k = 0usize; // parabolas in the envelope
@@ -242,17 +244,21 @@ fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [f64], z: &mut [f64], h: &
         // Pop parabolas hidden by q: the intersection with the top lies left of the top's start.
         let mut cross = f64::NEG_INFINITY;
         while k > 0 {
-            let (pf, gp) = (v[k - 1], h[k - 1]);
+            // SAFETY: k - 1 < k <= q < n <= the lengths asserted above.
+            let (pf, gp, zp) = unsafe { (*v.get_unchecked(k - 1), *h.get_unchecked(k - 1), *z.get_unchecked(k - 1)) };
             cross = (gq - gp) * half_inv_s2 / (qf - pf) + (qf + pf) * 0.5;
-            if cross > z[k - 1] {
+            if cross > zp {
                 break;
             }
             k -= 1;
             cross = f64::NEG_INFINITY;
         }
-        v[k] = qf;
-        h[k] = gq;
-        z[k] = cross;
+        // SAFETY: k <= q < n.
+        unsafe {
+            *v.get_unchecked_mut(k) = qf;
+            *h.get_unchecked_mut(k) = gq;
+            *z.get_unchecked_mut(k) = cross;
+        }
         k += 1;
     }
     if k == 0 {
@@ -263,11 +269,14 @@ fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [f64], z: &mut [f64], h: &
     let mut j = 0;
     for (x, out) in d.iter_mut().enumerate() {
         let xf = x as f64;
-        while z[j + 1] < xf {
+        // SAFETY: z[k] = +inf stops j at k - 1 at the latest; k <= n < z.len().
+        while unsafe { *z.get_unchecked(j + 1) } < xf {
             j += 1;
         }
-        let dx = xf - v[j];
-        *out = s2 * dx * dx + h[j];
+        // SAFETY: j < k <= n.
+        let (vj, hj) = unsafe { (*v.get_unchecked(j), *h.get_unchecked(j)) };
+        let dx = xf - vj;
+        *out = s2 * dx * dx + hj;
     }
 }
 
