@@ -64,6 +64,16 @@ fn main() {
     let arg = |name: &str, d: usize| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(d);
     let (n, reps) = (arg("--size", 256), arg("--reps", 3));
     let (shift, bump) = (6.0, 0.02);
+    if args.iter().any(|a| a == "--confusion-only") {
+        // Profiling aid: confusion counts from u8 label maps alone, single thread.
+        let (gt, pred) = (volume(n, 0.0, bump), volume(n, shift, bump));
+        let shape = [1usize, 1, n, n, n];
+        let lp = Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));
+        let lg = Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &gt, &shape).unwrap()));
+        let t = best_of(reps, || confusion(&Context::single(), &lp, &lg, 2).unwrap());
+        println!("confusion {n}^3 u8 labels, 1 thread: {:.2} ms", t * 1e3);
+        return;
+    }
     if args.iter().any(|a| a == "--hd-only") {
         // Profiling aid: MONAI HD95 alone, single thread.
         let (gt, pred) = (volume(n, 0.0, bump), volume(n, shift, bump));
