@@ -36,7 +36,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn forms_agree_with_the_oracle(n in 1usize..3, c in 1usize..5, h in 1usize..9, w in 1usize..9, seed in any::<u64>(), t in 0.1f64..0.9) {
+    fn forms_agree_with_the_oracle(n in 1usize..3, c in 1usize..5, h in 1usize..9, w in 1usize..80, seed in any::<u64>(), t in 0.1f64..0.9) {
         let ctx = Context::single();
         let s = h * w;
         let mut rng = Rng(seed);
@@ -50,6 +50,25 @@ proptest! {
         // Label maps on both sides.
         let got = confusion(&ctx, &Decisions::Labels(Labels::I64(lpv)), &Decisions::Labels(Labels::I64(lgv)), c).unwrap();
         prop_assert_eq!(got.counts(), &want[..]);
+        // u8 label maps and contiguous u8 one-hot masks (the byte fast path).
+        let (p8, g8): (Vec<u8>, Vec<u8>) = (lp.iter().map(|&v| v as u8).collect(), lg.iter().map(|&v| v as u8).collect());
+        let p8v = TensorView::contiguous("pred", &p8, &[n, 1, h, w]).unwrap();
+        let g8v = TensorView::contiguous("gt", &g8, &[n, 1, h, w]).unwrap();
+        let got = confusion(&ctx, &Decisions::Labels(Labels::U8(p8v)), &Decisions::Labels(Labels::U8(g8v)), c).unwrap();
+        prop_assert_eq!(got.counts(), &want[..]);
+        let mut oh_p = vec![0u8; n * c * s];
+        let mut oh_g = vec![0u8; n * c * s];
+        for i in 0..n { for v in 0..s {
+            oh_p[(i * c + lp[i * s + v] as usize) * s + v] = 1;
+            oh_g[(i * c + lg[i * s + v] as usize) * s + v] = 7; // any nonzero is a member
+        } }
+        let mp8 = TensorView::contiguous("pred", &oh_p, &[n, c, h, w]).unwrap();
+        let mg8 = TensorView::contiguous("gt", &oh_g, &[n, c, h, w]).unwrap();
+        let got = confusion(&ctx, &Decisions::Masks(mp8), &Decisions::Masks(mg8), 0).unwrap();
+        prop_assert_eq!(got.counts(), &want[..]);
+        if c > 1 {
+            prop_assert!(confusion(&ctx, &Decisions::Labels(Labels::U8(p8v)), &Decisions::Labels(Labels::U8(g8v)), c - 1).is_err() || lp.iter().chain(&lg).all(|&v| (v as usize) < c - 1));
+        }
         // One-hot masks (u8) against labels, channels-last strides for the masks.
         let mut onehot = vec![0u8; n * s * c];
         for i in 0..n { for v in 0..s { onehot[(i * s + v) * c + lp[i * s + v] as usize] = 1; } }
@@ -103,6 +122,28 @@ fn streaming_is_additive_and_thread_invariant() {
         assert_eq!(pooled.get(0, k).tp, whole.get(0, k).tp + whole.get(1, k).tp);
     }
     assert!(acc.add(&Confusion::zeros(1, c)).is_err());
+    // Long rows (the u8 lanes flush every 255 x 32 bytes): the byte path against the i64 path.
+    let long = [2usize, 1, 3, 20000];
+    let lp: Vec<u8> = (0..2 * 3 * 20000).map(|_| rng.below(c) as u8).collect();
+    let lg: Vec<u8> = lp.iter().map(|&v| if rng.below(5) == 0 { rng.below(c) as u8 } else { v }).collect();
+    let wide = |v: &[u8]| v.iter().map(|&x| x as i64).collect::<Vec<i64>>();
+    let (wp, wg) = (wide(&lp), wide(&lg));
+    let fast = confusion(
+        &Context::single(),
+        &Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &lp, &long).unwrap())),
+        &Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &lg, &long).unwrap())),
+        c,
+    )
+    .unwrap();
+    let slow = confusion(
+        &Context::single(),
+        &Decisions::Labels(Labels::I64(TensorView::contiguous("pred", &wp, &long).unwrap())),
+        &Decisions::Labels(Labels::I64(TensorView::contiguous("gt", &wg, &long).unwrap())),
+        c,
+    )
+    .unwrap();
+    assert_eq!(fast, slow);
+    assert!(fast.get(0, 0).tp > 255 * 32 / c as u64);
 }
 
 #[test]

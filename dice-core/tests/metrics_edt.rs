@@ -88,7 +88,7 @@ fn thread_count_invariance() {
     let mask: Vec<u8> = (0..n)
         .map(|_| {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 33) % 50 == 0) as u8
+            (state >> 33).is_multiple_of(50) as u8
         })
         .collect();
     let view = TensorView::contiguous("mask", &mask, &shape).unwrap();

@@ -92,3 +92,56 @@ proptest! {
         prop_assert_eq!((w[0].pred_edges, w[0].gt_edges), (ep.len(), eg.len()));
     }
 }
+
+/// torch.quantile / numpy linear percentile, on a sorted copy.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let rank = q / 100.0 * (s.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    s[lo] + (s[hi] - s[lo]) * (rank - lo as f64)
+}
+
+/// Far-apart parts (beyond the nearest-edge search ball, so the transform path runs) and a
+/// mostly-near configuration (the percentile resolves from the ball, the max does not): the
+/// MONAI Hausdorff variants and ASD against brute force.
+#[test]
+fn far_and_near_parts_against_brute_force() {
+    let ctx = Context::single();
+    for (k, shape) in [(2usize, vec![90usize, 100]), (3, vec![30, 34, 40])] {
+        let n: usize = shape.iter().product();
+        let mut g = vec![0u8; n];
+        let mut p = vec![0u8; n];
+        for i in 0..n {
+            let x = unravel(i, &shape);
+            let r2 = |c: &[f64], r: f64| x.iter().zip(c).map(|(&a, &b)| (a as f64 - b).powi(2)).sum::<f64>() < r * r;
+            let (c1, c2): (Vec<f64>, Vec<f64>) = if k == 2 { (vec![30.0, 30.0], vec![70.0, 85.0]) } else { (vec![10.0, 12.0, 12.0], vec![22.0, 26.0, 32.0]) };
+            g[i] = r2(&c1, 8.0) as u8;
+            // The prediction: a slightly moved copy, plus a small far-away blob.
+            let moved: Vec<f64> = c1.iter().map(|v| v + 1.0).collect();
+            p[i] = (r2(&moved, 8.0) || r2(&c2, 2.5)) as u8;
+        }
+        let mut full = vec![1, 1];
+        full.extend(&shape);
+        let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &full).unwrap());
+        let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &full).unwrap());
+        let spacing: Vec<f64> = (0..k).map(|d| [1.3, 0.7, 1.0][d]).collect();
+        let opts = SurfaceOptions { spacing: spacing.clone(), include_background: true, ..Default::default() };
+        let (ep, eg) = (edges(&p, &shape), edges(&g, &shape));
+        let m = DistanceMetric::Euclidean;
+        let (pg, gp) = (directed(&ep, &eg, &spacing, m), directed(&eg, &ep, &spacing, m));
+        assert!(pg.iter().cloned().fold(0.0, f64::max) > 20.0, "a far part exists");
+        for q in [50.0, 95.0, 99.0] {
+            let want = quantile(&pg, q).max(quantile(&gp, q));
+            let got = hausdorff_monai(&ctx, &pd, &gd, 0, &opts, Some(q), false).unwrap().values[0];
+            assert!((got - want).abs() < 1e-9, "{k}-D p{q}: {got} vs {want}");
+            let got = hausdorff_monai(&ctx, &pd, &gd, 0, &opts, Some(q), true).unwrap().values[0];
+            assert!((got - quantile(&pg, q)).abs() < 1e-9, "{k}-D directed p{q}");
+        }
+        let max = pg.iter().chain(&gp).cloned().fold(0.0, f64::max);
+        assert!((hausdorff_monai(&ctx, &pd, &gd, 0, &opts, None, false).unwrap().values[0] - max).abs() < 1e-9);
+        let mean = pg.iter().chain(&gp).sum::<f64>() / (pg.len() + gp.len()) as f64;
+        let asd = average_surface_distance_monai(&ctx, &pd, &gd, 0, &opts, true).unwrap().values[0];
+        assert!((asd - mean).abs() < 1e-9, "{k}-D asd {asd} vs {mean}");
+    }
+}

@@ -64,6 +64,35 @@ fn main() {
     let arg = |name: &str, d: usize| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(d);
     let (n, reps) = (arg("--size", 256), arg("--reps", 3));
     let (shift, bump) = (6.0, 0.02);
+    if args.iter().any(|a| a == "--confusion-only") {
+        // Profiling aid: confusion counts from u8 label maps alone, single thread.
+        let (gt, pred) = (volume(n, 0.0, bump), volume(n, shift, bump));
+        let shape = [1usize, 1, n, n, n];
+        let lp = Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));
+        let lg = Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &gt, &shape).unwrap()));
+        let t = best_of(reps, || confusion(&Context::single(), &lp, &lg, 2).unwrap());
+        println!("confusion {n}^3 u8 labels, 1 thread: {:.2} ms", t * 1e3);
+        return;
+    }
+    if args.iter().any(|a| a == "--hd-only") {
+        // Profiling aid: MONAI HD95 alone, single thread.
+        let (gt, pred) = (volume(n, 0.0, bump), volume(n, shift, bump));
+        let shape = [1usize, 1, n, n, n];
+        let g = Decisions::Masks(TensorView::contiguous("gt", &gt, &shape).unwrap());
+        let p = Decisions::Masks(TensorView::contiguous("pred", &pred, &shape).unwrap());
+        let opts = SurfaceOptions { include_background: true, ..Default::default() };
+        let t = best_of(reps, || hausdorff_monai(&Context::single(), &p, &g, 0, &opts, Some(95.0), false).unwrap());
+        println!("HD95 {n}^3, 1 thread: {:.1} ms", t * 1e3);
+        return;
+    }
+    if args.iter().any(|a| a == "--edt-only") {
+        // Profiling aid: the full-volume EDT alone, single thread.
+        let inv: Vec<u8> = volume(n, 0.0, bump).iter().map(|&v| (v == 0) as u8).collect();
+        let f = TensorView::contiguous("mask", &inv, &[n, n, n]).unwrap();
+        let t = best_of(reps, || distance_transform(&Context::single(), &f, &[1.0; 3], DistanceMetric::Euclidean).unwrap());
+        println!("EDT {n}^3, 1 thread: {:.1} ms", t * 1e3);
+        return;
+    }
     println!("metrics-report: two {n}^3 binary volumes, best of {reps}; {} cores", std::thread::available_parallelism().map_or(1, |v| v.get()));
     let gt = volume(n, 0.0, bump);
     let pred = volume(n, shift, bump);

@@ -10,6 +10,8 @@ use crate::metrics::edt::DistanceMetric;
 
 /// Offsets above this count make the ball test dearer than a transform: use the transform.
 pub(crate) const MAX_BALL: usize = 512;
+/// Offsets of the nearest-edge search that precedes a transform for the surface distances.
+pub(crate) const SEARCH_BALL: usize = 4096;
 
 /// Distance of an integer offset, as the separable transform computes it (squared for
 /// Euclidean).
@@ -28,12 +30,13 @@ pub(crate) fn offset_distance(o: &[isize], spacing: &[f64], m: DistanceMetric) -
     acc
 }
 
-/// The offsets within `tau` (closest first), or None when there are more than [`MAX_BALL`].
-pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64) -> Option<Vec<Vec<isize>>> {
+/// The offsets within `tau` with their distances (closest first), or None when there are more
+/// than `cap`.
+pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64, cap: usize) -> Option<Vec<(f64, Vec<isize>)>> {
     let k = spacing.len();
     let reach: Vec<isize> = spacing.iter().map(|&s| (tau / s).floor() as isize).collect();
     let count: f64 = reach.iter().map(|&r| (2 * r + 1) as f64).product();
-    if count > (MAX_BALL * 8) as f64 {
+    if count > (cap * 8) as f64 {
         return None;
     }
     let mut out: Vec<(f64, Vec<isize>)> = Vec::new();
@@ -48,7 +51,7 @@ pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64) -> Option<Vec<V
         loop {
             if a == 0 {
                 out.sort_by(|x, y| x.0.total_cmp(&y.0));
-                return (out.len() <= MAX_BALL).then(|| out.into_iter().map(|x| x.1).collect());
+                return (out.len() <= cap).then_some(out);
             }
             a -= 1;
             if o[a] < reach[a] {
@@ -60,22 +63,30 @@ pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64) -> Option<Vec<V
     }
 }
 
-/// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
-pub(crate) fn count_within(from: &[u8], to: &[u8], shape: &[usize], offsets: &[Vec<isize>]) -> usize {
+/// The radius whose ball holds about `count` offsets (k-ball volume / voxel volume).
+pub(crate) fn radius_for(spacing: &[f64], count: usize) -> f64 {
+    let k = spacing.len();
+    let unit = [2.0, std::f64::consts::PI, 4.0 / 3.0 * std::f64::consts::PI, std::f64::consts::PI.powi(2) / 2.0][k - 1];
+    (count as f64 * spacing.iter().product::<f64>() / unit).powf(1.0 / k as f64)
+}
+
+/// C-order strides of `shape`, and the flat offset of each ball offset.
+fn flat_offsets(shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> Vec<isize> {
     let k = shape.len();
     let mut stride = vec![1isize; k];
     for d in (0..k - 1).rev() {
         stride[d] = stride[d + 1] * shape[d + 1] as isize;
     }
-    let flat: Vec<isize> = offsets.iter().map(|o| o.iter().zip(&stride).map(|(a, b)| a * b).sum()).collect();
+    offsets.iter().map(|(_, o)| o.iter().zip(&stride).map(|(a, b)| a * b).sum()).collect()
+}
+
+/// Calls `visit(i, index)` for every set voxel `i` of a C-order mask, with its multi-index.
+fn for_each_set(mask: &[u8], shape: &[usize], mut visit: impl FnMut(usize, &[usize]) -> bool) {
+    let k = shape.len();
     let mut index = vec![0usize; k];
-    let mut hits = 0;
-    for (i, &f) in from.iter().enumerate() {
-        if f != 0 {
-            let inside = |o: &Vec<isize>| o.iter().zip(&index).zip(shape).all(|((&d, &x), &e)| (x as isize + d) >= 0 && ((x as isize + d) as usize) < e);
-            if offsets.iter().zip(&flat).any(|(o, &fo)| inside(o) && to[(i as isize + fo) as usize] != 0) {
-                hits += 1;
-            }
+    for (i, &m) in mask.iter().enumerate() {
+        if m != 0 && !visit(i, &index) {
+            return;
         }
         for d in (0..k).rev() {
             index[d] += 1;
@@ -85,5 +96,49 @@ pub(crate) fn count_within(from: &[u8], to: &[u8], shape: &[usize], offsets: &[V
             index[d] = 0;
         }
     }
+}
+
+fn lands(o: &[isize], index: &[usize], shape: &[usize]) -> bool {
+    o.iter().zip(index).zip(shape).all(|((&d, &x), &e)| {
+        let y = x as isize + d;
+        y >= 0 && (y as usize) < e
+    })
+}
+
+/// Nearest set voxel of `to` for every set voxel of `from`, searched over the ball offsets in
+/// order of distance (the first hit is the nearest: exact). Returns the distances found (in
+/// `from` order, unfound ones omitted) and how many were not found within the ball, or None
+/// as soon as more than `allowed_missing` are not found.
+pub(crate) fn nearest_in_ball(
+    from: &[u8],
+    to: &[u8],
+    shape: &[usize],
+    offsets: &[(f64, Vec<isize>)],
+    allowed_missing: usize,
+) -> Option<(Vec<f64>, usize)> {
+    let flat = flat_offsets(shape, offsets);
+    let mut found = Vec::new();
+    let mut missing = 0usize;
+    for_each_set(from, shape, |i, index| {
+        let hit = offsets.iter().zip(&flat).find(|((_, o), fo)| lands(o, index, shape) && to[(i as isize + **fo) as usize] != 0);
+        match hit {
+            Some(((d, _), _)) => found.push(*d),
+            None => missing += 1,
+        }
+        missing <= allowed_missing
+    });
+    (missing <= allowed_missing).then_some((found, missing))
+}
+
+/// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
+pub(crate) fn count_within(from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> usize {
+    let flat = flat_offsets(shape, offsets);
+    let mut hits = 0;
+    for_each_set(from, shape, |i, index| {
+        if offsets.iter().zip(&flat).any(|((_, o), &fo)| lands(o, index, shape) && to[(i as isize + fo) as usize] != 0) {
+            hits += 1;
+        }
+        true
+    });
     hits
 }

@@ -2,9 +2,11 @@
 //! set can be streamed through one accumulator ([`Confusion::add`], [`Confusion::pooled`]),
 //! and integer sums make the result identical for any thread count or tiling.
 
+use crate::backend::Backend;
 use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
+use pulp::{Simd, WithSimd};
 
 /// TP / FP / FN / TN of one (item, class).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,6 +113,7 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
         .flat_map(|n| (0..rows).step_by(rows_per_task).map(move |r0| (n, r0, (r0 + rows_per_task).min(rows))))
         .collect();
     let exclusive = pred.exclusive() && gt.exclusive();
+    let backend = ctx.backend();
     let partial = ctx.map_ordered(
         &tasks,
         grid.items * grid.voxels() * if exclusive { 1 } else { c },
@@ -118,6 +121,9 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
         |s, &(n, r0, r1)| -> Result<(usize, Vec<[u64; 3]>)> {
             let mut acc = vec![[0u64; 3]; c];
             for r in r0..r1 {
+                if count_u8(backend, &rp, &rg, n, r, exclusive, &mut acc)? {
+                    continue;
+                }
                 if exclusive {
                     count_exclusive(&rp, &rg, n, r, s, &mut acc)?;
                 } else {
@@ -153,6 +159,112 @@ fn count_exclusive(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut
         acc[a as usize][2] += (a == b) as u64;
     }
     Ok(())
+}
+
+/// Fast path for u8 rows with unit stride on both sides (label maps, or masks): per class,
+/// byte compares counted in u8 lanes (vectorised), flushed to u64. Returns false when the
+/// sources do not qualify.
+fn count_u8(
+    backend: Backend,
+    rp: &Reader<'_>,
+    rg: &Reader<'_>,
+    n: usize,
+    r: usize,
+    exclusive: bool,
+    acc: &mut [[u64; 3]],
+) -> Result<bool> {
+    let c = acc.len();
+    if exclusive {
+        let (Some(a), Some(b)) = (rp.u8_row(n, 0, r), rg.u8_row(n, 0, r)) else {
+            return Ok(false);
+        };
+        // Every class from the bytes, except class 0 of a binary map, which follows from
+        // class 1: P0 = S - P1, G0 = S - G1, TP0 = S - P1 - G1 + TP1 (S = row length).
+        let mut max = 0u8;
+        let skip = usize::from(c == 2);
+        for (k, slot) in acc.iter_mut().enumerate().skip(skip) {
+            let ([p, g, t], m) = backend.dispatch(RowCounts { a, b, class: Some(k as u8) });
+            max = max.max(m);
+            add3(slot, [p, g, t]);
+            if c == 2 {
+                let len = a.len() as u64;
+                add3(&mut acc[0], [len - p, len - g, len + t - p - g]);
+                break;
+            }
+        }
+        if max as usize >= c {
+            return Err(DiceError::LabelOutOfRange { value: max as i64, classes: c });
+        }
+        return Ok(true);
+    }
+    for (k, slot) in acc.iter_mut().enumerate() {
+        let (Some(a), Some(b)) = (rp.u8_row(n, k, r), rg.u8_row(n, k, r)) else {
+            return Ok(false);
+        };
+        add3(slot, backend.dispatch(RowCounts { a, b, class: None }).0);
+    }
+    Ok(true)
+}
+
+/// Counts of one row pair for class `Some(k)` (label == k) or `None` (mask != 0), and the
+/// largest byte of the pair (the label range check), compiled
+/// for the dispatched SIMD level (the loops autovectorise inside `with_simd`).
+struct RowCounts<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
+    class: Option<u8>,
+}
+impl WithSimd for RowCounts<'_> {
+    type Output = ([u64; 3], u8);
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) -> ([u64; 3], u8) {
+        match self.class {
+            Some(k) => count_pairs(self.a, self.b, |x| (x == k) as u8),
+            None => count_pairs(self.a, self.b, |x| (x != 0) as u8),
+        }
+    }
+}
+
+fn add3(slot: &mut [u64; 3], v: [u64; 3]) {
+    for (s, x) in slot.iter_mut().zip(v) {
+        *s += x;
+    }
+}
+
+/// [count f(a), count f(b), count f(a) & f(b)] for a 0/1 predicate f, and the largest byte: 32 u8
+/// lanes per counter,
+/// kept in registers over blocks of 255 chunks (so they cannot overflow), then widened.
+#[inline(always)]
+fn count_pairs(a: &[u8], b: &[u8], f: impl Fn(u8) -> u8) -> ([u64; 3], u8) {
+    const LANES: usize = 32;
+    const BLOCK: usize = 255 * LANES;
+    let mut total = [0u64; 3];
+    let mut max = [0u8; LANES];
+    for (ba, bb) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        let (mut lp, mut lg, mut lt) = ([0u8; LANES], [0u8; LANES], [0u8; LANES]);
+        let (ca, cb) = (ba.chunks_exact(LANES), bb.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (xa, xb) in ca.zip(cb) {
+            for i in 0..LANES {
+                max[i] = max[i].max(xa[i]).max(xb[i]);
+                let (p, g) = (f(xa[i]), f(xb[i]));
+                lp[i] += p;
+                lg[i] += g;
+                lt[i] += p & g;
+            }
+        }
+        total[0] += lp.iter().map(|&v| v as u64).sum::<u64>();
+        total[1] += lg.iter().map(|&v| v as u64).sum::<u64>();
+        total[2] += lt.iter().map(|&v| v as u64).sum::<u64>();
+        for (&x, &y) in ra.iter().zip(rb) {
+            max[0] = max[0].max(x).max(y);
+            let (p, g) = (f(x) as u64, f(y) as u64);
+            total[0] += p;
+            total[1] += g;
+            total[2] += p & g;
+        }
+    }
+    (total, max.iter().copied().fold(0, u8::max))
 }
 
 /// Channel by channel: [P, G, TP] per class.

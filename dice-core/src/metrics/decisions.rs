@@ -185,6 +185,21 @@ impl<'a> Reader<'a> {
         n as isize * self.sn + c as isize * self.sc + row_offset(&self.spatial, &self.ss, r)
     }
 
+    /// Row `r` of item `n` (channel `c` for masks) as a contiguous byte slice, when the source
+    /// is a u8 label map or u8 masks with unit stride along the last axis (the fast path).
+    pub(crate) fn u8_row(&self, n: usize, c: usize, r: usize) -> Option<&'a [u8]> {
+        let view = match &self.src {
+            Decisions::Labels(Labels::U8(v)) | Decisions::Masks(v) => v,
+            _ => return None,
+        };
+        if self.ss[self.ss.len() - 1] != 1 {
+            return None;
+        }
+        let start = (view.base() as isize + self.row_offset(n, c, r)) as usize;
+        let len = self.spatial[self.spatial.len() - 1];
+        Some(&view.data()[start..start + len])
+    }
+
     /// Class index of every voxel of row `r` (label maps and argmax only).
     pub(crate) fn classes_row(&self, n: usize, r: usize, out: &mut [u32]) -> Result<()> {
         let off = self.row_offset(n, 0, r);

@@ -13,10 +13,10 @@
 use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
-use crate::metrics::edt::{DistanceMetric, check_spacing, transform_in_place};
+use crate::metrics::edt::{DistanceMetric, check_spacing, transform};
 use crate::metrics::overlap::PerItem;
-use crate::metrics::band::{ball, count_within};
-use crate::metrics::surface::{CroppedPair, cropped_pair, edges};
+use crate::metrics::band::{MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
+use crate::metrics::surface::{cropped_pair, edges};
 
 /// Options shared by the surface metrics.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,13 +37,37 @@ impl Default for SurfaceOptions {
 }
 
 /// Distances of one (item, class): from every prediction edge voxel to the nearest
-/// ground-truth edge voxel (+inf when the ground truth has none), and back.
+/// ground-truth edge voxel (+inf when the ground truth has none), and back. A metric that
+/// needs only the lower part of a set (a percentile) may get it partially: the listed values
+/// are then the smallest ones and `*_beyond` more values exceed all of them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EdgeDistances {
-    /// One per prediction edge voxel.
+    /// One per prediction edge voxel (or the smallest ones).
     pub pred_to_gt: Vec<f64>,
-    /// One per ground-truth edge voxel.
+    /// One per ground-truth edge voxel (or the smallest ones).
     pub gt_to_pred: Vec<f64>,
+    /// Prediction edge voxels farther than every value listed (0 for complete sets).
+    pub pred_to_gt_beyond: usize,
+    /// Ground-truth edge voxels farther than every value listed (0 for complete sets).
+    pub gt_to_pred_beyond: usize,
+}
+
+impl EdgeDistances {
+    fn pred_edges(&self) -> usize {
+        self.pred_to_gt.len() + self.pred_to_gt_beyond
+    }
+    fn gt_edges(&self) -> usize {
+        self.gt_to_pred.len() + self.gt_to_pred_beyond
+    }
+}
+
+/// Which part of each directed set a metric needs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Need {
+    /// Every value.
+    All,
+    /// The order statistics up to those of this percentile (linear interpolation).
+    UpTo(f64),
 }
 
 /// Edge distances of every kept (item, class).
@@ -59,7 +83,7 @@ pub struct EdgeTable {
     pub sets: Vec<EdgeDistances>,
 }
 
-/// The edge distances of every kept (item, class).
+/// The edge distances of every kept (item, class), complete.
 pub fn edge_distances(
     ctx: &Context,
     pred: &Decisions<'_>,
@@ -67,20 +91,64 @@ pub fn edge_distances(
     classes: usize,
     opts: &SurfaceOptions,
 ) -> Result<EdgeTable> {
+    edge_sets(ctx, pred, gt, classes, opts, Need::All)
+}
+
+fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize, opts: &SurfaceOptions, need: Need) -> Result<EdgeTable> {
     let grid = pair_grid(pred, gt, classes)?;
     let spacing = spacing_of(&grid, &opts.spacing)?;
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
+    let search = ball(&spacing, opts.metric, radius_for(&spacing, SEARCH_BALL), 2 * SEARCH_BALL);
     let mut out = Vec::with_capacity(grid.items * (grid.classes - first));
     for n in 0..grid.items {
         for c in first..grid.classes {
             out.push(match cropped_pair(&grid, &rp, &rg, n, c)? {
                 None => EdgeDistances::default(),
-                Some(pair) => pair_distances(ctx, &pair, &spacing, opts.metric),
+                Some(pair) => {
+                    let (ep, eg) = (edges(&pair.pred, &pair.shape), edges(&pair.gt, &pair.shape));
+                    let set = |from: &[u8], to: &[u8]| directed(ctx, from, to, &pair.shape, &spacing, opts.metric, search.as_deref(), need);
+                    let ((pg, pb), (gp, gb)) = (set(&ep, &eg), set(&eg, &ep));
+                    EdgeDistances { pred_to_gt: pg, gt_to_pred: gp, pred_to_gt_beyond: pb, gt_to_pred_beyond: gb }
+                }
             });
         }
     }
     Ok(EdgeTable { items: grid.items, classes: grid.classes - first, first_class: first, sets: out })
+}
+
+/// Distances from the set voxels of `from` to the nearest set voxel of `to` (+inf each when
+/// `to` is empty). First a search over the ball offsets in order of distance (exact, touching
+/// only edge voxels and their neighbours); when more voxels than the need allows find no edge
+/// within the ball, a distance transform over the box. Returns (values, beyond): with
+/// `beyond > 0` the values are the smallest ones.
+#[allow(clippy::too_many_arguments)]
+fn directed(
+    ctx: &Context,
+    from: &[u8],
+    to: &[u8],
+    shape: &[usize],
+    spacing: &[f64],
+    m: DistanceMetric,
+    search: Option<&[(f64, Vec<isize>)]>,
+    need: Need,
+) -> (Vec<f64>, usize) {
+    let count = from.iter().filter(|&&v| v != 0).count();
+    if count == 0 {
+        return (Vec::new(), 0);
+    }
+    if !to.iter().any(|&v| v != 0) {
+        return (vec![f64::INFINITY; count], 0);
+    }
+    let allowed = match need {
+        Need::All => 0,
+        Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
+    };
+    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(from, to, shape, offsets, allowed)) {
+        let root = m == DistanceMetric::Euclidean;
+        return (found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond);
+    }
+    (distances_at(ctx, from, to, shape, spacing, m), 0)
 }
 
 fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
@@ -89,15 +157,6 @@ fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
     }
     check_spacing(spacing, grid.spatial.len())?;
     Ok(spacing.to_vec())
-}
-
-fn pair_distances(ctx: &Context, pair: &CroppedPair, spacing: &[f64], metric: DistanceMetric) -> EdgeDistances {
-    let ep = edges(&pair.pred, &pair.shape);
-    let eg = edges(&pair.gt, &pair.shape);
-    EdgeDistances {
-        pred_to_gt: distances_at(ctx, &ep, &eg, &pair.shape, spacing, metric),
-        gt_to_pred: distances_at(ctx, &eg, &ep, &pair.shape, spacing, metric),
-    }
 }
 
 /// Distance from every set voxel of `from` to the nearest set voxel of `to`.
@@ -109,8 +168,7 @@ fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing:
     if !to.iter().any(|&v| v != 0) {
         return vec![f64::INFINITY; count];
     }
-    let mut field: Vec<f64> = to.iter().map(|&v| if v != 0 { 0.0 } else { f64::INFINITY }).collect();
-    transform_in_place(ctx, &mut field, shape, spacing, m);
+    let field = transform(ctx, to, true, shape, spacing, m, false);
     let root = m == DistanceMetric::Euclidean;
     from.iter()
         .zip(&field)
@@ -150,7 +208,7 @@ pub fn within_counts(
     let kept = grid.classes - first;
     check_tolerances(tolerances, kept)?;
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
-    let balls: Vec<Option<Vec<Vec<isize>>>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t)).collect();
+    let balls: Vec<Option<Vec<(f64, Vec<isize>)>>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t, MAX_BALL)).collect();
     let mut out = Vec::with_capacity(grid.items * kept);
     for n in 0..grid.items {
         for c in first..grid.classes {
@@ -178,22 +236,35 @@ pub fn within_counts(
 }
 
 /// MONAI's directed set (`get_surface_distance`): when the source has no edge but the target
-/// has, one +inf per target edge voxel; otherwise the distances as computed.
-fn monai_set(from: &[f64], to: &[f64]) -> Vec<f64> {
-    if from.is_empty() && !to.is_empty() { vec![f64::INFINITY; to.len()] } else { from.to_vec() }
+/// has, one +inf per target edge voxel; otherwise the distances as computed. (values, beyond)
+/// as in [`EdgeDistances`].
+fn monai_set(from: &[f64], from_beyond: usize, to_edges: usize) -> (Vec<f64>, usize) {
+    if from.is_empty() && from_beyond == 0 && to_edges > 0 {
+        (vec![f64::INFINITY; to_edges], 0)
+    } else {
+        (from.to_vec(), from_beyond)
+    }
 }
 
 /// Linear-interpolation percentile (torch.quantile / numpy "linear"): sorted v, rank
 /// q (n - 1), lerp between its floor and ceiling with torch's two-sided formula. NaN for an
 /// empty set.
 pub fn percentile(values: &[f64], q: f64) -> f64 {
-    if values.is_empty() {
+    percentile_of_lowest(values, 0, q)
+}
+
+/// [`percentile`] of a set whose smallest values are `values` and `beyond` more exceed them
+/// all; the ranks used must fall among `values` (as [`Need::UpTo`] guarantees).
+fn percentile_of_lowest(values: &[f64], beyond: usize, q: f64) -> f64 {
+    let total = values.len() + beyond;
+    if total == 0 {
         return f64::NAN;
     }
     let mut v = values.to_vec();
-    let rank = q / 100.0 * (v.len() - 1) as f64;
+    let rank = q / 100.0 * (total - 1) as f64;
     let lo = rank.floor() as usize;
-    let hi = (rank.ceil() as usize).min(v.len() - 1);
+    let hi = (rank.ceil() as usize).min(total - 1);
+    debug_assert!(hi < v.len(), "percentile rank beyond the known values");
     let (_, a, upper) = v.select_nth_unstable_by(lo, f64::total_cmp);
     let a = *a;
     let b = if hi > lo { upper.iter().copied().fold(f64::INFINITY, f64::min) } else { a };
@@ -242,16 +313,21 @@ pub fn hausdorff_monai(
     if let Some(q) = percentile_q {
         check_percentile(q)?;
     }
-    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
-    let stat = |s: &[f64]| match percentile_q {
-        Some(q) => percentile(s, q),
-        None => max_or_nan(s),
+    let need = percentile_q.map_or(Need::All, Need::UpTo);
+    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_sets(ctx, pred, gt, classes, opts, need)?;
+    let stat = |(s, beyond): (Vec<f64>, usize)| match percentile_q {
+        Some(q) => percentile_of_lowest(&s, beyond, q),
+        None => max_or_nan(&s),
     };
     let values = sets
         .iter()
         .map(|e| {
-            let fwd = stat(&monai_set(&e.pred_to_gt, &e.gt_to_pred));
-            if directed { fwd } else { nan_max(fwd, stat(&monai_set(&e.gt_to_pred, &e.pred_to_gt))) }
+            let fwd = stat(monai_set(&e.pred_to_gt, e.pred_to_gt_beyond, e.gt_edges()));
+            if directed {
+                fwd
+            } else {
+                nan_max(fwd, stat(monai_set(&e.gt_to_pred, e.gt_to_pred_beyond, e.pred_edges())))
+            }
         })
         .collect();
     Ok(table(n, c, values))
@@ -271,9 +347,9 @@ pub fn average_surface_distance_monai(
     let values = sets
         .iter()
         .map(|e| {
-            let mut all = monai_set(&e.pred_to_gt, &e.gt_to_pred);
+            let mut all = monai_set(&e.pred_to_gt, 0, e.gt_edges()).0;
             if symmetric {
-                all.extend(monai_set(&e.gt_to_pred, &e.pred_to_gt));
+                all.extend(monai_set(&e.gt_to_pred, 0, e.pred_edges()).0);
             }
             mean_or_nan(&all)
         })

@@ -42,62 +42,97 @@ pub(crate) fn check_spacing(spacing: &[f64], rank: usize) -> Result<()> {
     Ok(())
 }
 
-/// In place: `f` holds 0 at feature voxels and +inf elsewhere (C order over `shape`); on
-/// return, the distance to the nearest feature (squared for Euclidean), +inf when none.
-pub(crate) fn transform_in_place(ctx: &Context, f: &mut [f64], shape: &[usize], spacing: &[f64], metric: DistanceMetric) {
+/// Distance from every voxel of a C-order grid to the nearest feature voxel — a voxel whose
+/// mask value is nonzero when `features_set`, zero otherwise — or +inf when there is none.
+/// Euclidean values are squared unless `root`. The first pass (last axis) reads the mask
+/// directly; `root` is applied as the last pass writes.
+pub(crate) fn transform(
+    ctx: &Context,
+    mask: &[u8],
+    features_set: bool,
+    shape: &[usize],
+    spacing: &[f64],
+    metric: DistanceMetric,
+    root: bool,
+) -> Vec<f64> {
     let total: usize = shape.iter().product();
-    debug_assert_eq!(f.len(), total);
+    debug_assert_eq!(mask.len(), total);
+    let mut f = vec![0.0f64; total];
     if total == 0 {
-        return;
+        return f;
     }
-    // The first pass sees only 0 / +inf: the 1-D answer is s * (distance to the nearest
-    // feature on the line), two sweeps; squared afterwards for Euclidean.
-    for (pass, (axis, &s)) in spacing.iter().enumerate().rev().enumerate() {
-        let pass_metric = match (pass, metric) {
-            (0, DistanceMetric::Euclidean) => Pass::FirstSquared,
-            (_, DistanceMetric::Euclidean) => Pass::Euclidean,
-            (_, DistanceMetric::Taxicab) => Pass::Taxicab,
-            (_, DistanceMetric::Chessboard) => Pass::Chessboard,
-        };
+    let k = shape.len();
+    let euclid = metric == DistanceMetric::Euclidean;
+    // Pass 1, along the last axis: s * (steps to the nearest feature on the row), squared for
+    // Euclidean unless it is also the last pass and the root is wanted.
+    let len = shape[k - 1];
+    let rows = total / len;
+    let rows_per_task = (TASK_ELEMS / len).max(1);
+    let tasks: Vec<usize> = (0..rows).step_by(rows_per_task).collect();
+    let ptr = SharedMut(f.as_mut_ptr());
+    let square = euclid && !(k == 1 && root);
+    let s_last = spacing[k - 1];
+    ctx.map_ordered(&tasks, total, || (), |_, &r0| {
+        for r in r0..(r0 + rows_per_task).min(rows) {
+            // SAFETY: rows are disjoint across tasks and lie inside `f` (r < rows).
+            let out = unsafe { std::slice::from_raw_parts_mut(ptr.get().add(r * len), len) };
+            first_pass(&mask[r * len..(r + 1) * len], features_set, out, s_last, square);
+        }
+    });
+    // Further passes, last axis but one first.
+    for axis in (0..k - 1).rev() {
+        let pass = metric;
+        let root_here = root && euclid && axis == 0;
+        let s = spacing[axis];
         let len = shape[axis];
         let inner: usize = shape[axis + 1..].iter().product();
         let outer = total / (len * inner);
-        let width = if inner == 1 { 1 } else { PANEL };
         // Tasks: (outer index, first column, end column), in fixed order.
-        let cols_per_task = (TASK_ELEMS / len).max(width).div_ceil(width) * width;
+        let cols_per_task = (TASK_ELEMS / len).max(PANEL).div_ceil(PANEL) * PANEL;
         let tasks: Vec<(usize, usize, usize)> = (0..outer)
             .flat_map(|o| (0..inner).step_by(cols_per_task).map(move |i0| (o, i0, (i0 + cols_per_task).min(inner))))
             .collect();
-        let ptr = SharedMut(f.as_mut_ptr());
         ctx.map_ordered(
             &tasks,
             total,
-            || Lines::new(len, width),
+            || Lines::new(len, PANEL),
             |lines, &(o, i0, i1)| {
                 let start = o * len * inner;
-                for p in (i0..i1).step_by(width) {
-                    let w = width.min(i1 - p);
+                for p in (i0..i1).step_by(PANEL) {
+                    let w = PANEL.min(i1 - p);
                     // SAFETY: tasks cover disjoint (outer, column) sets, so the elements
                     // `start + x * inner + p + j` (x < len, j < w) of this panel are touched by
                     // this task only; they lie inside `f` (start + (len-1) inner + inner - 1 < total).
-                    unsafe { lines.run(ptr.get(), start, inner, p, w, s, pass_metric) };
+                    unsafe { lines.run(ptr.get(), start, inner, p, w, s, pass, root_here) };
                 }
             },
         );
     }
+    f
 }
 
-/// The 1-D operation of one pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pass {
-    /// First Euclidean pass on 0 / +inf input: (s * distance along the line)^2.
-    FirstSquared,
-    /// Lower envelope of parabolas.
-    Euclidean,
-    /// L1 sweeps.
-    Taxicab,
-    /// L-inf stack sweeps.
-    Chessboard,
+/// One row of the first pass: `s * |x - y*|` (squared when `square`), y* the nearest feature
+/// of the row, from two sweeps over feature positions; +inf when the row has none.
+fn first_pass(mask: &[u8], features_set: bool, out: &mut [f64], s: f64, square: bool) {
+    let is_feature = |m: u8| (m != 0) == features_set;
+    let mut last: Option<usize> = None;
+    for (x, o) in out.iter_mut().enumerate() {
+        if is_feature(mask[x]) {
+            last = Some(x);
+        }
+        *o = last.map_or(f64::INFINITY, |y| (x - y) as f64);
+    }
+    let mut next: Option<usize> = None;
+    for (x, o) in out.iter_mut().enumerate().rev() {
+        if is_feature(mask[x]) {
+            next = Some(x);
+        }
+        if let Some(y) = next {
+            *o = o.min((y - x) as f64);
+        }
+        let t = s * *o;
+        *o = if square { t * t } else { t };
+    }
 }
 
 /// A raw pointer shared by tasks that write disjoint elements.
@@ -109,82 +144,121 @@ impl SharedMut {
         self.0
     }
 }
-// SAFETY: used only by `transform_in_place`, whose tasks write disjoint elements.
+// SAFETY: used only by `transform`, whose tasks write disjoint elements.
 unsafe impl Send for SharedMut {}
 // SAFETY: as above.
 unsafe impl Sync for SharedMut {}
 
-/// Per-task scratch: a panel of gathered lines and the 1-D transform's buffers.
+/// Per-task scratch: a panel of gathered lines, their outputs, and the 1-D buffers.
 struct Lines {
     len: usize,
     input: Vec<f64>,
     output: Vec<f64>,
-    v: Vec<usize>,
+    v: Vec<f64>,
     z: Vec<f64>,
+    h: Vec<f64>,
+    stack: Vec<usize>,
 }
 
 impl Lines {
     fn new(len: usize, width: usize) -> Self {
-        Lines { len, input: vec![0.0; len * width], output: vec![0.0; len], v: vec![0; len], z: vec![0.0; len + 1] }
+        Lines {
+            len,
+            input: vec![0.0; len * width],
+            output: vec![0.0; len * width],
+            v: vec![0.0; len],
+            z: vec![0.0; len + 1],
+            h: vec![0.0; len],
+            stack: vec![0; len],
+        }
     }
 
-    /// Transforms the `w` lines starting at column `p` of the slab at `start`.
+    /// Transforms the `w` lines starting at column `p` of the slab at `start`. Gathers and
+    /// scatters row by row (w adjacent elements at a time), transforms column by column.
     ///
     /// # Safety
     /// `base` points to a buffer holding every element `start + x * inner + p + j`
     /// (x < len, j < w), and no other thread touches those elements during the call.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn run(&mut self, base: *mut f64, start: usize, inner: usize, p: usize, w: usize, s: f64, m: Pass) {
+    unsafe fn run(&mut self, base: *mut f64, start: usize, inner: usize, p: usize, w: usize, s: f64, m: DistanceMetric, root: bool) {
         let len = self.len;
+        if inner == 1 {
+            // A contiguous line (w == 1): transform it straight from and into the buffer.
+            // SAFETY: in bounds and exclusive by the function's contract (x < len, j = 0).
+            let line = unsafe { std::slice::from_raw_parts_mut(base.add(start + p), len) };
+            self.input[..len].copy_from_slice(line);
+            let g = &self.input[..len];
+            match m {
+                DistanceMetric::Euclidean => envelope(g, line, s, &mut self.v, &mut self.z, &mut self.h),
+                DistanceMetric::Taxicab => sweep_l1(g, line, s),
+                DistanceMetric::Chessboard => sweep_linf(g, line, s, &mut self.stack),
+            }
+            if root {
+                line.iter_mut().for_each(|v| *v = v.sqrt());
+            }
+            return;
+        }
         for x in 0..len {
-            for j in 0..w {
-                // SAFETY: in bounds and exclusive by the function's contract.
-                self.input[j * len + x] = unsafe { *base.add(start + x * inner + p + j) };
+            // SAFETY: in bounds and exclusive by the function's contract.
+            let row = unsafe { std::slice::from_raw_parts(base.add(start + x * inner + p), w) };
+            for (j, &v) in row.iter().enumerate() {
+                self.input[j * len + x] = v;
             }
         }
         for j in 0..w {
             let g = &self.input[j * len..(j + 1) * len];
+            let d = &mut self.output[j * len..(j + 1) * len];
             match m {
-                Pass::FirstSquared => {
-                    sweep_l1(g, &mut self.output, s);
-                    self.output.iter_mut().for_each(|d| *d *= *d);
-                }
-                Pass::Euclidean => envelope(g, &mut self.output, s, &mut self.v, &mut self.z),
-                Pass::Taxicab => sweep_l1(g, &mut self.output, s),
-                Pass::Chessboard => sweep_linf(g, &mut self.output, s, &mut self.v),
+                DistanceMetric::Euclidean => envelope(g, d, s, &mut self.v, &mut self.z, &mut self.h),
+                DistanceMetric::Taxicab => sweep_l1(g, d, s),
+                DistanceMetric::Chessboard => sweep_linf(g, d, s, &mut self.stack),
             }
-            for x in 0..len {
-                // SAFETY: in bounds and exclusive by the function's contract.
-                unsafe { *base.add(start + x * inner + p + j) = self.output[x] };
+            if root {
+                d.iter_mut().for_each(|v| *v = v.sqrt());
+            }
+        }
+        for x in 0..len {
+            // SAFETY: in bounds and exclusive by the function's contract.
+            let row = unsafe { std::slice::from_raw_parts_mut(base.add(start + x * inner + p), w) };
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = self.output[j * len + x];
             }
         }
     }
 }
 
 /// `d(x) = min_y s^2 (x - y)^2 + g(y)` (Felzenszwalb–Huttenlocher); +inf entries of `g` are
-/// not parabolas; all +inf gives all +inf.
-fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [usize], z: &mut [f64]) {
+/// not parabolas; all +inf gives all +inf. `v` holds the envelope's apexes, `z` where each
+/// parabola starts to be lowest, `h` the apex values (contiguous, no gather through `v`).
+fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [f64], z: &mut [f64], h: &mut [f64]) {
+    let n = g.len();
+    assert!(d.len() == n && v.len() >= n && h.len() >= n && z.len() > n, "envelope buffers");
     let s2 = s * s;
+    let half_inv_s2 = 0.5 / s2;
     let mut k = 0usize; // parabolas in the envelope
-    for q in 0..g.len() {
-        if g[q] == f64::INFINITY {
+    for (q, &gq) in g.iter().enumerate() {
+        if gq == f64::INFINITY {
             continue;
         }
+        let qf = q as f64;
         // Pop parabolas hidden by q: the intersection with the top lies left of the top's start.
         let mut cross = f64::NEG_INFINITY;
         while k > 0 {
-            let p = v[k - 1];
-            let (qf, pf) = (q as f64, p as f64);
-            cross = ((g[q] - g[p]) / (s2 * (qf - pf)) + (qf + pf)) * 0.5;
-            if cross <= z[k - 1] {
-                k -= 1;
-                cross = f64::NEG_INFINITY;
-            } else {
+            // SAFETY: k - 1 < k <= q < n <= the lengths asserted above.
+            let (pf, gp, zp) = unsafe { (*v.get_unchecked(k - 1), *h.get_unchecked(k - 1), *z.get_unchecked(k - 1)) };
+            cross = (gq - gp) * half_inv_s2 / (qf - pf) + (qf + pf) * 0.5;
+            if cross > zp {
                 break;
             }
+            k -= 1;
+            cross = f64::NEG_INFINITY;
         }
-        v[k] = q;
-        z[k] = cross;
+        // SAFETY: k <= q < n.
+        unsafe {
+            *v.get_unchecked_mut(k) = qf;
+            *h.get_unchecked_mut(k) = gq;
+            *z.get_unchecked_mut(k) = cross;
+        }
         k += 1;
     }
     if k == 0 {
@@ -195,11 +269,14 @@ fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [usize], z: &mut [f64]) {
     let mut j = 0;
     for (x, out) in d.iter_mut().enumerate() {
         let xf = x as f64;
-        while z[j + 1] < xf {
+        // SAFETY: z[k] = +inf stops j at k - 1 at the latest; k <= n < z.len().
+        while unsafe { *z.get_unchecked(j + 1) } < xf {
             j += 1;
         }
-        let dx = xf - v[j] as f64;
-        *out = s2 * dx * dx + g[v[j]];
+        // SAFETY: j < k <= n.
+        let (vj, hj) = unsafe { (*v.get_unchecked(j), *h.get_unchecked(j)) };
+        let dx = xf - vj;
+        *out = s2 * dx * dx + hj;
     }
 }
 
@@ -276,48 +353,45 @@ pub fn distance_transform(
     spacing: &[f64],
     metric: DistanceMetric,
 ) -> Result<Vec<f64>> {
-    let f = field_of(features, spacing, |v| v != 0)?;
-    let mut f = f;
-    transform_in_place(ctx, &mut f, features.shape(), spacing, metric);
-    if metric == DistanceMetric::Euclidean {
-        f.iter_mut().for_each(|v| *v = v.sqrt());
-    }
-    Ok(f)
+    let mask = contiguous_mask(features, spacing)?;
+    Ok(transform(ctx, &mask, true, features.shape(), spacing, metric, true))
 }
 
 /// Signed Euclidean distance map: outside the mask the distance to the nearest mask voxel
 /// (> 0), inside minus the distance to the nearest voxel outside (< 0); all zeros when the
 /// mask is empty or full (no boundary). C order over the view's shape.
 pub fn signed_distance(ctx: &Context, mask: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<f64>> {
-    let vol: Vec<u8> = field_of(mask, spacing, |v| v != 0)?.iter().map(|&d| (d == 0.0) as u8).collect();
+    let vol = contiguous_mask(mask, spacing)?;
     Ok(signed_from_volume(ctx, &vol, mask.shape(), spacing))
 }
 
-/// [`signed_distance`] of a C-order 0/1 volume (spacing already checked).
+/// [`signed_distance`] of a C-order volume (spacing already checked).
 pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spacing: &[f64]) -> Vec<f64> {
     let any_in = vol.iter().any(|&v| v != 0);
-    let any_out = vol.iter().any(|&v| v == 0);
+    let any_out = vol.contains(&0);
     if !(any_in && any_out) {
         return vec![0.0; vol.len()];
     }
-    let mut outside: Vec<f64> = vol.iter().map(|&v| if v != 0 { 0.0 } else { f64::INFINITY }).collect();
-    let mut inside: Vec<f64> = vol.iter().map(|&v| if v == 0 { 0.0 } else { f64::INFINITY }).collect();
-    transform_in_place(ctx, &mut outside, shape, spacing, DistanceMetric::Euclidean);
-    transform_in_place(ctx, &mut inside, shape, spacing, DistanceMetric::Euclidean);
-    vol.iter().zip(outside.iter().zip(&inside)).map(|(&v, (&o, &i))| if v == 0 { o.sqrt() } else { -i.sqrt() }).collect()
+    let outside = transform(ctx, vol, true, shape, spacing, DistanceMetric::Euclidean, true);
+    let inside = transform(ctx, vol, false, shape, spacing, DistanceMetric::Euclidean, true);
+    vol.iter().zip(outside.iter().zip(&inside)).map(|(&v, (&o, &i))| if v == 0 { o } else { -i }).collect()
 }
 
-/// 0 where `is_feature`, +inf elsewhere, C order; validates rank and spacing.
-fn field_of(v: &TensorView<'_, u8>, spacing: &[f64], is_feature: impl Fn(u8) -> bool) -> Result<Vec<f64>> {
+/// The view's values in C order (a copy; the view may be strided); validates rank and spacing.
+fn contiguous_mask(v: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<u8>> {
     let shape = v.shape();
     if !(1..=4).contains(&shape.len()) {
         return Err(DiceError::Rank { arg: "mask", rank: shape.len(), min: 1, max: 4 });
     }
     check_spacing(spacing, shape.len())?;
-    let mut out = Vec::with_capacity(v.layout().numel());
+    let n = v.layout().numel();
+    if v.layout() == &crate::tensor::Layout::contiguous("mask", shape)? {
+        return Ok(v.data()[v.base()..v.base() + n].to_vec());
+    }
+    let mut out = Vec::with_capacity(n);
     let mut index = vec![0usize; shape.len()];
-    for _ in 0..v.layout().numel() {
-        out.push(if is_feature(*v.get(&index)) { 0.0 } else { f64::INFINITY });
+    for _ in 0..n {
+        out.push(*v.get(&index));
         for d in (0..shape.len()).rev() {
             index[d] += 1;
             if index[d] < shape[d] {
