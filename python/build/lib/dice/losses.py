@@ -160,11 +160,13 @@ def prepare_target(input, target, to_onehot_y):
     channels = input.shape[1] if input.ndim >= 2 else 0
     if t.dtype.kind == "f":
         if to_onehot_y and channels > 1:
-            if t.size and not (np.all(np.isfinite(t)) and np.all(t == np.floor(t))):
-                bad = float(t[~(np.isfinite(t) & (t == np.floor(t)))].reshape(-1)[0])
+            with np.errstate(invalid="ignore"):  # NaN/inf cast to garbage, caught by the comparison
+                labels = t.astype(np.int64)
+            if not np.array_equal(labels, t):
+                bad = float(t[labels != t].reshape(-1)[0])
                 raise LabelError(f"target holds the non-integral label {bad!r} (to_onehot_y=True "
                                  "reads the target as a label map)")
-            return t.astype(np.int64)
+            return labels
         if input.dtype.kind == "f" and t.dtype != input.dtype:
             return t.astype(input.dtype)
         return t
