@@ -250,6 +250,27 @@ typedef int32_t DiceReduction;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Shape of a warm-up ramp.
+enum DiceRamp
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The end value from step 0.
+  DICE_RAMP_CONSTANT = 0,
+  // start + (end - start) r, r = min(step, steps) / steps.
+  DICE_RAMP_LINEAR = 1,
+  // start + (end - start) (1 - cos(pi r)) / 2.
+  DICE_RAMP_COSINE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum DiceRamp DiceRamp;
+#else
+typedef int32_t DiceRamp;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // The overlap index (DiceLossOptions.overlap).
 enum DiceOverlap
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -529,8 +550,11 @@ typedef struct DiceLossOptions {
   size_t focal_alpha_len;
   // A DiceFocalAlpha value. Default DICE_FOCAL_ALPHA_NONE.
   int32_t focal_alpha_kind;
+  // 1: per-frame rows, one entry per (n, t, class) for (N, C, T, spatial...) inputs (rank
+  // >= 4); the rows of values and stats are then N x T. Default 0.
+  uint8_t frames;
   // Must be zero (room for future flags).
-  uint8_t reserved2[4];
+  uint8_t reserved2[3];
 } DiceLossOptions;
 
 // A source of hard decisions: a tensor and how to read it.
@@ -828,6 +852,19 @@ DiceStatus dice_boundary_loss(const struct DiceContext *ctx,
 // # Safety
 // `opts` must be writable for `struct_size` bytes.
 DiceStatus dice_loss_options_init(struct DiceLossOptions *opts, size_t struct_size);
+
+// The weight at `step` of a ramp from `start` (step 0) to `end` (from step `steps` on; 0
+// steps = `end` at once), written to `*out`. Stateless: every worker and every resumed run
+// computes the same value for the same step.
+//
+// # Safety
+// `out` must be NULL or writable for one double.
+DiceStatus dice_ramp(int32_t kind,
+                     double start,
+                     double end,
+                     uint64_t steps,
+                     uint64_t step,
+                     double *out);
 
 // A static, NUL-terminated description of a status code (any value is accepted; unknown
 // codes give "unknown status code"). Never NULL; valid for the life of the process.

@@ -99,8 +99,11 @@ fn prepare<'a, T: Float>(
         masked: !labels && opts.ignore_index.is_some(),
         mask_per_channel: opts.dense_ignore == DenseIgnore::Equal,
     };
+    if opts.frames && il.rank() < 4 {
+        return Err(DiceError::BadOption { name: "frames", reason: "per-frame rows need (N, C, T, spatial...) of rank >= 4" });
+    }
     Ok(Job {
-        plan: Plan::new(il, &tl, output),
+        plan: Plan::new(il, &tl, output, opts.frames),
         cfg,
         input: *input,
         target: src,

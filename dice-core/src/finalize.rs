@@ -85,6 +85,9 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
     if matches!(opts.overlap, Overlap::Generalized(_)) && (opts.pool_classes || opts.weight_mode == WeightMode::InSums) {
         return bad("overlap", "Generalised Dice already sums the classes with its own weights");
     }
+    if opts.frames && opts.batch {
+        return bad("frames", "per-frame rows and batch pooling do not combine (pool the stats rows yourself)");
+    }
     if !nonneg(opts.clamp_dr) {
         return bad("clamp_dr", "must be finite and >= 0");
     }

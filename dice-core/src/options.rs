@@ -83,6 +83,9 @@ pub struct DiceOptions {
     pub lambda_overlap: f64,
     /// The elementwise term of the hybrids (CE, BCE, focal).
     pub pointwise: Pointwise,
+    /// Per-frame rows: axis 2 (T of (N, C, T, ...)) joins N in indexing the rows, so every
+    /// (n, t) gets its own sums and loss. Needs at least one axis after T.
+    pub frames: bool,
 }
 
 /// Which voxels of a dense target `ignore_index` masks.
@@ -247,6 +250,7 @@ impl Default for DiceOptions {
             classes: Vec::new(),
             lambda_overlap: 1.0,
             pointwise: Pointwise::default(),
+            frames: false,
         }
     }
 }
@@ -257,11 +261,13 @@ impl DiceOptions {
         usize::from(!self.include_background && channels > 1)
     }
 
-    /// (rows, values per row) of the per-entry values for an input with `n` items and `c`
-    /// channels: rows N (1 with `batch`), and the kept classes, or 1 when the classes are
-    /// summed before the ratio (Generalised Dice, `pool_classes`).
-    pub fn value_shape(&self, n: usize, c: usize) -> (usize, usize) {
-        let rows = if self.batch { 1 } else { n };
+    /// (rows, values per row) of the per-entry values for an input of this shape (N, C, ...):
+    /// rows N (N T with `frames`, 1 with `batch`), and the kept classes, or 1 when the classes
+    /// are summed before the ratio (Generalised Dice, `pool_classes`).
+    pub fn value_shape(&self, shape: &[usize]) -> (usize, usize) {
+        let (n, c) = (shape[0], shape[1]);
+        let frames = if self.frames && shape.len() > 3 { shape[2] } else { 1 };
+        let rows = if self.batch { 1 } else { n * frames };
         let per_row = self.pool_classes || matches!(self.overlap, Overlap::Generalized(_));
         (rows, if per_row { 1 } else { c - self.first_class(c) })
     }

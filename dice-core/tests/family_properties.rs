@@ -116,7 +116,8 @@ fn arb_case() -> impl Strategy<Value = Case> {
             let mut r = Rng(seed);
             let soft = soft && !labels;
             let (shape, x, dense, labels) = problem(&mut r, n, c, &spatial, labels, soft);
-            let opts = family_options(&mut r, c);
+            let mut opts = family_options(&mut r, c);
+            opts.frames = shape.len() >= 4 && !opts.batch && r.below(2) == 0;
             Case { shape, x, dense, labels, opts }
         })
 }
@@ -232,5 +233,54 @@ fn hard_jaccard_is_dice_over_two_minus_dice() {
     for (dl, jl) in d.values().iter().zip(j.values()) {
         let (dd, jj) = (1.0 - dl, 1.0 - jl);
         assert!((jj - dd / (2.0 - dd)).abs() < 1e-15, "J {jj} vs D/(2-D) {}", dd / (2.0 - dd));
+    }
+}
+
+#[test]
+fn per_frame_stats_sum_to_per_sample_stats() {
+    // (N, C, T, H, W) = (2, 3, 4, 5, 6), channels-last storage to exercise the row strides
+    let (n, c, t, h, w) = (2usize, 3usize, 4usize, 5usize, 6usize);
+    let mut r = Rng(7);
+    let shape = [n, c, t, h, w];
+    let numel = n * c * t * h * w;
+    let store: Vec<f64> = (0..numel).map(|_| r.uniform(-2.0, 2.0)).collect(); // (N, T, H, W, C)
+    let strides = [(t * h * w * c) as isize, 1, (h * w * c) as isize, (w * c) as isize, c as isize];
+    let input = TensorView::new("input", &store, 0, &shape, &strides).unwrap();
+    let labels: Vec<u8> = (0..n * t * h * w).map(|_| r.below(c) as u8).collect();
+    let target = Target::Labels(Labels::U8(TensorView::contiguous("target", &labels, &[n, t, h, w]).unwrap()));
+    let ctx = Context::new(2).unwrap();
+    let opts = DiceOptions { activation: Activation::Softmax, ..Default::default() };
+    let framed = DiceOptions { frames: true, ..opts.clone() };
+    let per_sample = dice_stats(&ctx, &input, &target, &opts).unwrap();
+    let per_frame = dice_stats(&ctx, &input, &target, &framed).unwrap();
+    assert_eq!((per_frame.rows(), per_frame.classes()), (n * t, c));
+    for b in 0..n {
+        for k in 0..c {
+            let whole = per_sample.get(b, k);
+            let (mut i, mut p, mut g) = (0.0, 0.0, 0.0);
+            for f in 0..t {
+                let s = per_frame.get(b * t + f, k);
+                (i, p, g) = (i + s.intersection, p + s.pred, g + s.target);
+            }
+            for (x, y) in [(i, whole.intersection), (p, whole.pred), (g, whole.target)] {
+                assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "item {b} class {k}: {x} vs {y}");
+            }
+        }
+    }
+    // each frame's values equal the loss of that frame alone (a (N, C, H, W) slice)
+    let fin = dice_finalize(&per_frame, &framed).unwrap();
+    assert_eq!(fin.values().len(), n * t * c);
+    let lab_frame = |b: usize, f: usize| labels[(b * t + f) * h * w..(b * t + f + 1) * h * w].to_vec();
+    for f in 0..t {
+        let slice = TensorView::new("input", &store, f * h * w * c, &[n, c, h, w], &[strides[0], 1, strides[3], strides[4]]).unwrap();
+        let lab: Vec<u8> = (0..n).flat_map(|b| lab_frame(b, f)).collect();
+        let tgt = Target::Labels(Labels::U8(TensorView::contiguous("target", &lab, &[n, h, w]).unwrap()));
+        let one = dice_loss(&ctx, &slice, &tgt, &DiceOptions { reduction: Reduction::None, ..opts.clone() }).unwrap();
+        for b in 0..n {
+            for k in 0..c {
+                let (x, y) = (fin.values()[(b * t + f) * c + k], one.values()[b * c + k]);
+                assert!((x - y).abs() < 1e-12, "frame {f} item {b} class {k}: {x} vs {y}");
+            }
+        }
     }
 }

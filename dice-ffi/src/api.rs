@@ -56,7 +56,7 @@ fn entries(input: &Parsed, opts: &DiceOptions) -> Option<(usize, usize)> {
     if n == 0 || c == 0 {
         return None; // dice-core reports the empty dimension
     }
-    Some(opts.value_shape(n, c))
+    Some(opts.value_shape(&input.shape[..input.rank]))
 }
 
 fn check_len(name: &str, got: usize, expected: usize, what: &str) -> FfiResult<()> {
@@ -330,7 +330,8 @@ pub unsafe extern "C" fn dice_stats(
         need("stats_out", stats_out)?;
         let pw = call.opts.has_pointwise();
         if entries(&call.input, &call.opts).is_some() {
-            let (n, c) = (call.input.shape[0], call.input.shape[1]);
+            let c = call.input.shape[1];
+            let n = DiceOptions { batch: false, ..call.opts.clone() }.value_shape(&call.input.shape[..call.input.rank]).0;
             let k = c - call.opts.first_class(c);
             check_len("stats_len", stats_len, Stats::flat_len(n, k, pw), &stats_layout(n, k, pw))?;
         }

@@ -16,11 +16,13 @@ mod api;
 mod context;
 mod metrics;
 mod options;
+mod schedule;
 mod status;
 mod tensor;
 
 pub use api::{dice_backward_from_stats, dice_finalize, dice_loss, dice_loss_grad, dice_loss_shape, dice_stats};
 pub use metrics::*;
+pub use schedule::{DiceRamp, dice_ramp};
 pub use context::{DiceContext, dice_context_create, dice_context_destroy, dice_context_num_threads};
 pub use options::{
     DICE_LOSS_OPTIONS_MAX_SIZE, DICE_LOSS_OPTIONS_SIZE, DICE_LOSS_OPTIONS_SIZE_V1, DiceActivation, DiceFocalAlpha,

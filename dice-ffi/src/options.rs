@@ -211,8 +211,11 @@ pub struct DiceLossOptions {
     pub focal_alpha_len: usize,
     /// A DiceFocalAlpha value. Default DICE_FOCAL_ALPHA_NONE.
     pub focal_alpha_kind: i32,
+    /// 1: per-frame rows, one entry per (n, t, class) for (N, C, T, spatial...) inputs (rank
+    /// >= 4); the rows of values and stats are then N x T. Default 0.
+    pub frames: u8,
     /// Must be zero (room for future flags).
-    pub reserved2: [u8; 4],
+    pub reserved2: [u8; 3],
 }
 
 /// sizeof(DiceLossOptions) in this version of the library (64-bit targets).
@@ -306,7 +309,8 @@ impl DiceLossOptions {
             focal_alpha_values: std::ptr::null(),
             focal_alpha_len: 0,
             focal_alpha_kind: DiceFocalAlpha::None as i32,
-            reserved2: [0; 4],
+            frames: 0,
+            reserved2: [0; 3],
         }
     }
 }
@@ -462,6 +466,7 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
             gamma: o.focal_gamma,
             alpha,
         },
+        frames: flag("frames", o.frames)?,
     })
 }
 

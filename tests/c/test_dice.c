@@ -188,6 +188,20 @@ static void test_ref_dice_ce(DiceContext *ctx) {
   CHECK(close_to(loss2, loss, 1e-12, 1e-12), "stats -> finalize %.15g vs %.15g", loss2, loss);
 }
 
+/* The warm-up ramp of a blend weight: alpha(step) for alpha * Dice + (1 - alpha) * BCE. */
+static void test_ramp(void) {
+  double v = -1;
+  CHECK_OK(dice_ramp(DICE_RAMP_LINEAR, 0.0, 1.0, 10, 5, &v));
+  CHECK(close_to(v, 0.5, 0, 1e-15), "linear midpoint %.17g", v);
+  CHECK_OK(dice_ramp(DICE_RAMP_COSINE, 0.0, 1.0, 10, 2, &v));
+  CHECK(close_to(v, 0.5 * (1.0 - cos(3.14159265358979323846 * 0.2)), 0, 1e-14), "cosine %.17g", v);
+  CHECK_OK(dice_ramp(DICE_RAMP_LINEAR, 0.2, 1.0, 10, 99, &v));
+  CHECK(v == 1.0, "after the ramp %.17g", v);
+  CHECK(dice_ramp(7, 0.0, 1.0, 10, 1, &v) == DICE_STATUS_BAD_OPTION, "bad kind");
+  CHECK(dice_ramp(DICE_RAMP_LINEAR, NAN, 1.0, 10, 1, &v) == DICE_STATUS_BAD_OPTION, "NaN start");
+  CHECK(dice_ramp(DICE_RAMP_LINEAR, 0.0, 1.0, 10, 1, NULL) == DICE_STATUS_NULL_POINTER, "NULL out");
+}
+
 /* MONAI DiceLoss(softmax=True, to_onehot_y=True, reduction="none"), input (2, 3, 12, 12)
  * float32, label map (2, 1, 12, 12): per-entry losses in REF2_loss (tests/reference/cases.json,
  * case monai_DiceLoss_2d_softmax_label_none; grad is d(sum loss)/d(input)). */
@@ -553,6 +567,7 @@ int main(void) {
   test_ref_dense_sigmoid(NULL);
   test_ref_labels_softmax_none(one);
   test_ref_dice_ce(one);
+  test_ramp();
   test_three_steps(one);
   test_strided(NULL);
   test_bad_inputs();
