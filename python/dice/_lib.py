@@ -127,7 +127,8 @@ class DiceLossOptions(ctypes.Structure):
         ("focal_alpha_values", ctypes.POINTER(ctypes.c_double)),
         ("focal_alpha_len", ctypes.c_size_t),
         ("focal_alpha_kind", ctypes.c_int32),
-        ("reserved2", ctypes.c_uint8 * 4),
+        ("frames", ctypes.c_uint8),
+        ("reserved2", ctypes.c_uint8 * 3),
     ]
 
 

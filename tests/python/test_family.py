@@ -47,3 +47,13 @@ def test_bad_family_options():
         dice.loss(X, LABELS, tversky_alpha=0.3)
     with pytest.raises(dice.DiceError):
         dice.loss(X, LABELS, overlap="tversky", alpha=-1.0)
+
+
+def test_per_frame_rows_equal_each_frame_alone():
+    x = RNG.normal(size=(2, 3, 4, 5, 6))
+    labels = RNG.integers(0, 3, size=(2, 1, 4, 5, 6))
+    values = dice.loss(x, labels, softmax=True, frames=True, reduction="none")
+    assert values.shape == (2, 4, 3)
+    for t in range(4):
+        np.testing.assert_allclose(values[:, t], dice.dice_loss(x[:, :, t], labels[:, :, t], softmax=True,
+                                                                reduction="none"), rtol=1e-12)

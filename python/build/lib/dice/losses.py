@@ -330,3 +330,14 @@ def dice_ce_loss(input, target, *, return_grad=False, **kwargs):
 def dice_focal_loss(input, target, *, return_grad=False, **kwargs):
     """monai.losses.DiceFocalLoss as a function (DiceLoss' keywords, gamma, alpha, lambda_dice, lambda_focal)."""
     return _monai_functional("DiceFocalLoss", input, target, return_grad, kwargs)
+
+
+def loss(input, target, *, to_onehot_y=False, return_grad=False, **options):
+    """Any loss of the library's family by its options (dice_loss' keywords plus FAMILY_DEFAULTS'
+    keys), e.g. focal Tversky: loss(x, y, softmax=True, overlap="tversky", alpha=0.3, beta=0.7,
+    gamma=0.75); log-cosh Dice: form="log_cosh"; nnU-Net: form="negative", clamp_dr=1e-8.
+    Returns the reduced loss, or per-entry values (rows, classes) with reduction="none"."""
+    opts, keep = family_options(**options)
+    value, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad)
+    del keep
+    return _result(value, values, grad, options.get("reduction", "mean"), options.get("batch", False), return_grad)
