@@ -345,3 +345,14 @@ def loss(input, target, *, to_onehot_y=False, return_grad=False, **options):
     if options.get("frames") and not options.get("batch"):
         values = values.reshape(np.shape(input)[0], np.shape(input)[2], values.shape[1])
     return _result(value, values, grad, options.get("reduction", "mean"), options.get("batch", False), return_grad)
+
+
+def ramp(kind, start, end, steps, step):
+    """Stateless warm-up weight at `step` (e.g. lambda_dice of a blended loss): "constant" (end),
+    "linear" start + (end - start) r or "cosine" start + (end - start) (1 - cos(pi r)) / 2, with
+    r = min(step, steps) / steps. Every worker and every resumed run gets the same value."""
+    if kind not in _lib.RAMP:
+        raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.RAMP)}")
+    out = ctypes.c_double()
+    _lib.check(_lib.lib.dice_ramp(_lib.RAMP[kind], float(start), float(end), int(steps), int(step), ctypes.byref(out)))
+    return out.value

@@ -79,3 +79,7 @@ def test_enumerations_match_header():
                           ("weight_mode", "WEIGHT_MODE"), ("pointwise", "POINTWISE")]:
         assert _ENUMS[field] == _constants(prefix), field
     assert _constants("FOCAL_ALPHA") == {"none": 0, "scalar": 1, "per_class": 2}
+
+
+def test_ramp_kinds_match_header():
+    assert _lib.RAMP == _constants("RAMP")

@@ -57,3 +57,14 @@ def test_per_frame_rows_equal_each_frame_alone():
     for t in range(4):
         np.testing.assert_allclose(values[:, t], dice.dice_loss(x[:, :, t], labels[:, :, t], softmax=True,
                                                                 reduction="none"), rtol=1e-12)
+
+
+def test_ramp():
+    for step in (0, 3, 10, 25):
+        r = min(step, 10) / 10
+        assert dice.ramp("linear", 0.2, 1.0, 10, step) == pytest.approx(0.2 + 0.8 * r, rel=1e-15)
+        assert dice.ramp("cosine", 0.2, 1.0, 10, step) == pytest.approx(0.2 + 0.8 * (1 - np.cos(np.pi * r)) / 2)
+    assert dice.ramp("constant", 0.2, 1.0, 10, 0) == 1.0
+    assert dice.ramp("linear", 0.2, 1.0, 0, 0) == 1.0
+    with pytest.raises(dice.OptionError):
+        dice.ramp("step", 0, 1, 1, 0)
