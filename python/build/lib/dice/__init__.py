@@ -39,6 +39,7 @@ from .losses import (
     focal_loss,
     generalized_dice_loss,
     loss,
+    ramp,
     tversky_loss,
 )
 
@@ -50,5 +51,5 @@ __all__ = [
     "ThreadPoolError", "VersionError", "WeightError",
     "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
     "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats", "generalized_dice_loss",
-    "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss", "loss",
+    "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss", "loss", "ramp",
 ]

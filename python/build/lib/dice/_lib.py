@@ -127,7 +127,8 @@ class DiceLossOptions(ctypes.Structure):
         ("focal_alpha_values", ctypes.POINTER(ctypes.c_double)),
         ("focal_alpha_len", ctypes.c_size_t),
         ("focal_alpha_kind", ctypes.c_int32),
-        ("reserved2", ctypes.c_uint8 * 4),
+        ("frames", ctypes.c_uint8),
+        ("reserved2", ctypes.c_uint8 * 3),
     ]
 
 
@@ -167,6 +168,7 @@ SURFACE = {"hausdorff": 0, "average_distance": 1, "surface_dice": 2, "medpy": 3,
 DISTANCE_METRIC = {"euclidean": 0, "chessboard": 1, "taxicab": 2}
 
 ACTIVATION = {"none": 0, "sigmoid": 1, "softmax": 2}
+RAMP = {"constant": 0, "linear": 1, "cosine": 2}
 REDUCTION = {"mean": 0, "sum": 1, "none": 2}
 
 lib, path = _load()
@@ -203,6 +205,7 @@ _PROTOTYPES = {
                                   _P(DiceSurfaceOptions), _D, _S]),
     "dice_signed_distance_maps": (_ST, [_CTX, _P(DiceDecisions), ctypes.c_int64, _D, _S, _D, _S]),
     "dice_boundary_loss": (_ST, [_CTX, _T, _T, ctypes.c_int32, ctypes.c_uint8, _D, _T]),
+    "dice_ramp": (_ST, [ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_uint64, ctypes.c_uint64, _D]),
     "dice_context_create": (_ST, [ctypes.c_uint32, _P(_CTX)]),
     "dice_context_destroy": (None, [_CTX]),
     "dice_context_num_threads": (ctypes.c_uint32, [_CTX]),

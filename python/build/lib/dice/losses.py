@@ -77,6 +77,7 @@ FAMILY_DEFAULTS = dict(
     focal_gamma=2.0,            # focal exponent
     focal_alpha=None,           # focal class balance: None, a scalar or one per kept class
     dense_ignore="all_zero",    # dense-target ignore_index rule: "all_zero" (MONAI) | "equal" (smp)
+    frames=False,               # one entry per (n, t, class) of (N, C, T, spatial...) inputs
 )
 
 
@@ -92,7 +93,7 @@ _ENUMS = dict(
 _FIELDS = dict(alpha="tversky_alpha", beta="tversky_beta", clamp_dr="clamp_dr", log_eps="form_eps", gamma="gamma",
                gamma_on_mean="gamma_on_mean", zero_absent="zero_absent", pool_classes="pool_classes",
                lambda_overlap="lambda_overlap", pointwise_lambda="pw_lambda", label_smoothing="label_smoothing",
-               focal_gamma="focal_gamma")
+               focal_gamma="focal_gamma", frames="frames")
 
 
 def _set_family_fields(o, fields):
@@ -336,8 +337,22 @@ def loss(input, target, *, to_onehot_y=False, return_grad=False, **options):
     """Any loss of the library's family by its options (dice_loss' keywords plus FAMILY_DEFAULTS'
     keys), e.g. focal Tversky: loss(x, y, softmax=True, overlap="tversky", alpha=0.3, beta=0.7,
     gamma=0.75); log-cosh Dice: form="log_cosh"; nnU-Net: form="negative", clamp_dr=1e-8.
-    Returns the reduced loss, or per-entry values (rows, classes) with reduction="none"."""
+    Returns the reduced loss, or per-entry values (rows, classes) with reduction="none"; with
+    frames=True (per-frame rows of (N, C, T, spatial...) inputs) those are (N, T, classes)."""
     opts, keep = family_options(**options)
     value, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad)
     del keep
+    if options.get("frames") and not options.get("batch"):
+        values = values.reshape(np.shape(input)[0], np.shape(input)[2], values.shape[1])
     return _result(value, values, grad, options.get("reduction", "mean"), options.get("batch", False), return_grad)
+
+
+def ramp(kind, start, end, steps, step):
+    """Stateless warm-up weight at `step` (e.g. lambda_dice of a blended loss): "constant" (end),
+    "linear" start + (end - start) r or "cosine" start + (end - start) (1 - cos(pi r)) / 2, with
+    r = min(step, steps) / steps. Every worker and every resumed run gets the same value."""
+    if kind not in _lib.RAMP:
+        raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.RAMP)}")
+    out = ctypes.c_double()
+    _lib.check(_lib.lib.dice_ramp(_lib.RAMP[kind], float(start), float(end), int(steps), int(step), ctypes.byref(out)))
+    return out.value
