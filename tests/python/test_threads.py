@@ -31,9 +31,14 @@ def restore_threads():
 
 
 def test_default_is_every_core(restore_threads):
+    """The default is the library's one-thread-per-available-core context (Rust's
+    available_parallelism: the CPU affinity, lowered by a cgroup CPU quota)."""
+    dice.set_num_threads(4)
     dice.set_num_threads(None)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert dice.get_num_threads() == cores
+    n = dice.get_num_threads()
+    assert n == _lib.Context(0).num_threads()
+    assert 1 <= n <= cores
 
 
 def test_results_do_not_depend_on_threads(restore_threads):
