@@ -139,3 +139,28 @@ def test_kornia_losses_match_kornia(seed):
     what = f"seed {seed} {ref_fn.__name__} {kw}"
     assert_close(value, ref.detach().numpy(), "loss", what)
     assert_close(grad, xt.grad.numpy(), "grad", what)
+
+
+@pytest.mark.parametrize("which", ["micro", "macro", "tversky"])
+def test_kornia_fully_ignored_sample(which):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: kornia differential test NOT run")
+    kl = pytest.importorskip("kornia.losses", reason="kornia is not installed: its differential test was NOT run")
+    from dice.compat import kornia as dice_kornia
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 3, 5, 6))
+    y = rng.integers(0, 3, size=(3, 5, 6))
+    y[1] = -100          # every pixel of sample 1 ignored
+    y[2][y[2] == 2] = 0  # class 2 absent from sample 2
+    if which == "tversky":
+        kw = dict(alpha=0.3, beta=0.7)
+        ref_fn, ours_fn = kl.tversky_loss, dice_kornia.tversky_loss
+    else:
+        kw = dict(average=which, weight=np.array([0.5, 1.0, 2.0]))
+        ref_fn, ours_fn = kl.dice_loss, dice_kornia.dice_loss
+    xt = torch.tensor(x, requires_grad=True)
+    ref = ref_fn(xt, torch.tensor(y), **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+    ref.backward()
+    value, grad = _supported(lambda: ours_fn(x, y, return_grad=True, **kw))
+    assert_close(value, ref.detach().numpy(), "loss", which)
+    assert_close(grad, xt.grad.numpy(), "grad", which)
+    assert not grad[1].any()
