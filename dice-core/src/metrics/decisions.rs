@@ -220,6 +220,26 @@ impl<'a> Reader<'a> {
     /// Membership (0 or 1) of every voxel of row `r` in class `c`. `scratch` holds a row of
     /// class indices for exclusive sources.
     pub(crate) fn member_row(&self, n: usize, c: usize, r: usize, scratch: &mut [u32], out: &mut [u8]) -> Result<()> {
+        // Byte rows with unit stride: one vectorisable map.
+        match &self.src {
+            Decisions::Masks(_) => {
+                if let Some(row) = self.u8_row(n, c, r) {
+                    out.iter_mut().zip(row).for_each(|(o, &b)| *o = (b != 0) as u8);
+                    return Ok(());
+                }
+            }
+            Decisions::Labels(Labels::U8(_)) => {
+                if let Some(row) = self.u8_row(n, 0, r) {
+                    let max = row.iter().copied().fold(0, u8::max);
+                    if max as usize >= self.classes {
+                        return Err(DiceError::LabelOutOfRange { value: max as i64, classes: self.classes });
+                    }
+                    out.iter_mut().zip(row).for_each(|(o, &b)| *o = (b as usize == c) as u8);
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
         let step = self.ss[self.ss.len() - 1];
         match &self.src {
             Decisions::Masks(v) => {

@@ -144,7 +144,7 @@ fn directed(
         Need::All => 0,
         Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
     };
-    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(from, to, shape, offsets, allowed)) {
+    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, offsets, allowed)) {
         let root = m == DistanceMetric::Euclidean;
         return (found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond);
     }
@@ -220,7 +220,7 @@ pub fn within_counts(
             let count = |e: &[u8]| e.iter().filter(|&&v| v != 0).count();
             let tau = tolerances[c - first];
             let (pred_within, gt_within) = match &balls[c - first] {
-                Some(offsets) => (count_within(&ep, &eg, &pair.shape, offsets), count_within(&eg, &ep, &pair.shape, offsets)),
+                Some(offsets) => (count_within(ctx, &ep, &eg, &pair.shape, offsets), count_within(ctx, &eg, &ep, &pair.shape, offsets)),
                 None => {
                     let within = |d: Vec<f64>| d.iter().filter(|&&v| v <= tau).count();
                     (
