@@ -9,6 +9,9 @@
 use crate::context::Context;
 use crate::metrics::edt::DistanceMetric;
 
+/// Grid offsets with their distances (as the transform computes them), closest first.
+pub(crate) type Ball = Vec<(f64, Vec<isize>)>;
+
 /// Offsets above this count make the ball test dearer than a transform: use the transform.
 pub(crate) const MAX_BALL: usize = 512;
 /// Offsets of the nearest-edge search that precedes a transform for the surface distances.
@@ -33,7 +36,7 @@ pub(crate) fn offset_distance(o: &[isize], spacing: &[f64], m: DistanceMetric) -
 
 /// The offsets within `tau` with their distances (closest first), or None when there are more
 /// than `cap`.
-pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64, cap: usize) -> Option<Vec<(f64, Vec<isize>)>> {
+pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64, cap: usize) -> Option<Ball> {
     let k = spacing.len();
     let reach: Vec<isize> = spacing.iter().map(|&s| (tau / s).floor() as isize).collect();
     let count: f64 = reach.iter().map(|&r| (2 * r + 1) as f64).product();

@@ -15,7 +15,7 @@ use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
 use crate::metrics::edt::{DistanceMetric, check_spacing, transform};
 use crate::metrics::overlap::PerItem;
-use crate::metrics::band::{MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
+use crate::metrics::band::{Ball, MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
 use crate::metrics::surface::{cropped_pair, edges};
 
 /// Options shared by the surface metrics.
@@ -208,7 +208,7 @@ pub fn within_counts(
     let kept = grid.classes - first;
     check_tolerances(tolerances, kept)?;
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
-    let balls: Vec<Option<Vec<(f64, Vec<isize>)>>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t, MAX_BALL)).collect();
+    let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t, MAX_BALL)).collect();
     let mut out = Vec::with_capacity(grid.items * kept);
     for n in 0..grid.items {
         for c in first..grid.classes {
