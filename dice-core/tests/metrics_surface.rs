@@ -200,3 +200,35 @@ fn input_forms_agree() {
         }
     }
 }
+
+/// Volumes large enough for the parallel paths (query chunks, transform lines): results are
+/// bit-identical for 1, 2 and 3 threads.
+#[test]
+fn surface_metrics_identical_for_any_thread_count() {
+    let n = 64usize;
+    let ball = |c: [f64; 3], r: f64| -> Vec<u8> {
+        (0..n * n * n)
+            .map(|i| {
+                let x = [(i / (n * n)) as f64, ((i / n) % n) as f64, (i % n) as f64];
+                (x.iter().zip(&c).map(|(a, b)| (a - b).powi(2)).sum::<f64>() < r * r) as u8
+            })
+            .collect()
+    };
+    let (g, p) = (ball([32.0, 32.0, 32.0], 25.0), ball([30.0, 33.5, 31.0], 23.0));
+    let shape = [1usize, 1, n, n, n];
+    let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &shape).unwrap());
+    let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &shape).unwrap());
+    let opts = SurfaceOptions { spacing: vec![1.2, 0.9, 1.0], include_background: true, ..Default::default() };
+    let run = |ctx: &Context| {
+        let mut v = hausdorff_monai(ctx, &pd, &gd, 0, &opts, Some(95.0), false).unwrap().values;
+        v.extend(hausdorff_monai(ctx, &pd, &gd, 0, &opts, None, false).unwrap().values);
+        v.extend(average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, true).unwrap().values);
+        v.extend(surface_dice_monai(ctx, &pd, &gd, 0, &opts, &[1.5]).unwrap().values);
+        v.extend(boundary_f(ctx, &pd, &gd, 0, &opts, Some(8.0)).unwrap().f1.values);
+        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    };
+    let one = run(&Context::single());
+    for t in [2, 3] {
+        assert_eq!(one, run(&Context::new(t).unwrap()), "{t} threads");
+    }
+}
