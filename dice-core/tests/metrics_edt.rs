@@ -104,6 +104,22 @@ fn thread_count_invariance() {
     }
 }
 
+/// A strided (transposed) view gives the transposed transform.
+#[test]
+fn strided_view_is_read_in_place() {
+    let (h, w) = (7usize, 11usize);
+    let mask: Vec<u8> = (0..h * w).map(|i| ((i * 5 + 1) % 9 == 0) as u8).collect();
+    let ctx = Context::single();
+    let direct = distance_transform(&ctx, &TensorView::contiguous("m", &mask, &[h, w]).unwrap(), &[0.7, 1.9], DistanceMetric::Euclidean).unwrap();
+    let transposed = TensorView::new("m", &mask, 0, &[w, h], &[1, w as isize]).unwrap();
+    let t = distance_transform(&ctx, &transposed, &[1.9, 0.7], DistanceMetric::Euclidean).unwrap();
+    for y in 0..h {
+        for x in 0..w {
+            assert!((t[x * h + y] - direct[y * w + x]).abs() < 1e-12, "({y},{x})");
+        }
+    }
+}
+
 #[test]
 fn bad_arguments_are_errors() {
     let ctx = Context::single();

@@ -145,3 +145,90 @@ fn far_and_near_parts_against_brute_force() {
         assert!((asd - mean).abs() < 1e-9, "{k}-D asd {asd} vs {mean}");
     }
 }
+
+/// Every input form gives the same surface metrics: one-hot masks (channels-last strides),
+/// an i64 label map, argmax of f32 scores, thresholded f64 probabilities.
+#[test]
+fn input_forms_agree() {
+    let ctx = Context::single();
+    let (n, c, h, w) = (2usize, 3usize, 23usize, 29usize);
+    let s = h * w;
+    let label = |i: usize, v: usize, shift: f64| {
+        let (y, x) = ((v / w) as f64, (v % w) as f64);
+        let r = ((y - 11.0 - shift).powi(2) + (x - 14.0 + i as f64).powi(2)).sqrt();
+        if r < 5.0 { 2 } else if r < 9.0 { 1 } else { 0 }
+    };
+    let lp: Vec<i64> = (0..n * s).map(|iv| label(iv / s, iv % s, 1.5)).collect();
+    let lg: Vec<i64> = (0..n * s).map(|iv| label(iv / s, iv % s, 0.0)).collect();
+    // Channels-last one-hot of both.
+    let onehot = |l: &[i64]| {
+        let mut m = vec![0u8; n * s * c];
+        for (iv, &k) in l.iter().enumerate() {
+            m[iv * c + k as usize] = 1;
+        }
+        m
+    };
+    let (mp, mg) = (onehot(&lp), onehot(&lg));
+    let strides = [(s * c) as isize, 1, (w * c) as isize, c as isize];
+    fn md<'a>(m: &'a [u8], shape: &[usize], strides: &[isize]) -> Decisions<'a> {
+        Decisions::Masks(TensorView::new("m", m, 0, shape, strides).unwrap())
+    }
+    let shape4 = [n, c, h, w];
+    // Scores whose argmax is the prediction's label; probabilities thresholded at 0.5.
+    let scores: Vec<f32> = (0..n * c * s)
+        .map(|j| {
+            let (i, k, v) = (j / (c * s), (j / s) % c, j % s);
+            if lp[i * s + v] == k as i64 { 2.0 } else { -1.0 - k as f32 }
+        })
+        .collect();
+    let probs: Vec<f64> = scores.iter().map(|&v| if v > 0.0 { 0.9 } else { 0.1 }).collect();
+    let gl = Decisions::Labels(dice_core::Labels::I64(TensorView::contiguous("gt", &lg, &[n, 1, h, w]).unwrap()));
+    let forms = [
+        md(&mp, &shape4, &strides),
+        Decisions::Labels(dice_core::Labels::I64(TensorView::contiguous("pred", &lp, &[n, h, w]).unwrap())),
+        Decisions::F32(TensorView::contiguous("pred", &scores, &[n, c, h, w]).unwrap(), Rule::Argmax),
+        Decisions::F64(TensorView::contiguous("pred", &probs, &[n, c, h, w]).unwrap(), Rule::Threshold(0.5)),
+    ];
+    let opts = SurfaceOptions { spacing: vec![0.8, 1.3], ..Default::default() };
+    let reference = hausdorff_monai(&ctx, &forms[0], &md(&mg, &shape4, &strides), 0, &opts, Some(95.0), false).unwrap();
+    assert!(reference.values.iter().all(|v| v.is_finite() && *v > 0.0));
+    let nsd = surface_dice_monai(&ctx, &forms[0], &md(&mg, &shape4, &strides), 0, &opts, &[1.0, 1.0]).unwrap();
+    for (f, p) in forms.iter().enumerate() {
+        for g in [md(&mg, &shape4, &strides), gl] {
+            assert_eq!(hausdorff_monai(&ctx, p, &g, c, &opts, Some(95.0), false).unwrap(), reference, "form {f}");
+            assert_eq!(surface_dice_monai(&ctx, p, &g, c, &opts, &[1.0, 1.0]).unwrap(), nsd, "form {f}");
+        }
+    }
+}
+
+/// Volumes large enough for the parallel paths (query chunks, transform lines): results are
+/// bit-identical for 1, 2 and 3 threads.
+#[test]
+fn surface_metrics_identical_for_any_thread_count() {
+    let n = 64usize;
+    let ball = |c: [f64; 3], r: f64| -> Vec<u8> {
+        (0..n * n * n)
+            .map(|i| {
+                let x = [(i / (n * n)) as f64, ((i / n) % n) as f64, (i % n) as f64];
+                (x.iter().zip(&c).map(|(a, b)| (a - b).powi(2)).sum::<f64>() < r * r) as u8
+            })
+            .collect()
+    };
+    let (g, p) = (ball([32.0, 32.0, 32.0], 25.0), ball([30.0, 33.5, 31.0], 23.0));
+    let shape = [1usize, 1, n, n, n];
+    let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &shape).unwrap());
+    let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &shape).unwrap());
+    let opts = SurfaceOptions { spacing: vec![1.2, 0.9, 1.0], include_background: true, ..Default::default() };
+    let run = |ctx: &Context| {
+        let mut v = hausdorff_monai(ctx, &pd, &gd, 0, &opts, Some(95.0), false).unwrap().values;
+        v.extend(hausdorff_monai(ctx, &pd, &gd, 0, &opts, None, false).unwrap().values);
+        v.extend(average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, true).unwrap().values);
+        v.extend(surface_dice_monai(ctx, &pd, &gd, 0, &opts, &[1.5]).unwrap().values);
+        v.extend(boundary_f(ctx, &pd, &gd, 0, &opts, Some(8.0)).unwrap().f1.values);
+        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    };
+    let one = run(&Context::single());
+    for t in [2, 3] {
+        assert_eq!(one, run(&Context::new(t).unwrap()), "{t} threads");
+    }
+}

@@ -38,11 +38,20 @@ fn best_of<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Streaming read bandwidth (bytes/s) over `bytes` of memory, one thread.
-fn read_floor(bytes: usize, reps: usize) -> f64 {
-    let buf = vec![1u64; bytes / 8];
-    let t = best_of(reps, || buf.iter().fold(0u64, |a, &b| a.wrapping_add(b)));
-    bytes as f64 / t
+/// Streaming read bandwidth (bytes/s) of one thread over a 256 MiB buffer (beyond the
+/// caches), summed in 32 independent lanes so the loop is load-bound, not add-bound.
+fn read_floor(reps: usize) -> f64 {
+    let buf = vec![1u64; 32 << 20];
+    let t = best_of(reps, || {
+        let mut acc = [0u64; 32];
+        for chunk in buf.chunks_exact(32) {
+            for k in 0..32 {
+                acc[k] = acc[k].wrapping_add(chunk[k]);
+            }
+        }
+        acc.iter().fold(0u64, |a, &b| a.wrapping_add(b))
+    });
+    (buf.len() * 8) as f64 / t
 }
 
 const SCIPY: &str = r#"
@@ -128,7 +137,7 @@ fn main() {
     }
     // Confusion counts from u8 label maps vs the read floor (2 bytes per voxel).
     let bytes = 2 * gt.len();
-    let floor = read_floor(bytes.max(1 << 26), reps);
+    let floor = read_floor(reps);
     for threads in [1usize, 2] {
         let ctx = Context::new(threads).unwrap();
         let lp = Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));

@@ -6,7 +6,11 @@
 //! ([`super::edt`]) — last axis first, each further axis folded in the same way — so the two
 //! paths decide a borderline `d == tau` identically.
 
+use crate::context::Context;
 use crate::metrics::edt::DistanceMetric;
+
+/// Grid offsets with their distances (as the transform computes them), closest first.
+pub(crate) type Ball = Vec<(f64, Vec<isize>)>;
 
 /// Offsets above this count make the ball test dearer than a transform: use the transform.
 pub(crate) const MAX_BALL: usize = 512;
@@ -32,7 +36,7 @@ pub(crate) fn offset_distance(o: &[isize], spacing: &[f64], m: DistanceMetric) -
 
 /// The offsets within `tau` with their distances (closest first), or None when there are more
 /// than `cap`.
-pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64, cap: usize) -> Option<Vec<(f64, Vec<isize>)>> {
+pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64, cap: usize) -> Option<Ball> {
     let k = spacing.len();
     let reach: Vec<isize> = spacing.iter().map(|&s| (tau / s).floor() as isize).collect();
     let count: f64 = reach.iter().map(|&r| (2 * r + 1) as f64).product();
@@ -80,23 +84,21 @@ fn flat_offsets(shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> Vec<isize> {
     offsets.iter().map(|(_, o)| o.iter().zip(&stride).map(|(a, b)| a * b).sum()).collect()
 }
 
-/// Calls `visit(i, index)` for every set voxel `i` of a C-order mask, with its multi-index.
-fn for_each_set(mask: &[u8], shape: &[usize], mut visit: impl FnMut(usize, &[usize]) -> bool) {
-    let k = shape.len();
-    let mut index = vec![0usize; k];
-    for (i, &m) in mask.iter().enumerate() {
-        if m != 0 && !visit(i, &index) {
-            return;
-        }
-        for d in (0..k).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
-        }
+/// Flat indices of the set voxels of a mask.
+fn set_voxels(mask: &[u8]) -> Vec<usize> {
+    mask.iter().enumerate().filter(|(_, m)| **m != 0).map(|(i, _)| i).collect()
+}
+
+/// Multi-index of flat index `i` in a C-order grid.
+fn unravel(mut i: usize, shape: &[usize], index: &mut [usize]) {
+    for d in (0..shape.len()).rev() {
+        index[d] = i % shape[d];
+        i /= shape[d];
     }
 }
+
+/// Queries per parallel task (fixed: results do not depend on the thread count).
+const TASK_QUERIES: usize = 2048;
 
 fn lands(o: &[isize], index: &[usize], shape: &[usize]) -> bool {
     o.iter().zip(index).zip(shape).all(|((&d, &x), &e)| {
@@ -110,6 +112,7 @@ fn lands(o: &[isize], index: &[usize], shape: &[usize]) -> bool {
 /// `from` order, unfound ones omitted) and how many were not found within the ball, or None
 /// as soon as more than `allowed_missing` are not found.
 pub(crate) fn nearest_in_ball(
+    ctx: &Context,
     from: &[u8],
     to: &[u8],
     shape: &[usize],
@@ -117,28 +120,70 @@ pub(crate) fn nearest_in_ball(
     allowed_missing: usize,
 ) -> Option<(Vec<f64>, usize)> {
     let flat = flat_offsets(shape, offsets);
-    let mut found = Vec::new();
-    let mut missing = 0usize;
-    for_each_set(from, shape, |i, index| {
-        let hit = offsets.iter().zip(&flat).find(|((_, o), fo)| lands(o, index, shape) && to[(i as isize + **fo) as usize] != 0);
-        match hit {
-            Some(((d, _), _)) => found.push(*d),
-            None => missing += 1,
+    let reach = reach_of(offsets, shape.len());
+    let queries = set_voxels(from);
+    let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
+    let parts = ctx.map_ordered(&chunks, queries.len() * 64, || vec![0usize; shape.len()], |index, chunk| {
+        let mut found = Vec::with_capacity(chunk.len());
+        let mut missing = 0usize;
+        for &i in chunk.iter() {
+            unravel(i, shape, index);
+            match first_hit(i, index, to, shape, offsets, &flat, &reach) {
+                Some(j) => found.push(offsets[j].0),
+                None => missing += 1,
+            }
+            if missing > allowed_missing {
+                break;
+            }
         }
-        missing <= allowed_missing
+        (found, missing)
     });
-    (missing <= allowed_missing).then_some((found, missing))
+    let missing: usize = parts.iter().map(|p| p.1).sum();
+    (missing <= allowed_missing).then(|| (parts.into_iter().flat_map(|p| p.0).collect(), missing))
+}
+
+/// Index of the first offset (closest first) landing on a set voxel of `to`.
+fn first_hit(
+    i: usize,
+    index: &[usize],
+    to: &[u8],
+    shape: &[usize],
+    offsets: &[(f64, Vec<isize>)],
+    flat: &[isize],
+    reach: &[usize],
+) -> Option<usize> {
+    if interior(index, reach, shape) {
+        // No bounds test: every offset lands inside the grid.
+        flat.iter().position(|&fo| to[(i as isize + fo) as usize] != 0)
+    } else {
+        offsets.iter().zip(flat).position(|((_, o), fo)| lands(o, index, shape) && to[(i as isize + *fo) as usize] != 0)
+    }
+}
+
+/// The largest |offset| per axis.
+fn reach_of(offsets: &[(f64, Vec<isize>)], k: usize) -> Vec<usize> {
+    (0..k).map(|a| offsets.iter().map(|(_, o)| o[a].unsigned_abs()).max().unwrap_or(0)).collect()
+}
+
+/// True when every offset within `reach` of `index` stays inside the grid.
+fn interior(index: &[usize], reach: &[usize], shape: &[usize]) -> bool {
+    index.iter().zip(reach).zip(shape).all(|((&x, &r), &e)| x >= r && x + r < e)
 }
 
 /// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
-pub(crate) fn count_within(from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> usize {
+pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> usize {
     let flat = flat_offsets(shape, offsets);
-    let mut hits = 0;
-    for_each_set(from, shape, |i, index| {
-        if offsets.iter().zip(&flat).any(|((_, o), &fo)| lands(o, index, shape) && to[(i as isize + fo) as usize] != 0) {
-            hits += 1;
-        }
-        true
+    let reach = reach_of(offsets, shape.len());
+    let queries = set_voxels(from);
+    let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
+    let parts = ctx.map_ordered(&chunks, queries.len() * offsets.len(), || vec![0usize; shape.len()], |index, chunk| {
+        chunk
+            .iter()
+            .filter(|&&i| {
+                unravel(i, shape, index);
+                first_hit(i, index, to, shape, offsets, &flat, &reach).is_some()
+            })
+            .count()
     });
-    hits
+    parts.iter().sum()
 }

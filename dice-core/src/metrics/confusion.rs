@@ -120,8 +120,13 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
         || Scratch::new(len),
         |s, &(n, r0, r1)| -> Result<(usize, Vec<[u64; 3]>)> {
             let mut acc = vec![[0u64; 3]; c];
-            for r in r0..r1 {
-                if count_u8(backend, &rp, &rg, n, r, exclusive, &mut acc)? {
+            // Contiguous byte rows are counted as one span, others row by row.
+            let span = if rp.rows_contiguous() && rg.rows_contiguous() { r1 - r0 } else { 1 };
+            let mut r = r0;
+            while r < r1 {
+                let rows = span.min(r1 - r);
+                if count_u8(backend, &rp, &rg, n, r, rows, exclusive, &mut acc)? {
+                    r += rows;
                     continue;
                 }
                 if exclusive {
@@ -129,6 +134,7 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
                 } else {
                     count_channels(&rp, &rg, n, r, s, &mut acc)?;
                 }
+                r += 1;
             }
             Ok((n, acc))
         },
@@ -161,25 +167,28 @@ fn count_exclusive(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut
     Ok(())
 }
 
-/// Fast path for u8 rows with unit stride on both sides (label maps, or masks): per class,
+/// Fast path for u8 rows `r .. r + rows` with unit stride on both sides (label maps, or
+/// masks; several rows only when contiguous): per class,
 /// byte compares counted in u8 lanes (vectorised), flushed to u64. Returns false when the
 /// sources do not qualify.
+#[allow(clippy::too_many_arguments)]
 fn count_u8(
     backend: Backend,
     rp: &Reader<'_>,
     rg: &Reader<'_>,
     n: usize,
     r: usize,
+    rows: usize,
     exclusive: bool,
     acc: &mut [[u64; 3]],
 ) -> Result<bool> {
     let c = acc.len();
     if exclusive {
-        let (Some(a), Some(b)) = (rp.u8_row(n, 0, r), rg.u8_row(n, 0, r)) else {
+        let (Some(a), Some(b)) = (rp.u8_rows(n, 0, r, rows), rg.u8_rows(n, 0, r, rows)) else {
             return Ok(false);
         };
         // Every class from the bytes, except class 0 of a binary map, which follows from
-        // class 1: P0 = S - P1, G0 = S - G1, TP0 = S - P1 - G1 + TP1 (S = row length).
+        // class 1: P0 = S - P1, G0 = S - G1, TP0 = S - P1 - G1 + TP1 (S = span length).
         let mut max = 0u8;
         let skip = usize::from(c == 2);
         for (k, slot) in acc.iter_mut().enumerate().skip(skip) {
@@ -198,7 +207,7 @@ fn count_u8(
         return Ok(true);
     }
     for (k, slot) in acc.iter_mut().enumerate() {
-        let (Some(a), Some(b)) = (rp.u8_row(n, k, r), rg.u8_row(n, k, r)) else {
+        let (Some(a), Some(b)) = (rp.u8_rows(n, k, r, rows), rg.u8_rows(n, k, r, rows)) else {
             return Ok(false);
         };
         add3(slot, backend.dispatch(RowCounts { a, b, class: None }).0);

@@ -185,19 +185,26 @@ impl<'a> Reader<'a> {
         n as isize * self.sn + c as isize * self.sc + row_offset(&self.spatial, &self.ss, r)
     }
 
-    /// Row `r` of item `n` (channel `c` for masks) as a contiguous byte slice, when the source
-    /// is a u8 label map or u8 masks with unit stride along the last axis (the fast path).
-    pub(crate) fn u8_row(&self, n: usize, c: usize, r: usize) -> Option<&'a [u8]> {
+    /// Rows `r .. r + rows` of item `n` (channel `c` for masks) as one contiguous byte slice,
+    /// when the source is a u8 label map or u8 masks with unit stride along the last axis and
+    /// (for more than one row) C-contiguous spatial axes: the fast path.
+    pub(crate) fn u8_rows(&self, n: usize, c: usize, r: usize, rows: usize) -> Option<&'a [u8]> {
         let view = match &self.src {
             Decisions::Labels(Labels::U8(v)) | Decisions::Masks(v) => v,
             _ => return None,
         };
-        if self.ss[self.ss.len() - 1] != 1 {
+        if self.ss[self.ss.len() - 1] != 1 || (rows > 1 && !self.rows_contiguous()) {
             return None;
         }
         let start = (view.base() as isize + self.row_offset(n, c, r)) as usize;
         let len = self.spatial[self.spatial.len() - 1];
-        Some(&view.data()[start..start + len])
+        Some(&view.data()[start..start + len * rows])
+    }
+
+    /// True when consecutive rows follow each other in memory (C-contiguous spatial axes).
+    pub(crate) fn rows_contiguous(&self) -> bool {
+        let k = self.spatial.len();
+        (0..k).all(|d| self.ss[d] == self.spatial[d + 1..].iter().product::<usize>() as isize)
     }
 
     /// Class index of every voxel of row `r` (label maps and argmax only).
@@ -220,6 +227,26 @@ impl<'a> Reader<'a> {
     /// Membership (0 or 1) of every voxel of row `r` in class `c`. `scratch` holds a row of
     /// class indices for exclusive sources.
     pub(crate) fn member_row(&self, n: usize, c: usize, r: usize, scratch: &mut [u32], out: &mut [u8]) -> Result<()> {
+        // Byte rows with unit stride: one vectorisable map.
+        match &self.src {
+            Decisions::Masks(_) => {
+                if let Some(row) = self.u8_rows(n, c, r, 1) {
+                    out.iter_mut().zip(row).for_each(|(o, &b)| *o = (b != 0) as u8);
+                    return Ok(());
+                }
+            }
+            Decisions::Labels(Labels::U8(_)) => {
+                if let Some(row) = self.u8_rows(n, 0, r, 1) {
+                    let max = row.iter().copied().fold(0, u8::max);
+                    if max as usize >= self.classes {
+                        return Err(DiceError::LabelOutOfRange { value: max as i64, classes: self.classes });
+                    }
+                    out.iter_mut().zip(row).for_each(|(o, &b)| *o = (b as usize == c) as u8);
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
         let step = self.ss[self.ss.len() - 1];
         match &self.src {
             Decisions::Masks(v) => {

@@ -15,7 +15,7 @@ use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
 use crate::metrics::edt::{DistanceMetric, check_spacing, transform};
 use crate::metrics::overlap::PerItem;
-use crate::metrics::band::{MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
+use crate::metrics::band::{Ball, MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
 use crate::metrics::surface::{cropped_pair, edges};
 
 /// Options shared by the surface metrics.
@@ -144,7 +144,7 @@ fn directed(
         Need::All => 0,
         Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
     };
-    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(from, to, shape, offsets, allowed)) {
+    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, offsets, allowed)) {
         let root = m == DistanceMetric::Euclidean;
         return (found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond);
     }
@@ -208,7 +208,7 @@ pub fn within_counts(
     let kept = grid.classes - first;
     check_tolerances(tolerances, kept)?;
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
-    let balls: Vec<Option<Vec<(f64, Vec<isize>)>>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t, MAX_BALL)).collect();
+    let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t, MAX_BALL)).collect();
     let mut out = Vec::with_capacity(grid.items * kept);
     for n in 0..grid.items {
         for c in first..grid.classes {
@@ -220,7 +220,7 @@ pub fn within_counts(
             let count = |e: &[u8]| e.iter().filter(|&&v| v != 0).count();
             let tau = tolerances[c - first];
             let (pred_within, gt_within) = match &balls[c - first] {
-                Some(offsets) => (count_within(&ep, &eg, &pair.shape, offsets), count_within(&eg, &ep, &pair.shape, offsets)),
+                Some(offsets) => (count_within(ctx, &ep, &eg, &pair.shape, offsets), count_within(ctx, &eg, &ep, &pair.shape, offsets)),
                 None => {
                     let within = |d: Vec<f64>| d.iter().filter(|&&v| v <= tau).count();
                     (

@@ -77,35 +77,44 @@ fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> Vec<u8> {
     out
 }
 
-/// Edge voxels of a C-order mask: set, with a face neighbour unset or outside the grid.
+/// Edge voxels of a C-order 0/1 mask: set, with a face neighbour unset or outside the grid.
+/// Row by row: a row on the grid's border keeps every set voxel; an inner row ANDs its
+/// neighbours along the row and the 2(k-1) neighbouring rows (byte operations).
 pub(crate) fn edges(mask: &[u8], shape: &[usize]) -> Vec<u8> {
     let k = shape.len();
+    let len = shape[k - 1];
+    let rows = mask.len() / len.max(1);
     let mut stride = vec![1usize; k];
     for d in (0..k - 1).rev() {
         stride[d] = stride[d + 1] * shape[d + 1];
     }
     let mut out = vec![0u8; mask.len()];
+    let mut inner = vec![0u8; len];
     let mut index = vec![0usize; k];
-    for (i, o) in out.iter_mut().enumerate() {
-        if mask[i] != 0 {
-            let mut edge = false;
-            for d in 0..k {
-                let at_lo = index[d] == 0;
-                let at_hi = index[d] + 1 == shape[d];
-                if at_lo || at_hi || mask[i - stride[d]] == 0 || mask[i + stride[d]] == 0 {
-                    edge = true;
-                    break;
-                }
-            }
-            *o = edge as u8;
+    for r in 0..rows {
+        let mut rest = r;
+        for d in (0..k - 1).rev() {
+            index[d] = rest % shape[d];
+            rest /= shape[d];
         }
-        for d in (0..k).rev() {
-            index[d] += 1;
-            if index[d] < shape[d] {
-                break;
-            }
-            index[d] = 0;
+        let at = r * len;
+        let row = &mask[at..at + len];
+        let o = &mut out[at..at + len];
+        if (0..k - 1).any(|d| index[d] == 0 || index[d] + 1 == shape[d]) || len < 3 {
+            o.copy_from_slice(row);
+            continue;
         }
+        // inner[x] = 1 when every face neighbour of x is set (x interior along the row).
+        inner[0] = 0;
+        inner[len - 1] = 0;
+        for x in 1..len - 1 {
+            inner[x] = row[x - 1] & row[x + 1];
+        }
+        for d in 0..k - 1 {
+            let (lo, hi) = (&mask[at - stride[d]..at - stride[d] + len], &mask[at + stride[d]..at + stride[d] + len]);
+            inner.iter_mut().zip(lo.iter().zip(hi)).for_each(|(v, (&a, &b))| *v &= a & b);
+        }
+        o.iter_mut().zip(row.iter().zip(&inner)).for_each(|(e, (&m, &i))| *e = m & (i ^ 1));
     }
     out
 }
