@@ -46,7 +46,8 @@ if [ "${DICE_TEST_TORCH:-1}" != "0" ]; then
     "$py" -m pip install -q --no-deps medpy==0.5.2
   }
 else
-  echo "!! DICE_TEST_TORCH=0: torch/MONAI/smp/kornia/torchmetrics/medpy not installed: dice.torch and the differential tests are NOT run (shown as skipped)"
+  echo "!! DICE_TEST_TORCH=0: torch/MONAI/smp/kornia/torchmetrics/medpy are not installed by this script;"
+  echo "!! dice.torch and the differential tests run only where they already are, and show as SKIPPED otherwise"
 fi
 "$py" -c "import numpy, pytest; print('python', __import__('sys').version.split()[0], 'numpy', numpy.__version__, 'pytest', pytest.__version__)"
 
