@@ -39,8 +39,11 @@ pub use context::Context;
 pub use error::{DiceError, Result};
 pub use finalize::{Coefficients, Finalized};
 pub use float::Float;
-pub use options::{Activation, DiceOptions, Reduction};
+pub use options::{
+    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise, PointwiseKind, Reduction,
+    WeightMode,
+};
 pub use schedule::{Ramp, RampKind};
-pub use stats::{Stats, Sums};
+pub use stats::{PointwiseSums, Stats, Sums};
 pub use target::{Label, Labels, Target};
 pub use tensor::{Layout, TensorView, TensorViewMut};

@@ -28,16 +28,19 @@ pub(crate) struct Dim {
 /// The iteration plan shared by the reduce and backward passes.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
+    /// Rows: batch items, or (item, frame) pairs with per-frame rows.
     pub n: usize,
     pub c: usize,
-    pub n_stride: [isize; 3],
+    /// The axes that index rows, outermost first: N, then T with per-frame rows.
+    pub row_dims: Vec<Dim>,
     pub c_stride: [isize; 3],
     /// Collapsed spatial dims, outermost first; never empty.
     pub dims: Vec<Dim>,
     pub spatial: usize,
 }
 
-/// One parallel work unit: batch item `n`, flattened spatial positions `start..end`.
+/// One parallel work unit: row `n` (batch item, or item and frame), flattened spatial
+/// positions `start..end`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Block {
     pub n: usize,
@@ -47,8 +50,9 @@ pub(crate) struct Block {
 
 impl Plan {
     /// `layouts`: input, target (label maps with a channel axis of extent 1, stride 0) and
-    /// optionally the output, all of equal rank with matching N and spatial extents.
-    pub fn new(input: &Layout, target: &Layout, output: Option<&Layout>) -> Plan {
+    /// optionally the output, all of equal rank with matching N and spatial extents. With
+    /// `frames`, axis 2 (T) indexes rows together with N instead of being summed over.
+    pub fn new(input: &Layout, target: &Layout, output: Option<&Layout>, frames: bool) -> Plan {
         let ls = [input, target, output.unwrap_or(input)];
         let stride = |d: usize| -> [isize; 3] {
             let mut s = [0; 3];
@@ -57,7 +61,8 @@ impl Plan {
             }
             s
         };
-        let mut dims: Vec<Dim> = (2..input.rank())
+        let first_spatial = if frames { 3 } else { 2 };
+        let mut dims: Vec<Dim> = (first_spatial..input.rank())
             .filter(|&d| input.shape()[d] != 1)
             .map(|d| Dim { extent: input.shape()[d], stride: stride(d) })
             .collect();
@@ -78,14 +83,29 @@ impl Plan {
             merged.push(Dim { extent: 1, stride: [0; 3] });
         }
         let spatial = merged.iter().map(|d| d.extent).product();
+        let row_dims: Vec<Dim> = (0..first_spatial)
+            .filter(|&d| d != 1)
+            .map(|d| Dim { extent: input.shape()[d], stride: stride(d) })
+            .collect();
         Plan {
-            n: input.shape()[0],
+            n: row_dims.iter().map(|d| d.extent).product(),
             c: input.shape()[1],
-            n_stride: stride(0),
+            row_dims,
             c_stride: stride(1),
             dims: merged,
             spatial,
         }
+    }
+
+    /// Element offset of row `r` (channel 0, first position) in tensor k.
+    #[inline(always)]
+    pub fn row_offset(&self, r: usize, k: usize) -> isize {
+        let (mut rem, mut off) = (r, 0isize);
+        for d in self.row_dims.iter().rev() {
+            off += (rem % d.extent) as isize * d.stride[k];
+            rem /= d.extent;
+        }
+        off
     }
 
     /// The blocks in canonical order (n-major, then spatial).
@@ -150,7 +170,7 @@ impl Iterator for Tiles<'_> {
         let len = (run - self.done).min(TILE);
         let mut off = [0isize; 3];
         for (k, o) in off.iter_mut().enumerate() {
-            *o = self.n as isize * self.plan.n_stride[k]
+            *o = self.plan.row_offset(self.n, k)
                 + dims.iter().zip(&self.idx).map(|(d, &i)| i as isize * d.stride[k]).sum::<isize>()
                 + self.done as isize * dims[inner].stride[k];
         }
