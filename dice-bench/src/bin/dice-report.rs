@@ -75,6 +75,7 @@ fn mib(kib: u64) -> f64 {
 
 fn run(args: &Args, all: usize) -> Result<bool, String> {
     let reps = args.reps.unwrap_or(if args.quick { 5 } else { 15 });
+    memory::return_freed_memory();
     let peak_per_case = memory::reset_peak();
     println!(
         "dice-report: backend {}, {all} core(s), medians of {reps} calls after a warm-up{}",
