@@ -98,3 +98,42 @@ pub fn to_json(machine: Value, bandwidth: &[Bandwidth], reps: usize, rows: &[Row
         "cases": rows.iter().map(Row::to_json).collect::<Vec<_>>(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str, threads: usize, label: &str, seconds: f64) -> Row {
+        Row {
+            key: key.into(),
+            threads,
+            threads_label: label.into(),
+            elements: 1000,
+            bytes: 4000,
+            seconds,
+            floor: 0.5,
+            speedup: None,
+            peak_mib: Some(10.0),
+            extra_mib: Some(0.5),
+            resident_mib: 9.0,
+        }
+    }
+
+    /// The fields the gate and benchmarks/compare_pytorch.py read are written, and a report
+    /// gated against itself, or a slower copy of itself, gives the expected verdict.
+    #[test]
+    fn json_round_trips_through_the_gate() {
+        let bw = [Bandwidth { threads: 1, read2: 1e9, read2_write1: 1e9 }];
+        let base = to_json(json!({}), &bw, 5, &[row("dice/3d/contig/i64/fwd", 1, "1", 1.0)]);
+        let c = &base["cases"][0];
+        assert_eq!((c["shape"].as_str(), c["pass"].as_str(), c["loss"].as_str()), (Some("3d"), Some("fwd"), Some("dice")));
+        assert_eq!(c["ratio_to_floor"].as_f64(), Some(2.0));
+        assert_eq!(c["gb_per_s"].as_f64(), Some(4000.0 / 1e9));
+        for field in ["median_s", "floor_s", "elements", "extra_rss_mib", "threads_label", "key"] {
+            assert!(!c[field].is_null(), "{field} missing");
+        }
+        assert!(crate::gate::check(&base, &base, 2.0).unwrap().passed());
+        let slower = to_json(json!({}), &bw, 5, &[row("dice/3d/contig/i64/fwd", 1, "1", 2.01)]);
+        assert_eq!(crate::gate::check(&base, &slower, 2.0).unwrap().regressions.len(), 1);
+    }
+}
