@@ -9,7 +9,8 @@ use crate::error::{DiceError, Result};
 use crate::finalize::{Coefficients, Finalized, finalize};
 use crate::float::Float;
 use crate::kernel::KernelCfg;
-use crate::options::{Activation, DiceOptions};
+use crate::kernel::pointwise::PointwiseCfg;
+use crate::options::{Activation, DenseIgnore, DiceOptions, FocalAlpha, PointwiseKind};
 use crate::plan::Plan;
 use crate::stats::Stats;
 use crate::target::{Labels, Target};
@@ -84,6 +85,8 @@ fn prepare<'a, T: Float>(
     }
     let first = opts.first_class(c);
     opts.class_weights(c - first)?;
+    crate::finalize::validate(opts)?;
+    let pointwise = pointwise_cfg(opts, c, first)?;
     let labels = matches!(src, TargetSrc::Labels(_));
     let act = if opts.activation == Activation::Softmax && c == 1 { Activation::None } else { opts.activation };
     let cfg = KernelCfg {
@@ -94,6 +97,7 @@ fn prepare<'a, T: Float>(
         soft: opts.soft_label && !opts.squared_pred && !labels,
         labels,
         masked: !labels && opts.ignore_index.is_some(),
+        mask_per_channel: opts.dense_ignore == DenseIgnore::Equal,
     };
     Ok(Job {
         plan: Plan::new(il, &tl, output),
@@ -101,7 +105,81 @@ fn prepare<'a, T: Float>(
         input: *input,
         target: src,
         ignore_index: opts.ignore_index,
+        dense_ignore: opts.dense_ignore,
+        pointwise,
         backend: ctx.backend(),
+    })
+}
+
+/// Per-channel weights: none (ones), one value for all, or one per channel of `range`
+/// (other channels 0).
+fn per_channel(v: &[f64], c: usize, range: std::ops::Range<usize>, fill: f64) -> Result<Vec<f64>> {
+    let n = range.len();
+    for (i, &w) in v.iter().enumerate() {
+        if !w.is_finite() || w < 0.0 {
+            return Err(DiceError::BadWeight { index: i, value: w });
+        }
+    }
+    let mut out = vec![0.0; c];
+    for (k, ch) in range.enumerate() {
+        out[ch] = match v.len() {
+            0 => fill,
+            1 => v[0],
+            m if m == n => v[k],
+            m => return Err(DiceError::WeightCount { expected: n, got: m }),
+        };
+    }
+    Ok(out)
+}
+
+/// The elementwise term's constants, validated against C.
+fn pointwise_cfg<T: Float>(opts: &DiceOptions, c: usize, first: usize) -> Result<PointwiseCfg<T>> {
+    let pw = &opts.pointwise;
+    let focal = matches!(pw.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal);
+    if pw.kind == PointwiseKind::SoftmaxFocal && first != 0 {
+        return Err(DiceError::BadOption {
+            name: "pointwise",
+            reason: "softmax focal needs include_background (MONAI then renormalises over the kept channels only)",
+        });
+    }
+    let range = if pw.kind == PointwiseKind::SigmoidFocal { first..c } else { 0..c };
+    let kept = range.len();
+    // MONAI's FocalLoss ignores class weights with a single (kept) channel
+    let weights: &[f64] = if focal && kept == 1 { &[] } else { &pw.weight };
+    let w = per_channel(weights, c, range.clone(), 1.0)?;
+    let (mut a_pos, mut a_neg) = (vec![1.0; c], vec![1.0; c]);
+    let check = |a: f64| if (0.0..=1.0).contains(&a) { Ok(a) } else { Err(DiceError::BadOption { name: "alpha", reason: "must be in [0, 1]" }) };
+    match (&pw.alpha, pw.kind) {
+        (FocalAlpha::None, _) => {}
+        _ if !focal => return Err(DiceError::BadOption { name: "alpha", reason: "applies to the focal terms only" }),
+        (FocalAlpha::Scalar(a), PointwiseKind::SoftmaxFocal) => {
+            let a = check(*a)?;
+            a_pos.iter_mut().enumerate().for_each(|(ch, v)| *v = if ch == 0 { 1.0 - a } else { a });
+        }
+        (FocalAlpha::Scalar(a), _) => {
+            let a = check(*a)?;
+            for ch in range.clone() {
+                (a_pos[ch], a_neg[ch]) = (a, 1.0 - a);
+            }
+        }
+        (FocalAlpha::PerClass(v), _) => {
+            if v.len() != kept {
+                return Err(DiceError::WeightCount { expected: kept, got: v.len() });
+            }
+            for (k, ch) in range.clone().enumerate() {
+                a_pos[ch] = check(v[k])?;
+            }
+        }
+    }
+    let t = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
+    Ok(PointwiseCfg {
+        kind: pw.kind,
+        w: t(w),
+        a_pos: t(a_pos),
+        a_neg: t(a_neg),
+        gamma: T::from_f64(pw.gamma),
+        smooth: T::from_f64(pw.label_smoothing),
+        smooth_c: T::from_f64(pw.label_smoothing / c as f64),
     })
 }
 

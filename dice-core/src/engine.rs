@@ -7,9 +7,11 @@ use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::finalize::Coefficients;
 use crate::float::Float;
+use crate::kernel::pointwise::{self, PointwiseCfg};
 use crate::kernel::{KernelCfg, TileBufs, activation, backward, reduce};
+use crate::options::{DenseIgnore, PointwiseKind};
 use crate::plan::{Block, INPUT, OUTPUT, Plan, TARGET, TILE};
-use crate::stats::{Stats, Sums};
+use crate::stats::{PointwiseSums, Stats, Sums};
 use crate::target::{Label, Labels};
 use crate::tensor::TensorView;
 use pulp::{Simd, WithSimd};
@@ -28,6 +30,9 @@ pub(crate) struct Job<'a, T: Float> {
     pub input: TensorView<'a, T>,
     pub target: TargetSrc<'a, T>,
     pub ignore_index: Option<i64>,
+    /// How a dense target's `ignore_index` masks.
+    pub dense_ignore: DenseIgnore,
+    pub pointwise: PointwiseCfg<T>,
     pub backend: Backend,
 }
 
@@ -52,9 +57,19 @@ impl<T: Float> Job<'_, T> {
                 }
                 if self.cfg.masked {
                     let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
-                    for j in 0..len {
-                        let any = (0..p.c).any(|c| bufs.t[c * TILE + j] != zero);
-                        bufs.mask[j] = if any { one } else { zero };
+                    match self.dense_ignore {
+                        DenseIgnore::AllZero => {
+                            for j in 0..len {
+                                let any = (0..p.c).any(|c| bufs.t[c * TILE + j] != zero);
+                                bufs.mask[j] = if any { one } else { zero };
+                            }
+                        }
+                        DenseIgnore::Equal => {
+                            let ign = T::from_f64(self.ignore_index.unwrap_or(0) as f64);
+                            for (m, &t) in bufs.mask[..p.c * TILE].iter_mut().zip(&bufs.t[..p.c * TILE]) {
+                                *m = if t == ign { zero } else { one };
+                            }
+                        }
                     }
                 }
             }
@@ -141,14 +156,16 @@ struct ReduceBlock<'a, 'j, T: Float> {
     block: Block,
     bufs: &'a mut TileBufs<T>,
     acc: &'a mut [Sums],
+    pw: &'a mut PointwiseSums,
 }
 
 impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
     type Output = Result<()>;
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Result<()> {
-        let ReduceBlock { job, block, bufs, acc } = self;
+        let ReduceBlock { job, block, bufs, acc, pw } = self;
         let sc = pulp::Scalar::new();
+        let elementwise = job.pointwise.kind != PointwiseKind::None;
         for (off, len) in job.plan.tiles(block) {
             job.gather(bufs, off, len)?;
             let m = split::<S, T>(len);
@@ -156,6 +173,13 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
             activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
             reduce::accumulate::<S, T>(s, &job.cfg, bufs, 0, m, acc);
             reduce::accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len, acc);
+            if elementwise {
+                let body = pointwise::accumulate::<S, T>(s, &job.cfg, &job.pointwise, bufs, 0, m);
+                let tail = pointwise::accumulate::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, m, len);
+                for (l, w, v) in [body, tail] {
+                    pw.accumulate(&PointwiseSums { loss: l.to_f64(), weight: w.to_f64(), voxels: v.to_f64() });
+                }
+            }
         }
         Ok(())
     }
@@ -167,14 +191,18 @@ pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats>
     let blocks = job.plan.blocks();
     let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c), |bufs, &block| {
         let mut acc = vec![Sums::default(); kept];
-        job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc })?;
-        Ok(acc)
+        let mut pw = PointwiseSums::default();
+        job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc, pw: &mut pw })?;
+        Ok((acc, pw))
     });
     let mut stats = Stats::zeros(job.plan.n, kept);
     for (block, part) in blocks.iter().zip(parts) {
-        for (s, p) in stats.row_mut(block.n).iter_mut().zip(&part?) {
+        let (acc, pw) = part?;
+        let (sums, row_pw) = stats.row_mut(block.n);
+        for (s, p) in sums.iter_mut().zip(&acc) {
             s.accumulate(p);
         }
+        row_pw.accumulate(&pw);
     }
     Ok(stats)
 }
@@ -193,6 +221,8 @@ struct BackwardBlock<'a, 'j, T: Float> {
     block: Block,
     bufs: &'a mut TileBufs<T>,
     coef: &'a [(T, T)],
+    /// d loss / d (each elementwise loss).
+    pw_scale: T,
     out: OutPtr<T>,
 }
 
@@ -200,7 +230,7 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
     type Output = Result<()>;
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Result<()> {
-        let BackwardBlock { job, block, bufs, coef, out } = self;
+        let BackwardBlock { job, block, bufs, coef, pw_scale, out } = self;
         let sc = pulp::Scalar::new();
         let p = &job.plan;
         for (off, len) in job.plan.tiles(block) {
@@ -210,6 +240,10 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
             activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
             backward::gradient::<S, T>(s, &job.cfg, bufs, coef, 0, m);
             backward::gradient::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
+            if job.pointwise.kind != PointwiseKind::None {
+                pointwise::gradient::<S, T>(s, &job.cfg, &job.pointwise, bufs, pw_scale, 0, m);
+                pointwise::gradient::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, pw_scale, m, len);
+            }
             let stride = p.inner_stride(OUTPUT);
             for c in 0..p.c {
                 let src = &bufs.g[c * TILE..c * TILE + len];
@@ -241,10 +275,11 @@ pub(crate) fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coeffic
         .map(|r| (0..kept).map(|c| coef.get(r, c)).map(|(a, b)| (T::from_f64(a), T::from_f64(b))).collect())
         .collect();
     let out = OutPtr(out);
+    let pw_scale = T::from_f64(coef.pointwise());
     let blocks = job.plan.blocks();
     let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c), |bufs, &block| {
         let coef = &rows[if rows.len() == 1 { 0 } else { block.n }];
-        job.backend.dispatch(BackwardBlock { job, block, bufs, coef, out })
+        job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, out })
     });
     results.into_iter().collect()
 }

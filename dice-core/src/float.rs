@@ -47,12 +47,15 @@ pub trait Float: Copy + Send + Sync + PartialOrd + Default + std::fmt::Debug + '
     fn eq_bits<S: Simd>(s: S, a: Self::B<S>, b: Self::B<S>) -> Self::M<S>;
     fn select<S: Simd>(s: S, m: Self::M<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S>;
     fn reduce_sum<S: Simd>(s: S, a: Self::V<S>) -> Self;
+    fn abs<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
     /// e^x, vectorised; NaN propagates, results below the normal range flush to 0.
     fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
+    /// ln x, vectorised: -inf at 0, NaN below 0 and for NaN, +inf at +inf; subnormals exact.
+    fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
 }
 
 macro_rules! impl_float {
-    ($t:ident, $bits:ident, $v:ident, $b:ident, $m:ident, $exp:ident,
+    ($t:ident, $bits:ident, $v:ident, $b:ident, $m:ident, $exp:ident, $ln:ident, $abs:ident,
      $as_simd:ident, $as_mut_simd:ident, $as_simd_bits:ident, $splat:ident, $splat_bits:ident,
      $add:ident, $sub:ident, $mul:ident, $div:ident, $fma:ident, $max:ident, $min:ident,
      $lt:ident, $eq:ident, $eq_bits:ident, $select:ident, $reduce_sum:ident) => {
@@ -107,15 +110,19 @@ macro_rules! impl_float {
             #[inline(always)]
             fn reduce_sum<S: Simd>(s: S, a: Self::V<S>) -> Self { s.$reduce_sum(a) }
             #[inline(always)]
+            fn abs<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S> { s.$abs(a) }
+            #[inline(always)]
             fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp(s, x) }
+            #[inline(always)]
+            fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $ln(s, x) }
         }
     };
 }
 
-impl_float!(f32, u32, f32s, u32s, m32s, exp_f32, as_simd_f32s, as_mut_simd_f32s, as_simd_u32s,
+impl_float!(f32, u32, f32s, u32s, m32s, exp_f32, ln_f32, abs_f32s, as_simd_f32s, as_mut_simd_f32s, as_simd_u32s,
     splat_f32s, splat_u32s, add_f32s, sub_f32s, mul_f32s, div_f32s, mul_add_e_f32s, max_f32s,
     min_f32s, less_than_f32s, equal_f32s, equal_u32s, select_f32s, reduce_sum_f32s);
-impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, as_simd_f64s, as_mut_simd_f64s, as_simd_u64s,
+impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, ln_f64, abs_f64s, as_simd_f64s, as_mut_simd_f64s, as_simd_u64s,
     splat_f64s, splat_u64s, add_f64s, sub_f64s, mul_f64s, div_f64s, mul_add_e_f64s, max_f64s,
     min_f64s, less_than_f64s, equal_f64s, equal_u64s, select_f64s, reduce_sum_f64s);
 
@@ -179,4 +186,136 @@ fn exp_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
     let scale = pulp::bytemuck::cast::<S::u64s, S::f64s>(s.mul_u64s(e, s.splat_u64s(1u64 << 52)));
     let y = s.mul_f64s(p, scale);
     s.select_f64s(too_small, s.splat_f64s(0.0), y)
+}
+
+// ln x = e ln2 + ln m with x = m 2^e, m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(u),
+// u = (m - 1) / (m + 1), |u| <= 0.1716, by its series 2 (u + u^3/3 + u^5/5 + ...): degree 11 for
+// f32 (truncation < 3e-9), 21 for f64 (< 3e-17). Subnormals are scaled by 2^k first; the special
+// values (0, negative, inf, NaN) are patched in with `select`.
+
+#[cfg(target_endian = "big")]
+compile_error!("ln_f64 reads the exponent through the high 32-bit half of each lane (little-endian)");
+
+/// ln x for f32 lanes.
+#[inline(always)]
+fn ln_f32<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+    let sub = s.less_than_f32s(x, s.splat_f32s(f32::MIN_POSITIVE));
+    let xs = s.select_f32s(sub, s.mul_f32s(x, s.splat_f32s(16_777_216.0)), x); // 2^24
+    let bits = pulp::bytemuck::cast::<S::f32s, S::u32s>(xs);
+    let mant = s.or_u32s(s.and_u32s(bits, s.splat_u32s(0x007F_FFFF)), s.splat_u32s(0x3F80_0000));
+    let mut m = pulp::bytemuck::cast::<S::u32s, S::f32s>(mant);
+    let eb = s.and_u32s(s.wrapping_dyn_shr_u32s(bits, s.splat_u32s(23)), s.splat_u32s(0xFF));
+    let ef = pulp::bytemuck::cast::<S::u32s, S::f32s>(s.or_u32s(eb, s.splat_u32s(0x4B00_0000))); // 2^23 + e
+    let mut e = s.sub_f32s(ef, s.splat_f32s(8_388_608.0 + 127.0));
+    e = s.sub_f32s(e, s.select_f32s(sub, s.splat_f32s(24.0), s.splat_f32s(0.0)));
+    let big = s.less_than_f32s(s.splat_f32s(std::f32::consts::SQRT_2), m);
+    m = s.select_f32s(big, s.mul_f32s(m, s.splat_f32s(0.5)), m);
+    e = s.add_f32s(e, s.select_f32s(big, s.splat_f32s(1.0), s.splat_f32s(0.0)));
+    let u = s.div_f32s(s.sub_f32s(m, s.splat_f32s(1.0)), s.add_f32s(m, s.splat_f32s(1.0)));
+    let z = s.mul_f32s(u, u);
+    let mut p = s.splat_f32s(1.0 / 11.0);
+    for k in [9.0f32, 7.0, 5.0, 3.0, 1.0] {
+        p = s.mul_add_e_f32s(p, z, s.splat_f32s(1.0 / k));
+    }
+    let lnm = s.mul_f32s(s.add_f32s(u, u), p);
+    let y = s.mul_add_e_f32s(e, s.splat_f32s(std::f32::consts::LN_2), lnm);
+    ln_specials_f32(s, x, y)
+}
+
+#[inline(always)]
+fn ln_specials_f32<S: Simd>(s: S, x: S::f32s, y: S::f32s) -> S::f32s {
+    let zero = s.splat_f32s(0.0);
+    let y = s.select_f32s(s.equal_f32s(x, zero), s.splat_f32s(f32::NEG_INFINITY), y);
+    let y = s.select_f32s(s.less_than_f32s(x, zero), s.splat_f32s(f32::NAN), y);
+    let y = s.select_f32s(s.equal_f32s(x, s.splat_f32s(f32::INFINITY)), x, y);
+    s.select_f32s(s.equal_f32s(x, x), y, x) // NaN in, NaN out
+}
+
+/// ln x for f64 lanes. The one-lane backend (`pulp::Scalar`, whose u32 and u64 vectors differ
+/// in size) calls libm instead.
+#[inline(always)]
+fn ln_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
+    if core::mem::size_of::<S::u32s>() != core::mem::size_of::<S::u64s>() {
+        return pulp::bytemuck::cast(pulp::bytemuck::cast::<S::f64s, f64>(x).ln());
+    }
+    let sub = s.less_than_f64s(x, s.splat_f64s(f64::MIN_POSITIVE));
+    let xs = s.select_f64s(sub, s.mul_f64s(x, s.splat_f64s(18_014_398_509_481_984.0)), x); // 2^54
+    let bits = pulp::bytemuck::cast::<S::f64s, S::u64s>(xs);
+    let mant = s.or_u64s(s.and_u64s(bits, s.splat_u64s(0x000F_FFFF_FFFF_FFFF)), s.splat_u64s(0x3FF0_0000_0000_0000));
+    let mut m = pulp::bytemuck::cast::<S::u64s, S::f64s>(mant);
+    // the exponent field moved down 20 bits inside the high half: e_biased * 2^32
+    let halves = s.wrapping_dyn_shr_u32s(pulp::bytemuck::cast::<S::u64s, S::u32s>(bits), s.splat_u32s(20));
+    let eb = s.and_u64s(pulp::bytemuck::cast::<S::u32s, S::u64s>(halves), s.splat_u64s(0x0000_07FF_0000_0000));
+    let ef = pulp::bytemuck::cast::<S::u64s, S::f64s>(s.or_u64s(eb, s.splat_u64s(0x4330_0000_0000_0000))); // 2^52 + e 2^32
+    let ef = s.sub_f64s(ef, s.splat_f64s(4_503_599_627_370_496.0)); // - 2^52
+    let mut e = s.mul_add_e_f64s(ef, s.splat_f64s(1.0 / 4_294_967_296.0), s.splat_f64s(-1023.0));
+    e = s.sub_f64s(e, s.select_f64s(sub, s.splat_f64s(54.0), s.splat_f64s(0.0)));
+    let big = s.less_than_f64s(s.splat_f64s(std::f64::consts::SQRT_2), m);
+    m = s.select_f64s(big, s.mul_f64s(m, s.splat_f64s(0.5)), m);
+    e = s.add_f64s(e, s.select_f64s(big, s.splat_f64s(1.0), s.splat_f64s(0.0)));
+    let u = s.div_f64s(s.sub_f64s(m, s.splat_f64s(1.0)), s.add_f64s(m, s.splat_f64s(1.0)));
+    let z = s.mul_f64s(u, u);
+    let mut p = s.splat_f64s(1.0 / 21.0);
+    for k in [19.0f64, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0] {
+        p = s.mul_add_e_f64s(p, z, s.splat_f64s(1.0 / k));
+    }
+    let lnm = s.mul_f64s(s.add_f64s(u, u), p);
+    // e ln2 split in two so the product is exact for |e| < 2^11
+    let y = s.mul_add_e_f64s(e, s.splat_f64s(6.931_471_803_691_238_2e-1), s.mul_add_e_f64s(e, s.splat_f64s(1.908_214_929_270_587_7e-10), lnm));
+    let zero = s.splat_f64s(0.0);
+    let y = s.select_f64s(s.equal_f64s(x, zero), s.splat_f64s(f64::NEG_INFINITY), y);
+    let y = s.select_f64s(s.less_than_f64s(x, zero), s.splat_f64s(f64::NAN), y);
+    let y = s.select_f64s(s.equal_f64s(x, s.splat_f64s(f64::INFINITY)), x, y);
+    s.select_f64s(s.equal_f64s(x, x), y, x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Float;
+
+    struct Ln<'a, T>(&'a mut [T]);
+    impl<T: Float> pulp::WithSimd for Ln<'_, T> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, s: S) {
+            let n = self.0.len() / T::lanes::<S>() * T::lanes::<S>();
+            let (body, tail) = self.0.split_at_mut(n);
+            for x in T::as_simd_mut::<S>(body) {
+                *x = T::ln(s, *x);
+            }
+            for x in T::as_simd_mut::<pulp::Scalar>(tail) {
+                *x = T::ln(pulp::Scalar::new(), *x);
+            }
+        }
+    }
+
+    fn check<T: Float>(xs: &[f64], tol: f64) {
+        for backend in crate::Backend::available() {
+            let mut v: Vec<T> = xs.iter().map(|&x| T::from_f64(x)).collect();
+            backend.dispatch(Ln(&mut v));
+            compare::<T>(xs, &v, tol, backend);
+        }
+    }
+
+    fn compare<T: Float>(xs: &[f64], v: &[T], tol: f64, backend: crate::Backend) {
+        for (&x, y) in xs.iter().zip(v) {
+            let (e, y) = (T::from_f64(x).to_f64().ln(), y.to_f64());
+            let ok = if e.is_nan() { y.is_nan() } else if e.is_infinite() { y == e } else { (y - e).abs() <= tol * e.abs().max(1e-300) + tol };
+            assert!(ok, "{} {backend:?} ln({x}) = {y}, expected {e}", T::NAME);
+        }
+    }
+
+    #[test]
+    fn ln_matches_libm() {
+        let mut xs = vec![0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, 1.0, 2.0, 0.5, std::f64::consts::E, 1e-310, 5e-324, 1e-40, 1e300];
+        let mut x = 1e-30;
+        while x < 1e30 {
+            xs.push(x);
+            x *= 1.37;
+        }
+        xs.extend((1..2000).map(|k| 1.0 + (k as f64 - 1000.0) * 1e-4));
+        check::<f64>(&xs, 4e-16);
+        xs.retain(|&x| x == 0.0 || x.is_nan() || (x.abs() > 1e-44 && x.abs() < 3e38));
+        check::<f32>(&xs, 3e-7);
+    }
 }

@@ -26,6 +26,7 @@ mod kernel;
 mod options;
 mod plan;
 pub mod reference;
+pub mod schedule;
 mod stats;
 mod target;
 pub mod tensor;
@@ -36,7 +37,11 @@ pub use context::Context;
 pub use error::{DiceError, Result};
 pub use finalize::{Coefficients, Finalized};
 pub use float::Float;
-pub use options::{Activation, DiceOptions, Reduction};
-pub use stats::{Stats, Sums};
+pub use options::{
+    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise, PointwiseKind, Reduction,
+    WeightMode,
+};
+pub use schedule::{Ramp, RampKind};
+pub use stats::{PointwiseSums, Stats, Sums};
 pub use target::{Label, Labels, Target};
 pub use tensor::{Layout, TensorView, TensorViewMut};

@@ -27,36 +27,79 @@ impl Sums {
     }
 }
 
-/// Sums for `rows` x `classes` entries, row-major. Rows are batch items (1 once pooled);
-/// classes are the kept classes (background dropped when excluded).
+/// Per-row sums of the elementwise term (CE, BCE, focal) of the hybrid losses.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PointwiseSums {
+    /// Sum of the elementwise loss over the row's unmasked elements.
+    pub loss: f64,
+    /// Its `mean` denominator: summed target-class weights (weighted CE) or element count.
+    pub weight: f64,
+    /// Unmasked voxels (positions) of the row.
+    pub voxels: f64,
+}
+
+impl PointwiseSums {
+    #[inline(always)]
+    pub(crate) fn accumulate(&mut self, other: &PointwiseSums) {
+        self.loss += other.loss;
+        self.weight += other.weight;
+        self.voxels += other.voxels;
+    }
+}
+
+/// Sums for `rows` x `classes` entries, row-major, and one [`PointwiseSums`] per row. Rows
+/// are batch items (1 once pooled); classes are the kept classes (background dropped when
+/// excluded).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
     rows: usize,
     classes: usize,
     sums: Vec<Sums>,
+    pointwise: Vec<PointwiseSums>,
 }
 
 impl Stats {
     /// All-zero stats.
     pub fn zeros(rows: usize, classes: usize) -> Self {
-        Stats { rows, classes, sums: vec![Sums::default(); rows * classes] }
+        Stats {
+            rows,
+            classes,
+            sums: vec![Sums::default(); rows * classes],
+            pointwise: vec![PointwiseSums::default(); rows],
+        }
     }
 
-    /// Stats from flat triples (I, P, G) per entry, row-major, e.g. after an all-reduce.
+    /// Length of the flat form: 3 per entry, plus 3 per row with an elementwise term.
+    pub fn flat_len(rows: usize, classes: usize, pointwise: bool) -> usize {
+        3 * rows * (classes + usize::from(pointwise))
+    }
+
+    /// Stats from the flat form (e.g. after an all-reduce): triples (I, P, G) per entry,
+    /// row-major, then, when present, triples (loss, weight, voxels) per row.
     pub fn from_flat(rows: usize, classes: usize, flat: &[f64]) -> Result<Self> {
-        if flat.len() != rows * classes * 3 {
+        let entries = rows * classes * 3;
+        if flat.len() != entries && flat.len() != Self::flat_len(rows, classes, true) {
             return Err(DiceError::StatsMismatch { expected: (rows, classes), got: (flat.len() / 3, 1) });
         }
-        let sums = flat
+        let sums = flat[..entries]
             .chunks_exact(3)
             .map(|s| Sums { intersection: s[0], pred: s[1], target: s[2] })
             .collect();
-        Ok(Stats { rows, classes, sums })
+        let mut pointwise = vec![PointwiseSums::default(); rows];
+        for (p, s) in pointwise.iter_mut().zip(flat[entries..].chunks_exact(3)) {
+            *p = PointwiseSums { loss: s[0], weight: s[1], voxels: s[2] };
+        }
+        Ok(Stats { rows, classes, sums, pointwise })
     }
 
-    /// Flat triples (I, P, G) per entry, row-major.
-    pub fn to_flat(&self) -> Vec<f64> {
-        self.sums.iter().flat_map(|s| [s.intersection, s.pred, s.target]).collect()
+    /// The flat form (see [`Stats::from_flat`]); the per-row triples only when `pointwise`.
+    pub fn to_flat(&self, pointwise: bool) -> Vec<f64> {
+        let mut v: Vec<f64> = self.sums.iter().flat_map(|s| [s.intersection, s.pred, s.target]).collect();
+        if pointwise {
+            v.extend(self.pointwise.iter().flat_map(|p| [p.loss, p.weight, p.voxels]));
+        }
+        v
     }
 
     /// Number of rows (batch items, or 1 when pooled).
@@ -75,8 +118,12 @@ impl Stats {
     pub fn entries(&self) -> &[Sums] {
         &self.sums
     }
-    pub(crate) fn row_mut(&mut self, row: usize) -> &mut [Sums] {
-        &mut self.sums[row * self.classes..(row + 1) * self.classes]
+    /// Elementwise-term sums of each row.
+    pub fn pointwise(&self) -> &[PointwiseSums] {
+        &self.pointwise
+    }
+    pub(crate) fn row_mut(&mut self, row: usize) -> (&mut [Sums], &mut PointwiseSums) {
+        (&mut self.sums[row * self.classes..(row + 1) * self.classes], &mut self.pointwise[row])
     }
 
     /// Adds stats of the same shape (e.g. from another spatial tile of the same volumes).
@@ -88,6 +135,7 @@ impl Stats {
             });
         }
         self.sums.iter_mut().zip(&other.sums).for_each(|(a, b)| a.accumulate(b));
+        self.pointwise.iter_mut().zip(&other.pointwise).for_each(|(a, b)| a.accumulate(b));
         Ok(())
     }
 
@@ -100,6 +148,7 @@ impl Stats {
             });
         }
         self.sums.extend_from_slice(&other.sums);
+        self.pointwise.extend_from_slice(&other.pointwise);
         self.rows += other.rows;
         Ok(())
     }
@@ -111,6 +160,7 @@ impl Stats {
             for c in 0..self.classes {
                 out.sums[c].accumulate(&self.sums[r * self.classes + c]);
             }
+            out.pointwise[0].accumulate(&self.pointwise[r]);
         }
         out
     }

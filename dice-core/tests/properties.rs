@@ -69,6 +69,7 @@ fn build(seed: u64, n: usize, c: usize, spatial: Vec<usize>, act: u8, use_labels
         weight: if flags & 128 != 0 { (0..kept).map(|_| r.uniform(0.1, 2.0)).collect() } else { vec![] },
         reduction: [Reduction::Mean, Reduction::Sum, Reduction::None][reduction as usize],
         ignore_index: if ignore { Some(99) } else { None },
+        ..Default::default()
     };
     Case { shape, x, dense, labels: use_labels.then_some(lab), opts }
 }

@@ -332,7 +332,7 @@ pub unsafe extern "C" fn dice_stats(
         }
         // SAFETY: forwarded contract.
         let stats = with_float!(call.kind, T => unsafe { stats_t::<T>(&call) })?;
-        let flat = stats.to_flat();
+        let flat = stats.to_flat(false);
         check_len("stats_len", stats_len, flat.len(), "rows x kept classes x 3")?;
         // SAFETY: writable for stats_len == flat.len() doubles by contract.
         unsafe { write_f64s(stats_out, &flat) };

@@ -226,6 +226,7 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
         reduction,
         ignore_index: if flag("has_ignore_index", o.has_ignore_index)? { Some(o.ignore_index) } else { None },
         soft_label: flag("soft_label", o.soft_label)?,
+        ..Default::default()
     })
 }
 

@@ -1,9 +1,10 @@
 //! Step 3 on a tile: the gradient with respect to the input.
 //!
 //! dL/dp_c = (a_c di/dp + b_c dP/dp) m, with (a_c, b_c) = (dL/dI, dL/dP) of the voxel's entry,
-//! di/dp = t (or [p < t] + [p = t]/2 for the soft-label min), dP/dp = 1 (or 2p), m the voxel
+//! di/dp = t (or [p < t] + [p = t]/2 for the soft-label min), dP/dp = 1 (or 2p), m the element
 //! mask; excluded channels get 0. Then through the activation:
 //! sigmoid g_x = g_p p (1 - p); softmax g_x,c = p_c (g_p,c - sum_k g_p,k p_k).
+//! The elementwise term's gradient (already in logit space) is added by `pointwise`.
 
 use super::{KernelCfg, TileBufs, cols, cols_mut};
 use crate::float::Float;
@@ -46,7 +47,7 @@ pub(crate) fn gradient<S: Simd, T: Float>(
             }
         } else {
             let tr = T::as_simd::<S>(cols(t, c, j0, j1));
-            let mr = T::as_simd::<S>(&mask[j0..j1]);
+            let mr = T::as_simd::<S>(cols(mask, cfg.mask_row(c), j0, j1));
             match (cfg.squared, cfg.soft, cfg.masked) {
                 (false, false, false) => dense::<S, T, false, false, false>(s, gr, pr, tr, mr, a, b),
                 (false, false, true) => dense::<S, T, false, false, true>(s, gr, pr, tr, mr, a, b),
@@ -126,7 +127,6 @@ fn dense<S: Simd, T: Float, const SQ: bool, const SOFT: bool, const MASK: bool>(
     let one = T::splat(s, T::from_f64(1.0));
     let two_b = T::add(s, b, b);
     for (j, ((gv, &pv), &tv)) in g.iter_mut().zip(p).zip(t).enumerate() {
-        let (pv, tv) = if MASK { (T::mul(s, pv, mask[j]), T::mul(s, tv, mask[j])) } else { (pv, tv) };
         let d_inter = if SOFT {
             let tie = T::select(s, T::eq_v(s, pv, tv), half, zero);
             T::select(s, T::lt_v(s, pv, tv), one, tie)

@@ -7,6 +7,7 @@
 
 pub(crate) mod activation;
 pub(crate) mod backward;
+pub(crate) mod pointwise;
 pub(crate) mod reduce;
 
 use crate::float::Float;
@@ -27,8 +28,10 @@ pub(crate) struct KernelCfg {
     pub soft: bool,
     /// The target is a decoded label map (`TileBufs::lab`).
     pub labels: bool,
-    /// A dense target with a voxel mask (`TileBufs::mask`).
+    /// A dense target with an element mask (`TileBufs::mask`).
     pub masked: bool,
+    /// The mask has one row per channel (smp's elementwise ignore) rather than one shared row.
+    pub mask_per_channel: bool,
 }
 
 impl KernelCfg {
@@ -36,6 +39,12 @@ impl KernelCfg {
     #[inline(always)]
     pub fn code(&self, c: usize) -> usize {
         if self.c == 1 { 1 } else { c }
+    }
+
+    /// The row of `TileBufs::mask` that masks channel `c`.
+    #[inline(always)]
+    pub fn mask_row(&self, c: usize) -> usize {
+        if self.mask_per_channel { c } else { 0 }
     }
 }
 
@@ -47,7 +56,7 @@ pub(crate) struct TileBufs<T: Float> {
     pub t: Vec<T>,
     /// Decoded labels: class code, or `T::IGNORED`.
     pub lab: Vec<T::Bits>,
-    /// Dense voxel mask (1 kept, 0 ignored).
+    /// Dense element mask (1 kept, 0 ignored): row 0, or one row per channel.
     pub mask: Vec<T>,
     /// Probabilities after the activation.
     pub p: Vec<T>,
@@ -63,7 +72,7 @@ impl<T: Float> TileBufs<T> {
             x: vec![T::default(); c * TILE],
             t: vec![T::default(); c * TILE],
             lab: vec![T::Bits::default(); TILE],
-            mask: vec![T::default(); TILE],
+            mask: vec![T::default(); c * TILE],
             p: vec![T::default(); c * TILE],
             g: vec![T::default(); c * TILE],
             aux: vec![T::default(); TILE],

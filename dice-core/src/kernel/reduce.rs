@@ -1,5 +1,5 @@
-//! Step 1 on a tile: per kept class, I = sum i(p, t), P = sum p (or p^2), G = sum t (or t^2),
-//! over unmasked voxels, with i = p t, or min(p, t) for soft labels. Lanes accumulate in T over
+//! Step 1 on a tile: per kept class, I = sum m i(p, t), P = sum m p (or m p^2), G = sum m t (or
+//! m t^2), with i = p t, or min(p, t) for soft labels, and m the element mask (1 without one). Lanes accumulate in T over
 //! one tile (<= 256 positions), then each tile's total is added in f64.
 
 use super::{KernelCfg, TileBufs, cols};
@@ -30,7 +30,7 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
             if cfg.squared { labels::<S, T, true>(s, pr, lab, code) } else { labels::<S, T, false>(s, pr, lab, code) }
         } else {
             let tr = T::as_simd::<S>(cols(&bufs.t, c, j0, j1));
-            let mr = T::as_simd::<S>(&bufs.mask[j0..j1]);
+            let mr = T::as_simd::<S>(cols(&bufs.mask, cfg.mask_row(c), j0, j1));
             match (cfg.squared, cfg.soft, cfg.masked) {
                 (false, false, false) => dense::<S, T, false, false, false>(s, pr, tr, mr),
                 (false, false, true) => dense::<S, T, false, false, true>(s, pr, tr, mr),
@@ -71,7 +71,7 @@ fn labels<S: Simd, T: Float, const SQ: bool>(
     (i, q, g)
 }
 
-/// Dense target, optionally masked per voxel (p and t multiplied by the mask).
+/// Dense target, optionally masked (each element's terms multiplied by its mask).
 #[inline(always)]
 fn dense<S: Simd, T: Float, const SQ: bool, const SOFT: bool, const MASK: bool>(
     s: S,
@@ -82,10 +82,16 @@ fn dense<S: Simd, T: Float, const SQ: bool, const SOFT: bool, const MASK: bool>(
     let zero = T::splat(s, T::from_f64(0.0));
     let (mut i, mut q, mut g) = (zero, zero, zero);
     for (j, (&pv, &tv)) in p.iter().zip(t).enumerate() {
-        let (pv, tv) = if MASK { (T::mul(s, pv, mask[j]), T::mul(s, tv, mask[j])) } else { (pv, tv) };
-        i = if SOFT { T::add(s, i, T::min(s, pv, tv)) } else { T::mul_add(s, pv, tv, i) };
-        q = if SQ { T::mul_add(s, pv, pv, q) } else { T::add(s, q, pv) };
-        g = if SQ { T::mul_add(s, tv, tv, g) } else { T::add(s, g, tv) };
+        let iv = if SOFT { T::min(s, pv, tv) } else { T::mul(s, pv, tv) };
+        let qv = if SQ { T::mul(s, pv, pv) } else { pv };
+        let gv = if SQ { T::mul(s, tv, tv) } else { tv };
+        if MASK {
+            i = T::mul_add(s, mask[j], iv, i);
+            q = T::mul_add(s, mask[j], qv, q);
+            g = T::mul_add(s, mask[j], gv, g);
+        } else {
+            (i, q, g) = (T::add(s, i, iv), T::add(s, q, qv), T::add(s, g, gv));
+        }
     }
     (i, q, g)
 }

@@ -1,0 +1,278 @@
+//! The elementwise term of the hybrid losses, on a tile, reading the input x as logits.
+//! Per element (n, c, v) with target t (one-hot of the label, or dense) and keep mask k:
+//!
+//! - softmax CE, per voxel: l = sum_c q_c (lse - x_c), q_c = w_c ((1 - e) t_c + e / C),
+//!   lse = ln sum_c e^x_c; dl/dx_c = p_c Q - q_c, Q = sum q. Mean weight: w_y (labels) or 1.
+//! - BCE: l = (1 - t) x + r softplus(-x), r = 1 + (w_c - 1) t; dl/dx = r sigmoid(x) - w_c t.
+//! - sigmoid focal (MONAI): l = f b m, b = softplus(x) - x t, m = e^(gamma logsigmoid(-z)),
+//!   z = x (2t - 1), f = t a+_c + (1 - t) a-_c; dl/dx = f m ((sigmoid(x) - t) - gamma b
+//!   sigmoid(z) (2t - 1)).
+//! - softmax focal (MONAI): l = -sum_c k_c (1 - p_c)^gamma ln p_c, k_c = a_c t_c;
+//!   dl/dx_j = h_j - p_j sum_c h_c, h_c = k_c (gamma (1 - p_c)^(gamma-1) p_c ln p_c - (1 - p_c)^gamma).
+//!
+//! Reduce returns the tile's sums of l, of the mean weight and of kept voxels; backward adds
+//! `scale` dl/dx to the gradient rows.
+
+use super::{KernelCfg, TileBufs, cols, cols_mut};
+use crate::float::Float;
+use crate::options::PointwiseKind;
+use pulp::Simd;
+
+/// The term's constants in the element type, per input channel.
+#[derive(Clone, Debug)]
+pub(crate) struct PointwiseCfg<T> {
+    pub kind: PointwiseKind,
+    /// Class weight (CE), pos_weight (BCE) or focal class weight; 1 when none.
+    pub w: Vec<T>,
+    /// Focal factors on positives and on negatives (softmax focal: `a_pos` only).
+    pub a_pos: Vec<T>,
+    pub a_neg: Vec<T>,
+    pub gamma: T,
+    /// Label smoothing e and e / C.
+    pub smooth: T,
+    pub smooth_c: T,
+}
+
+/// Sums of one tile: loss, mean weight, kept voxels.
+pub(crate) type TileSums<T> = (T, T, T);
+
+#[inline(always)]
+fn splat<S: Simd, T: Float>(s: S, v: f64) -> T::V<S> {
+    T::splat(s, T::from_f64(v))
+}
+
+/// ln(1 + u) for u in [0, 1], accurate for small u (ln(w) u / (w - 1) with w = 1 + u).
+#[inline(always)]
+fn log1p<S: Simd, T: Float>(s: S, u: T::V<S>) -> T::V<S> {
+    let w = T::add(s, splat::<S, T>(s, 1.0), u);
+    let d = T::sub(s, w, splat::<S, T>(s, 1.0));
+    let r = T::div(s, T::mul(s, T::ln(s, w), u), d);
+    T::select(s, T::eq_v(s, d, splat::<S, T>(s, 0.0)), u, r)
+}
+
+/// (softplus(x), sigmoid(x)) = (ln(1 + e^x), 1 / (1 + e^-x)), stable for any x.
+#[inline(always)]
+fn softplus_sigmoid<S: Simd, T: Float>(s: S, x: T::V<S>) -> (T::V<S>, T::V<S>) {
+    let zero = splat::<S, T>(s, 0.0);
+    let one = splat::<S, T>(s, 1.0);
+    let e = T::exp(s, T::sub(s, zero, T::abs(s, x))); // e^-|x| in (0, 1]
+    let sp = T::add(s, T::max(s, x, zero), log1p::<S, T>(s, e));
+    let inv = T::div(s, one, T::add(s, one, e));
+    let sig = T::select(s, T::lt_v(s, x, zero), T::mul(s, e, inv), inv);
+    (sp, sig)
+}
+
+/// u^gamma for u >= 0 (1 for gamma = 0, including 0^0).
+#[inline(always)]
+fn pow<S: Simd, T: Float>(s: S, u: T::V<S>, gamma: T) -> T::V<S> {
+    let g = gamma.to_f64();
+    if g == 0.0 {
+        splat::<S, T>(s, 1.0)
+    } else if g == 1.0 {
+        u
+    } else if g == 2.0 {
+        T::mul(s, u, u)
+    } else {
+        T::exp(s, T::mul(s, T::splat(s, gamma), T::ln(s, u)))
+    }
+}
+
+/// Target and keep mask of channel `c` at vector `v` of the tile's column range.
+#[inline(always)]
+fn target<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
+    let zero = splat::<S, T>(s, 0.0);
+    let one = splat::<S, T>(s, 1.0);
+    if cfg.labels {
+        let lab = T::as_simd_bits::<S>(&bufs.lab[j0..j1])[v];
+        let t = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::bits_from_usize(cfg.code(c)))), one, zero);
+        let k = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::IGNORED)), zero, one);
+        (t, k)
+    } else {
+        let t = T::as_simd::<S>(cols(&bufs.t, c, j0, j1))[v];
+        let k = if cfg.masked { T::as_simd::<S>(cols(&bufs.mask, cfg.mask_row(c), j0, j1))[v] } else { one };
+        (t, k)
+    }
+}
+
+/// Max over channels and ln sum_c e^(x_c - max) at vector `v`.
+#[inline(always)]
+fn log_sum_exp<S: Simd, T: Float>(s: S, cfg: &KernelCfg, x: &[T], j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
+    let mut m = T::as_simd::<S>(cols(x, 0, j0, j1))[v];
+    for c in 1..cfg.c {
+        m = T::max(s, m, T::as_simd::<S>(cols(x, c, j0, j1))[v]);
+    }
+    let mut se = splat::<S, T>(s, 0.0);
+    for c in 0..cfg.c {
+        se = T::add(s, se, T::exp(s, T::sub(s, T::as_simd::<S>(cols(x, c, j0, j1))[v], m)));
+    }
+    (m, T::add(s, m, T::ln(s, se)))
+}
+
+/// Per element: (loss, d loss / dx) of the elementwise kinds (BCE, sigmoid focal).
+#[inline(always)]
+fn elementwise<S: Simd, T: Float>(s: S, pc: &PointwiseCfg<T>, c: usize, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
+    let one = splat::<S, T>(s, 1.0);
+    let (sp, sig) = softplus_sigmoid::<S, T>(s, x);
+    let w = T::splat(s, pc.w[c]);
+    match pc.kind {
+        PointwiseKind::Bce => {
+            // softplus(-x) = softplus(x) - x
+            let r = T::add(s, one, T::mul(s, T::sub(s, w, one), t));
+            let l = T::mul_add(s, r, T::sub(s, sp, x), T::mul(s, T::sub(s, one, t), x));
+            let d = T::sub(s, T::mul(s, r, sig), T::mul(s, w, t));
+            (l, d)
+        }
+        _ => {
+            let two_t_1 = T::sub(s, T::add(s, t, t), one);
+            let z = T::mul(s, x, two_t_1);
+            let (spz, sigz) = softplus_sigmoid::<S, T>(s, z);
+            // ln sigmoid(-z) = -softplus(z)
+            let m = pow::<S, T>(s, T::exp(s, T::sub(s, splat::<S, T>(s, 0.0), spz)), pc.gamma);
+            let b = T::sub(s, sp, T::mul(s, x, t));
+            let f = T::mul(s, w, T::mul_add(s, t, T::splat(s, pc.a_pos[c]), T::mul(s, T::sub(s, one, t), T::splat(s, pc.a_neg[c]))));
+            let fm = T::mul(s, f, m);
+            let l = T::mul(s, fm, b);
+            let inner = T::mul(s, T::mul(s, T::splat(s, pc.gamma), b), T::mul(s, sigz, two_t_1));
+            (l, T::mul(s, fm, T::sub(s, T::sub(s, sig, t), inner)))
+        }
+    }
+}
+
+/// Adds the tile's elementwise sums for columns j0..j1 to `acc`.
+#[inline(always)]
+pub(crate) fn accumulate<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &TileBufs<T>,
+    j0: usize,
+    j1: usize,
+) -> TileSums<T> {
+    let zero = splat::<S, T>(s, 0.0);
+    let one = splat::<S, T>(s, 1.0);
+    let (mut loss, mut weight, mut voxels) = (zero, zero, zero);
+    let n = (j1 - j0) / T::lanes::<S>();
+    let chans = if pc.kind == PointwiseKind::SigmoidFocal { cfg.first..cfg.c } else { 0..cfg.c };
+    for v in 0..n {
+        let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
+        voxels = T::add(s, voxels, k0);
+        match pc.kind {
+            PointwiseKind::None => {}
+            PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
+                for c in chans.clone() {
+                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
+                    let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let (l, _) = elementwise::<S, T>(s, pc, c, x, t);
+                    loss = T::mul_add(s, k, l, loss);
+                    weight = T::add(s, weight, k);
+                }
+            }
+            PointwiseKind::SoftmaxCe => {
+                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let (mut l, mut wy) = (zero, zero);
+                for c in 0..cfg.c {
+                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
+                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let w = T::splat(s, pc.w[c]);
+                    let q = T::mul(s, w, T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
+                    l = T::mul_add(s, q, T::sub(s, lse, x), l);
+                    wy = T::mul_add(s, w, t, wy);
+                }
+                loss = T::mul_add(s, k0, l, loss);
+                weight = T::mul_add(s, k0, if cfg.labels { wy } else { one }, weight);
+            }
+            PointwiseKind::SoftmaxFocal => {
+                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                for c in 0..cfg.c {
+                    let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
+                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let u = T::sub(s, one, T::exp(s, ls));
+                    let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
+                    let l = T::mul(s, T::mul(s, k, pow::<S, T>(s, T::max(s, u, zero), pc.gamma)), ls);
+                    loss = T::sub(s, loss, T::mul(s, k0, l));
+                }
+                weight = T::mul_add(s, k0, splat::<S, T>(s, cfg.c as f64), weight);
+            }
+        }
+    }
+    (T::reduce_sum(s, loss), T::reduce_sum(s, weight), T::reduce_sum(s, voxels))
+}
+
+/// Adds `scale` d loss / dx of columns j0..j1 to `bufs.g`.
+#[inline(always)]
+pub(crate) fn gradient<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &mut TileBufs<T>,
+    scale: T,
+    j0: usize,
+    j1: usize,
+) {
+    let zero = splat::<S, T>(s, 0.0);
+    let one = splat::<S, T>(s, 1.0);
+    let scale = T::splat(s, scale);
+    let n = (j1 - j0) / T::lanes::<S>();
+    let chans = if pc.kind == PointwiseKind::SigmoidFocal { cfg.first..cfg.c } else { 0..cfg.c };
+    for v in 0..n {
+        match pc.kind {
+            PointwiseKind::None => {}
+            PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
+                for c in chans.clone() {
+                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
+                    let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let (_, d) = elementwise::<S, T>(s, pc, c, x, t);
+                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
+                    *g = T::mul_add(s, T::mul(s, scale, k), d, *g);
+                }
+            }
+            PointwiseKind::SoftmaxCe => {
+                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
+                let mut big_q = zero;
+                for c in 0..cfg.c {
+                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let q = T::mul(s, T::splat(s, pc.w[c]), T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
+                    big_q = T::add(s, big_q, q);
+                }
+                let ks = T::mul(s, k0, scale);
+                for c in 0..cfg.c {
+                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
+                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let q = T::mul(s, T::splat(s, pc.w[c]), T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
+                    let p = T::exp(s, T::sub(s, x, lse));
+                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
+                    *g = T::mul_add(s, ks, T::sub(s, T::mul(s, p, big_q), q), *g);
+                }
+            }
+            PointwiseKind::SoftmaxFocal => {
+                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
+                let gamma = T::splat(s, pc.gamma);
+                let mut sum_h = zero;
+                // g_c += s h_c now, then g_c -= s p_c sum_h once sum_h is known
+                for c in 0..cfg.c {
+                    let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
+                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                    let p = T::exp(s, ls);
+                    let u = T::max(s, T::sub(s, one, p), zero);
+                    let pu = pow::<S, T>(s, u, pc.gamma);
+                    let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
+                    // gamma u^(gamma-1) p ln p, written gamma u^gamma p ln p / u (0 where u = 0)
+                    let d1 = T::div(s, T::mul(s, T::mul(s, gamma, pu), T::mul(s, p, ls)), u);
+                    let d1 = T::select(s, T::eq_v(s, u, zero), zero, d1);
+                    let h = T::mul(s, k, T::sub(s, d1, pu));
+                    sum_h = T::add(s, sum_h, h);
+                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
+                    *g = T::mul_add(s, T::mul(s, scale, k0), h, *g);
+                }
+                let ks = T::mul(s, T::mul(s, scale, k0), sum_h);
+                for c in 0..cfg.c {
+                    let p = T::exp(s, T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse));
+                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
+                    *g = T::sub(s, *g, T::mul(s, p, ks));
+                }
+            }
+        }
+    }
+}
