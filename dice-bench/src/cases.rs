@@ -13,7 +13,8 @@
 //!   or 1 (u8) per voxel; gradient 4 per element.
 
 use dice_core::{
-    Activation, Context, DiceOptions, Labels, Result, Target, TensorView, TensorViewMut, dice_loss, dice_loss_grad,
+    Activation, Context, DiceOptions, GdlWeight, Labels, Overlap, Pointwise, PointwiseKind, Result, Target, TensorView,
+    TensorViewMut, dice_loss, dice_loss_grad,
 };
 use rayon::prelude::*;
 
@@ -47,13 +48,35 @@ fn dice_family(
     }
 }
 
-/// Every loss, one line each.
+/// `DiceOptions` with the shape's activation and the given overlap and elementwise term.
+fn opts(a: Activation, overlap: Overlap, pointwise: [PointwiseKind; 2], lambda_overlap: f64) -> DiceOptions {
+    let kind = if a == Activation::Softmax { pointwise[0] } else { pointwise[1] };
+    DiceOptions { activation: a, overlap, lambda_overlap, pointwise: Pointwise { kind, ..Default::default() }, ..Default::default() }
+}
+
+const NO_TERM: [PointwiseKind; 2] = [PointwiseKind::None, PointwiseKind::None];
+const CE: [PointwiseKind; 2] = [PointwiseKind::SoftmaxCe, PointwiseKind::Bce];
+const FOCAL: [PointwiseKind; 2] = [PointwiseKind::SoftmaxFocal, PointwiseKind::SigmoidFocal];
+
+/// Every loss, one line each (the elementwise term is the softmax form, or the sigmoid form
+/// on the binary shape).
 pub const LOSSES: &[Loss] = &[
-    Loss { name: "dice", run: |c, a, x, t, g| dice_family(c, x, t, g, DiceOptions { activation: a, ..Default::default() }) },
+    Loss { name: "dice", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, NO_TERM, 1.0)) },
     Loss {
         name: "jaccard",
-        run: |c, a, x, t, g| dice_family(c, x, t, g, DiceOptions { activation: a, jaccard: true, ..Default::default() }),
+        run: |c, a, x, t, g| dice_family(c, x, t, g, DiceOptions { jaccard: true, ..opts(a, Overlap::Dice, NO_TERM, 1.0) }),
     },
+    Loss {
+        name: "tversky",
+        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Tversky { alpha: 0.3, beta: 0.7 }, NO_TERM, 1.0)),
+    },
+    Loss {
+        name: "gdice",
+        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Generalized(GdlWeight::Square), NO_TERM, 1.0)),
+    },
+    Loss { name: "focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, FOCAL, 0.0)) },
+    Loss { name: "dice_ce", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, CE, 1.0)) },
+    Loss { name: "dice_focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, FOCAL, 1.0)) },
 ];
 
 /// A tensor shape (N, C, spatial...) and the activation it is used with.
@@ -196,12 +219,16 @@ impl Config {
     }
 
     /// The `--quick` subset (CI): soft Dice on every shape (contiguous, i64), on u8 labels and
-    /// on the other two layouts for 3-D; every other loss on 3-D contiguous i64 only, so each
-    /// new loss adds four timings, not a matrix.
+    /// on the other two layouts for 3-D; every other loss on 3-D (softmax form) and binary
+    /// (sigmoid form), contiguous i64 only, so each new loss adds two cases, not a matrix.
     pub fn in_quick(&self, loss: &Loss) -> bool {
         let base = self.layout == Layout::Contiguous && self.labels == LabelType::I64;
         let three_d = self.shape.name == "3d";
-        if loss.name == "dice" { base || three_d && (self.labels == LabelType::I64 || self.layout == Layout::Contiguous) } else { base && three_d }
+        if loss.name == "dice" {
+            base || three_d && (self.labels == LabelType::I64 || self.layout == Layout::Contiguous)
+        } else {
+            base && (three_d || self.shape.name == "bin")
+        }
     }
 
     /// Input elements.
@@ -385,6 +412,32 @@ mod tests {
         assert_eq!(keys.len(), n);
         assert_eq!(n, LOSSES.len() * SHAPES.len() * LAYOUTS.len() * LABEL_TYPES.len() * PASSES.len());
         assert!(quick > 0 && quick < n);
+    }
+
+    /// Every loss runs on every small configuration, forward and forward+backward agree on the
+    /// loss, and the gradient is finite and not all zero.
+    #[test]
+    fn every_loss_runs_on_every_configuration() {
+        static SMALL: [Shape; 2] = [
+            Shape { name: "s4", dims: &[2, 3, 5, 7], activation: Activation::Softmax },
+            Shape { name: "s1", dims: &[2, 1, 3, 4, 5], activation: Activation::Sigmoid },
+        ];
+        let ctx = Context::new(1).unwrap();
+        for shape in &SMALL {
+            for &layout in LAYOUTS {
+                for &labels in LABEL_TYPES {
+                    let mut d = Data::new(Config { shape, layout, labels });
+                    for loss in LOSSES {
+                        let key = d.config.key(loss, Pass::ForwardBackward);
+                        let f = d.run(&ctx, loss, Pass::Forward).unwrap_or_else(|e| panic!("{key}: {e}"));
+                        d.grad.fill(0.0);
+                        let fb = d.run(&ctx, loss, Pass::ForwardBackward).unwrap_or_else(|e| panic!("{key}: {e}"));
+                        assert!(f.is_finite() && (f - fb).abs() <= 1e-6 * f.abs().max(1.0), "{key}: {f} vs {fb}");
+                        assert!(d.grad.iter().all(|v| v.is_finite()) && d.grad.iter().any(|&v| v != 0.0), "{key}: gradient");
+                    }
+                }
+            }
+        }
     }
 
     /// Every layout and label type gives the loss and gradient of the scalar f64 oracle on
