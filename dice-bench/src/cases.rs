@@ -57,9 +57,11 @@ fn opts(a: Activation, overlap: Overlap, pointwise: [PointwiseKind; 2], lambda_o
 const NO_TERM: [PointwiseKind; 2] = [PointwiseKind::None, PointwiseKind::None];
 const CE: [PointwiseKind; 2] = [PointwiseKind::SoftmaxCe, PointwiseKind::Bce];
 const FOCAL: [PointwiseKind; 2] = [PointwiseKind::SoftmaxFocal, PointwiseKind::SigmoidFocal];
+const SIGMOID_FOCAL: [PointwiseKind; 2] = [PointwiseKind::SigmoidFocal, PointwiseKind::SigmoidFocal];
 
-/// Every loss, one line each (the elementwise term is the softmax form, or the sigmoid form
-/// on the binary shape).
+/// Every loss, one line each, configured as its MONAI counterpart (benchmarks/compare_pytorch.py
+/// maps the names): the elementwise term is the softmax form, or the sigmoid form on the binary
+/// shape; Tversky alpha 0.3 (false positives), beta 0.7; Generalised Dice with square weights.
 pub const LOSSES: &[Loss] = &[
     Loss { name: "dice", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, NO_TERM, 1.0)) },
     Loss {
@@ -76,7 +78,8 @@ pub const LOSSES: &[Loss] = &[
     },
     Loss { name: "focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, FOCAL, 0.0)) },
     Loss { name: "dice_ce", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, CE, 1.0)) },
-    Loss { name: "dice_focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, FOCAL, 1.0)) },
+    // MONAI's DiceFocalLoss uses the sigmoid focal term whatever the Dice activation.
+    Loss { name: "dice_focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, SIGMOID_FOCAL, 1.0)) },
 ];
 
 /// A tensor shape (N, C, spatial...) and the activation it is used with.
