@@ -257,6 +257,20 @@ impl DiceOptions {
         usize::from(!self.include_background && channels > 1)
     }
 
+    /// (rows, values per row) of the per-entry values for an input with `n` items and `c`
+    /// channels: rows N (1 with `batch`), and the kept classes, or 1 when the classes are
+    /// summed before the ratio (Generalised Dice, `pool_classes`).
+    pub fn value_shape(&self, n: usize, c: usize) -> (usize, usize) {
+        let rows = if self.batch { 1 } else { n };
+        let per_row = self.pool_classes || matches!(self.overlap, Overlap::Generalized(_));
+        (rows, if per_row { 1 } else { c - self.first_class(c) })
+    }
+
+    /// Whether an elementwise term is part of the loss (its sums then travel with the stats).
+    pub fn has_pointwise(&self) -> bool {
+        self.pointwise.kind != PointwiseKind::None
+    }
+
     /// Validates scalar options and the weights against `kept` classes; returns the weight
     /// of each kept class.
     pub(crate) fn class_weights(&self, kept: usize) -> Result<Vec<f64>> {

@@ -47,7 +47,7 @@ fn need<T>(name: &str, p: *const T) -> FfiResult<()> {
     if p.is_null() { fail(DiceStatus::NullPointer, format!("{name} is NULL")) } else { Ok(()) }
 }
 
-/// (rows, kept classes) of the loss values for this input shape, when the rank allows.
+/// (rows, values per row) of the loss values for this input shape, when the rank allows.
 fn entries(input: &Parsed, opts: &DiceOptions) -> Option<(usize, usize)> {
     if input.rank < 2 {
         return None;
@@ -56,7 +56,7 @@ fn entries(input: &Parsed, opts: &DiceOptions) -> Option<(usize, usize)> {
     if n == 0 || c == 0 {
         return None; // dice-core reports the empty dimension
     }
-    Some((if opts.batch { 1 } else { n }, c - opts.first_class(c)))
+    Some(opts.value_shape(n, c))
 }
 
 fn check_len(name: &str, got: usize, expected: usize, what: &str) -> FfiResult<()> {
@@ -70,7 +70,7 @@ fn check_len(name: &str, got: usize, expected: usize, what: &str) -> FfiResult<(
 fn check_values(values_out: *const f64, values_len: usize, expected: Option<(usize, usize)>) -> FfiResult<()> {
     match expected {
         Some((r, c)) if !values_out.is_null() => {
-            check_len("values_len", values_len, r * c, &format!("{r} rows x {c} kept classes"))
+            check_len("values_len", values_len, r * c, &format!("{r} rows x {c} values per row"))
         }
         _ => Ok(()),
     }
@@ -204,9 +204,10 @@ unsafe fn write_outputs(fin: &Finalized, loss_out: *mut f64, values_out: *mut f6
     Ok(())
 }
 
-/// (rows, kept classes) of the loss values that dice_loss would produce for an input of this
-/// shape and these options: rows = N (1 with batch), classes = C minus the background when
-/// it is excluded. dice_stats produces N x classes entries (never pooled).
+/// (rows, values per row) of the loss values that dice_loss would produce for an input of
+/// this shape and these options: rows = N (1 with batch); per row, C minus the background
+/// when it is excluded, or 1 when the classes are summed first (Generalised Dice,
+/// pool_classes). dice_stats produces N x kept classes entries (never pooled).
 ///
 /// # Safety
 /// Pointers NULL or valid (see the contract at the top of this header).
@@ -306,8 +307,9 @@ pub unsafe extern "C" fn dice_loss_grad(
     })
 }
 
-/// Step 1: the sums (I, P, G) per (n, kept class), flat and row-major, into `stats_out`
-/// (stats_len must be N x classes x 3, with classes from dice_loss_shape). Stats of disjoint
+/// Step 1: the sums (I, P, G) per (n, kept class), flat and row-major, into `stats_out`;
+/// with an elementwise term (opts.pointwise), followed by (loss, weight, voxels) per row.
+/// stats_len must be N x kept x 3 (+ N x 3 with an elementwise term). Stats of disjoint
 /// spatial tiles of the same items add elementwise; with `batch`, rows may be summed into
 /// one (e.g. across data-parallel workers) before finalizing.
 ///
@@ -326,41 +328,51 @@ pub unsafe extern "C" fn dice_stats(
         // SAFETY: forwarded contract.
         let call = unsafe { prepare(ctx, input, target, opts) }?;
         need("stats_out", stats_out)?;
-        if let Some((_, c)) = entries(&call.input, &call.opts) {
-            let n = call.input.shape[0];
-            check_len("stats_len", stats_len, n * c * 3, &format!("{n} rows x {c} kept classes x 3"))?;
+        let pw = call.opts.has_pointwise();
+        if entries(&call.input, &call.opts).is_some() {
+            let (n, c) = (call.input.shape[0], call.input.shape[1]);
+            let k = c - call.opts.first_class(c);
+            check_len("stats_len", stats_len, Stats::flat_len(n, k, pw), &stats_layout(n, k, pw))?;
         }
         // SAFETY: forwarded contract.
         let stats = with_float!(call.kind, T => unsafe { stats_t::<T>(&call) })?;
-        let flat = stats.to_flat(false);
-        check_len("stats_len", stats_len, flat.len(), "rows x kept classes x 3")?;
+        let flat = stats.to_flat(pw);
+        check_len("stats_len", stats_len, flat.len(), "the stats layout")?;
         // SAFETY: writable for stats_len == flat.len() doubles by contract.
         unsafe { write_f64s(stats_out, &flat) };
         Ok(())
     })
 }
 
-/// Reads flat stats (rows x classes x 3, stats_len must match) into dice-core stats.
+/// The flat stats layout in words, for messages.
+fn stats_layout(rows: usize, classes: usize, pointwise: bool) -> String {
+    let extra = if pointwise { format!(" + {rows} rows x 3 (elementwise term)") } else { String::new() };
+    format!("{rows} rows x {classes} classes x 3{extra}")
+}
+
+/// Reads flat stats (layout of dice_stats, stats_len must match) into dice-core stats.
 ///
 /// # Safety
 /// `stats` NULL or readable for stats_len doubles.
-unsafe fn read_stats(stats: *const f64, stats_len: usize, rows: usize, classes: usize) -> FfiResult<Stats> {
+unsafe fn read_stats(stats: *const f64, stats_len: usize, rows: usize, classes: usize, pointwise: bool) -> FfiResult<Stats> {
     need("stats", stats)?;
-    let Some(expected) = rows.checked_mul(classes).and_then(|e| e.checked_mul(3)) else {
+    // the largest layout, rows x (classes + 1) x 3, must not overflow
+    if classes.checked_add(1).and_then(|k| k.checked_mul(rows)).and_then(|e| e.checked_mul(3)).is_none() {
         return fail(DiceStatus::BadLength, format!("rows = {rows} x classes = {classes} x 3 overflows"));
-    };
+    }
     if rows == 0 || classes == 0 {
         return fail(DiceStatus::StatsMismatch, format!("stats: rows = {rows}, classes = {classes} must be >= 1"));
     }
-    check_len("stats_len", stats_len, expected, &format!("{rows} rows x {classes} classes x 3"))?;
+    let expected = Stats::flat_len(rows, classes, pointwise);
+    check_len("stats_len", stats_len, expected, &stats_layout(rows, classes, pointwise))?;
     // SAFETY: forwarded contract.
     let flat = unsafe { read_f64s("stats", stats, stats_len) }?;
     Ok(Stats::from_flat(rows, classes, &flat)?)
 }
 
 /// Step 2: loss and per-entry values from (possibly summed) stats, as dice_loss gives them.
-/// `rows` x `classes` entries of (I, P, G); with `batch`, rows are pooled first, so the
-/// values count is `classes`, else rows x classes.
+/// `rows` x `classes` entries in the layout of dice_stats; with `batch`, rows are pooled
+/// first (values: 1 row), and with Generalised Dice or pool_classes one value per row.
 ///
 /// # Safety
 /// See the contract at the top of this header.
@@ -379,7 +391,7 @@ pub unsafe extern "C" fn dice_finalize(
         // SAFETY: forwarded contract.
         let opts = unsafe { options::read(opts) }?;
         // SAFETY: forwarded contract.
-        let st = unsafe { read_stats(stats, stats_len, rows, classes) }?;
+        let st = unsafe { read_stats(stats, stats_len, rows, classes, opts.has_pointwise()) }?;
         need("loss_out", loss_out)?;
         let fin = dice_core::dice_finalize(&st, &opts)?;
         // SAFETY: forwarded contract.
@@ -414,7 +426,7 @@ pub unsafe extern "C" fn dice_backward_from_stats(
         // SAFETY: forwarded contract.
         let g = unsafe { prepare_grad(&call, grad) }?;
         // SAFETY: forwarded contract; copied before any output view exists.
-        let st = unsafe { read_stats(stats, stats_len, rows, classes) }?;
+        let st = unsafe { read_stats(stats, stats_len, rows, classes, call.opts.has_pointwise()) }?;
         let upstream = if upstream.is_null() {
             None
         } else {

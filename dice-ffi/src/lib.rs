@@ -1,4 +1,5 @@
-//! C ABI for dice-core: soft Dice / Jaccard losses and their gradients over DLPack-style
+//! C ABI for dice-core: the Dice family of losses (Dice, Jaccard, Tversky, Generalised Dice,
+//! focal and log forms, Dice+CE/BCE/focal hybrids) and their gradients over DLPack-style
 //! tensors. The header include/dice.h is generated from this crate by cbindgen
 //! (`DICE_BLESS=1 cargo test -p dice-ffi --test header`) and checked in.
 //!
@@ -20,7 +21,8 @@ mod tensor;
 pub use api::{dice_backward_from_stats, dice_finalize, dice_loss, dice_loss_grad, dice_loss_shape, dice_stats};
 pub use context::{DiceContext, dice_context_create, dice_context_destroy, dice_context_num_threads};
 pub use options::{
-    DICE_LOSS_OPTIONS_MAX_SIZE, DICE_LOSS_OPTIONS_SIZE, DiceActivation, DiceLossOptions, DiceReduction,
+    DICE_LOSS_OPTIONS_MAX_SIZE, DICE_LOSS_OPTIONS_SIZE, DICE_LOSS_OPTIONS_SIZE_V1, DiceActivation, DiceFocalAlpha,
+    DiceGdlWeight, DiceLossForm, DiceLossOptions, DiceOverlap, DicePointwise, DiceReduction, DiceWeightMode,
     dice_loss_options_init,
 };
 pub use status::{DiceStatus, dice_last_error, dice_last_error_copy, dice_status_string};
@@ -32,14 +34,14 @@ pub use tensor::{
 /// Major version of the library (semver).
 pub const DICE_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const DICE_VERSION_MINOR: u32 = 1;
+pub const DICE_VERSION_MINOR: u32 = 2;
 /// Patch version of the library.
 pub const DICE_VERSION_PATCH: u32 = 0;
 /// ABI version: bumped on any incompatible change of a signature, struct layout or status
 /// number. A caller compiled against DICE_ABI_VERSION should check dice_abi_version() equals it.
 pub const DICE_ABI_VERSION: u32 = 1;
 
-/// The library version as a NUL-terminated string, e.g. "0.1.0".
+/// The library version as a NUL-terminated string, e.g. "0.2.0".
 #[unsafe(no_mangle)]
 pub extern "C" fn dice_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

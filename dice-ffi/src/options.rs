@@ -2,7 +2,10 @@
 
 use std::mem::{offset_of, size_of};
 
-use dice_core::{Activation, DiceOptions, Reduction};
+use dice_core::{
+    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise, PointwiseKind, Reduction,
+    WeightMode,
+};
 
 use crate::status::{DiceStatus, FfiResult, fail, guard};
 
@@ -28,6 +31,87 @@ pub enum DiceReduction {
     Sum = 1,
     /// One value per entry (loss_out then holds their sum).
     None = 2,
+}
+
+/// The overlap index (DiceLossOptions.overlap).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiceOverlap {
+    /// Dice (2I + s_nr) / (P + G + s_dr); Jaccard with `jaccard`.
+    Dice = 0,
+    /// Tversky (I + s_nr) / (I + alpha (P - I) + beta (G - I) + s_dr).
+    Tversky = 1,
+    /// Generalised Dice (Sudre 2017), weights from gdl_weight; one value per row.
+    Generalized = 2,
+}
+
+/// Generalised Dice class weights (DiceLossOptions.gdl_weight).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiceGdlWeight {
+    /// 1 / G^2.
+    Square = 0,
+    /// 1 / G.
+    Simple = 1,
+    /// 1.
+    Uniform = 2,
+}
+
+/// How the score s becomes a loss (DiceLossOptions.form).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiceLossForm {
+    /// (1 - s)^gamma.
+    OneMinus = 0,
+    /// -ln(max(s, form_eps)) (smp log_loss).
+    NegLog = 1,
+    /// ln cosh(1 - s).
+    LogCosh = 2,
+    /// -s (nnU-Net).
+    Negative = 3,
+}
+
+/// How class weights enter (DiceLossOptions.weight_mode).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiceWeightMode {
+    /// Multiply each entry's loss; mean is a plain mean (MONAI).
+    AfterRatio = 0,
+    /// Weighted mean sum w l / sum w (smp class_weights).
+    WeightedMean = 1,
+    /// Scale each class's sums before the ratio (kornia).
+    InSums = 2,
+}
+
+/// The elementwise term of the hybrids (DiceLossOptions.pointwise); it reads the input as
+/// logits whatever `activation` is.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DicePointwise {
+    /// None.
+    None = 0,
+    /// Softmax cross-entropy over all channels (pw_weight: class weights, label_smoothing).
+    SoftmaxCe = 1,
+    /// BCE with logits per element (pw_weight: pos_weight per channel).
+    Bce = 2,
+    /// MONAI's sigmoid focal loss over the kept channels (pw_weight: class weights).
+    SigmoidFocal = 3,
+    /// MONAI's softmax focal loss (use_softmax) over all channels.
+    SoftmaxFocal = 4,
+}
+
+/// Focal class balance (DiceLossOptions.focal_alpha_kind).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiceFocalAlpha {
+    /// No balancing.
+    None = 0,
+    /// focal_alpha: sigmoid alpha / 1 - alpha on positives / negatives; softmax 1 - alpha on
+    /// channel 0 and alpha on the others.
+    Scalar = 1,
+    /// focal_alpha_values, one per focal channel: sigmoid alpha_c on positives (1 on
+    /// negatives); softmax alpha_c per channel.
+    PerClass = 2,
 }
 
 /// Options of the soft Dice / Jaccard loss, MONAI's DiceLoss semantics and defaults.
@@ -71,10 +155,70 @@ pub struct DiceLossOptions {
     pub soft_label: u8,
     /// Must be zero (room for future flags).
     pub reserved: [u8; 6],
+    // ---- since 0.2: the loss family (appended; a 0.1 caller's struct_size ends above) ----
+    /// A DiceOverlap value. Default DICE_OVERLAP_DICE.
+    pub overlap: i32,
+    /// A DiceGdlWeight value (Generalised Dice). Default DICE_GDL_WEIGHT_SQUARE.
+    pub gdl_weight: i32,
+    /// Tversky false-positive weight; finite and >= 0. Default 0.5.
+    pub tversky_alpha: f64,
+    /// Tversky false-negative weight; finite and >= 0. Default 0.5.
+    pub tversky_beta: f64,
+    /// Lower bound of the score's denominator (smp eps, nnU-Net 1e-8); 0 = none. Default 0.
+    pub clamp_dr: f64,
+    /// A DiceLossForm value. Default DICE_LOSS_FORM_ONE_MINUS.
+    pub form: i32,
+    /// A DiceWeightMode value. Default DICE_WEIGHT_MODE_AFTER_RATIO.
+    pub weight_mode: i32,
+    /// Score clamp of DICE_LOSS_FORM_NEG_LOG; > 0. Default 1e-7.
+    pub form_eps: f64,
+    /// Exponent of the per-entry loss (focal Tversky); > 0. Default 1.
+    pub gamma: f64,
+    /// 1: gamma applies to the reduced loss (smp TverskyLoss). Default 0.
+    pub gamma_on_mean: u8,
+    /// 1: entries with an empty ground truth get loss 0 but still count (smp). Default 0.
+    pub zero_absent: u8,
+    /// 1: sum the sums over the kept classes before the ratio (kornia micro). Default 0.
+    pub pool_classes: u8,
+    /// Dense-target ignore rule: 0 = voxels zero in every channel (MONAI), 1 = elements equal
+    /// to ignore_index (smp binary / multilabel). Default 0.
+    pub dense_ignore: u8,
+    /// A DicePointwise value. Default DICE_POINTWISE_NONE.
+    pub pointwise: i32,
+    /// Kept-class indices entering the reduction (smp classes); NULL/0 = all. Read during
+    /// the call only. Default NULL.
+    pub classes: *const u32,
+    /// Number of values at `classes`. Default 0.
+    pub classes_len: usize,
+    /// Weight of the overlap term (MONAI lambda_dice); finite and >= 0. Default 1.
+    pub lambda_overlap: f64,
+    /// Weight of the elementwise term (lambda_ce / lambda_focal); finite and >= 0. Default 1.
+    pub pw_lambda: f64,
+    /// Elementwise-term weights (see DicePointwise): NULL/0, 1 value or one per channel it
+    /// covers. Read during the call only. Default NULL.
+    pub pw_weight: *const f64,
+    /// Number of values at `pw_weight`. Default 0.
+    pub pw_weight_len: usize,
+    /// CE label smoothing in [0, 1]. Default 0.
+    pub label_smoothing: f64,
+    /// Focal exponent; finite and >= 0. Default 2.
+    pub focal_gamma: f64,
+    /// Scalar focal alpha in [0, 1] (DICE_FOCAL_ALPHA_SCALAR). Default 0.25.
+    pub focal_alpha: f64,
+    /// Per-class focal alphas (DICE_FOCAL_ALPHA_PER_CLASS). Default NULL.
+    pub focal_alpha_values: *const f64,
+    /// Number of values at `focal_alpha_values`. Default 0.
+    pub focal_alpha_len: usize,
+    /// A DiceFocalAlpha value. Default DICE_FOCAL_ALPHA_NONE.
+    pub focal_alpha_kind: i32,
+    /// Must be zero (room for future flags).
+    pub reserved2: [u8; 4],
 }
 
 /// sizeof(DiceLossOptions) in this version of the library (64-bit targets).
-pub const DICE_LOSS_OPTIONS_SIZE: u32 = 64;
+pub const DICE_LOSS_OPTIONS_SIZE: u32 = 224;
+/// sizeof(DiceLossOptions) of version 0.1 (plain Dice/Jaccard); still accepted.
+pub const DICE_LOSS_OPTIONS_SIZE_V1: u32 = 64;
 /// Largest struct_size accepted (a guard against uninitialised sizes).
 pub const DICE_LOSS_OPTIONS_MAX_SIZE: u32 = 4096;
 
@@ -93,10 +237,13 @@ const _: () = {
     assert!(offset_of!(DiceLossOptions, has_ignore_index) == 56);
     assert!(offset_of!(DiceLossOptions, soft_label) == 57);
     assert!(offset_of!(DiceLossOptions, reserved) == 58);
+    assert!(offset_of!(DiceLossOptions, overlap) == DICE_LOSS_OPTIONS_SIZE_V1 as usize);
+    assert!(offset_of!(DiceLossOptions, classes) == 128);
+    assert!(offset_of!(DiceLossOptions, focal_alpha_kind) == 216);
 };
 
 /// Field end offsets: the struct sizes an older caller may legitimately pass.
-const FIELD_ENDS: [usize; 14] = [
+const FIELD_ENDS: [usize; 15] = [
     offset_of!(DiceLossOptions, struct_size) + 4,
     offset_of!(DiceLossOptions, activation) + 4,
     offset_of!(DiceLossOptions, reduction) + 4,
@@ -111,6 +258,7 @@ const FIELD_ENDS: [usize; 14] = [
     offset_of!(DiceLossOptions, ignore_index) + 8,
     offset_of!(DiceLossOptions, has_ignore_index) + 1,
     offset_of!(DiceLossOptions, soft_label) + 1,
+    DICE_LOSS_OPTIONS_SIZE_V1 as usize, // version 0.1 ends after `reserved`
 ];
 
 impl DiceLossOptions {
@@ -132,6 +280,33 @@ impl DiceLossOptions {
             has_ignore_index: 0,
             soft_label: 0,
             reserved: [0; 6],
+            overlap: DiceOverlap::Dice as i32,
+            gdl_weight: DiceGdlWeight::Square as i32,
+            tversky_alpha: 0.5,
+            tversky_beta: 0.5,
+            clamp_dr: 0.0,
+            form: DiceLossForm::OneMinus as i32,
+            weight_mode: DiceWeightMode::AfterRatio as i32,
+            form_eps: 1e-7,
+            gamma: 1.0,
+            gamma_on_mean: 0,
+            zero_absent: 0,
+            pool_classes: 0,
+            dense_ignore: 0,
+            pointwise: DicePointwise::None as i32,
+            classes: std::ptr::null(),
+            classes_len: 0,
+            lambda_overlap: 1.0,
+            pw_lambda: 1.0,
+            pw_weight: std::ptr::null(),
+            pw_weight_len: 0,
+            label_smoothing: 0.0,
+            focal_gamma: 2.0,
+            focal_alpha: 0.25,
+            focal_alpha_values: std::ptr::null(),
+            focal_alpha_len: 0,
+            focal_alpha_kind: DiceFocalAlpha::None as i32,
+            reserved2: [0; 4],
         }
     }
 }
@@ -202,17 +377,59 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
     if let Some(i) = o.reserved.iter().position(|&b| b != 0) {
         return fail(DiceStatus::BadOption, format!("opts.reserved[{i}] = {} must be zero", o.reserved[i]));
     }
-    let weight = if o.weight_len == 0 {
-        Vec::new()
-    } else if o.weight.is_null() {
-        return fail(DiceStatus::NullPointer, format!("opts.weight is NULL with weight_len = {}", o.weight_len));
-    } else if o.weight_len > (isize::MAX as usize) / 8 {
-        return fail(DiceStatus::BadWeight, format!("opts.weight_len = {} is implausible", o.weight_len));
-    } else if !(o.weight as usize).is_multiple_of(align_of::<f64>()) {
-        return fail(DiceStatus::Misaligned, "opts.weight is not aligned to 8 bytes");
-    } else {
-        // SAFETY: non-NULL, aligned, readable for weight_len doubles by contract; copied at once.
-        unsafe { std::slice::from_raw_parts(o.weight, o.weight_len) }.to_vec()
+    if let Some(i) = o.reserved2.iter().position(|&b| b != 0) {
+        return fail(DiceStatus::BadOption, format!("opts.reserved2[{i}] = {} must be zero", o.reserved2[i]));
+    }
+    // SAFETY: (all four) each pointer is NULL or readable for its length by contract.
+    let weight = unsafe { array("weight", o.weight, o.weight_len) }?;
+    // SAFETY: as above.
+    let pw_weight = unsafe { array("pw_weight", o.pw_weight, o.pw_weight_len) }?;
+    // SAFETY: as above.
+    let alphas = unsafe { array("focal_alpha_values", o.focal_alpha_values, o.focal_alpha_len) }?;
+    // SAFETY: as above.
+    let classes = unsafe { array("classes", o.classes, o.classes_len) }?;
+    let overlap = match o.overlap {
+        0 => Overlap::Dice,
+        1 => Overlap::Tversky { alpha: o.tversky_alpha, beta: o.tversky_beta },
+        2 => Overlap::Generalized(match o.gdl_weight {
+            0 => GdlWeight::Square,
+            1 => GdlWeight::Simple,
+            2 => GdlWeight::Uniform,
+            v => return fail(DiceStatus::BadOption, format!("opts.gdl_weight = {v} is not a DiceGdlWeight (0..=2)")),
+        }),
+        v => return fail(DiceStatus::BadOption, format!("opts.overlap = {v} is not a DiceOverlap (0..=2)")),
+    };
+    let form = match o.form {
+        0 => LossForm::OneMinus,
+        1 => LossForm::NegLog { eps: o.form_eps },
+        2 => LossForm::LogCosh,
+        3 => LossForm::Negative,
+        v => return fail(DiceStatus::BadOption, format!("opts.form = {v} is not a DiceLossForm (0..=3)")),
+    };
+    let weight_mode = match o.weight_mode {
+        0 => WeightMode::AfterRatio,
+        1 => WeightMode::WeightedMean,
+        2 => WeightMode::InSums,
+        v => return fail(DiceStatus::BadOption, format!("opts.weight_mode = {v} is not a DiceWeightMode (0..=2)")),
+    };
+    let kind = match o.pointwise {
+        0 => PointwiseKind::None,
+        1 => PointwiseKind::SoftmaxCe,
+        2 => PointwiseKind::Bce,
+        3 => PointwiseKind::SigmoidFocal,
+        4 => PointwiseKind::SoftmaxFocal,
+        v => return fail(DiceStatus::BadOption, format!("opts.pointwise = {v} is not a DicePointwise (0..=4)")),
+    };
+    let alpha = match o.focal_alpha_kind {
+        0 => FocalAlpha::None,
+        1 => FocalAlpha::Scalar(o.focal_alpha),
+        2 => FocalAlpha::PerClass(alphas),
+        v => return fail(DiceStatus::BadOption, format!("opts.focal_alpha_kind = {v} is not a DiceFocalAlpha (0..=2)")),
+    };
+    let dense_ignore = match o.dense_ignore {
+        0 => DenseIgnore::AllZero,
+        1 => DenseIgnore::Equal,
+        v => return fail(DiceStatus::BadOption, format!("opts.dense_ignore = {v} must be 0 or 1")),
     };
     Ok(DiceOptions {
         activation,
@@ -226,8 +443,47 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
         reduction,
         ignore_index: if flag("has_ignore_index", o.has_ignore_index)? { Some(o.ignore_index) } else { None },
         soft_label: flag("soft_label", o.soft_label)?,
-        ..Default::default()
+        dense_ignore,
+        overlap,
+        clamp_dr: o.clamp_dr,
+        form,
+        gamma: o.gamma,
+        gamma_on_mean: flag("gamma_on_mean", o.gamma_on_mean)?,
+        zero_absent: flag("zero_absent", o.zero_absent)?,
+        weight_mode,
+        pool_classes: flag("pool_classes", o.pool_classes)?,
+        classes: classes.into_iter().map(|c: u32| c as usize).collect(),
+        lambda_overlap: o.lambda_overlap,
+        pointwise: Pointwise {
+            kind,
+            lambda: o.pw_lambda,
+            weight: pw_weight,
+            label_smoothing: o.label_smoothing,
+            gamma: o.focal_gamma,
+            alpha,
+        },
     })
+}
+
+/// Copies a caller array (NULL allowed only with len 0).
+///
+/// # Safety
+/// `ptr` must be NULL or readable for `len` values of `T`.
+unsafe fn array<T: Copy>(name: &str, ptr: *const T, len: usize) -> FfiResult<Vec<T>> {
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return fail(DiceStatus::NullPointer, format!("opts.{name} is NULL with {name}_len = {len}"));
+    }
+    if len > (isize::MAX as usize) / size_of::<T>() {
+        return fail(DiceStatus::BadLength, format!("opts.{name}_len = {len} is implausible"));
+    }
+    if !(ptr as usize).is_multiple_of(align_of::<T>()) {
+        return fail(DiceStatus::Misaligned, format!("opts.{name} is not aligned to {} bytes", align_of::<T>()));
+    }
+    // SAFETY: non-NULL, aligned, readable for len values by contract; copied at once.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec())
 }
 
 /// Fills `*opts` with the defaults, writing `struct_size` bytes (pass

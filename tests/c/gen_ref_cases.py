@@ -5,11 +5,12 @@ building and running the C tests needs only a C compiler.
 """
 import json
 
-CASES = [("monai_DiceLoss_1d_sigmoid_multilabel_default", "REF1"), ("monai_DiceLoss_2d_softmax_label_none", "REF2")]
+CASES = [("monai_DiceLoss_1d_sigmoid_multilabel_default", "REF1"), ("monai_DiceLoss_2d_softmax_label_none", "REF2"),
+         ("monai_DiceCELoss_2d_softmax_label_weight", "REF3")]
 
 d = json.load(open("tests/reference/cases.json"))
 out = ["/* Reference data for tests/c: generated from tests/reference/cases.json (MONAI 1.6.1",
-       " * monai.losses.DiceLoss) by tests/c/gen_ref_cases.py; checked in so the C tests need",
+       " * monai.losses.DiceLoss, DiceCELoss) by tests/c/gen_ref_cases.py; checked in so the C tests need",
        " * nothing but a C compiler. Do not edit. */",
        "#ifndef DICE_TEST_REF_CASES_H", "#define DICE_TEST_REF_CASES_H", ""]
 
@@ -28,7 +29,7 @@ for cid, pre in CASES:
     out.append("/* %s: init_kwargs %s, input %s, target %s */" % (
         cid, json.dumps(c["init_kwargs"]), c["data"]["input"]["shape"], c["data"]["target"]["shape"]))
     arr(pre + "_input", "float", c["data"]["input"]["data"], f32)
-    if pre == "REF2":  # a float label map in MONAI (to_onehot_y); passed to dice as int64 labels
+    if pre in ("REF2", "REF3"):  # a float label map in MONAI (to_onehot_y); passed to dice as int64 labels
         arr(pre + "_labels", "int64_t", [int(v) for v in c["data"]["target"]["data"]], str)
     else:
         arr(pre + "_target", "float", c["data"]["target"]["data"], f32)

@@ -159,6 +159,35 @@ static void test_ref_dense_sigmoid(DiceContext *ctx) {
   for (i = 0; i < 144; ++i) CHECK(close_to(dgrad[i], REF1_grad[i], 1e-4, 1e-6), "f64 grad[%zu]", i);
 }
 
+/* MONAI DiceCELoss(softmax=True, to_onehot_y=True, weight=[0.5, 1, 2]) (case
+ * monai_DiceCELoss_2d_softmax_label_weight): the Dice term with class weights plus the
+ * weighted softmax cross-entropy, through the one-call API and through stats -> finalize. */
+static void test_ref_dice_ce(DiceContext *ctx) {
+  int64_t shape[4] = {2, 3, 12, 12}, lshape[4] = {2, 1, 12, 12};
+  static float grad[864];
+  const double w[3] = {0.5, 1.0, 2.0};
+  double stats[2 * 3 * 3 + 2 * 3], loss = 0, loss2 = 0;
+  DiceLossOptions o;
+  DiceTensor ti = tensor((void *)REF3_input, F32, 4, shape, NULL);
+  DiceTensor tl = tensor((void *)REF3_labels, I64, 4, lshape, NULL);
+  DiceTensor tg = tensor(grad, F32, 4, shape, NULL);
+  dice_loss_options_default(&o);
+  o.activation = DICE_ACTIVATION_SOFTMAX;
+  o.weight = w;
+  o.weight_len = 3;
+  o.pointwise = DICE_POINTWISE_SOFTMAX_CE;
+  o.pw_weight = w;
+  o.pw_weight_len = 3;
+  CHECK_OK(dice_loss_grad(ctx, &ti, &tl, &o, NULL, 0, &tg, &loss, NULL, 0));
+  CHECK(close_to(loss, REF3_loss[0], 1e-5, 1e-6), "DiceCE loss %.12g vs %.12g", loss, REF3_loss[0]);
+  CHECK(grad_matches(grad, REF3_grad, 864, 1e-4, 1e-6), "DiceCE grad vs MONAI");
+  /* the stats carry the elementwise sums: N x C x 3 + N x 3 values */
+  CHECK(dice_stats(ctx, &ti, &tl, &o, stats, 18) == DICE_STATUS_BAD_LENGTH, "stats without the CE sums");
+  CHECK_OK(dice_stats(ctx, &ti, &tl, &o, stats, 24));
+  CHECK_OK(dice_finalize(stats, 24, 2, 3, &o, &loss2, NULL, 0));
+  CHECK(close_to(loss2, loss, 1e-12, 1e-12), "stats -> finalize %.15g vs %.15g", loss2, loss);
+}
+
 /* MONAI DiceLoss(softmax=True, to_onehot_y=True, reduction="none"), input (2, 3, 12, 12)
  * float32, label map (2, 1, 12, 12): per-entry losses in REF2_loss (tests/reference/cases.json,
  * case monai_DiceLoss_2d_softmax_label_none; grad is d(sum loss)/d(input)). */
@@ -284,7 +313,7 @@ typedef struct {
   size_t values_len, stats_len, upstream_len, rows, classes;
   DiceTensor in, tgt, grd;
   DiceLossOptions o;
-  alignas(8) unsigned char big[128]; /* a "newer caller" options struct */
+  alignas(8) unsigned char big[DICE_LOSS_OPTIONS_SIZE + 64]; /* a "newer caller" options struct */
   const DiceTensor *pin, *ptgt, *pgrd;
   const DiceLossOptions *popts;
   double *ploss, *pvalues, *pstats, *pup;
@@ -421,11 +450,21 @@ static void test_bad_inputs(void) {
   CASE(run_loss, DICE_STATUS_STRUCT_SIZE, "opts.struct_size = 100000", f->o.struct_size = 100000);
   /* an older caller's 16-byte prefix: smooth terms etc. take defaults, garbage past it ignored */
   CASE(run_loss, DICE_STATUS_OK, NULL, f->o.struct_size = 16; f->o.smooth_nr = -5.0; f->o.reserved[0] = 7);
+  /* a version 0.1 caller (64-byte struct): the loss-family fields take their defaults */
+  CASE(run_loss, DICE_STATUS_OK, NULL, f->o.struct_size = DICE_LOSS_OPTIONS_SIZE_V1; f->o.overlap = 99);
+  CASE(run_loss, DICE_STATUS_BAD_OPTION, "opts.overlap = 99", f->o.overlap = 99);
+  CASE(run_loss, DICE_STATUS_BAD_OPTION, "opts.pointwise = 7", f->o.pointwise = 7);
+  CASE(run_loss, DICE_STATUS_NULL_POINTER, "opts.pw_weight is NULL", f->o.pw_weight_len = 2);
+  CASE(run_loss, DICE_STATUS_BAD_OPTION, "alpha", f->o.overlap = DICE_OVERLAP_TVERSKY; f->o.tversky_alpha = -1.0);
+  CASE(run_loss, DICE_STATUS_BAD_OPTION, "softmax focal", f->o.pointwise = DICE_POINTWISE_SOFTMAX_FOCAL;
+       f->o.include_background = 0; f->values_len = 4);
+  CASE(run_loss, DICE_STATUS_BAD_WEIGHT, "2 values given", f->o.pointwise = DICE_POINTWISE_SOFTMAX_CE;
+       f->o.pw_weight = f->weight; f->o.pw_weight_len = 2);
   /* a newer caller: zero tail accepted, non-zero tail refused */
   CASE(run_loss, DICE_STATUS_OK, NULL, memcpy(f->big, &f->o, sizeof f->o);
        ((DiceLossOptions *)(void *)f->big)->struct_size = sizeof f->big; f->popts = (const DiceLossOptions *)(void *)f->big);
-  CASE(run_loss, DICE_STATUS_STRUCT_SIZE, "byte 70", memcpy(f->big, &f->o, sizeof f->o);
-       ((DiceLossOptions *)(void *)f->big)->struct_size = sizeof f->big; f->big[70] = 1;
+  CASE(run_loss, DICE_STATUS_STRUCT_SIZE, "byte 230", memcpy(f->big, &f->o, sizeof f->o);
+       ((DiceLossOptions *)(void *)f->big)->struct_size = sizeof f->big; f->big[DICE_LOSS_OPTIONS_SIZE + 6] = 1;
        f->popts = (const DiceLossOptions *)(void *)f->big);
   {
     DiceLossOptions o;
@@ -513,6 +552,7 @@ int main(void) {
   test_ref_dense_sigmoid(one);
   test_ref_dense_sigmoid(NULL);
   test_ref_labels_softmax_none(one);
+  test_ref_dice_ce(one);
   test_three_steps(one);
   test_strided(NULL);
   test_bad_inputs();
