@@ -4,7 +4,7 @@
 //! Bytes counted are those the program asks for (8 per element for read2, 12 for c = a + b;
 //! write-allocate traffic is not counted), the same convention as the cases' byte model.
 
-use crate::timing::median_secs;
+use crate::timing::time;
 use rayon::prelude::*;
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -45,12 +45,12 @@ pub fn measure(threads: &[usize], reps: usize) -> Result<Vec<Bandwidth>, rayon::
         .map(|&t| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
             let chunk = N.div_ceil(t);
-            let Ok(read) = median_secs::<Infallible>(reps, || {
+            let Ok(read) = time::<Infallible>(reps, 0.0, || {
                 let s: f32 = pool.install(|| a.par_chunks(chunk).zip(b.par_chunks(chunk)).map(|(x, y)| sum2(x, y)).sum());
                 black_box(s);
                 Ok(())
             });
-            let Ok(rw) = median_secs::<Infallible>(reps, || {
+            let Ok(rw) = time::<Infallible>(reps, 0.0, || {
                 pool.install(|| {
                     c.par_chunks_mut(chunk).zip(a.par_chunks(chunk).zip(b.par_chunks(chunk))).for_each(|(z, (x, y))| {
                         for ((o, p), q) in z.iter_mut().zip(x).zip(y) {
@@ -61,7 +61,7 @@ pub fn measure(threads: &[usize], reps: usize) -> Result<Vec<Bandwidth>, rayon::
                 black_box(&c);
                 Ok(())
             });
-            Ok(Bandwidth { threads: t, read2: (8 * N) as f64 / read, read2_write1: (12 * N) as f64 / rw })
+            Ok(Bandwidth { threads: t, read2: (8 * N) as f64 / read.median, read2_write1: (12 * N) as f64 / rw.median })
         })
         .collect()
 }

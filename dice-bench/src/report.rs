@@ -17,8 +17,10 @@ pub struct Row {
     pub elements: usize,
     /// Bytes the byte model says must move.
     pub bytes: usize,
-    /// Median seconds per call.
+    /// Seconds per call: the median, or the fastest call when re-timed by the gate.
     pub seconds: f64,
+    /// "median" or "min" (the statistic `seconds` holds).
+    pub statistic: &'static str,
     /// Seconds at the measured bandwidth (the floor).
     pub floor: f64,
     /// Time with one thread / this time, when one thread was also run.
@@ -49,7 +51,8 @@ impl Row {
         json!({
             "key": self.key, "loss": f[0], "shape": f[1], "layout": f[2], "labels": f[3], "pass": f[4],
             "threads": self.threads, "threads_label": self.threads_label,
-            "elements": self.elements, "bytes": self.bytes, "median_s": self.seconds, "gb_per_s": self.gbs(),
+            "elements": self.elements, "bytes": self.bytes, "median_s": self.seconds, "statistic": self.statistic,
+            "gb_per_s": self.gbs(),
             "elements_per_s": self.elements as f64 / self.seconds, "floor_s": self.floor, "ratio_to_floor": self.ratio(),
             "speedup_vs_1_thread": self.speedup, "peak_rss_mib": self.peak_mib, "extra_rss_mib": self.extra_mib,
             "buffers_mib": self.resident_mib,
@@ -111,6 +114,7 @@ mod tests {
             elements: 1000,
             bytes: 4000,
             seconds,
+            statistic: "median",
             floor: 0.5,
             speedup: None,
             peak_mib: Some(10.0),
