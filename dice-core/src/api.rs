@@ -98,6 +98,7 @@ fn prepare<'a, T: Float>(
         labels,
         masked: !labels && opts.ignore_index.is_some(),
         mask_per_channel: opts.dense_ignore == DenseIgnore::Equal,
+        lse: act == Activation::Softmax && matches!(pointwise.kind, PointwiseKind::SoftmaxCe | PointwiseKind::SoftmaxFocal),
     };
     if (opts.frames || opts.temporal != 0.0) && il.rank() < 4 {
         return Err(DiceError::BadOption { name: "frames", reason: "frames and the temporal term need (N, C, T, spatial...) of rank >= 4" });

@@ -226,7 +226,7 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
 pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats> {
     let kept = job.plan.c - job.cfg.first;
     let blocks = job.plan.blocks();
-    let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c, job.temporal), |bufs, &block| {
+    let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, job.temporal), |bufs, &block| {
         let mut acc = vec![Sums::default(); kept];
         let mut pw = PointwiseSums::default();
         job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc, pw: &mut pw })?;
@@ -333,7 +333,7 @@ pub(crate) fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coeffic
     let pw_scale = T::from_f64(coef.pointwise());
     let tc_scale = T::from_f64(coef.temporal());
     let blocks = job.plan.blocks();
-    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c, job.temporal), |bufs, &block| {
+    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, job.temporal), |bufs, &block| {
         let coef = &rows[if rows.len() == 1 { 0 } else { block.n / job.merge }];
         job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, tc_scale, out })
     });

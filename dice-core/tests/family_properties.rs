@@ -325,3 +325,28 @@ fn temporal_term_by_its_definition() {
         assert!((a - b).abs() <= 1e-15, "{a} vs {b}");
     }
 }
+
+#[test]
+fn elementwise_terms_labels_equal_one_hot() {
+    // the label path (hard targets, shared e^-|x|, softmax lse reuse) against the dense path
+    for kind in [PointwiseKind::SoftmaxCe, PointwiseKind::Bce, PointwiseKind::SigmoidFocal, PointwiseKind::SoftmaxFocal] {
+        for gamma in [0.0, 1.0, 2.0, 2.5] {
+            for act in [Activation::Sigmoid, Activation::Softmax] {
+                let case = fixed(true, 3);
+                let opts = DiceOptions {
+                    activation: act,
+                    pointwise: Pointwise { kind, gamma, alpha: FocalAlpha::Scalar(0.3), ..Default::default() },
+                    ..Default::default()
+                };
+                let opts = if matches!(kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) {
+                    opts
+                } else {
+                    DiceOptions { pointwise: Pointwise { alpha: FocalAlpha::None, ..opts.pointwise.clone() }, ..opts }
+                };
+                let a = with(&case, opts.clone());
+                let b = with(&Case { labels: None, ..case.clone() }, opts);
+                assert_same(&a, &b, 1e-13);
+            }
+        }
+    }
+}

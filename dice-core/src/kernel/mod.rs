@@ -33,6 +33,8 @@ pub(crate) struct KernelCfg {
     pub masked: bool,
     /// The mask has one row per channel (smp's elementwise ignore) rather than one shared row.
     pub mask_per_channel: bool,
+    /// The softmax also writes ln sum e^x (`TileBufs::lse`) for a softmax elementwise term.
+    pub lse: bool,
 }
 
 impl KernelCfg {
@@ -65,14 +67,17 @@ pub(crate) struct TileBufs<T: Float> {
     pub g: Vec<T>,
     /// One row of per-position scratch (softmax max / normaliser / dot product).
     pub aux: Vec<T>,
+    /// ln sum_c e^x_c per position (softmax with a softmax elementwise term; empty otherwise).
+    pub lse: Vec<T>,
     /// The previous and next frames' tiles (temporal term; empty otherwise).
     pub prev: temporal::Neighbour<T>,
     pub next: temporal::Neighbour<T>,
 }
 
 impl<T: Float> TileBufs<T> {
-    /// Scratch for `c` channels; `temporal` adds the neighbouring frames' tiles.
-    pub fn new(c: usize, temporal: bool) -> Self {
+    /// Scratch for `cfg`; `temporal` adds the neighbouring frames' tiles.
+    pub fn new(cfg: &KernelCfg, temporal: bool) -> Self {
+        let c = cfg.c;
         let nc = if temporal { c } else { 0 };
         TileBufs {
             x: vec![T::default(); c * TILE],
@@ -82,6 +87,7 @@ impl<T: Float> TileBufs<T> {
             p: vec![T::default(); c * TILE],
             g: vec![T::default(); c * TILE],
             aux: vec![T::default(); TILE],
+            lse: vec![T::default(); if cfg.lse { TILE } else { 0 }],
             prev: temporal::Neighbour::new(nc),
             next: temporal::Neighbour::new(nc),
         }

@@ -26,7 +26,7 @@ impl<T: Float> Neighbour<T> {
     /// Activates the gathered logits of columns j0..j1.
     #[inline(always)]
     pub fn activate<S: Simd>(&mut self, s: S, cfg: &KernelCfg, j0: usize, j1: usize) {
-        activation::probs_into::<S, T>(s, cfg, &self.x, &mut self.p, &mut self.aux, j0, j1);
+        activation::probs_into::<S, T>(s, cfg, &self.x, &mut self.p, &mut self.aux, &mut [], j0, j1);
     }
 
     /// The probabilities (the logits themselves without an activation).
