@@ -19,7 +19,24 @@ pub(crate) fn sigmoid<S: Simd, T: Float>(s: S, x: T::V<S>) -> T::V<S> {
 /// Writes p into `bufs.p` for columns j0..j1 (nothing for `Activation::None`: p is x).
 #[inline(always)]
 pub(crate) fn probs<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
-    let TileBufs { x, p, aux, .. } = bufs;
+    let TileBufs { x, p, aux, lse, .. } = bufs;
+    probs_into::<S, T>(s, cfg, x, p, aux, lse, j0, j1);
+}
+
+/// p from x (C-row buffers) for columns j0..j1, `aux` one row of scratch. For softmax, a
+/// non-empty `lse` row also receives ln sum_c e^x_c (reused by the elementwise terms).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn probs_into<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    x: &[T],
+    p: &mut [T],
+    aux: &mut [T],
+    lse: &mut [T],
+    j0: usize,
+    j1: usize,
+) {
     match cfg.act {
         Activation::None => {}
         Activation::Sigmoid => {
@@ -46,11 +63,20 @@ pub(crate) fn probs<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBuf
                     *pv = T::exp(s, T::sub(s, xv, mv));
                 }
             }
+            let want_lse = !lse.is_empty();
+            if want_lse {
+                T::as_simd_mut::<S>(&mut lse[j0..j1]).copy_from_slice(m);
+            }
             let zero = T::splat(s, T::from_f64(0.0));
             m.fill(zero);
             for c in 0..cfg.c {
                 for (mv, &pv) in m.iter_mut().zip(T::as_simd::<S>(cols(p, c, j0, j1))) {
                     *mv = T::add(s, *mv, pv);
+                }
+            }
+            if want_lse {
+                for (lv, &sv) in T::as_simd_mut::<S>(&mut lse[j0..j1]).iter_mut().zip(m.iter()) {
+                    *lv = T::add(s, *lv, T::ln(s, sv));
                 }
             }
             let one = T::splat(s, T::from_f64(1.0));

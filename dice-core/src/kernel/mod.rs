@@ -9,6 +9,7 @@ pub(crate) mod activation;
 pub(crate) mod backward;
 pub(crate) mod pointwise;
 pub(crate) mod reduce;
+pub(crate) mod temporal;
 
 use crate::float::Float;
 use crate::options::Activation;
@@ -32,6 +33,8 @@ pub(crate) struct KernelCfg {
     pub masked: bool,
     /// The mask has one row per channel (smp's elementwise ignore) rather than one shared row.
     pub mask_per_channel: bool,
+    /// The softmax also writes ln sum e^x (`TileBufs::lse`) for a softmax elementwise term.
+    pub lse: bool,
 }
 
 impl KernelCfg {
@@ -64,10 +67,18 @@ pub(crate) struct TileBufs<T: Float> {
     pub g: Vec<T>,
     /// One row of per-position scratch (softmax max / normaliser / dot product).
     pub aux: Vec<T>,
+    /// ln sum_c e^x_c per position (softmax with a softmax elementwise term; empty otherwise).
+    pub lse: Vec<T>,
+    /// The previous and next frames' tiles (temporal term; empty otherwise).
+    pub prev: temporal::Neighbour<T>,
+    pub next: temporal::Neighbour<T>,
 }
 
 impl<T: Float> TileBufs<T> {
-    pub fn new(c: usize) -> Self {
+    /// Scratch for `cfg`; `temporal` adds the neighbouring frames' tiles.
+    pub fn new(cfg: &KernelCfg, temporal: bool) -> Self {
+        let c = cfg.c;
+        let nc = if temporal { c } else { 0 };
         TileBufs {
             x: vec![T::default(); c * TILE],
             t: vec![T::default(); c * TILE],
@@ -76,6 +87,9 @@ impl<T: Float> TileBufs<T> {
             p: vec![T::default(); c * TILE],
             g: vec![T::default(); c * TILE],
             aux: vec![T::default(); TILE],
+            lse: vec![T::default(); if cfg.lse { TILE } else { 0 }],
+            prev: temporal::Neighbour::new(nc),
+            next: temporal::Neighbour::new(nc),
         }
     }
 }

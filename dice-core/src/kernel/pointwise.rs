@@ -50,16 +50,36 @@ fn log1p<S: Simd, T: Float>(s: S, u: T::V<S>) -> T::V<S> {
     T::select(s, T::eq_v(s, d, splat::<S, T>(s, 0.0)), u, r)
 }
 
-/// (softplus(x), sigmoid(x)) = (ln(1 + e^x), 1 / (1 + e^-x)), stable for any x.
+/// Logistic quantities of x, each stable for any x.
+struct Logistic<V> {
+    /// ln(1 + e^x)
+    softplus: V,
+    /// 1 / (1 + e^-x)
+    sig: V,
+    /// 1 / (1 + e^x), computed directly (no cancellation in 1 - sig)
+    sig_neg: V,
+}
+
+/// From e = e^-|x| (the one transcendental shared by all three) and l = ln(1 + e).
 #[inline(always)]
-fn softplus_sigmoid<S: Simd, T: Float>(s: S, x: T::V<S>) -> (T::V<S>, T::V<S>) {
+fn logistic_from<S: Simd, T: Float>(s: S, x: T::V<S>, e: T::V<S>, l: T::V<S>) -> Logistic<T::V<S>> {
     let zero = splat::<S, T>(s, 0.0);
     let one = splat::<S, T>(s, 1.0);
-    let e = T::exp(s, T::sub(s, zero, T::abs(s, x))); // e^-|x| in (0, 1]
-    let sp = T::add(s, T::max(s, x, zero), log1p::<S, T>(s, e));
     let inv = T::div(s, one, T::add(s, one, e));
-    let sig = T::select(s, T::lt_v(s, x, zero), T::mul(s, e, inv), inv);
-    (sp, sig)
+    let small = T::mul(s, e, inv);
+    let neg = T::lt_v(s, x, zero);
+    Logistic {
+        softplus: T::add(s, T::max(s, x, zero), l),
+        sig: T::select(s, neg, small, inv),
+        sig_neg: T::select(s, neg, inv, small),
+    }
+}
+
+/// Logistic quantities of x.
+#[inline(always)]
+fn logistic<S: Simd, T: Float>(s: S, x: T::V<S>) -> Logistic<T::V<S>> {
+    let e = T::exp(s, T::sub(s, splat::<S, T>(s, 0.0), T::abs(s, x))); // e^-|x| in (0, 1]
+    logistic_from::<S, T>(s, x, e, log1p::<S, T>(s, e))
 }
 
 /// u^gamma for u >= 0 (1 for gamma = 0, including 0^0).
@@ -108,11 +128,31 @@ fn log_sum_exp<S: Simd, T: Float>(s: S, cfg: &KernelCfg, x: &[T], j0: usize, j1:
     (m, T::add(s, m, T::ln(s, se)))
 }
 
-/// Per element: (loss, d loss / dx) of the elementwise kinds (BCE, sigmoid focal).
+/// ln sum_c e^x_c at vector `v`: from the softmax when it computed it, else here.
 #[inline(always)]
-fn elementwise<S: Simd, T: Float>(s: S, pc: &PointwiseCfg<T>, c: usize, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
+fn lse_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, j0: usize, j1: usize, v: usize) -> T::V<S> {
+    if cfg.lse { T::as_simd::<S>(&bufs.lse[j0..j1])[v] } else { log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v).1 }
+}
+
+/// Softmax probability of channel `c` at vector `v` (from the activation when it ran).
+#[inline(always)]
+fn prob_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, v: usize, lse: T::V<S>) -> T::V<S> {
+    if cfg.lse {
+        T::as_simd::<S>(cols(&bufs.p, c, j0, j1))[v]
+    } else {
+        T::exp(s, T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse))
+    }
+}
+
+/// Per element: (loss, d loss / dx) of the elementwise kinds (BCE, sigmoid focal). `HARD`:
+/// the target is 0 or 1 (label maps), so z = +-x shares e^-|x| with x.
+#[inline(always)]
+fn elementwise<S: Simd, T: Float, const HARD: bool>(s: S, pc: &PointwiseCfg<T>, c: usize, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
     let one = splat::<S, T>(s, 1.0);
-    let (sp, sig) = softplus_sigmoid::<S, T>(s, x);
+    let e = T::exp(s, T::sub(s, splat::<S, T>(s, 0.0), T::abs(s, x)));
+    let l1p = log1p::<S, T>(s, e);
+    let lx = logistic_from::<S, T>(s, x, e, l1p);
+    let (sp, sig) = (lx.softplus, lx.sig);
     let w = T::splat(s, pc.w[c]);
     match pc.kind {
         PointwiseKind::Bce => {
@@ -125,9 +165,15 @@ fn elementwise<S: Simd, T: Float>(s: S, pc: &PointwiseCfg<T>, c: usize, x: T::V<
         _ => {
             let two_t_1 = T::sub(s, T::add(s, t, t), one);
             let z = T::mul(s, x, two_t_1);
-            let (spz, sigz) = softplus_sigmoid::<S, T>(s, z);
-            // ln sigmoid(-z) = -softplus(z)
-            let m = pow::<S, T>(s, T::exp(s, T::sub(s, splat::<S, T>(s, 0.0), spz)), pc.gamma);
+            let lz = if HARD { logistic_from::<S, T>(s, z, e, l1p) } else { logistic::<S, T>(s, z) };
+            let sigz = lz.sig;
+            // sigmoid(-z)^gamma: products for gamma 0, 1, 2; else e^(-gamma softplus(z))
+            let g = pc.gamma.to_f64();
+            let m = if g == 0.0 || g == 1.0 || g == 2.0 {
+                pow::<S, T>(s, lz.sig_neg, pc.gamma)
+            } else {
+                T::exp(s, T::mul(s, T::splat(s, T::from_f64(-g)), lz.softplus))
+            };
             let b = T::sub(s, sp, T::mul(s, x, t));
             let f = T::mul(s, w, T::mul_add(s, t, T::splat(s, pc.a_pos[c]), T::mul(s, T::sub(s, one, t), T::splat(s, pc.a_neg[c]))));
             let fm = T::mul(s, f, m);
@@ -162,13 +208,17 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
                 for c in chans.clone() {
                     let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
                     let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let (l, _) = elementwise::<S, T>(s, pc, c, x, t);
+                    let (l, _) = if cfg.labels {
+                        elementwise::<S, T, true>(s, pc, c, x, t)
+                    } else {
+                        elementwise::<S, T, false>(s, pc, c, x, t)
+                    };
                     loss = T::mul_add(s, k, l, loss);
                     weight = T::add(s, weight, k);
                 }
             }
             PointwiseKind::SoftmaxCe => {
-                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
                 let (mut l, mut wy) = (zero, zero);
                 for c in 0..cfg.c {
                     let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
@@ -182,11 +232,11 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
                 weight = T::mul_add(s, k0, if cfg.labels { wy } else { one }, weight);
             }
             PointwiseKind::SoftmaxFocal => {
-                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
                 for c in 0..cfg.c {
                     let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
                     let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let u = T::sub(s, one, T::exp(s, ls));
+                    let u = T::sub(s, one, prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse));
                     let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
                     let l = T::mul(s, T::mul(s, k, pow::<S, T>(s, T::max(s, u, zero), pc.gamma)), ls);
                     loss = T::sub(s, loss, T::mul(s, k0, l));
@@ -221,13 +271,17 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                 for c in chans.clone() {
                     let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
                     let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let (_, d) = elementwise::<S, T>(s, pc, c, x, t);
+                    let (_, d) = if cfg.labels {
+                        elementwise::<S, T, true>(s, pc, c, x, t)
+                    } else {
+                        elementwise::<S, T, false>(s, pc, c, x, t)
+                    };
                     let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
                     *g = T::mul_add(s, T::mul(s, scale, k), d, *g);
                 }
             }
             PointwiseKind::SoftmaxCe => {
-                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
                 let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
                 let mut big_q = zero;
                 for c in 0..cfg.c {
@@ -237,16 +291,15 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                 }
                 let ks = T::mul(s, k0, scale);
                 for c in 0..cfg.c {
-                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
                     let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
                     let q = T::mul(s, T::splat(s, pc.w[c]), T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
-                    let p = T::exp(s, T::sub(s, x, lse));
+                    let p = prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse);
                     let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
                     *g = T::mul_add(s, ks, T::sub(s, T::mul(s, p, big_q), q), *g);
                 }
             }
             PointwiseKind::SoftmaxFocal => {
-                let (_, lse) = log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
                 let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
                 let gamma = T::splat(s, pc.gamma);
                 let mut sum_h = zero;
@@ -254,7 +307,7 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                 for c in 0..cfg.c {
                     let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
                     let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let p = T::exp(s, ls);
+                    let p = prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse);
                     let u = T::max(s, T::sub(s, one, p), zero);
                     let pu = pow::<S, T>(s, u, pc.gamma);
                     let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
@@ -268,7 +321,7 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                 }
                 let ks = T::mul(s, T::mul(s, scale, k0), sum_h);
                 for c in 0..cfg.c {
-                    let p = T::exp(s, T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse));
+                    let p = prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse);
                     let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
                     *g = T::sub(s, *g, T::mul(s, p, ks));
                 }
