@@ -123,7 +123,7 @@
 #define DICE_SURFACE_BOUNDARY_F 4
 
 // sizeof(DiceLossOptions) in this version of the library (64-bit targets).
-#define DICE_LOSS_OPTIONS_SIZE 224
+#define DICE_LOSS_OPTIONS_SIZE 232
 
 // sizeof(DiceLossOptions) of version 0.1 (plain Dice/Jaccard); still accepted.
 #define DICE_LOSS_OPTIONS_SIZE_V1 64
@@ -555,6 +555,9 @@ typedef struct DiceLossOptions {
   uint8_t frames;
   // Must be zero (room for future flags).
   uint8_t reserved2[3];
+  // Weight of the temporal-consistency term lambda mean((p_t - p_(t-1))^2) over the kept
+  // channels and consecutive frames of axis 2 (rank >= 4); finite and >= 0. Default 0.
+  double temporal;
 } DiceLossOptions;
 
 // A source of hard decisions: a tensor and how to read it.
@@ -650,8 +653,9 @@ DiceStatus dice_loss_grad(const struct DiceContext *ctx,
                           size_t values_len);
 
 // Step 1: the sums (I, P, G) per (n, kept class), flat and row-major, into `stats_out`;
-// with an elementwise term (opts.pointwise), followed by (loss, weight, voxels) per row.
-// stats_len must be N x kept x 3 (+ N x 3 with an elementwise term). Stats of disjoint
+// with an elementwise or temporal term (opts.pointwise, opts.temporal), followed by
+// (loss, weight, voxels, temporal, pairs) per row. Rows are N (N x T with frames);
+// stats_len must be rows x kept x 3 (+ rows x 5 with those terms). Stats of disjoint
 // spatial tiles of the same items add elementwise; with `batch`, rows may be summed into
 // one (e.g. across data-parallel workers) before finalizing.
 //

@@ -35,6 +35,11 @@ cargo check -p dice-core --target aarch64-unknown-linux-gnu
 echo "== the built-in example runs"
 cargo run --release -p dice-core --example phantom -- 1 | tail -3
 
+echo "== throughput: dice-report --quick (table below); fails when a case's ratio to the bandwidth floor"
+echo "   regresses more than 2x against benchmarks/baseline.json (see BENCHMARKS.md)"
+cargo run --release -q -p dice-bench --bin dice-report -- --quick --json target/dice-report.json \
+  --check benchmarks/baseline.json
+
 echo "== C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, CMake)"
 bash scripts/test-c.sh
 echo "== Python tests: not yet part of the project (the Python package issue adds them)"

@@ -1,37 +1,37 @@
-//! criterion benchmarks: soft Dice forward and forward+backward (softmax, i64 labels, f32
-//! logits) on the 3-D shape of the core issue. The throughput report (`dice-report`) covers
-//! more shapes against the measured bandwidth floor.
+//! criterion benchmarks over the whole case matrix of `dice_bench::cases` (every loss, forward
+//! and forward+backward, every shape, layout and label type, 1 and all threads), with
+//! throughput in elements and bytes (the byte model of `cases.rs`). Names are
+//! `shape/layout/labels/loss/pass/threads=T`, so `cargo bench -p dice-bench --bench dice -- 3d/contig`
+//! selects a slice. `dice-report` times the same cases against the measured bandwidth floor.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dice_core::*;
+use dice_bench::cases::{Config, Data, LOSSES, PASSES};
+use dice_core::Context;
 use std::hint::black_box;
+use std::time::Duration;
 
-fn soft_dice(c: &mut Criterion) {
-    let shape = [2usize, 4, 128, 128, 128];
-    let numel: usize = shape.iter().product();
-    let logits: Vec<f32> = (0..numel).map(|i| ((i * 2654435761) % 1000) as f32 / 250.0 - 2.0).collect();
-    let labels: Vec<i64> = (0..numel / 4).map(|i| ((i * 40503) % 4) as i64).collect();
-    let mut grad = vec![0f32; numel];
-    let input = TensorView::contiguous("input", &logits, &shape).unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("t", &labels, &[2, 1, 128, 128, 128]).unwrap()));
-    let opts = DiceOptions { activation: Activation::Softmax, ..DiceOptions::default() };
-    let mut g = c.benchmark_group("soft_dice_3d_softmax_i64");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes((numel * 4 + labels.len() * 8) as u64));
-    for threads in [1usize, 0] {
-        let ctx = Context::new(threads).unwrap();
-        g.bench_function(format!("forward/threads={}", ctx.threads()), |b| {
-            b.iter(|| black_box(dice_loss(&ctx, &input, &target, &opts).unwrap().loss()))
-        });
-        g.bench_function(format!("forward_backward/threads={}", ctx.threads()), |b| {
-            b.iter(|| {
-                let mut gv = TensorViewMut::contiguous("grad", &mut grad, &shape).unwrap();
-                black_box(dice_loss_grad(&ctx, &input, &target, &opts, None, &mut gv).unwrap().loss())
-            })
-        });
+fn matrix(c: &mut Criterion) {
+    let ctxs = [Context::new(1).unwrap(), Context::new(0).unwrap()];
+    for config in Config::all() {
+        let mut data = Data::new(config);
+        let bytes = config.bytes();
+        let name = format!("{}/{}/{}", config.shape.name, config.layout.name(), config.labels.name());
+        let mut g = c.benchmark_group(name);
+        g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        for loss in LOSSES {
+            for &pass in PASSES {
+                let moved = bytes.moved(pass) as u64;
+                g.throughput(Throughput::ElementsAndBytes { elements: config.elements() as u64, bytes: moved });
+                for ctx in &ctxs {
+                    g.bench_function(format!("{}/{}/threads={}", loss.name, pass.name(), ctx.threads()), |b| {
+                        b.iter(|| black_box(data.run(ctx, loss, pass).unwrap()))
+                    });
+                }
+            }
+        }
+        g.finish();
     }
-    g.finish();
 }
 
-criterion_group!(benches, soft_dice);
+criterion_group!(benches, matrix);
 criterion_main!(benches);

@@ -99,17 +99,22 @@ fn prepare<'a, T: Float>(
         masked: !labels && opts.ignore_index.is_some(),
         mask_per_channel: opts.dense_ignore == DenseIgnore::Equal,
     };
-    if opts.frames && il.rank() < 4 {
-        return Err(DiceError::BadOption { name: "frames", reason: "per-frame rows need (N, C, T, spatial...) of rank >= 4" });
+    if (opts.frames || opts.temporal != 0.0) && il.rank() < 4 {
+        return Err(DiceError::BadOption { name: "frames", reason: "frames and the temporal term need (N, C, T, spatial...) of rank >= 4" });
     }
+    let temporal = opts.temporal != 0.0;
+    let plan = Plan::new(il, &tl, output, opts.frames || temporal);
+    let merge = if temporal && !opts.frames { il.shape()[2] } else { 1 };
     Ok(Job {
-        plan: Plan::new(il, &tl, output, opts.frames),
+        plan,
         cfg,
         input: *input,
         target: src,
         ignore_index: opts.ignore_index,
         dense_ignore: opts.dense_ignore,
         pointwise,
+        temporal,
+        merge,
         backend: ctx.backend(),
     })
 }
@@ -207,8 +212,9 @@ pub fn dice_backward<T: Float>(
 ) -> Result<()> {
     let job = prepare(ctx, input, target, Some(grad.layout()), opts)?;
     let kept = job.plan.c - job.cfg.first;
-    if (coef.rows != job.plan.n && coef.rows != 1) || coef.classes != kept {
-        return Err(DiceError::StatsMismatch { expected: (job.plan.n, kept), got: (coef.rows, coef.classes) });
+    let rows = job.plan.n / job.merge;
+    if (coef.rows != rows && coef.rows != 1) || coef.classes != kept {
+        return Err(DiceError::StatsMismatch { expected: (rows, kept), got: (coef.rows, coef.classes) });
     }
     engine::backward(ctx, &job, coef, grad.origin())
 }

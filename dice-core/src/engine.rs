@@ -8,8 +8,9 @@ use crate::error::{DiceError, Result};
 use crate::finalize::Coefficients;
 use crate::float::Float;
 use crate::kernel::pointwise::{self, PointwiseCfg};
+use crate::kernel::temporal::{self, Neighbour};
 use crate::kernel::{KernelCfg, TileBufs, activation, backward, reduce};
-use crate::options::{DenseIgnore, PointwiseKind};
+use crate::options::{Activation, DenseIgnore, PointwiseKind};
 use crate::plan::{Block, INPUT, OUTPUT, Plan, TARGET, TILE};
 use crate::stats::{PointwiseSums, Stats, Sums};
 use crate::target::{Label, Labels};
@@ -33,6 +34,11 @@ pub(crate) struct Job<'a, T: Float> {
     /// How a dense target's `ignore_index` masks.
     pub dense_ignore: DenseIgnore,
     pub pointwise: PointwiseCfg<T>,
+    /// The temporal term is on (the plan then has per-frame rows).
+    pub temporal: bool,
+    /// Per-frame rows of the plan that the caller did not ask for: groups of this many rows
+    /// (T) are merged back into one (1 = none).
+    pub merge: usize,
     pub backend: Backend,
 }
 
@@ -86,6 +92,28 @@ impl<T: Float> Job<'_, T> {
             }
         }
         Ok(())
+    }
+}
+
+impl<T: Float> Job<'_, T> {
+    /// Frames T of the per-frame plan and the frame of row `r`.
+    #[inline(always)]
+    fn frame(&self, r: usize) -> (usize, usize) {
+        let t = self.plan.row_dims.last().map_or(1, |d| d.extent);
+        (t, r % t)
+    }
+
+    /// Gathers and activates the tile of the frame `dir` (-1 or +1) steps away.
+    #[inline(always)]
+    fn neighbour<S: Simd>(&self, s: S, nb: &mut Neighbour<T>, off: [isize; 3], len: usize, dir: isize, m: usize) {
+        let p = &self.plan;
+        let t_stride = p.row_dims.last().map_or(0, |d| d.stride[INPUT]);
+        for c in 0..p.c {
+            let start = self.input.base() as isize + off[INPUT] + dir * t_stride + c as isize * p.c_stride[INPUT];
+            copy_in(&mut nb.x[c * TILE..c * TILE + len], self.input.data(), start, p.inner_stride(INPUT));
+        }
+        nb.activate::<S>(s, &self.cfg, 0, m);
+        nb.activate::<pulp::Scalar>(pulp::Scalar::new(), &self.cfg, m, len);
     }
 }
 
@@ -177,8 +205,17 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
                 let body = pointwise::accumulate::<S, T>(s, &job.cfg, &job.pointwise, bufs, 0, m);
                 let tail = pointwise::accumulate::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, m, len);
                 for (l, w, v) in [body, tail] {
-                    pw.accumulate(&PointwiseSums { loss: l.to_f64(), weight: w.to_f64(), voxels: v.to_f64() });
+                    pw.accumulate(&PointwiseSums { loss: l.to_f64(), weight: w.to_f64(), voxels: v.to_f64(), ..Default::default() });
                 }
+            }
+            if job.temporal && job.frame(block.n).1 > 0 {
+                job.neighbour(s, &mut bufs.prev, off, len, -1, m);
+                let cur = if job.cfg.act == Activation::None { &bufs.x } else { &bufs.p };
+                let prev = bufs.prev.probs(&job.cfg);
+                let sq = temporal::squared_difference::<S, T>(s, &job.cfg, cur, prev, 0, m).to_f64()
+                    + temporal::squared_difference::<pulp::Scalar, T>(sc, &job.cfg, cur, prev, m, len).to_f64();
+                pw.temporal += sq;
+                pw.pairs += ((job.cfg.c - job.cfg.first) * len) as f64;
             }
         }
         Ok(())
@@ -189,7 +226,7 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
 pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats> {
     let kept = job.plan.c - job.cfg.first;
     let blocks = job.plan.blocks();
-    let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c), |bufs, &block| {
+    let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c, job.temporal), |bufs, &block| {
         let mut acc = vec![Sums::default(); kept];
         let mut pw = PointwiseSums::default();
         job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc, pw: &mut pw })?;
@@ -204,7 +241,7 @@ pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats>
         }
         row_pw.accumulate(&pw);
     }
-    Ok(stats)
+    Ok(if job.merge > 1 { stats.merge_rows(job.merge) } else { stats })
 }
 
 /// Base pointer of the gradient, shared by the block workers.
@@ -223,6 +260,8 @@ struct BackwardBlock<'a, 'j, T: Float> {
     coef: &'a [(T, T)],
     /// d loss / d (each elementwise loss).
     pw_scale: T,
+    /// d loss / d p_t of the temporal term, per (p_t - neighbour).
+    tc_scale: T,
     out: OutPtr<T>,
 }
 
@@ -230,7 +269,7 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
     type Output = Result<()>;
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> Result<()> {
-        let BackwardBlock { job, block, bufs, coef, pw_scale, out } = self;
+        let BackwardBlock { job, block, bufs, coef, pw_scale, tc_scale, out } = self;
         let sc = pulp::Scalar::new();
         let p = &job.plan;
         for (off, len) in job.plan.tiles(block) {
@@ -238,8 +277,24 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
             let m = split::<S, T>(len);
             activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
             activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
-            backward::gradient::<S, T>(s, &job.cfg, bufs, coef, 0, m);
-            backward::gradient::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
+            backward::grad_p::<S, T>(s, &job.cfg, bufs, coef, 0, m);
+            backward::grad_p::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
+            if job.temporal {
+                let (frames, t) = job.frame(block.n);
+                for (dir, present) in [(-1isize, t > 0), (1, t + 1 < frames)] {
+                    if !present {
+                        continue;
+                    }
+                    let nb = if dir < 0 { &mut bufs.prev } else { &mut bufs.next };
+                    job.neighbour(s, nb, off, len, dir, m);
+                    let cur = if job.cfg.act == Activation::None { &bufs.x } else { &bufs.p };
+                    let q = nb.probs(&job.cfg);
+                    temporal::add_gradient::<S, T>(s, &job.cfg, &mut bufs.g, cur, q, tc_scale, 0, m);
+                    temporal::add_gradient::<pulp::Scalar, T>(sc, &job.cfg, &mut bufs.g, cur, q, tc_scale, m, len);
+                }
+            }
+            backward::chain::<S, T>(s, &job.cfg, bufs, 0, m);
+            backward::chain::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
             if job.pointwise.kind != PointwiseKind::None {
                 pointwise::gradient::<S, T>(s, &job.cfg, &job.pointwise, bufs, pw_scale, 0, m);
                 pointwise::gradient::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, pw_scale, m, len);
@@ -276,10 +331,11 @@ pub(crate) fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coeffic
         .collect();
     let out = OutPtr(out);
     let pw_scale = T::from_f64(coef.pointwise());
+    let tc_scale = T::from_f64(coef.temporal());
     let blocks = job.plan.blocks();
-    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c), |bufs, &block| {
-        let coef = &rows[if rows.len() == 1 { 0 } else { block.n }];
-        job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, out })
+    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(job.plan.c, job.temporal), |bufs, &block| {
+        let coef = &rows[if rows.len() == 1 { 0 } else { block.n / job.merge }];
+        job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, tc_scale, out })
     });
     results.into_iter().collect()
 }

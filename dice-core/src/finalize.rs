@@ -12,7 +12,8 @@
 //!    truth with `zero_absent`;
 //! 5. class weights (after the ratio, or as a weighted mean), the `classes` subset, the
 //!    reduction, and `gamma_on_mean`;
-//! 6. the elementwise term: lambda * (sum loss / sum weight) for mean, its sum for sum.
+//! 6. the elementwise term: lambda * (sum loss / sum weight) for mean, its sum for sum;
+//! 7. the temporal term: lambda * (sum of squared frame differences / their number).
 //!
 //! G does not depend on the input, so it gets no derivative; the GDL weights (functions of G)
 //! are constants too.
@@ -41,6 +42,9 @@ pub struct Finalized {
     pointwise_loss: f64,
     /// d loss / d (sum of elementwise losses).
     pointwise_scale: f64,
+    temporal_loss: f64,
+    /// d loss / d (sum of squared frame differences).
+    temporal_scale: f64,
 }
 
 /// d loss / dI and d loss / dP per stats cell after the reduction and the upstream gradient,
@@ -52,6 +56,7 @@ pub struct Coefficients {
     pub(crate) d_inter: Vec<f64>,
     pub(crate) d_pred: Vec<f64>,
     pub(crate) pointwise: f64,
+    pub(crate) temporal: f64,
 }
 
 impl Coefficients {
@@ -67,6 +72,10 @@ impl Coefficients {
     /// d loss / d (each element's elementwise loss).
     pub fn pointwise(&self) -> f64 {
         self.pointwise
+    }
+    /// d loss / d (each squared frame difference).
+    pub fn temporal(&self) -> f64 {
+        self.temporal
     }
 }
 
@@ -99,7 +108,7 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
             return bad("eps", "the log form needs a finite eps > 0");
         }
     }
-    if !nonneg(opts.lambda_overlap) || !nonneg(opts.pointwise.lambda) {
+    if !nonneg(opts.lambda_overlap) || !nonneg(opts.pointwise.lambda) || !nonneg(opts.temporal) {
         return bad("lambda", "term weights must be finite and >= 0");
     }
     let pw = &opts.pointwise;
@@ -109,7 +118,7 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
     if !(pw.gamma.is_finite() && pw.gamma >= 0.0) {
         return bad("focal gamma", "must be finite and >= 0");
     }
-    if pw.kind != PointwiseKind::None && opts.reduction == Reduction::None {
+    if (pw.kind != PointwiseKind::None || opts.temporal != 0.0) && opts.reduction == Reduction::None {
         return bad("reduction", "'none' is not available with an elementwise term (the shapes differ)");
     }
     if opts.reduction == Reduction::None && (!opts.classes.is_empty() || opts.gamma_on_mean) {
@@ -252,6 +261,10 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
     }
 
     let (pointwise_loss, pointwise_scale) = pointwise_term(stats, opts);
+    // temporal term: lambda mean over the pairs (0 without pairs, e.g. T = 1)
+    let pairs: f64 = stats.pointwise().iter().map(|p| p.pairs).sum();
+    let squares: f64 = stats.pointwise().iter().map(|p| p.temporal).sum();
+    let temporal_scale = if opts.temporal != 0.0 && pairs > 0.0 { opts.temporal / pairs } else { 0.0 };
     Ok(Finalized {
         rows,
         cols,
@@ -265,6 +278,8 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
         overlap_loss,
         pointwise_loss,
         pointwise_scale,
+        temporal_loss: temporal_scale * squares,
+        temporal_scale,
     })
 }
 
@@ -322,7 +337,11 @@ impl Finalized {
     /// The total loss: the reduced overlap term plus the elementwise term (for
     /// `reduction = none`, the sum of the values).
     pub fn loss(&self) -> f64 {
-        self.overlap_loss + self.pointwise_loss
+        self.overlap_loss + self.pointwise_loss + self.temporal_loss
+    }
+    /// The temporal-consistency term of the total (after its lambda).
+    pub fn temporal_loss(&self) -> f64 {
+        self.temporal_loss
     }
     /// The overlap term of the total (after lambda_overlap).
     pub fn overlap_loss(&self) -> f64 {
@@ -357,7 +376,14 @@ impl Finalized {
             d_inter.push(di);
             d_pred.push(dp);
         }
-        let pointwise = self.pointwise_scale * upstream.map_or(1.0, |u| if per_entry { 1.0 } else { u[0] });
-        Ok(Coefficients { rows: self.cell_rows, classes: self.classes, d_inter, d_pred, pointwise })
+        let u = upstream.map_or(1.0, |u| if per_entry { 1.0 } else { u[0] });
+        Ok(Coefficients {
+            rows: self.cell_rows,
+            classes: self.classes,
+            d_inter,
+            d_pred,
+            pointwise: self.pointwise_scale * u,
+            temporal: 2.0 * self.temporal_scale * u,
+        })
     }
 }

@@ -86,6 +86,9 @@ pub struct DiceOptions {
     /// Per-frame rows: axis 2 (T of (N, C, T, ...)) joins N in indexing the rows, so every
     /// (n, t) gets its own sums and loss. Needs at least one axis after T.
     pub frames: bool,
+    /// Weight lambda of the temporal-consistency term lambda mean((p_t - p_(t-1))^2) over the
+    /// kept channels and consecutive frames of axis 2 (T); 0 = off. Needs rank >= 4.
+    pub temporal: f64,
 }
 
 /// Which voxels of a dense target `ignore_index` masks.
@@ -251,6 +254,7 @@ impl Default for DiceOptions {
             lambda_overlap: 1.0,
             pointwise: Pointwise::default(),
             frames: false,
+            temporal: 0.0,
         }
     }
 }
@@ -272,9 +276,10 @@ impl DiceOptions {
         (rows, if per_row { 1 } else { c - self.first_class(c) })
     }
 
-    /// Whether an elementwise term is part of the loss (its sums then travel with the stats).
-    pub fn has_pointwise(&self) -> bool {
-        self.pointwise.kind != PointwiseKind::None
+    /// Whether an elementwise or temporal term is part of the loss: their per-row sums then
+    /// travel with the stats.
+    pub fn has_row_sums(&self) -> bool {
+        self.pointwise.kind != PointwiseKind::None || self.temporal != 0.0
     }
 
     /// Validates scalar options and the weights against `kept` classes; returns the weight

@@ -27,7 +27,8 @@ impl Sums {
     }
 }
 
-/// Per-row sums of the elementwise term (CE, BCE, focal) of the hybrid losses.
+/// Per-row sums of the elementwise term (CE, BCE, focal) of the hybrid losses and of the
+/// temporal-consistency term.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PointwiseSums {
@@ -37,6 +38,10 @@ pub struct PointwiseSums {
     pub weight: f64,
     /// Unmasked voxels (positions) of the row.
     pub voxels: f64,
+    /// Temporal term: sum of (p_t - p_(t-1))^2 over the row's pairs of consecutive frames.
+    pub temporal: f64,
+    /// Temporal term: number of those squared differences.
+    pub pairs: f64,
 }
 
 impl PointwiseSums {
@@ -45,6 +50,8 @@ impl PointwiseSums {
         self.loss += other.loss;
         self.weight += other.weight;
         self.voxels += other.voxels;
+        self.temporal += other.temporal;
+        self.pairs += other.pairs;
     }
 }
 
@@ -70,13 +77,14 @@ impl Stats {
         }
     }
 
-    /// Length of the flat form: 3 per entry, plus 3 per row with an elementwise term.
+    /// Length of the flat form: 3 per entry, plus 5 per row with an elementwise or temporal
+    /// term.
     pub fn flat_len(rows: usize, classes: usize, pointwise: bool) -> usize {
-        3 * rows * (classes + usize::from(pointwise))
+        3 * rows * classes + if pointwise { 5 * rows } else { 0 }
     }
 
     /// Stats from the flat form (e.g. after an all-reduce): triples (I, P, G) per entry,
-    /// row-major, then, when present, triples (loss, weight, voxels) per row.
+    /// row-major, then, when present, (loss, weight, voxels, temporal, pairs) per row.
     pub fn from_flat(rows: usize, classes: usize, flat: &[f64]) -> Result<Self> {
         let entries = rows * classes * 3;
         if flat.len() != entries && flat.len() != Self::flat_len(rows, classes, true) {
@@ -87,17 +95,17 @@ impl Stats {
             .map(|s| Sums { intersection: s[0], pred: s[1], target: s[2] })
             .collect();
         let mut pointwise = vec![PointwiseSums::default(); rows];
-        for (p, s) in pointwise.iter_mut().zip(flat[entries..].chunks_exact(3)) {
-            *p = PointwiseSums { loss: s[0], weight: s[1], voxels: s[2] };
+        for (p, s) in pointwise.iter_mut().zip(flat[entries..].chunks_exact(5)) {
+            *p = PointwiseSums { loss: s[0], weight: s[1], voxels: s[2], temporal: s[3], pairs: s[4] };
         }
         Ok(Stats { rows, classes, sums, pointwise })
     }
 
-    /// The flat form (see [`Stats::from_flat`]); the per-row triples only when `pointwise`.
+    /// The flat form (see [`Stats::from_flat`]); the per-row records only when `pointwise`.
     pub fn to_flat(&self, pointwise: bool) -> Vec<f64> {
         let mut v: Vec<f64> = self.sums.iter().flat_map(|s| [s.intersection, s.pred, s.target]).collect();
         if pointwise {
-            v.extend(self.pointwise.iter().flat_map(|p| [p.loss, p.weight, p.voxels]));
+            v.extend(self.pointwise.iter().flat_map(|p| [p.loss, p.weight, p.voxels, p.temporal, p.pairs]));
         }
         v
     }
@@ -151,6 +159,18 @@ impl Stats {
         self.pointwise.extend_from_slice(&other.pointwise);
         self.rows += other.rows;
         Ok(())
+    }
+
+    /// Sums groups of `k` consecutive rows (in row order): per-frame rows back to per-item rows.
+    pub(crate) fn merge_rows(&self, k: usize) -> Stats {
+        let mut out = Stats::zeros(self.rows / k, self.classes);
+        for r in 0..self.rows {
+            for c in 0..self.classes {
+                out.sums[(r / k) * self.classes + c].accumulate(&self.sums[r * self.classes + c]);
+            }
+            out.pointwise[r / k].accumulate(&self.pointwise[r]);
+        }
+        out
     }
 
     /// Sums over the rows in row order: one row per class (batch Dice).

@@ -118,6 +118,9 @@ fn arb_case() -> impl Strategy<Value = Case> {
             let (shape, x, dense, labels) = problem(&mut r, n, c, &spatial, labels, soft);
             let mut opts = family_options(&mut r, c);
             opts.frames = shape.len() >= 4 && !opts.batch && r.below(2) == 0;
+            if shape.len() >= 4 && r.below(2) == 0 {
+                opts.temporal = r.uniform(0.1, 2.0);
+            }
             Case { shape, x, dense, labels, opts }
         })
 }
@@ -282,5 +285,43 @@ fn per_frame_stats_sum_to_per_sample_stats() {
                 assert!((x - y).abs() < 1e-12, "frame {f} item {b} class {k}: {x} vs {y}");
             }
         }
+    }
+}
+
+#[test]
+fn temporal_term_by_its_definition() {
+    // (N, C, T, H, W) = (2, 3, 4, 3, 5), sigmoid, background excluded: lambda mean over kept
+    // channels, positions and consecutive frames of (p_t - p_(t-1))^2
+    let (n, c, t, h, w) = (2usize, 3usize, 4usize, 3usize, 5usize);
+    let mut r = Rng(11);
+    let shape = [n, c, t, h, w];
+    let x: Vec<f64> = (0..n * c * t * h * w).map(|_| r.uniform(-2.0, 2.0)).collect();
+    let dense: Vec<f64> = (0..x.len()).map(|_| r.below(2) as f64).collect();
+    let input = TensorView::contiguous("input", &x, &shape).unwrap();
+    let target = Target::Dense(TensorView::contiguous("target", &dense, &shape).unwrap());
+    let lambda = 0.7;
+    let opts = DiceOptions { activation: Activation::Sigmoid, include_background: false, temporal: lambda, ..Default::default() };
+    let ctx = Context::new(2).unwrap();
+    let fin = dice_loss(&ctx, &input, &target, &opts).unwrap();
+    let plain = dice_loss(&ctx, &input, &target, &DiceOptions { temporal: 0.0, ..opts.clone() }).unwrap();
+    let p = |b: usize, ch: usize, f: usize, k: usize| 1.0 / (1.0 + (-x[((b * c + ch) * t + f) * h * w + k]).exp());
+    let (mut sum, mut m) = (0.0, 0.0);
+    for b in 0..n {
+        for ch in 1..c {
+            for f in 1..t {
+                for k in 0..h * w {
+                    sum += (p(b, ch, f, k) - p(b, ch, f - 1, k)).powi(2);
+                    m += 1.0;
+                }
+            }
+        }
+    }
+    let want = lambda * sum / m;
+    assert!((fin.temporal_loss() - want).abs() < 1e-13, "{} vs {want}", fin.temporal_loss());
+    assert!((fin.loss() - plain.loss() - want).abs() < 1e-13);
+    // the overlap part is unchanged: per-frame rows merged back over T (summed in another
+    // order, hence the last bit)
+    for (a, b) in fin.values().iter().zip(plain.values()) {
+        assert!((a - b).abs() <= 1e-15, "{a} vs {b}");
     }
 }

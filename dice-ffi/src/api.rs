@@ -308,8 +308,9 @@ pub unsafe extern "C" fn dice_loss_grad(
 }
 
 /// Step 1: the sums (I, P, G) per (n, kept class), flat and row-major, into `stats_out`;
-/// with an elementwise term (opts.pointwise), followed by (loss, weight, voxels) per row.
-/// stats_len must be N x kept x 3 (+ N x 3 with an elementwise term). Stats of disjoint
+/// with an elementwise or temporal term (opts.pointwise, opts.temporal), followed by
+/// (loss, weight, voxels, temporal, pairs) per row. Rows are N (N x T with frames);
+/// stats_len must be rows x kept x 3 (+ rows x 5 with those terms). Stats of disjoint
 /// spatial tiles of the same items add elementwise; with `batch`, rows may be summed into
 /// one (e.g. across data-parallel workers) before finalizing.
 ///
@@ -328,7 +329,7 @@ pub unsafe extern "C" fn dice_stats(
         // SAFETY: forwarded contract.
         let call = unsafe { prepare(ctx, input, target, opts) }?;
         need("stats_out", stats_out)?;
-        let pw = call.opts.has_pointwise();
+        let pw = call.opts.has_row_sums();
         if entries(&call.input, &call.opts).is_some() {
             let c = call.input.shape[1];
             let n = DiceOptions { batch: false, ..call.opts.clone() }.value_shape(&call.input.shape[..call.input.rank]).0;
@@ -347,7 +348,7 @@ pub unsafe extern "C" fn dice_stats(
 
 /// The flat stats layout in words, for messages.
 fn stats_layout(rows: usize, classes: usize, pointwise: bool) -> String {
-    let extra = if pointwise { format!(" + {rows} rows x 3 (elementwise term)") } else { String::new() };
+    let extra = if pointwise { format!(" + {rows} rows x 5 (elementwise/temporal sums)") } else { String::new() };
     format!("{rows} rows x {classes} classes x 3{extra}")
 }
 
@@ -357,8 +358,8 @@ fn stats_layout(rows: usize, classes: usize, pointwise: bool) -> String {
 /// `stats` NULL or readable for stats_len doubles.
 unsafe fn read_stats(stats: *const f64, stats_len: usize, rows: usize, classes: usize, pointwise: bool) -> FfiResult<Stats> {
     need("stats", stats)?;
-    // the largest layout, rows x (classes + 1) x 3, must not overflow
-    if classes.checked_add(1).and_then(|k| k.checked_mul(rows)).and_then(|e| e.checked_mul(3)).is_none() {
+    // the largest layout, rows x (classes + 2) x 3 > rows x (3 classes + 5), must not overflow
+    if classes.checked_add(2).and_then(|k| k.checked_mul(rows)).and_then(|e| e.checked_mul(3)).is_none() {
         return fail(DiceStatus::BadLength, format!("rows = {rows} x classes = {classes} x 3 overflows"));
     }
     if rows == 0 || classes == 0 {
@@ -392,7 +393,7 @@ pub unsafe extern "C" fn dice_finalize(
         // SAFETY: forwarded contract.
         let opts = unsafe { options::read(opts) }?;
         // SAFETY: forwarded contract.
-        let st = unsafe { read_stats(stats, stats_len, rows, classes, opts.has_pointwise()) }?;
+        let st = unsafe { read_stats(stats, stats_len, rows, classes, opts.has_row_sums()) }?;
         need("loss_out", loss_out)?;
         let fin = dice_core::dice_finalize(&st, &opts)?;
         // SAFETY: forwarded contract.
@@ -427,7 +428,7 @@ pub unsafe extern "C" fn dice_backward_from_stats(
         // SAFETY: forwarded contract.
         let g = unsafe { prepare_grad(&call, grad) }?;
         // SAFETY: forwarded contract; copied before any output view exists.
-        let st = unsafe { read_stats(stats, stats_len, rows, classes, call.opts.has_pointwise()) }?;
+        let st = unsafe { read_stats(stats, stats_len, rows, classes, call.opts.has_row_sums()) }?;
         let upstream = if upstream.is_null() {
             None
         } else {

@@ -216,10 +216,13 @@ pub struct DiceLossOptions {
     pub frames: u8,
     /// Must be zero (room for future flags).
     pub reserved2: [u8; 3],
+    /// Weight of the temporal-consistency term lambda mean((p_t - p_(t-1))^2) over the kept
+    /// channels and consecutive frames of axis 2 (rank >= 4); finite and >= 0. Default 0.
+    pub temporal: f64,
 }
 
 /// sizeof(DiceLossOptions) in this version of the library (64-bit targets).
-pub const DICE_LOSS_OPTIONS_SIZE: u32 = 224;
+pub const DICE_LOSS_OPTIONS_SIZE: u32 = 232;
 /// sizeof(DiceLossOptions) of version 0.1 (plain Dice/Jaccard); still accepted.
 pub const DICE_LOSS_OPTIONS_SIZE_V1: u32 = 64;
 /// Largest struct_size accepted (a guard against uninitialised sizes).
@@ -243,10 +246,11 @@ const _: () = {
     assert!(offset_of!(DiceLossOptions, overlap) == DICE_LOSS_OPTIONS_SIZE_V1 as usize);
     assert!(offset_of!(DiceLossOptions, classes) == 128);
     assert!(offset_of!(DiceLossOptions, focal_alpha_kind) == 216);
+    assert!(offset_of!(DiceLossOptions, temporal) == 224);
 };
 
 /// Field end offsets: the struct sizes an older caller may legitimately pass.
-const FIELD_ENDS: [usize; 15] = [
+const FIELD_ENDS: [usize; 16] = [
     offset_of!(DiceLossOptions, struct_size) + 4,
     offset_of!(DiceLossOptions, activation) + 4,
     offset_of!(DiceLossOptions, reduction) + 4,
@@ -262,6 +266,7 @@ const FIELD_ENDS: [usize; 15] = [
     offset_of!(DiceLossOptions, has_ignore_index) + 1,
     offset_of!(DiceLossOptions, soft_label) + 1,
     DICE_LOSS_OPTIONS_SIZE_V1 as usize, // version 0.1 ends after `reserved`
+    offset_of!(DiceLossOptions, temporal), // before the temporal term
 ];
 
 impl DiceLossOptions {
@@ -311,6 +316,7 @@ impl DiceLossOptions {
             focal_alpha_kind: DiceFocalAlpha::None as i32,
             frames: 0,
             reserved2: [0; 3],
+            temporal: 0.0,
         }
     }
 }
@@ -467,6 +473,7 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
             alpha,
         },
         frames: flag("frames", o.frames)?,
+        temporal: o.temporal,
     })
 }
 

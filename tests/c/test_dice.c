@@ -166,7 +166,7 @@ static void test_ref_dice_ce(DiceContext *ctx) {
   int64_t shape[4] = {2, 3, 12, 12}, lshape[4] = {2, 1, 12, 12};
   static float grad[864];
   const double w[3] = {0.5, 1.0, 2.0};
-  double stats[2 * 3 * 3 + 2 * 3], loss = 0, loss2 = 0;
+  double stats[2 * 3 * 3 + 2 * 5], loss = 0, loss2 = 0;
   DiceLossOptions o;
   DiceTensor ti = tensor((void *)REF3_input, F32, 4, shape, NULL);
   DiceTensor tl = tensor((void *)REF3_labels, I64, 4, lshape, NULL);
@@ -181,10 +181,10 @@ static void test_ref_dice_ce(DiceContext *ctx) {
   CHECK_OK(dice_loss_grad(ctx, &ti, &tl, &o, NULL, 0, &tg, &loss, NULL, 0));
   CHECK(close_to(loss, REF3_loss[0], 1e-5, 1e-6), "DiceCE loss %.12g vs %.12g", loss, REF3_loss[0]);
   CHECK(grad_matches(grad, REF3_grad, 864, 1e-4, 1e-6), "DiceCE grad vs MONAI");
-  /* the stats carry the elementwise sums: N x C x 3 + N x 3 values */
+  /* the stats carry the elementwise sums: N x C x 3 + N x 5 values */
   CHECK(dice_stats(ctx, &ti, &tl, &o, stats, 18) == DICE_STATUS_BAD_LENGTH, "stats without the CE sums");
-  CHECK_OK(dice_stats(ctx, &ti, &tl, &o, stats, 24));
-  CHECK_OK(dice_finalize(stats, 24, 2, 3, &o, &loss2, NULL, 0));
+  CHECK_OK(dice_stats(ctx, &ti, &tl, &o, stats, 28));
+  CHECK_OK(dice_finalize(stats, 28, 2, 3, &o, &loss2, NULL, 0));
   CHECK(close_to(loss2, loss, 1e-12, 1e-12), "stats -> finalize %.15g vs %.15g", loss2, loss);
 }
 
@@ -477,7 +477,7 @@ static void test_bad_inputs(void) {
   /* a newer caller: zero tail accepted, non-zero tail refused */
   CASE(run_loss, DICE_STATUS_OK, NULL, memcpy(f->big, &f->o, sizeof f->o);
        ((DiceLossOptions *)(void *)f->big)->struct_size = sizeof f->big; f->popts = (const DiceLossOptions *)(void *)f->big);
-  CASE(run_loss, DICE_STATUS_STRUCT_SIZE, "byte 230", memcpy(f->big, &f->o, sizeof f->o);
+  CASE(run_loss, DICE_STATUS_STRUCT_SIZE, "not zero", memcpy(f->big, &f->o, sizeof f->o);
        ((DiceLossOptions *)(void *)f->big)->struct_size = sizeof f->big; f->big[DICE_LOSS_OPTIONS_SIZE + 6] = 1;
        f->popts = (const DiceLossOptions *)(void *)f->big);
   {

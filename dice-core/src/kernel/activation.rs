@@ -20,6 +20,12 @@ pub(crate) fn sigmoid<S: Simd, T: Float>(s: S, x: T::V<S>) -> T::V<S> {
 #[inline(always)]
 pub(crate) fn probs<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
     let TileBufs { x, p, aux, .. } = bufs;
+    probs_into::<S, T>(s, cfg, x, p, aux, j0, j1);
+}
+
+/// p from x (C-row buffers) for columns j0..j1, `aux` one row of scratch.
+#[inline(always)]
+pub(crate) fn probs_into<S: Simd, T: Float>(s: S, cfg: &KernelCfg, x: &[T], p: &mut [T], aux: &mut [T], j0: usize, j1: usize) {
     match cfg.act {
         Activation::None => {}
         Activation::Sigmoid => {

@@ -11,10 +11,10 @@ use crate::float::Float;
 use crate::options::Activation;
 use pulp::Simd;
 
-/// Writes the input gradient of columns j0..j1 into `bufs.g` (p already computed).
-/// `coef[c - first]` = (dL/dI, dL/dP) for kept channel c.
+/// Writes dL/dp of columns j0..j1 into `bufs.g` (p already computed); `chain` then turns
+/// it into dL/dx. `coef[c - first]` = (dL/dI, dL/dP) for kept channel c.
 #[inline(always)]
-pub(crate) fn gradient<S: Simd, T: Float>(
+pub(crate) fn grad_p<S: Simd, T: Float>(
     s: S,
     cfg: &KernelCfg,
     bufs: &mut TileBufs<T>,
@@ -25,7 +25,7 @@ pub(crate) fn gradient<S: Simd, T: Float>(
     if j0 == j1 {
         return;
     }
-    let TileBufs { x, t, lab, mask, p, g, aux } = bufs;
+    let TileBufs { x, t, lab, mask, p, g, .. } = bufs;
     let p: &[T] = if cfg.act == Activation::None { x } else { p };
     let zero = T::splat(s, T::from_f64(0.0));
     for c in 0..cfg.c {
@@ -58,6 +58,17 @@ pub(crate) fn gradient<S: Simd, T: Float>(
             }
         }
     }
+}
+
+/// dL/dp -> dL/dx in `bufs.g` through the activation, columns j0..j1.
+#[inline(always)]
+pub(crate) fn chain<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+    if j0 == j1 {
+        return;
+    }
+    let TileBufs { x, p, g, aux, .. } = bufs;
+    let p: &[T] = if cfg.act == Activation::None { x } else { p };
+    let zero = T::splat(s, T::from_f64(0.0));
     match cfg.act {
         Activation::None => {}
         Activation::Sigmoid => {

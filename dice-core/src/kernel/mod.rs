@@ -9,6 +9,7 @@ pub(crate) mod activation;
 pub(crate) mod backward;
 pub(crate) mod pointwise;
 pub(crate) mod reduce;
+pub(crate) mod temporal;
 
 use crate::float::Float;
 use crate::options::Activation;
@@ -64,10 +65,15 @@ pub(crate) struct TileBufs<T: Float> {
     pub g: Vec<T>,
     /// One row of per-position scratch (softmax max / normaliser / dot product).
     pub aux: Vec<T>,
+    /// The previous and next frames' tiles (temporal term; empty otherwise).
+    pub prev: temporal::Neighbour<T>,
+    pub next: temporal::Neighbour<T>,
 }
 
 impl<T: Float> TileBufs<T> {
-    pub fn new(c: usize) -> Self {
+    /// Scratch for `c` channels; `temporal` adds the neighbouring frames' tiles.
+    pub fn new(c: usize, temporal: bool) -> Self {
+        let nc = if temporal { c } else { 0 };
         TileBufs {
             x: vec![T::default(); c * TILE],
             t: vec![T::default(); c * TILE],
@@ -76,6 +82,8 @@ impl<T: Float> TileBufs<T> {
             p: vec![T::default(); c * TILE],
             g: vec![T::default(); c * TILE],
             aux: vec![T::default(); TILE],
+            prev: temporal::Neighbour::new(nc),
+            next: temporal::Neighbour::new(nc),
         }
     }
 }
