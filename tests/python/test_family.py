@@ -68,3 +68,28 @@ def test_ramp():
     assert dice.ramp("linear", 0.2, 1.0, 0, 0) == 1.0
     with pytest.raises(dice.OptionError):
         dice.ramp("step", 0, 1, 1, 0)
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_temporal_consistency_term():
+    x = RNG.normal(size=(2, 3, 4, 5, 6))
+    labels = RNG.integers(0, 3, size=(2, 1, 4, 5, 6))
+
+    def oracle(x):
+        p = _softmax(x)
+        t = (np.arange(3).reshape(1, 3, 1, 1, 1) == labels).astype(float)
+        i, ps, g = (p * t).sum((2, 3, 4)), p.sum((2, 3, 4)), t.sum((2, 3, 4))
+        return (1 - (2 * i + 1e-5) / (ps + g + 1e-5)).mean() + 0.7 * ((p[:, :, 1:] - p[:, :, :-1]) ** 2).mean()
+
+    value, grad = dice.loss(x, labels, softmax=True, temporal=0.7, return_grad=True)
+    assert value == pytest.approx(oracle(x), rel=1e-10)
+    h = 1e-6
+    for idx in [(0, 0, 0, 1, 2), (1, 2, 3, 4, 5), (0, 1, 2, 0, 0)]:
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += h
+        xm[idx] -= h
+        assert grad[idx] == pytest.approx((oracle(xp) - oracle(xm)) / (2 * h), rel=1e-5, abs=1e-9)

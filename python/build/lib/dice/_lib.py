@@ -129,6 +129,7 @@ class DiceLossOptions(ctypes.Structure):
         ("focal_alpha_kind", ctypes.c_int32),
         ("frames", ctypes.c_uint8),
         ("reserved2", ctypes.c_uint8 * 3),
+        ("temporal", ctypes.c_double),
     ]
 
 

@@ -78,6 +78,7 @@ FAMILY_DEFAULTS = dict(
     focal_alpha=None,           # focal class balance: None, a scalar or one per kept class
     dense_ignore="all_zero",    # dense-target ignore_index rule: "all_zero" (MONAI) | "equal" (smp)
     frames=False,               # one entry per (n, t, class) of (N, C, T, spatial...) inputs
+    temporal=0.0,               # weight of lambda mean((p_t - p_(t-1))^2) over frames of axis 2
 )
 
 
@@ -93,7 +94,7 @@ _ENUMS = dict(
 _FIELDS = dict(alpha="tversky_alpha", beta="tversky_beta", clamp_dr="clamp_dr", log_eps="form_eps", gamma="gamma",
                gamma_on_mean="gamma_on_mean", zero_absent="zero_absent", pool_classes="pool_classes",
                lambda_overlap="lambda_overlap", pointwise_lambda="pw_lambda", label_smoothing="label_smoothing",
-               focal_gamma="focal_gamma", frames="frames")
+               focal_gamma="focal_gamma", frames="frames", temporal="temporal")
 
 
 def _set_family_fields(o, fields):
