@@ -94,6 +94,10 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
     if matches!(opts.overlap, Overlap::Generalized(_)) && (opts.pool_classes || opts.weight_mode == WeightMode::InSums) {
         return bad("overlap", "Generalised Dice already sums the classes with its own weights");
     }
+    let gdl = matches!(opts.overlap, Overlap::Generalized(_));
+    if !opts.weight.is_empty() && (gdl || (opts.pool_classes && opts.weight_mode != WeightMode::InSums)) {
+        return bad("weight", "with classes summed first (GDL, pool_classes), class weights only enter the sums (InSums, not with GDL)");
+    }
     if opts.frames && opts.batch {
         return bad("frames", "per-frame rows and batch pooling do not combine (pool the stats rows yourself)");
     }

@@ -142,3 +142,40 @@ fn nan_input_propagates_to_its_entry() {
     let f = dice_loss(&Context::single(), &input, &target, &o).unwrap();
     assert!(f.values()[0].is_nan() && f.values()[1].is_nan() && !f.values()[2].is_nan());
 }
+
+#[test]
+fn loss_family_options() {
+    let x = vec![0.1f32; 2 * 3 * 4];
+    let l = vec![0i64, 1, 2, 1, 0, 2, 1, 1];
+    let call = |o: DiceOptions| labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &o).unwrap_err();
+    let bad = |o: DiceOptions, name: &str| {
+        let e = call(o);
+        assert!(matches!(e, DiceError::BadOption { name: n, .. } if n == name), "{name}: {e}");
+    };
+    bad(DiceOptions { overlap: Overlap::Tversky { alpha: -0.1, beta: 0.5 }, ..opts() }, "alpha/beta");
+    bad(DiceOptions { overlap: Overlap::Tversky { alpha: 0.5, beta: f64::NAN }, ..opts() }, "alpha/beta");
+    bad(DiceOptions { overlap: Overlap::Tversky { alpha: 0.5, beta: 0.5 }, jaccard: true, ..opts() }, "jaccard");
+    bad(DiceOptions { overlap: Overlap::Generalized(GdlWeight::Square), pool_classes: true, ..opts() }, "overlap");
+    bad(DiceOptions { overlap: Overlap::Generalized(GdlWeight::Square), weight: vec![1.0; 3], ..opts() }, "weight");
+    bad(DiceOptions { gamma: 0.0, ..opts() }, "gamma");
+    bad(DiceOptions { clamp_dr: -1.0, ..opts() }, "clamp_dr");
+    bad(DiceOptions { form: LossForm::NegLog { eps: 0.0 }, ..opts() }, "eps");
+    bad(DiceOptions { lambda_overlap: -1.0, ..opts() }, "lambda");
+    bad(DiceOptions { temporal: f64::INFINITY, ..opts() }, "lambda");
+    bad(DiceOptions { classes: vec![3], ..opts() }, "classes");
+    bad(DiceOptions { frames: true, ..opts() }, "frames"); // rank 3: no axis after T
+    bad(DiceOptions { temporal: 0.5, ..opts() }, "frames");
+    let pw = |p: Pointwise| DiceOptions { pointwise: p, ..opts() };
+    bad(pw(Pointwise { kind: PointwiseKind::SoftmaxCe, label_smoothing: 1.5, ..Default::default() }), "label_smoothing");
+    bad(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, gamma: -1.0, ..Default::default() }), "focal gamma");
+    bad(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, alpha: FocalAlpha::Scalar(1.5), ..Default::default() }), "alpha");
+    bad(pw(Pointwise { kind: PointwiseKind::SoftmaxCe, alpha: FocalAlpha::Scalar(0.5), ..Default::default() }), "alpha");
+    bad(DiceOptions { include_background: false, ..pw(Pointwise { kind: PointwiseKind::SoftmaxFocal, ..Default::default() }) }, "pointwise");
+    bad(DiceOptions { reduction: Reduction::None, ..pw(Pointwise { kind: PointwiseKind::Bce, ..Default::default() }) }, "reduction");
+    let e = call(pw(Pointwise { kind: PointwiseKind::SoftmaxCe, weight: vec![1.0; 2], ..Default::default() }));
+    assert!(matches!(e, DiceError::WeightCount { expected: 3, got: 2 }), "{e}");
+    let e = call(pw(Pointwise { kind: PointwiseKind::Bce, weight: vec![1.0, -2.0, 1.0], ..Default::default() }));
+    assert!(matches!(e, DiceError::BadWeight { index: 1, .. }), "{e}");
+    let e = call(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, alpha: FocalAlpha::PerClass(vec![0.5; 2]), ..Default::default() }));
+    assert!(matches!(e, DiceError::WeightCount { expected: 3, got: 2 }), "{e}");
+}
