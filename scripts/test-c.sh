@@ -35,7 +35,7 @@ $CC $CFLAGS tests/c/test_dice.c "$LIB/libdice.a" $STATIC_DEPS -o "$OUT/test_dice
 
 echo "== C11 test, shared library"
 $CC $CFLAGS tests/c/test_dice.c -L"$LIB" -ldice -Wl,-rpath,"$LIB" -lm -o "$OUT/test_dice_shared"
-ldd "$OUT/test_dice_shared" | grep -q 'libdice\.so' || { echo "test_dice_shared does not load libdice.so"; exit 1; }
+ldd "$OUT/test_dice_shared" | grep 'libdice\.so' >/dev/null || { echo "test_dice_shared does not load libdice.so"; exit 1; }
 "$OUT/test_dice_shared"
 
 echo "== C11 test under AddressSanitizer + UndefinedBehaviorSanitizer (static library)"
