@@ -277,24 +277,29 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
             let m = split::<S, T>(len);
             activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
             activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
-            backward::grad_p::<S, T>(s, &job.cfg, bufs, coef, 0, m);
-            backward::grad_p::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
-            if job.temporal {
-                let (frames, t) = job.frame(block.n);
-                for (dir, present) in [(-1isize, t > 0), (1, t + 1 < frames)] {
-                    if !present {
-                        continue;
+            if !job.temporal && backward::fused(&job.cfg) {
+                backward::grad_x::<S, T>(s, &job.cfg, bufs, coef, 0, m);
+                backward::grad_x::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
+            } else {
+                backward::grad_p::<S, T>(s, &job.cfg, bufs, coef, 0, m);
+                backward::grad_p::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, m, len);
+                if job.temporal {
+                    let (frames, t) = job.frame(block.n);
+                    for (dir, present) in [(-1isize, t > 0), (1, t + 1 < frames)] {
+                        if !present {
+                            continue;
+                        }
+                        let nb = if dir < 0 { &mut bufs.prev } else { &mut bufs.next };
+                        job.neighbour(s, nb, off, len, dir, m);
+                        let cur = if job.cfg.act == Activation::None { &bufs.x } else { &bufs.p };
+                        let q = nb.probs(&job.cfg);
+                        temporal::add_gradient::<S, T>(s, &job.cfg, &mut bufs.g, cur, q, tc_scale, 0, m);
+                        temporal::add_gradient::<pulp::Scalar, T>(sc, &job.cfg, &mut bufs.g, cur, q, tc_scale, m, len);
                     }
-                    let nb = if dir < 0 { &mut bufs.prev } else { &mut bufs.next };
-                    job.neighbour(s, nb, off, len, dir, m);
-                    let cur = if job.cfg.act == Activation::None { &bufs.x } else { &bufs.p };
-                    let q = nb.probs(&job.cfg);
-                    temporal::add_gradient::<S, T>(s, &job.cfg, &mut bufs.g, cur, q, tc_scale, 0, m);
-                    temporal::add_gradient::<pulp::Scalar, T>(sc, &job.cfg, &mut bufs.g, cur, q, tc_scale, m, len);
                 }
+                backward::chain::<S, T>(s, &job.cfg, bufs, 0, m);
+                backward::chain::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
             }
-            backward::chain::<S, T>(s, &job.cfg, bufs, 0, m);
-            backward::chain::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
             if job.pointwise.kind != PointwiseKind::None {
                 pointwise::gradient::<S, T>(s, &job.cfg, &job.pointwise, bufs, pw_scale, 0, m);
                 pointwise::gradient::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, pw_scale, m, len);

@@ -50,6 +50,9 @@ pub trait Float: Copy + Send + Sync + PartialOrd + Default + std::fmt::Debug + '
     fn abs<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S>;
     /// e^x, vectorised; NaN propagates, results below the normal range flush to 0.
     fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
+    /// e^x for x <= 0 or NaN (a max-subtracted softmax), cheaper than `exp`: no overflow
+    /// clamp, and below the normal range the result is e^LO (about the smallest normal), not 0.
+    fn exp_nonpositive<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
     /// ln x, vectorised: -inf at 0, NaN below 0 and for NaN, +inf at +inf; subnormals exact.
     fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
 }
@@ -112,7 +115,9 @@ macro_rules! impl_float {
             #[inline(always)]
             fn abs<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S> { s.$abs(a) }
             #[inline(always)]
-            fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp(s, x) }
+            fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp::<S, true>(s, x) }
+            #[inline(always)]
+            fn exp_nonpositive<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp::<S, false>(s, x) }
             #[inline(always)]
             fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $ln(s, x) }
         }
@@ -127,46 +132,52 @@ impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, ln_f64, abs_f64s, as_simd_f64s,
     min_f64s, less_than_f64s, equal_f64s, equal_u64s, select_f64s, reduce_sum_f64s);
 
 /// e^x for f32 lanes. x = n ln2 + r with n = round(x / ln2) (two-constant Cody-Waite, |r| <=
-/// ln2/2), e^r by its Taylor series to degree 7 (truncation < 6e-9 relative), 2^n built in
-/// the exponent bits. Inputs are clamped by `select` (not max/min, which drop NaN on some
-/// backends) so NaN propagates; below -87.3 the result is 0 (the normal range ends there).
+/// ln2/2), e^r by a degree-6 polynomial (minimax for the relative error on [-ln2/2, ln2/2],
+/// computed by Remez exchange: 1.9e-9), 2^n built in the exponent bits. Inputs are clamped by
+/// `select` (not max/min, which drop NaN on some backends) so NaN propagates. With `FULL`,
+/// large x saturate at e^88.7 and below -87.3 the result is 0 (the normal range ends there);
+/// without, x must be <= 0 and below -87.3 the result is e^-87.3.
 #[inline(always)]
-fn exp_f32<S: Simd>(s: S, x: S::f32s) -> S::f32s {
+fn exp_f32<S: Simd, const FULL: bool>(s: S, x: S::f32s) -> S::f32s {
     const LO: f32 = -87.3;
     const HI: f32 = 88.7;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer in the low bits
     let lo = s.splat_f32s(LO);
-    let hi = s.splat_f32s(HI);
     let too_small = s.less_than_f32s(x, lo);
-    let xc = s.select_f32s(too_small, lo, x);
-    let xc = s.select_f32s(s.less_than_f32s(hi, xc), hi, xc);
+    let mut xc = s.select_f32s(too_small, lo, x);
+    if FULL {
+        let hi = s.splat_f32s(HI);
+        xc = s.select_f32s(s.less_than_f32s(hi, xc), hi, xc);
+    }
     let t = s.mul_add_e_f32s(xc, s.splat_f32s(std::f32::consts::LOG2_E), s.splat_f32s(MAGIC));
     let n = s.sub_f32s(t, s.splat_f32s(MAGIC));
     let r = s.mul_add_e_f32s(n, s.splat_f32s(-0.693_145_751_953_125), xc);
     let r = s.mul_add_e_f32s(n, s.splat_f32s(-1.428_606_765_330_187e-6), r);
-    let mut p = s.splat_f32s(1.0 / 5040.0);
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    let mut p = s.splat_f32s(1.383_684_6e-3);
+    for c in [8.374_815_8e-3, 4.166_822_6e-2, 0.166_664_2, 0.499_999_92, 1.0, 1.0] {
         p = s.mul_add_e_f32s(p, r, s.splat_f32s(c));
     }
     let bits = pulp::bytemuck::cast::<S::f32s, S::u32s>(t);
     let e = s.add_u32s(bits, s.splat_u32s(127u32.wrapping_sub(0x4B40_0000)));
     let scale = pulp::bytemuck::cast::<S::u32s, S::f32s>(s.wrapping_dyn_shl_u32s(e, s.splat_u32s(23)));
     let y = s.mul_f32s(p, scale);
-    s.select_f32s(too_small, s.splat_f32s(0.0), y)
+    if FULL { s.select_f32s(too_small, s.splat_f32s(0.0), y) } else { y }
 }
 
 /// e^x for f64 lanes: the same scheme, Taylor to degree 13 (truncation < 2e-16 relative),
 /// range [-708.3, 709.7].
 #[inline(always)]
-fn exp_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
+fn exp_f64<S: Simd, const FULL: bool>(s: S, x: S::f64s) -> S::f64s {
     const LO: f64 = -708.3;
     const HI: f64 = 709.7;
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
     let lo = s.splat_f64s(LO);
-    let hi = s.splat_f64s(HI);
     let too_small = s.less_than_f64s(x, lo);
-    let xc = s.select_f64s(too_small, lo, x);
-    let xc = s.select_f64s(s.less_than_f64s(hi, xc), hi, xc);
+    let mut xc = s.select_f64s(too_small, lo, x);
+    if FULL {
+        let hi = s.splat_f64s(HI);
+        xc = s.select_f64s(s.less_than_f64s(hi, xc), hi, xc);
+    }
     let t = s.mul_add_e_f64s(xc, s.splat_f64s(std::f64::consts::LOG2_E), s.splat_f64s(MAGIC));
     let n = s.sub_f64s(t, s.splat_f64s(MAGIC));
     let r = s.mul_add_e_f64s(n, s.splat_f64s(-6.931_471_803_691_238_2e-1), xc);
@@ -185,7 +196,7 @@ fn exp_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
     let e = s.add_u64s(bits, s.splat_u64s(1023u64.wrapping_sub(0x4338_0000_0000_0000)));
     let scale = pulp::bytemuck::cast::<S::u64s, S::f64s>(s.mul_u64s(e, s.splat_u64s(1u64 << 52)));
     let y = s.mul_f64s(p, scale);
-    s.select_f64s(too_small, s.splat_f64s(0.0), y)
+    if FULL { s.select_f64s(too_small, s.splat_f64s(0.0), y) } else { y }
 }
 
 // ln x = e ln2 + ln m with x = m 2^e, m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(u),
@@ -295,6 +306,65 @@ mod tests {
             backend.dispatch(Ln(&mut v));
             compare::<T>(xs, &v, tol, backend);
         }
+    }
+
+    /// `exp` (FULL) or `exp_nonpositive` over a slice, body and scalar tail.
+    struct Exp<'a, T, const FULL: bool>(&'a mut [T]);
+    impl<T: Float, const FULL: bool> pulp::WithSimd for Exp<'_, T, FULL> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, s: S) {
+            let n = self.0.len() / T::lanes::<S>() * T::lanes::<S>();
+            let (body, tail) = self.0.split_at_mut(n);
+            for x in T::as_simd_mut::<S>(body) {
+                *x = if FULL { T::exp(s, *x) } else { T::exp_nonpositive(s, *x) };
+            }
+            for x in T::as_simd_mut::<pulp::Scalar>(tail) {
+                let sc = pulp::Scalar::new();
+                *x = if FULL { T::exp(sc, *x) } else { T::exp_nonpositive(sc, *x) };
+            }
+        }
+    }
+
+    /// e^x against libm: relative `tol` in the normal range; 0 below it (`exp`) or at most
+    /// the smallest normal times 1.01 (`exp_nonpositive`); saturation above; NaN propagates.
+    fn check_exp<T: Float, const FULL: bool>(xs: &[f64], tol: f64, lo: f64) {
+        for backend in crate::Backend::available() {
+            let mut v: Vec<T> = xs.iter().map(|&x| T::from_f64(x)).collect();
+            backend.dispatch(Exp::<T, FULL>(&mut v));
+            for (&x, y) in xs.iter().zip(&v) {
+                let (x, y) = (T::from_f64(x).to_f64(), y.to_f64());
+                let e = x.exp();
+                let ok = if x.is_nan() {
+                    y.is_nan()
+                } else if x < lo {
+                    if FULL { y == 0.0 } else { y > 0.0 && y <= lo.exp() * 1.01 }
+                } else if e.is_infinite() || e > T::from_f64(f64::MAX).to_f64() {
+                    y.is_finite() && y > 1e38
+                } else {
+                    (y - e).abs() <= tol * e
+                };
+                assert!(ok, "{} {backend:?} exp::<FULL={FULL}>({x}) = {y}, expected {e}", T::NAME);
+            }
+        }
+    }
+
+    #[test]
+    fn exp_matches_libm() {
+        let mut xs = vec![0.0, -0.0, 1.0, -1.0, f64::NAN, f64::NEG_INFINITY, -1e4, -750.0, -90.0, -87.0, 87.0, 88.0];
+        let mut x = -700.0;
+        while x < 700.0 {
+            xs.push(x);
+            x += 0.377;
+        }
+        xs.extend((0..4000).map(|k| (k as f64 - 2000.0) * 1e-3 * std::f64::consts::LN_2));
+        check_exp::<f64, true>(&xs, 4e-16, -708.3);
+        let nonpos: Vec<f64> = xs.iter().copied().filter(|x| !(*x > 0.0)).collect();
+        check_exp::<f64, false>(&nonpos, 4e-16, -708.3);
+        xs.retain(|x| !(x.abs() < 1e30 && x.abs() > 88.0) || *x < -88.0);
+        check_exp::<f32, true>(&xs, 2.5e-7, -87.3);
+        let nonpos: Vec<f64> = xs.iter().copied().filter(|x| !(*x > 0.0)).collect();
+        check_exp::<f32, false>(&nonpos, 2.5e-7, -87.3);
     }
 
     fn compare<T: Float>(xs: &[f64], v: &[T], tol: f64, backend: crate::Backend) {

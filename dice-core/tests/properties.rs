@@ -383,29 +383,31 @@ fn every_backend_against_oracle_on_odd_lengths_and_extremes() {
         let mut ctx = Context::single();
         ctx.lower_backend(b);
         for len in 1..=(3 * 16 + 1) {
-            for (fill, act) in [(0.0, Activation::None), (1.0, Activation::None), (1e-30, Activation::None), (80.0, Activation::Softmax), (-80.0, Activation::Sigmoid), (80.0, Activation::Sigmoid)] {
-                let c = 3;
-                let mut r = Rng(len as u64);
-                let x: Vec<f64> = (0..c * len).map(|i| if i % 2 == 0 { fill } else if act == Activation::None { r.uniform(0.0, 1.0) } else { -fill * r.uniform(0.0, 1.0) }).collect();
-                let labels: Vec<i64> = (0..len).map(|_| r.below(c) as i64).collect();
-                let case = Case {
-                    shape: vec![1, c, len],
-                    x,
-                    dense: vec![],
-                    labels: Some(labels),
-                    opts: DiceOptions { activation: act, ..DiceOptions::default() },
-                };
-                let want = oracle(&case);
-                let got = run::<f64>(&ctx, &case).unwrap();
-                for (a, e) in got.values.iter().zip(&want.values) {
-                    assert!(close(*a, *e, 1e-13, 1e-11), "{} len {len} fill {fill}: {a} vs {e}", b.name());
-                }
-                for (a, e) in got.grad.iter().zip(&want.grad) {
-                    assert!(close(*a, *e, 1e-13, 1e-9), "{} len {len} fill {fill} grad: {a} vs {e}", b.name());
-                }
-                let got = run::<f32>(&ctx, &case).unwrap();
-                for (a, e) in got.values.iter().zip(&want.values) {
-                    assert!(close(*a, *e, 1e-5, 1e-4), "{} f32 len {len} fill {fill}: {a} vs {e}", b.name());
+            // 3 and 4 channels take the column sweeps (const C), 9 the row passes
+            for c in [3, 4, 9] {
+                for (fill, act) in [(0.0, Activation::None), (1.0, Activation::None), (1e-30, Activation::None), (80.0, Activation::Softmax), (-80.0, Activation::Sigmoid), (80.0, Activation::Sigmoid)] {
+                    let mut r = Rng(len as u64);
+                    let x: Vec<f64> = (0..c * len).map(|i| if i % 2 == 0 { fill } else if act == Activation::None { r.uniform(0.0, 1.0) } else { -fill * r.uniform(0.0, 1.0) }).collect();
+                    let labels: Vec<i64> = (0..len).map(|_| r.below(c) as i64).collect();
+                    let case = Case {
+                        shape: vec![1, c, len],
+                        x,
+                        dense: vec![],
+                        labels: Some(labels),
+                        opts: DiceOptions { activation: act, ..DiceOptions::default() },
+                    };
+                    let want = oracle(&case);
+                    let got = run::<f64>(&ctx, &case).unwrap();
+                    for (a, e) in got.values.iter().zip(&want.values) {
+                        assert!(close(*a, *e, 1e-13, 1e-11), "{} c {c} len {len} fill {fill}: {a} vs {e}", b.name());
+                    }
+                    for (a, e) in got.grad.iter().zip(&want.grad) {
+                        assert!(close(*a, *e, 1e-13, 1e-9), "{} c {c} len {len} fill {fill} grad: {a} vs {e}", b.name());
+                    }
+                    let got = run::<f32>(&ctx, &case).unwrap();
+                    for (a, e) in got.values.iter().zip(&want.values) {
+                        assert!(close(*a, *e, 1e-5, 1e-4), "{} f32 c {c} len {len} fill {fill}: {a} vs {e}", b.name());
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! - softmax: p_c = e^(x_c - m) / sum_k e^(x_k - m), m = max_k x_k (stable for any logits)
 
 use super::{KernelCfg, TileBufs, cols, cols_mut};
+use crate::plan::TILE;
 use crate::float::Float;
 use crate::options::Activation;
 use pulp::Simd;
@@ -48,46 +49,101 @@ pub(crate) fn probs_into<S: Simd, T: Float>(
                 }
             }
         }
-        Activation::Softmax => {
-            let m = T::as_simd_mut::<S>(&mut aux[j0..j1]);
-            m.copy_from_slice(T::as_simd::<S>(cols(x, 0, j0, j1)));
-            for c in 1..cfg.c {
-                for (mv, &xv) in m.iter_mut().zip(T::as_simd::<S>(cols(x, c, j0, j1))) {
-                    *mv = T::max(s, *mv, xv);
-                }
-            }
-            for c in 0..cfg.c {
-                let xs = T::as_simd::<S>(cols(x, c, j0, j1));
-                let ps = T::as_simd_mut::<S>(cols_mut(p, c, j0, j1));
-                for ((pv, &xv), &mv) in ps.iter_mut().zip(xs).zip(m.iter()) {
-                    *pv = T::exp(s, T::sub(s, xv, mv));
-                }
-            }
-            let want_lse = !lse.is_empty();
-            if want_lse {
-                T::as_simd_mut::<S>(&mut lse[j0..j1]).copy_from_slice(m);
-            }
-            let zero = T::splat(s, T::from_f64(0.0));
-            m.fill(zero);
-            for c in 0..cfg.c {
-                for (mv, &pv) in m.iter_mut().zip(T::as_simd::<S>(cols(p, c, j0, j1))) {
-                    *mv = T::add(s, *mv, pv);
-                }
-            }
-            if want_lse {
-                for (lv, &sv) in T::as_simd_mut::<S>(&mut lse[j0..j1]).iter_mut().zip(m.iter()) {
-                    *lv = T::add(s, *lv, T::ln(s, sv));
-                }
-            }
-            let one = T::splat(s, T::from_f64(1.0));
-            for mv in m.iter_mut() {
-                *mv = T::div(s, one, *mv);
-            }
-            for c in 0..cfg.c {
-                for (pv, &inv) in T::as_simd_mut::<S>(cols_mut(p, c, j0, j1)).iter_mut().zip(m.iter()) {
-                    *pv = T::mul(s, *pv, inv);
-                }
-            }
+        Activation::Softmax => match cfg.c {
+            2 => softmax_columns::<S, T, 2>(s, x, p, lse, j0, j1),
+            3 => softmax_columns::<S, T, 3>(s, x, p, lse, j0, j1),
+            4 => softmax_columns::<S, T, 4>(s, x, p, lse, j0, j1),
+            5 => softmax_columns::<S, T, 5>(s, x, p, lse, j0, j1),
+            6 => softmax_columns::<S, T, 6>(s, x, p, lse, j0, j1),
+            7 => softmax_columns::<S, T, 7>(s, x, p, lse, j0, j1),
+            8 => softmax_columns::<S, T, 8>(s, x, p, lse, j0, j1),
+            c => softmax_rows::<S, T>(s, c, x, p, aux, lse, j0, j1),
+        },
+    }
+}
+
+/// Softmax for any channel count: passes over the tile rows (max, exp, sum, scale), the
+/// running max and sum in `aux`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
+    let m = T::as_simd_mut::<S>(&mut aux[j0..j1]);
+    m.copy_from_slice(T::as_simd::<S>(cols(x, 0, j0, j1)));
+    for c in 1..nc {
+        for (mv, &xv) in m.iter_mut().zip(T::as_simd::<S>(cols(x, c, j0, j1))) {
+            *mv = T::max(s, *mv, xv);
+        }
+    }
+    for c in 0..nc {
+        let xs = T::as_simd::<S>(cols(x, c, j0, j1));
+        let ps = T::as_simd_mut::<S>(cols_mut(p, c, j0, j1));
+        for ((pv, &xv), &mv) in ps.iter_mut().zip(xs).zip(m.iter()) {
+            *pv = T::exp_nonpositive(s, T::sub(s, xv, mv));
+        }
+    }
+    let want_lse = !lse.is_empty();
+    if want_lse {
+        T::as_simd_mut::<S>(&mut lse[j0..j1]).copy_from_slice(m);
+    }
+    let zero = T::splat(s, T::from_f64(0.0));
+    m.fill(zero);
+    for c in 0..nc {
+        for (mv, &pv) in m.iter_mut().zip(T::as_simd::<S>(cols(p, c, j0, j1))) {
+            *mv = T::add(s, *mv, pv);
+        }
+    }
+    if want_lse {
+        for (lv, &sv) in T::as_simd_mut::<S>(&mut lse[j0..j1]).iter_mut().zip(m.iter()) {
+            *lv = T::add(s, *lv, T::ln(s, sv));
+        }
+    }
+    let one = T::splat(s, T::from_f64(1.0));
+    for mv in m.iter_mut() {
+        *mv = T::div(s, one, *mv);
+    }
+    for c in 0..nc {
+        for (pv, &inv) in T::as_simd_mut::<S>(cols_mut(p, c, j0, j1)).iter_mut().zip(m.iter()) {
+            *pv = T::mul(s, *pv, inv);
+        }
+    }
+}
+
+/// Softmax for a channel count known at compile time: one sweep over the columns with each
+/// vector of C logits in registers (max, exp, sum, scale) and p written once. The same
+/// operations in the same order as [`softmax_rows`], so the results are bit-identical.
+/// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
+#[inline(always)]
+fn softmax_columns<S: Simd, T: Float, const C: usize>(s: S, x: &[T], p: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
+    let n = (j1 - j0) / T::lanes::<S>();
+    let mut xr: [&[T::V<S>]; C] = [&[]; C];
+    for (c, row) in xr.iter_mut().enumerate() {
+        *row = &T::as_simd::<S>(cols(x, c, j0, j1))[..n];
+    }
+    let mut pr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
+    for (row, buf) in pr.iter_mut().zip(p.chunks_exact_mut(TILE)) {
+        *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
+    }
+    let mut lse = if lse.is_empty() { None } else { Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n]) };
+    let one = T::splat(s, T::from_f64(1.0));
+    let mut e = [one; C];
+    for k in 0..n {
+        let mut m = xr[0][k];
+        for row in &xr[1..] {
+            m = T::max(s, m, row[k]);
+        }
+        for (ev, row) in e.iter_mut().zip(&xr) {
+            *ev = T::exp_nonpositive(s, T::sub(s, row[k], m));
+        }
+        let mut sum = e[0];
+        for &ev in &e[1..] {
+            sum = T::add(s, sum, ev);
+        }
+        if let Some(l) = lse.as_deref_mut() {
+            l[k] = T::add(s, m, T::ln(s, sum));
+        }
+        let inv = T::div(s, one, sum);
+        for (row, &ev) in pr.iter_mut().zip(&e) {
+            row[k] = T::mul(s, ev, inv);
         }
     }
 }

@@ -7,6 +7,7 @@
 //! The elementwise term's gradient (already in logit space) is added by `pointwise`.
 
 use super::{KernelCfg, TileBufs, cols, cols_mut};
+use crate::plan::TILE;
 use crate::float::Float;
 use crate::options::Activation;
 use pulp::Simd;
@@ -57,6 +58,36 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
                 (true, _, true) => dense::<S, T, true, false, true>(s, gr, pr, tr, mr, a, b),
             }
         }
+    }
+}
+
+/// Whether [`grad_x`] covers `cfg` (a label target under softmax with 2 to 8 channels).
+#[inline(always)]
+pub(crate) fn fused(cfg: &KernelCfg) -> bool {
+    cfg.labels && cfg.act == Activation::Softmax && (2..=8).contains(&cfg.c)
+}
+
+/// `grad_p` then `chain` in one sweep, for the configurations [`fused`] accepts.
+#[inline(always)]
+pub(crate) fn grad_x<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    bufs: &mut TileBufs<T>,
+    coef: &[(T, T)],
+    j0: usize,
+    j1: usize,
+) {
+    macro_rules! sweep {
+        ($($c:literal)*) => {
+            match (cfg.c, cfg.squared) {
+                $(($c, false) => softmax_labels_columns::<S, T, $c, false>(s, cfg.first, bufs, coef, j0, j1),
+                  ($c, true) => softmax_labels_columns::<S, T, $c, true>(s, cfg.first, bufs, coef, j0, j1),)*
+                _ => unreachable!("grad_x called for a configuration `fused` rejects"),
+            }
+        };
+    }
+    if j0 < j1 {
+        sweep!(2 3 4 5 6 7 8)
     }
 }
 
@@ -111,14 +142,75 @@ fn labels<S: Simd, T: Float, const SQ: bool>(
     a: T::V<S>,
     b: T::V<S>,
 ) {
-    let zero = T::splat(s, T::from_f64(0.0));
     let code = T::splat_bits(s, code);
-    let ignored = T::splat_bits(s, T::IGNORED);
     let two_b = T::add(s, b, b);
     for ((gv, &pv), &lv) in g.iter_mut().zip(p).zip(lab) {
-        let d_pred = if SQ { T::mul(s, two_b, pv) } else { b };
-        let v = T::add(s, T::select(s, T::eq_bits(s, lv, code), a, zero), d_pred);
-        *gv = T::select(s, T::eq_bits(s, lv, ignored), zero, v);
+        *gv = label_dp::<S, T, SQ>(s, pv, lv, code, a, b, two_b);
+    }
+}
+
+/// dL/dp of one vector for a label target: [l = code] a + (b or 2 b p), 0 where l is IGNORED.
+#[inline(always)]
+fn label_dp<S: Simd, T: Float, const SQ: bool>(
+    s: S,
+    pv: T::V<S>,
+    lv: T::B<S>,
+    code: T::B<S>,
+    a: T::V<S>,
+    b: T::V<S>,
+    two_b: T::V<S>,
+) -> T::V<S> {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let d_pred = if SQ { T::mul(s, two_b, pv) } else { b };
+    let v = T::add(s, T::select(s, T::eq_bits(s, lv, code), a, zero), d_pred);
+    T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, v)
+}
+
+/// dL/dx for a label target under softmax with C channels known at compile time: `grad_p`
+/// and `chain` fused into one sweep over the columns, the C values of a column in registers.
+/// The same operations in the same order as the row passes, so the results are bit-identical.
+#[inline(always)]
+fn softmax_labels_columns<S: Simd, T: Float, const C: usize, const SQ: bool>(
+    s: S,
+    first: usize,
+    bufs: &mut TileBufs<T>,
+    coef: &[(T, T)],
+    j0: usize,
+    j1: usize,
+) {
+    let n = (j1 - j0) / T::lanes::<S>();
+    let TileBufs { lab, p, g, .. } = bufs;
+    let zero = T::splat(s, T::from_f64(0.0));
+    let mut pr: [&[T::V<S>]; C] = [&[]; C];
+    for (c, row) in pr.iter_mut().enumerate() {
+        *row = &T::as_simd::<S>(cols(p, c, j0, j1))[..n];
+    }
+    let mut gr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
+    for (row, buf) in gr.iter_mut().zip(g.chunks_exact_mut(TILE)) {
+        *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
+    }
+    let lab = &T::as_simd_bits::<S>(&lab[j0..j1])[..n];
+    // per channel: code, a, b, 2b (excluded channels: never matched, a = b = 0)
+    let mut k_c = [(T::splat_bits(s, T::IGNORED), zero, zero, zero); C];
+    for (c, kc) in k_c.iter_mut().enumerate().skip(first) {
+        let (a, b) = coef[c - first];
+        let (a, b) = (T::splat(s, a), T::splat(s, b));
+        *kc = (T::splat_bits(s, T::bits_from_usize(c)), a, b, T::add(s, b, b));
+    }
+    let mut gp = [zero; C];
+    for k in 0..n {
+        let lv = lab[k];
+        let mut dot = zero;
+        // every channel, so the loop unrolls: an excluded one has a = b = 0, hence dL/dp = +0
+        // and dot gains exactly +0, as in the row passes
+        for c in 0..C {
+            let (code, a, b, two_b) = k_c[c];
+            gp[c] = label_dp::<S, T, SQ>(s, pr[c][k], lv, code, a, b, two_b);
+            dot = T::mul_add(s, gp[c], pr[c][k], dot);
+        }
+        for c in 0..C {
+            gr[c][k] = T::mul(s, pr[c][k], T::sub(s, gp[c], dot));
+        }
     }
 }
 
