@@ -378,7 +378,7 @@ pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spa
 }
 
 /// The view's values in C order (a copy; the view may be strided); validates rank and spacing.
-fn contiguous_mask(v: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<u8>> {
+pub(crate) fn contiguous_mask(v: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<u8>> {
     let shape = v.shape();
     if !(1..=4).contains(&shape.len()) {
         return Err(DiceError::Rank { arg: "mask", rank: shape.len(), min: 1, max: 4 });
