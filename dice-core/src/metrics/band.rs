@@ -111,26 +111,58 @@ fn lands(o: &[isize], index: &[usize], shape: &[usize]) -> bool {
 /// order of distance (the first hit is the nearest: exact). Returns the distances found (in
 /// `from` order, unfound ones omitted) and how many were not found within the ball, or None
 /// as soon as more than `allowed_missing` are not found.
+///
+/// The nearest distance is 1-Lipschitz (d(a) >= d(a') - |a - a'|), so after a query a' of the
+/// same task was answered, the search for the next query a starts at the first offset not
+/// closer than that bound (lowered by a relative 1e-12 against rounding): the skipped offsets
+/// cannot hit, and the answer is the same first hit.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn nearest_in_ball(
     ctx: &Context,
     from: &[u8],
     to: &[u8],
     shape: &[usize],
+    spacing: &[f64],
+    m: DistanceMetric,
     offsets: &[(f64, Vec<isize>)],
     allowed_missing: usize,
 ) -> Option<(Vec<f64>, usize)> {
     let flat = flat_offsets(shape, offsets);
     let reach = reach_of(offsets, shape.len());
     let queries = set_voxels(from);
+    let k = shape.len();
+    let euclid = m == DistanceMetric::Euclidean;
+    let root = |d: f64| if euclid { d.sqrt() } else { d };
     let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
-    let parts = ctx.map_ordered(&chunks, queries.len() * 64, || vec![0usize; shape.len()], |index, chunk| {
+    let scratch = || (vec![0usize; k], vec![0usize; k], vec![0isize; k]);
+    let parts = ctx.map_ordered(&chunks, queries.len() * 64, scratch, |(index, prev, step), chunk| {
         let mut found = Vec::with_capacity(chunk.len());
         let mut missing = 0usize;
+        // Distance (not squared) of the previous query of this task when it was answered.
+        let mut last: Option<f64> = None;
         for &i in chunk.iter() {
             unravel(i, shape, index);
-            match first_hit(i, index, to, shape, offsets, &flat, &reach) {
-                Some(j) => found.push(offsets[j].0),
-                None => missing += 1,
+            let start = last.map_or(0, |d_prev| {
+                step.iter_mut().zip(index.iter().zip(prev.iter())).for_each(|(o, (&a, &b))| *o = a as isize - b as isize);
+                let lo = (d_prev - root(offset_distance(step, spacing, m))) * (1.0 - 1e-12);
+                if lo <= 0.0 {
+                    0
+                } else {
+                    let lo = if euclid { lo * lo } else { lo };
+                    offsets.partition_point(|o| o.0 < lo)
+                }
+            });
+            match first_hit(i, index, to, shape, &offsets[start..], &flat[start..], &reach) {
+                Some(j) => {
+                    let d = offsets[start + j].0;
+                    found.push(d);
+                    last = Some(root(d));
+                    prev.copy_from_slice(index);
+                }
+                None => {
+                    missing += 1;
+                    last = None;
+                }
             }
             if missing > allowed_missing {
                 break;

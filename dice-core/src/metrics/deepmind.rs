@@ -61,7 +61,10 @@ fn corners(ctx: &Context, gt: &TensorView<'_, u8>, pred: &TensorView<'_, u8>, sp
     }
     let (g, p) = (contiguous_mask(gt, spacing)?, contiguous_mask(pred, spacing)?);
     let Some((lo, ext)) = union_box(&g, &p, &shape) else { return Ok(None) };
-    let binary = |v: Vec<u8>| v.into_iter().map(|x| (x != 0) as u8).collect::<Vec<u8>>();
+    let binary = |mut v: Vec<u8>| {
+        v.iter_mut().for_each(|x| *x = (*x != 0) as u8);
+        v
+    };
     let (g, p) = (binary(crop(&g, &shape, &lo, &ext)), binary(crop(&p, &shape, &lo, &ext)));
     let full = if shape.len() == 3 { 255 } else { 15 };
     Ok(Some(Corners { shape: ext.iter().map(|e| e + 1).collect(), gt: codes(ctx, &g, &ext), pred: codes(ctx, &p, &ext), full }))

@@ -144,7 +144,7 @@ pub(crate) fn directed(
         Need::All => 0,
         Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
     };
-    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, offsets, allowed)) {
+    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, spacing, m, offsets, allowed)) {
         let root = m == DistanceMetric::Euclidean;
         return (found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond);
     }
