@@ -12,6 +12,7 @@ use proptest::prelude::*;
 /// Areas of codes 0..128 from DeepMind's `_NEIGHBOUR_CODE_TO_NORMALS` (surface-distance 0.1)
 /// at spacing (1.0, 1.7, 2.9), computed with its `create_table_neighbour_code_to_surface_area`;
 /// the table lists code 255 - c with the normals of code c.
+#[rustfmt::skip]
 const DEEPMIND_AREAS: [f64; 128] = [
     0.0, 0.7458730203593638, 0.7458730203593638, 2.8598470238808225,
     0.7458730203593638, 2.607436480530254, 1.4917460407187275, 4.702619061078091,
@@ -167,7 +168,9 @@ fn oracle(from: &[(Vec<usize>, usize)], to: &[(Vec<usize>, usize)], s: &[f64], t
         .map(|(a, c)| {
             let d = to
                 .iter()
-                .map(|(b, _)| a.iter().zip(b).zip(s).map(|((x, y), s)| ((*x as f64 - *y as f64) * s).powi(2)).sum::<f64>().sqrt())
+                .map(|(b, _)| {
+                    a.iter().zip(b).zip(s).map(|((x, y), s)| ((*x as f64 - *y as f64) * s).powi(2)).sum::<f64>().sqrt()
+                })
                 .fold(f64::INFINITY, f64::min);
             (d, table[*c])
         })
@@ -184,7 +187,10 @@ fn case() -> impl Strategy<Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>)> {
         })
         .prop_flat_map(|(shape, spacing)| {
             let n: usize = shape.iter().product();
-            let bits = || prop::collection::vec(prop::bool::weighted(0.3), n).prop_map(|b| b.into_iter().map(u8::from).collect::<Vec<u8>>());
+            let bits = || {
+                prop::collection::vec(prop::bool::weighted(0.3), n)
+                    .prop_map(|b| b.into_iter().map(u8::from).collect::<Vec<u8>>())
+            };
             (Just(shape), bits(), bits(), Just(spacing))
         })
 }
@@ -227,12 +233,14 @@ fn deepmind_reference_case() {
     let (shape, g) = array(&case, "mask_gt");
     let (_, p) = array(&case, "mask_pred");
     let (g, p): (Vec<u8>, Vec<u8>) = (g.iter().map(|&v| v as u8).collect(), p.iter().map(|&v| v as u8).collect());
-    let spacing: Vec<f64> = case["call_kwargs"]["spacing_mm"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let spacing: Vec<f64> =
+        case["call_kwargs"]["spacing_mm"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     for ctx in [Context::single(), Context::new(2).unwrap()] {
         let r = sd(&ctx, &g, &p, &shape, &spacing);
         let mut checked = 0;
         for (key, e) in case["expected"].as_object().unwrap() {
-            let (name, param) = key.split_once('@').map_or((key.as_str(), f64::NAN), |(n, q)| (n, q.parse::<f64>().unwrap()));
+            let (name, param) =
+                key.split_once('@').map_or((key.as_str(), f64::NAN), |(n, q)| (n, q.parse::<f64>().unwrap()));
             let got = match name {
                 "surface_dice" => vec![r.surface_dice_at_tolerance(param).unwrap()],
                 "surface_overlap" => {
@@ -325,7 +333,11 @@ fn bad_input_errors() {
     assert!(matches!(r.robust_hausdorff(101.0), Err(DiceError::BadOption { .. })));
     assert!(matches!(r.surface_dice_at_tolerance(f64::NAN), Err(DiceError::NotANumber { .. })));
     assert!(matches!(r.surface_overlap_at_tolerance(-1.0), Err(DiceError::BadOption { .. })));
-    let unsorted = SurfaceDistances { distances_gt_to_pred: vec![2.0, 1.0], surfel_areas_gt: vec![1.0, 1.0], ..Default::default() };
+    let unsorted = SurfaceDistances {
+        distances_gt_to_pred: vec![2.0, 1.0],
+        surfel_areas_gt: vec![1.0, 1.0],
+        ..Default::default()
+    };
     assert!(matches!(unsorted.check(), Err(DiceError::BadOption { .. })));
     let ragged = SurfaceDistances { distances_gt_to_pred: vec![1.0], ..Default::default() };
     assert!(matches!(ragged.check(), Err(DiceError::ShapeMismatch { .. })));
@@ -355,6 +367,12 @@ fn identical_for_any_thread_count() {
     for threads in [2, 3] {
         assert_eq!(sd(&Context::new(threads).unwrap(), &g, &p, &[n, n, n], &s), one, "{threads} threads");
     }
-    let counts = surfel_counts(&Context::single(), &TensorView::contiguous("g", &g, &[n, n, n]).unwrap(), &TensorView::contiguous("p", &p, &[n, n, n]).unwrap(), &s).unwrap();
+    let counts = surfel_counts(
+        &Context::single(),
+        &TensorView::contiguous("g", &g, &[n, n, n]).unwrap(),
+        &TensorView::contiguous("p", &p, &[n, n, n]).unwrap(),
+        &s,
+    )
+    .unwrap();
     assert_eq!(counts, (one.distances_gt_to_pred.len(), one.distances_pred_to_gt.len()));
 }

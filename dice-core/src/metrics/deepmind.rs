@@ -51,7 +51,12 @@ impl Corners {
 
 /// Checks the pair and spacing, decodes both masks and builds their corner codes; None when
 /// both masks are empty.
-fn corners(ctx: &Context, gt: &TensorView<'_, u8>, pred: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Option<Corners>> {
+fn corners(
+    ctx: &Context,
+    gt: &TensorView<'_, u8>,
+    pred: &TensorView<'_, u8>,
+    spacing: &[f64],
+) -> Result<Option<Corners>> {
     let shape = gt.shape().to_vec();
     if !(2..=3).contains(&shape.len()) {
         return Err(DiceError::Rank { arg: "mask_gt", rank: shape.len(), min: 2, max: 3 });
@@ -67,7 +72,12 @@ fn corners(ctx: &Context, gt: &TensorView<'_, u8>, pred: &TensorView<'_, u8>, sp
     };
     let (g, p) = (binary(crop(&g, &shape, &lo, &ext)), binary(crop(&p, &shape, &lo, &ext)));
     let full = if shape.len() == 3 { 255 } else { 15 };
-    Ok(Some(Corners { shape: ext.iter().map(|e| e + 1).collect(), gt: codes(ctx, &g, &ext), pred: codes(ctx, &p, &ext), full }))
+    Ok(Some(Corners {
+        shape: ext.iter().map(|e| e + 1).collect(),
+        gt: codes(ctx, &g, &ext),
+        pred: codes(ctx, &p, &ext),
+        full,
+    }))
 }
 
 /// Lowest corner and extents of the bounding box of the voxels set in `a` or `b` (C order over
@@ -105,42 +115,52 @@ fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Vec<u8> {
     let (len, rows) = (n[k - 1], n[..k - 1].iter().product::<usize>());
     let rows_per_task = (1usize << 14).div_ceil(len).max(1);
     let tasks: Vec<usize> = (0..rows).step_by(rows_per_task).collect();
-    let parts = ctx.map_ordered(&tasks, rows * len * 4, || vec![0usize; k - 1], |index, &r0| {
-        let r1 = (r0 + rows_per_task).min(rows);
-        let mut out = vec![0u8; (r1 - r0) * len];
-        for r in r0..r1 {
-            let mut rest = r;
-            for d in (0..k - 1).rev() {
-                index[d] = rest % n[d];
-                rest /= n[d];
-            }
-            let o = &mut out[(r - r0) * len..(r - r0 + 1) * len];
-            // Voxel row p - 1 + j over the leading axes, j as a (k-1)-bit number.
-            for j in 0..1usize << (k - 1) {
-                let voxel = |d: usize| (index[d] + ((j >> (k - 2 - d)) & 1)).checked_sub(1).filter(|&x| x < ext[d]);
-                if (0..k - 1).any(|d| voxel(d).is_none()) {
-                    continue;
+    let parts = ctx.map_ordered(
+        &tasks,
+        rows * len * 4,
+        || vec![0usize; k - 1],
+        |index, &r0| {
+            let r1 = (r0 + rows_per_task).min(rows);
+            let mut out = vec![0u8; (r1 - r0) * len];
+            for r in r0..r1 {
+                let mut rest = r;
+                for d in (0..k - 1).rev() {
+                    index[d] = rest % n[d];
+                    rest /= n[d];
                 }
-                let start = (0..k - 1).fold(0usize, |acc, d| acc * ext[d] + voxel(d).unwrap_or(0));
-                let row = &mask[start * ext[k - 1]..(start + 1) * ext[k - 1]];
-                let shift = 2 * ((1 << (k - 1)) - 1 - j);
-                // Pair of the row at corner x: voxel x - 1 (high bit) and voxel x (low bit).
-                let e = ext[k - 1];
-                o[0] |= row[0] << shift;
-                for x in 1..e {
-                    o[x] |= ((row[x - 1] << 1) | row[x]) << shift;
+                let o = &mut out[(r - r0) * len..(r - r0 + 1) * len];
+                // Voxel row p - 1 + j over the leading axes, j as a (k-1)-bit number.
+                for j in 0..1usize << (k - 1) {
+                    let voxel = |d: usize| (index[d] + ((j >> (k - 2 - d)) & 1)).checked_sub(1).filter(|&x| x < ext[d]);
+                    if (0..k - 1).any(|d| voxel(d).is_none()) {
+                        continue;
+                    }
+                    let start = (0..k - 1).fold(0usize, |acc, d| acc * ext[d] + voxel(d).unwrap_or(0));
+                    let row = &mask[start * ext[k - 1]..(start + 1) * ext[k - 1]];
+                    let shift = 2 * ((1 << (k - 1)) - 1 - j);
+                    // Pair of the row at corner x: voxel x - 1 (high bit) and voxel x (low bit).
+                    let e = ext[k - 1];
+                    o[0] |= row[0] << shift;
+                    for x in 1..e {
+                        o[x] |= ((row[x - 1] << 1) | row[x]) << shift;
+                    }
+                    o[e] |= (row[e - 1] << 1) << shift;
                 }
-                o[e] |= (row[e - 1] << 1) << shift;
             }
-        }
-        out
-    });
+            out
+        },
+    );
     parts.concat()
 }
 
 /// Number of surfels of the ground truth and of the prediction (the lengths of the lists
 /// [`surface_distances`] returns).
-pub fn surfel_counts(ctx: &Context, gt: &TensorView<'_, u8>, pred: &TensorView<'_, u8>, spacing: &[f64]) -> Result<(usize, usize)> {
+pub fn surfel_counts(
+    ctx: &Context,
+    gt: &TensorView<'_, u8>,
+    pred: &TensorView<'_, u8>,
+    spacing: &[f64],
+) -> Result<(usize, usize)> {
     Ok(match corners(ctx, gt, pred, spacing)? {
         None => (0, 0),
         Some(c) => {
@@ -153,7 +173,12 @@ pub fn surfel_counts(ctx: &Context, gt: &TensorView<'_, u8>, pred: &TensorView<'
 /// DeepMind `compute_surface_distances(mask_gt, mask_pred, spacing_mm)` for 2-D or 3-D masks
 /// (nonzero = inside, any strides). Both masks empty: four empty lists; one empty: its lists
 /// are empty and every distance of the other is +inf.
-pub fn surface_distances(ctx: &Context, gt: &TensorView<'_, u8>, pred: &TensorView<'_, u8>, spacing: &[f64]) -> Result<SurfaceDistances> {
+pub fn surface_distances(
+    ctx: &Context,
+    gt: &TensorView<'_, u8>,
+    pred: &TensorView<'_, u8>,
+    spacing: &[f64],
+) -> Result<SurfaceDistances> {
     let Some(c) = corners(ctx, gt, pred, spacing)? else { return Ok(SurfaceDistances::default()) };
     let table = if c.shape.len() == 3 {
         surfel_areas_3d([spacing[0], spacing[1], spacing[2]])
@@ -269,7 +294,10 @@ impl SurfaceDistances {
             let w: Vec<f64> = d.iter().zip(a).map(|(x, y)| x * y).collect();
             np_sum(&w) / np_sum(a)
         };
-        (mean(&self.distances_gt_to_pred, &self.surfel_areas_gt), mean(&self.distances_pred_to_gt, &self.surfel_areas_pred))
+        (
+            mean(&self.distances_gt_to_pred, &self.surfel_areas_gt),
+            mean(&self.distances_pred_to_gt, &self.surfel_areas_pred),
+        )
     }
 
     /// `compute_robust_hausdorff(percent)`: max over both directions of the area-weighted
@@ -287,7 +315,10 @@ impl SurfaceDistances {
     pub fn surface_overlap_at_tolerance(&self, tolerance_mm: f64) -> Result<(f64, f64)> {
         check_tolerance(tolerance_mm)?;
         let frac = |d: &[f64], a: &[f64]| area_within(d, a, tolerance_mm) / np_sum(a);
-        Ok((frac(&self.distances_gt_to_pred, &self.surfel_areas_gt), frac(&self.distances_pred_to_gt, &self.surfel_areas_pred)))
+        Ok((
+            frac(&self.distances_gt_to_pred, &self.surfel_areas_gt),
+            frac(&self.distances_pred_to_gt, &self.surfel_areas_pred),
+        ))
     }
 
     /// `compute_surface_dice_at_tolerance(tolerance_mm)`: (area of both surfaces within the
