@@ -291,6 +291,10 @@ fn empty_mask_conventions() {
     assert_eq!(r.surface_dice_at_tolerance(3.0).unwrap(), 0.0);
     let (a, b) = r.surface_overlap_at_tolerance(3.0).unwrap();
     assert!(a.is_nan() && b == 0.0);
+    // Grids with a zero extent hold no voxel: four empty lists (DeepMind's empty bounding box).
+    for shape in [[3usize, 0], [0, 4]] {
+        assert_eq!(sd(&ctx, &[], &[], &shape, &[1.0, 1.0]), SurfaceDistances::default());
+    }
     // Prediction empty: mirrored.
     let r = sd(&ctx, &one, &zero, &shape, &s);
     assert!(r.distances_pred_to_gt.is_empty() && r.distances_gt_to_pred.iter().all(|d| d.is_infinite()));

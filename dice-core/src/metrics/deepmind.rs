@@ -81,9 +81,12 @@ fn corners(
 }
 
 /// Lowest corner and extents of the bounding box of the voxels set in `a` or `b` (C order over
-/// `shape`), or None when neither has one.
+/// `shape`), or None when neither has one (as for a grid with a zero extent).
 fn union_box(a: &[u8], b: &[u8], shape: &[usize]) -> Option<(Vec<usize>, Vec<usize>)> {
     let k = shape.len();
+    if shape.contains(&0) {
+        return None;
+    }
     let len = shape[k - 1];
     let (mut lo, mut hi) = (shape.to_vec(), vec![0usize; k]);
     let mut index = vec![0usize; k];
