@@ -122,6 +122,19 @@
 // Boundary F-score precision, recall, F1: 3 values each.
 #define DICE_SURFACE_BOUNDARY_F 4
 
+// dice_surface_distance_metric kinds (DeepMind's derived metrics). `compute_average_surface_distance`:
+// 2 values (gt -> pred, pred -> gt); `param` unused.
+#define DICE_DEEPMIND_AVERAGE_DISTANCE 0
+
+// `compute_robust_hausdorff(percent = param)`: 1 value.
+#define DICE_DEEPMIND_ROBUST_HAUSDORFF 1
+
+// `compute_surface_overlap_at_tolerance(tolerance_mm = param)`: 2 values (gt, pred).
+#define DICE_DEEPMIND_SURFACE_OVERLAP 2
+
+// `compute_surface_dice_at_tolerance(tolerance_mm = param)`: 1 value.
+#define DICE_DEEPMIND_SURFACE_DICE 3
+
 // sizeof(DiceLossOptions) in this version of the library (64-bit targets).
 #define DICE_LOSS_OPTIONS_SIZE 232
 
@@ -845,6 +858,56 @@ DiceStatus dice_boundary_loss(const struct DiceContext *ctx,
                               uint8_t include_background,
                               double *loss_out,
                               const struct DiceTensor *grad);
+
+// DeepMind surface-distance: `counts_out` (2 values) receives the number of surfels of
+// `mask_gt` and of `mask_pred` (uint8/bool, both 2-D or both 3-D, same shape, any strides),
+// the lengths dice_surface_distances needs. `spacing`: one per axis (required).
+//
+// # Safety
+// Pointers valid as documented.
+DiceStatus dice_surfel_counts(const struct DiceContext *ctx,
+                              const struct DiceTensor *mask_gt,
+                              const struct DiceTensor *mask_pred,
+                              const double *spacing,
+                              size_t spacing_len,
+                              uint64_t *counts_out,
+                              size_t counts_len);
+
+// DeepMind `compute_surface_distances(mask_gt, mask_pred, spacing_mm)`: per direction the
+// distances to the other surface sorted ascending (+inf when the other mask is empty) and
+// the surfel areas (2-D: contour lengths) in the same order. `n_gt` / `n_pred` must equal
+// the counts of dice_surfel_counts. Conventions: docs/metrics.md.
+//
+// # Safety
+// Pointers valid as documented (each output array writable for its count).
+DiceStatus dice_surface_distances(const struct DiceContext *ctx,
+                                  const struct DiceTensor *mask_gt,
+                                  const struct DiceTensor *mask_pred,
+                                  const double *spacing,
+                                  size_t spacing_len,
+                                  double *distances_gt_to_pred,
+                                  double *surfel_areas_gt,
+                                  size_t n_gt,
+                                  double *distances_pred_to_gt,
+                                  double *surfel_areas_pred,
+                                  size_t n_pred);
+
+// A DeepMind derived metric of the lists dice_surface_distances returned (or equivalent
+// ones: distances sorted ascending, >= 0; areas finite, >= 0; checked). `out_len` must be
+// the kind's value count.
+//
+// # Safety
+// Pointers valid as documented.
+DiceStatus dice_surface_distance_metric(const double *distances_gt_to_pred,
+                                        const double *surfel_areas_gt,
+                                        size_t n_gt,
+                                        const double *distances_pred_to_gt,
+                                        const double *surfel_areas_pred,
+                                        size_t n_pred,
+                                        int32_t kind,
+                                        double param,
+                                        double *out,
+                                        size_t out_len);
 
 // Fills `*opts` with the defaults, writing `struct_size` bytes (pass
 // sizeof(DiceLossOptions); a smaller value from an older header writes only its fields).

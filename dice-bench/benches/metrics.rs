@@ -1,5 +1,6 @@
 //! criterion benchmarks of the metrics on a pair of 128^3 masks (two offset ellipsoids):
-//! confusion counts from u8 label maps, MONAI HD95 and surface Dice, the full-volume EDT.
+//! confusion counts from u8 label maps, MONAI HD95 and surface Dice, DeepMind's surface
+//! distances (with robust HD95), the full-volume EDT.
 //! `metrics-report` runs the 256^3 comparison with the figures quoted in the issue.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -44,6 +45,10 @@ fn metrics(c: &mut Criterion) {
         });
         grp.bench_function(format!("surface_dice_tol1/threads={t}"), |b| {
             b.iter(|| black_box(surface_dice_monai(&ctx, &p, &g, 0, &opts, &[1.0]).unwrap()))
+        });
+        let (mg, mp) = (TensorView::contiguous("gt", &gt, &[n, n, n]).unwrap(), TensorView::contiguous("pred", &pred, &[n, n, n]).unwrap());
+        grp.bench_function(format!("deepmind_surface_distances_hd95/threads={t}"), |b| {
+            b.iter(|| black_box(surface_distances(&ctx, &mg, &mp, &[1.0; 3]).unwrap().robust_hausdorff(95.0).unwrap()))
         });
         grp.bench_function(format!("edt_full_volume/threads={t}"), |b| {
             b.iter(|| black_box(distance_transform(&ctx, &features, &[1.0; 3], DistanceMetric::Euclidean).unwrap()))

@@ -646,3 +646,137 @@ pub unsafe extern "C" fn dice_boundary_loss(
         Ok(())
     })
 }
+
+/// DeepMind surface-distance: `counts_out` (2 values) receives the number of surfels of
+/// `mask_gt` and of `mask_pred` (uint8/bool, both 2-D or both 3-D, same shape, any strides),
+/// the lengths dice_surface_distances needs. `spacing`: one per axis (required).
+///
+/// # Safety
+/// Pointers valid as documented.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_surfel_counts(
+    ctx: *const DiceContext,
+    mask_gt: *const DiceTensor,
+    mask_pred: *const DiceTensor,
+    spacing: *const f64,
+    spacing_len: usize,
+    counts_out: *mut u64,
+    counts_len: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: (all) forwarded contracts.
+        let (ctx, g, p, s) = unsafe {
+            (resolve(ctx)?, mask_view("mask_gt", mask_gt)?, mask_view("mask_pred", mask_pred)?, slice("spacing", spacing, spacing_len)?)
+        };
+        let (a, b) = metrics::surfel_counts(ctx, &g, &p, s)?;
+        // SAFETY: forwarded contract.
+        unsafe { write("counts_out", counts_out, counts_len, &[a as u64, b as u64]) }
+    })
+}
+
+/// DeepMind `compute_surface_distances(mask_gt, mask_pred, spacing_mm)`: per direction the
+/// distances to the other surface sorted ascending (+inf when the other mask is empty) and
+/// the surfel areas (2-D: contour lengths) in the same order. `n_gt` / `n_pred` must equal
+/// the counts of dice_surfel_counts. Conventions: docs/metrics.md.
+///
+/// # Safety
+/// Pointers valid as documented (each output array writable for its count).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_surface_distances(
+    ctx: *const DiceContext,
+    mask_gt: *const DiceTensor,
+    mask_pred: *const DiceTensor,
+    spacing: *const f64,
+    spacing_len: usize,
+    distances_gt_to_pred: *mut f64,
+    surfel_areas_gt: *mut f64,
+    n_gt: usize,
+    distances_pred_to_gt: *mut f64,
+    surfel_areas_pred: *mut f64,
+    n_pred: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: (all) forwarded contracts.
+        let (ctx, g, p, s) = unsafe {
+            (resolve(ctx)?, mask_view("mask_gt", mask_gt)?, mask_view("mask_pred", mask_pred)?, slice("spacing", spacing, spacing_len)?)
+        };
+        let r = metrics::surface_distances(ctx, &g, &p, s)?;
+        check_len("n_gt", n_gt, r.distances_gt_to_pred.len())?;
+        check_len("n_pred", n_pred, r.distances_pred_to_gt.len())?;
+        // Every output is checked before any is written (outputs only on success).
+        let outputs = [
+            ("distances_gt_to_pred", distances_gt_to_pred.is_null(), n_gt),
+            ("surfel_areas_gt", surfel_areas_gt.is_null(), n_gt),
+            ("distances_pred_to_gt", distances_pred_to_gt.is_null(), n_pred),
+            ("surfel_areas_pred", surfel_areas_pred.is_null(), n_pred),
+        ];
+        if let Some((name, _, _)) = outputs.iter().find(|(_, null, n)| *null && *n > 0) {
+            return fail(DiceStatus::NullPointer, format!("{name} is NULL"));
+        }
+        // SAFETY: (all) forwarded contracts; lengths and pointers checked above.
+        unsafe {
+            write("distances_gt_to_pred", distances_gt_to_pred, n_gt, &r.distances_gt_to_pred)?;
+            write("surfel_areas_gt", surfel_areas_gt, n_gt, &r.surfel_areas_gt)?;
+            write("distances_pred_to_gt", distances_pred_to_gt, n_pred, &r.distances_pred_to_gt)?;
+            write("surfel_areas_pred", surfel_areas_pred, n_pred, &r.surfel_areas_pred)
+        }
+    })
+}
+
+/// dice_surface_distance_metric kinds (DeepMind's derived metrics). `compute_average_surface_distance`:
+/// 2 values (gt -> pred, pred -> gt); `param` unused.
+pub const DICE_DEEPMIND_AVERAGE_DISTANCE: i32 = 0;
+/// `compute_robust_hausdorff(percent = param)`: 1 value.
+pub const DICE_DEEPMIND_ROBUST_HAUSDORFF: i32 = 1;
+/// `compute_surface_overlap_at_tolerance(tolerance_mm = param)`: 2 values (gt, pred).
+pub const DICE_DEEPMIND_SURFACE_OVERLAP: i32 = 2;
+/// `compute_surface_dice_at_tolerance(tolerance_mm = param)`: 1 value.
+pub const DICE_DEEPMIND_SURFACE_DICE: i32 = 3;
+
+/// A DeepMind derived metric of the lists dice_surface_distances returned (or equivalent
+/// ones: distances sorted ascending, >= 0; areas finite, >= 0; checked). `out_len` must be
+/// the kind's value count.
+///
+/// # Safety
+/// Pointers valid as documented.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_surface_distance_metric(
+    distances_gt_to_pred: *const f64,
+    surfel_areas_gt: *const f64,
+    n_gt: usize,
+    distances_pred_to_gt: *const f64,
+    surfel_areas_pred: *const f64,
+    n_pred: usize,
+    kind: i32,
+    param: f64,
+    out: *mut f64,
+    out_len: usize,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: (all) forwarded contracts.
+        let r = unsafe {
+            metrics::SurfaceDistances {
+                distances_gt_to_pred: slice("distances_gt_to_pred", distances_gt_to_pred, n_gt)?.to_vec(),
+                surfel_areas_gt: slice("surfel_areas_gt", surfel_areas_gt, n_gt)?.to_vec(),
+                distances_pred_to_gt: slice("distances_pred_to_gt", distances_pred_to_gt, n_pred)?.to_vec(),
+                surfel_areas_pred: slice("surfel_areas_pred", surfel_areas_pred, n_pred)?.to_vec(),
+            }
+        };
+        r.check()?;
+        let values = match kind {
+            DICE_DEEPMIND_AVERAGE_DISTANCE => {
+                let (a, b) = r.average_surface_distance();
+                vec![a, b]
+            }
+            DICE_DEEPMIND_ROBUST_HAUSDORFF => vec![r.robust_hausdorff(param)?],
+            DICE_DEEPMIND_SURFACE_OVERLAP => {
+                let (a, b) = r.surface_overlap_at_tolerance(param)?;
+                vec![a, b]
+            }
+            DICE_DEEPMIND_SURFACE_DICE => vec![r.surface_dice_at_tolerance(param)?],
+            _ => return fail(DiceStatus::BadOption, format!("kind = {kind} is not a DICE_DEEPMIND_* kind")),
+        };
+        // SAFETY: forwarded contract.
+        unsafe { write("out", out, out_len, &values) }
+    })
+}

@@ -167,6 +167,7 @@ METRIC_REDUCTION = {"none": 0, "mean": 1, "sum": 2, "mean_batch": 3, "sum_batch"
                     "sum_channel": 6}
 SURFACE = {"hausdorff": 0, "average_distance": 1, "surface_dice": 2, "medpy": 3, "boundary_f": 4}
 DISTANCE_METRIC = {"euclidean": 0, "chessboard": 1, "taxicab": 2}
+DEEPMIND = {"average_surface_distance": 0, "robust_hausdorff": 1, "surface_overlap": 2, "surface_dice": 3}
 
 ACTIVATION = {"none": 0, "sigmoid": 1, "softmax": 2}
 RAMP = {"constant": 0, "linear": 1, "cosine": 2}
@@ -206,6 +207,9 @@ _PROTOTYPES = {
                                   _P(DiceSurfaceOptions), _D, _S]),
     "dice_signed_distance_maps": (_ST, [_CTX, _P(DiceDecisions), ctypes.c_int64, _D, _S, _D, _S]),
     "dice_boundary_loss": (_ST, [_CTX, _T, _T, ctypes.c_int32, ctypes.c_uint8, _D, _T]),
+    "dice_surfel_counts": (_ST, [_CTX, _T, _T, _D, _S, _P(ctypes.c_uint64), _S]),
+    "dice_surface_distances": (_ST, [_CTX, _T, _T, _D, _S, _D, _D, _S, _D, _D, _S]),
+    "dice_surface_distance_metric": (_ST, [_D, _D, _S, _D, _D, _S, ctypes.c_int32, ctypes.c_double, _D, _S]),
     "dice_ramp": (_ST, [ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_uint64, ctypes.c_uint64, _D]),
     "dice_context_create": (_ST, [ctypes.c_uint32, _P(_CTX)]),
     "dice_context_destroy": (None, [_CTX]),

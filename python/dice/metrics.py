@@ -232,3 +232,43 @@ def boundary_loss(input, phi, *, sigmoid=False, softmax=False, include_backgroun
                                            int(bool(include_background)), ctypes.byref(loss),
                                            g.ref if g is not None else None))
     return (loss.value, grad) if return_grad else loss.value
+
+
+_DEEPMIND_KEYS = ("distances_gt_to_pred", "surfel_areas_gt", "distances_pred_to_gt", "surfel_areas_pred")
+_DEEPMIND_PER = {"average_surface_distance": 2, "robust_hausdorff": 1, "surface_overlap": 2, "surface_dice": 1}
+
+
+def surface_distances(mask_gt, mask_pred, spacing):
+    """DeepMind surface-distance's compute_surface_distances for bool/uint8 2-D or 3-D masks
+    (any strides) and one spacing per axis: a dict of float64 arrays "distances_gt_to_pred",
+    "distances_pred_to_gt" (sorted ascending; +inf when the other mask is empty) and
+    "surfel_areas_gt", "surfel_areas_pred" (areas, 2-D: contour lengths, in the same order)."""
+    g = Tensor(mask_gt, "mask_gt")
+    p = Tensor(mask_pred, "mask_pred")
+    sp, spptr, splen = doubles(spacing)
+    ctx = _lib.context()
+    counts = np.zeros(2, dtype=np.uint64)
+    _lib.check(_lib.lib.dice_surfel_counts(_lib.context_ptr(ctx), g.ref, p.ref, spptr, splen, _ptr(counts, _U64), 2))
+    n_gt, n_pred = int(counts[0]), int(counts[1])
+    sizes = {"distances_gt_to_pred": n_gt, "surfel_areas_gt": n_gt, "distances_pred_to_gt": n_pred,
+             "surfel_areas_pred": n_pred}
+    out = {k: np.empty(n, dtype=np.float64) for k, n in sizes.items()}
+    _lib.check(_lib.lib.dice_surface_distances(
+        _lib.context_ptr(ctx), g.ref, p.ref, spptr, splen, _ptr(out["distances_gt_to_pred"]),
+        _ptr(out["surfel_areas_gt"]), n_gt, _ptr(out["distances_pred_to_gt"]), _ptr(out["surfel_areas_pred"]), n_pred))
+    return {k: out[k] for k in ("distances_gt_to_pred", "distances_pred_to_gt", "surfel_areas_gt", "surfel_areas_pred")}
+
+
+def surface_distance_metric(surface_distances, kind, param=0.0):
+    """A DeepMind derived metric of a surface_distances() dict: "average_surface_distance" (2
+    values), "robust_hausdorff" (param = percent, 1), "surface_overlap" (param = tolerance, 2),
+    "surface_dice" (param = tolerance, 1). The lists are checked (sorted, finite areas)."""
+    if kind not in _lib.DEEPMIND:
+        raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.DEEPMIND)}")
+    a = {k: np.ascontiguousarray(surface_distances[k], dtype=np.float64).reshape(-1) for k in _DEEPMIND_KEYS}
+    out = np.empty(_DEEPMIND_PER[kind], dtype=np.float64)
+    _lib.check(_lib.lib.dice_surface_distance_metric(
+        _ptr(a["distances_gt_to_pred"]), _ptr(a["surfel_areas_gt"]), a["distances_gt_to_pred"].size,
+        _ptr(a["distances_pred_to_gt"]), _ptr(a["surfel_areas_pred"]), a["distances_pred_to_gt"].size,
+        _lib.DEEPMIND[kind], float(param), _ptr(out), out.size))
+    return out

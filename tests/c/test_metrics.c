@@ -1,6 +1,6 @@
 /* C11 tests of the metric entry points of the dice C ABI: confusion counts and derived values
  * (hand-counted), the distance transform against a brute-force loop, surface metrics on two
- * shifted squares, the boundary loss and its gradient, reductions, and a bad-input matrix.
+ * shifted squares, DeepMind surface distances, the boundary loss and its gradient, reductions, and a bad-input matrix.
  * Built by scripts/test-c.sh like test_dice.c (static, shared, ASan/UBSan). */
 #include "dice.h"
 
@@ -180,11 +180,64 @@ static void test_boundary_loss(void) {
   for (int i = 0; i < 8; ++i) CHECK(sdm[i] == want[i], "sdm %d: %g vs %g", i, sdm[i], want[i]);
 }
 
+/* DeepMind surface-distance: one voxel (an octahedron of 8 corner triangles, area
+ * sqrt((s1 s2)^2 + (s0 s2)^2 + (s0 s1)^2) = 7 for spacing 1, 2, 3) against itself and against
+ * itself shifted one voxel along axis 2 (4 surfels coincide, 4 are 3 away). */
+static void test_deepmind(void) {
+  enum { N = 4 };
+  uint8_t gt[N * N * N] = {0}, pred[N * N * N] = {0}, empty[N * N * N] = {0};
+  gt[(1 * N + 1) * N + 1] = 1;
+  pred[(1 * N + 1) * N + 2] = 1;
+  int64_t shape[3] = {N, N, N}, shape4[4] = {1, N, N, N};
+  DiceTensor tg = tensor(gt, 3, DICE_DTYPE_UINT, 8, shape), tp = tensor(pred, 3, DICE_DTYPE_UINT, 8, shape);
+  DiceTensor te = tensor(empty, 3, DICE_DTYPE_UINT, 8, shape), t4 = tensor(gt, 4, DICE_DTYPE_UINT, 8, shape4);
+  const double sp[3] = {1.0, 2.0, 3.0};
+  uint64_t counts[2];
+  STATUS(dice_surfel_counts(NULL, &tg, &tg, sp, 3, counts, 2), DICE_STATUS_OK);
+  CHECK(counts[0] == 8 && counts[1] == 8, "counts %llu %llu", (unsigned long long)counts[0], (unsigned long long)counts[1]);
+  double dg[8], ag[8], dp[8], ap[8], v[2];
+  STATUS(dice_surface_distances(NULL, &tg, &tg, sp, 3, dg, ag, 8, dp, ap, 8), DICE_STATUS_OK);
+  double area = 0.0;
+  for (int i = 0; i < 8; ++i) {
+    area += ag[i];
+    CHECK(dg[i] == 0.0 && dp[i] == 0.0 && ag[i] == ap[i], "self %d: %g %g", i, dg[i], dp[i]);
+  }
+  CHECK(fabs(area - 7.0) < 1e-12, "octahedron area %g", area);
+  STATUS(dice_surface_distances(NULL, &tg, &tp, sp, 3, dg, ag, 8, dp, ap, 8), DICE_STATUS_OK);
+  for (int i = 0; i < 8; ++i) CHECK(dg[i] == (i < 4 ? 0.0 : 3.0) && dp[i] == dg[i], "shifted %d: %g %g", i, dg[i], dp[i]);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, dp, ap, 8, DICE_DEEPMIND_SURFACE_DICE, 1.0, v, 1), DICE_STATUS_OK);
+  CHECK(fabs(v[0] - 0.5) < 1e-15, "surface dice %g", v[0]);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, dp, ap, 8, DICE_DEEPMIND_ROBUST_HAUSDORFF, 100.0, v, 1), DICE_STATUS_OK);
+  CHECK(v[0] == 3.0, "robust hd %g", v[0]);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, dp, ap, 8, DICE_DEEPMIND_AVERAGE_DISTANCE, 0.0, v, 2), DICE_STATUS_OK);
+  CHECK(fabs(v[0] - 1.5) < 1e-12 && fabs(v[1] - 1.5) < 1e-12, "asd %g %g", v[0], v[1]);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, dp, ap, 8, DICE_DEEPMIND_SURFACE_OVERLAP, 0.0, v, 2), DICE_STATUS_OK);
+  CHECK(fabs(v[0] - 0.5) < 1e-15 && fabs(v[1] - 0.5) < 1e-15, "overlap %g %g", v[0], v[1]);
+  /* Empty prediction: no prediction surfels, every ground-truth distance +inf. */
+  STATUS(dice_surfel_counts(NULL, &tg, &te, sp, 3, counts, 2), DICE_STATUS_OK);
+  CHECK(counts[0] == 8 && counts[1] == 0, "counts empty %llu", (unsigned long long)counts[1]);
+  STATUS(dice_surface_distances(NULL, &tg, &te, sp, 3, dg, ag, 8, NULL, NULL, 0), DICE_STATUS_OK);
+  CHECK(isinf(dg[0]) && isinf(dg[7]), "empty pred distances %g", dg[0]);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, NULL, NULL, 0, DICE_DEEPMIND_ROBUST_HAUSDORFF, 95.0, v, 1), DICE_STATUS_OK);
+  CHECK(isinf(v[0]), "robust hd empty %g", v[0]);
+  /* Bad input. */
+  STATUS(dice_surface_distances(NULL, &tg, &tp, sp, 3, dg, ag, 7, dp, ap, 8), DICE_STATUS_BAD_LENGTH);
+  STATUS(dice_surface_distances(NULL, &tg, &tp, sp, 3, dg, ag, 8, NULL, ap, 8), DICE_STATUS_NULL_POINTER);
+  STATUS(dice_surface_distances(NULL, NULL, &tp, sp, 3, dg, ag, 8, dp, ap, 8), DICE_STATUS_NULL_POINTER);
+  STATUS(dice_surfel_counts(NULL, &t4, &t4, sp, 3, counts, 2), DICE_STATUS_BAD_NDIM);
+  STATUS(dice_surfel_counts(NULL, &tg, &tp, sp, 2, counts, 2), DICE_STATUS_SHAPE_MISMATCH);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, dp, ap, 8, 9, 0.0, v, 1), DICE_STATUS_BAD_OPTION);
+  STATUS(dice_surface_distance_metric(dg, ag, 8, dp, ap, 8, DICE_DEEPMIND_ROBUST_HAUSDORFF, NAN, v, 1), DICE_STATUS_NOT_A_NUMBER);
+  const double unsorted[2] = {2.0, 1.0}, ones[2] = {1.0, 1.0};
+  STATUS(dice_surface_distance_metric(unsorted, ones, 2, NULL, NULL, 0, DICE_DEEPMIND_SURFACE_DICE, 1.0, v, 1), DICE_STATUS_BAD_OPTION);
+}
+
 int main(void) {
   test_confusion();
   test_distance_transform();
   test_surface();
   test_boundary_loss();
+  test_deepmind();
   if (failures) {
     fprintf(stderr, "%d of %d metric checks failed\n", failures, checks);
     return 1;

@@ -141,3 +141,90 @@ def test_metric_bad_input():
         metrics.surface_metric(p, p, "hausdorff", spacing=[1.0, float("nan")])
     with pytest.raises(dice.NullPointerError):
         metrics.confusion(None, p)
+
+
+def _sd_oracle(gt, pred, spacing):
+    """DeepMind's lists from the definition: neighbour codes on the padded corner grid (for
+    the surfel set), brute-force nearest distances; areas taken from the library's own result
+    (their values are checked against DeepMind's table in dice-core's tests)."""
+    k = gt.ndim
+
+    def surfels(m):
+        pad = np.pad(m.astype(np.uint8), 1)
+        corners = []
+        for p in itertools.product(*[range(n + 1) for n in m.shape]):
+            block = pad[tuple(slice(x, x + 2) for x in p)]
+            if 0 < block.sum() < 2 ** k:
+                corners.append(p)
+        return np.array(corners, dtype=np.float64).reshape(-1, k)
+
+    sg, sp = surfels(gt), surfels(pred)
+    s = np.asarray(spacing, dtype=np.float64)
+
+    def nearest(a, b):
+        if len(b) == 0:
+            return np.full(len(a), np.inf)
+        return np.sqrt((((a[:, None, :] - b[None, :, :]) * s) ** 2).sum(-1)).min(1)
+
+    return np.sort(nearest(sg, sp)), np.sort(nearest(sp, sg))
+
+
+@pytest.mark.parametrize("shape,spacing", [((9, 11), (0.7, 1.3)), ((5, 6, 7), (2.5, 0.8, 1.1))])
+def test_surface_distances_deepmind_oracle_and_layouts(shape, spacing):
+    from dice.compat import surface_distance as sd
+    gt = RNG.random(shape) < 0.35
+    pred = RNG.random(shape) < 0.35
+    d = sd.compute_surface_distances(gt, pred, spacing)
+    want_g, want_p = _sd_oracle(gt, pred, spacing)
+    np.testing.assert_allclose(d["distances_gt_to_pred"], want_g, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(d["distances_pred_to_gt"], want_p, rtol=1e-12, atol=1e-12)
+    assert (d["surfel_areas_gt"] > 0).all() and d["surfel_areas_gt"].shape == want_g.shape
+    # Strided and Fortran-ordered views give the same lists.
+    big_g = np.zeros(tuple(2 * n for n in shape), dtype=bool)
+    big_g[tuple(slice(None, None, 2) for _ in shape)] = gt
+    d2 = sd.compute_surface_distances(big_g[tuple(slice(None, None, 2) for _ in shape)], np.asfortranarray(pred),
+                                      spacing)
+    for key in d:
+        np.testing.assert_array_equal(d[key], d2[key])
+    # Derived metrics from the lists, as DeepMind computes them.
+    g, a = d["distances_gt_to_pred"], d["surfel_areas_gt"]
+    p, b = d["distances_pred_to_gt"], d["surfel_areas_pred"]
+    asd = sd.compute_average_surface_distance(d)
+    np.testing.assert_allclose(asd, ((g * a).sum() / a.sum(), (p * b).sum() / b.sum()), rtol=1e-12)
+    tol = 1.0
+    np.testing.assert_allclose(sd.compute_surface_dice_at_tolerance(d, tol),
+                               (a[g <= tol].sum() + b[p <= tol].sum()) / (a.sum() + b.sum()), rtol=1e-12)
+    idx = min(np.searchsorted(np.cumsum(a) / a.sum(), 0.95), len(g) - 1)
+    idx2 = min(np.searchsorted(np.cumsum(b) / b.sum(), 0.95), len(p) - 1)
+    assert sd.compute_robust_hausdorff(d, 95) == max(g[idx], p[idx2])
+
+
+def test_surface_distances_deepmind_empty_and_errors():
+    from dice.compat import surface_distance as sd
+    z = np.zeros((4, 5, 6), dtype=bool)
+    one = z.copy()
+    one[1, 2, 3] = True
+    d = sd.compute_surface_distances(z, z, (1.0, 1.0, 1.0))
+    assert all(v.size == 0 for v in d.values())
+    assert np.isnan(sd.compute_surface_dice_at_tolerance(d, 1.0))
+    assert sd.compute_robust_hausdorff(d, 95) == np.inf
+    d = sd.compute_surface_distances(z, one, (1.0, 2.0, 3.0))
+    assert d["distances_gt_to_pred"].size == 0 and np.isinf(d["distances_pred_to_gt"]).all()
+    assert abs(d["surfel_areas_pred"].sum() - 7.0) < 1e-12  # the voxel's octahedron: sqrt(36 + 9 + 4)
+    assert sd.compute_surface_dice_at_tolerance(d, 1.0) == 0.0
+    gt_asd, pred_asd = sd.compute_average_surface_distance(d)
+    assert np.isnan(gt_asd) and pred_asd == np.inf
+    with pytest.raises(dice.DiceError):
+        sd.compute_surface_distances(z.astype(np.uint8), z, (1.0, 1.0, 1.0))
+    with pytest.raises(dice.DiceError):
+        sd.compute_surface_distances(z, z[:, :, :5], (1.0, 1.0, 1.0))
+    with pytest.raises(dice.DiceError):
+        sd.compute_surface_distances(z, z, (1.0, 1.0))
+    with pytest.raises(dice.DiceError):
+        sd.compute_surface_distances(np.zeros((2, 2, 2, 2), bool), np.zeros((2, 2, 2, 2), bool), (1.0,) * 4)
+    bad = {"distances_gt_to_pred": np.array([2.0, 1.0]), "surfel_areas_gt": np.ones(2),
+           "distances_pred_to_gt": np.array([]), "surfel_areas_pred": np.array([])}
+    with pytest.raises(dice.DiceError):
+        sd.compute_robust_hausdorff(bad, 95)
+    with pytest.raises(dice.DiceError):
+        sd.compute_surface_dice_at_tolerance(d, float("nan"))

@@ -4,7 +4,7 @@ the compat layers."""
 import pytest
 
 from conftest import REF, arrays_of, assert_close, cases, kwargs_of
-from dice.compat import medpy, monai, torchmetrics
+from dice.compat import medpy, monai, surface_distance, torchmetrics
 
 MONAI_METRICS = ["DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
 
@@ -45,7 +45,21 @@ def test_medpy(case):
 
 @pytest.mark.parametrize("case", cases("surface_distance.compute_surface_distances"))
 def test_deepmind_surface_distance(case):
-    assert (REF / case["file"]).is_file()
-    pytest.xfail("DeepMind surface_distance (surfel-area-weighted distances, compute_surface_distances and the "
-                 "compute_* functions) is not implemented by the library's metric ABI (it has MONAI, medpy and "
-                 "boundary-F surface kinds only): dice.compat.surface_distance is not provided")
+    (mask_gt, mask_pred), data = arrays_of(case)
+    d = surface_distance.compute_surface_distances(mask_gt.astype(bool), mask_pred.astype(bool),
+                                                   case["call_kwargs"]["spacing_mm"])
+    derived = {
+        "surface_dice": surface_distance.compute_surface_dice_at_tolerance,
+        "surface_overlap": surface_distance.compute_surface_overlap_at_tolerance,
+        "robust_hausdorff": surface_distance.compute_robust_hausdorff,
+    }
+    checked = 0
+    for key, exp in case["expected"].items():
+        name, _, param = key.partition("@")
+        if name == "average_surface_distance":
+            value = surface_distance.compute_average_surface_distance(d)
+        else:
+            value = derived[name](d, float(param))
+        assert_close(value, data[exp["array"]], exp["tol"], f"{case['id']}: {key}")
+        checked += 1
+    assert checked == 9

@@ -100,37 +100,63 @@ fn unravel(mut i: usize, shape: &[usize], index: &mut [usize]) {
 /// Queries per parallel task (fixed: results do not depend on the thread count).
 const TASK_QUERIES: usize = 2048;
 
-fn lands(o: &[isize], index: &[usize], shape: &[usize]) -> bool {
-    o.iter().zip(index).zip(shape).all(|((&d, &x), &e)| {
-        let y = x as isize + d;
-        y >= 0 && (y as usize) < e
-    })
-}
-
 /// Nearest set voxel of `to` for every set voxel of `from`, searched over the ball offsets in
 /// order of distance (the first hit is the nearest: exact). Returns the distances found (in
 /// `from` order, unfound ones omitted) and how many were not found within the ball, or None
 /// as soon as more than `allowed_missing` are not found.
+///
+/// The nearest distance is 1-Lipschitz (d(a) >= d(a') - |a - a'|), so after a query a' of the
+/// same task was answered, the search for the next query a starts at the first offset not
+/// closer than that bound (lowered by a relative 1e-12 against rounding): the skipped offsets
+/// cannot hit, and the answer is the same first hit.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn nearest_in_ball(
     ctx: &Context,
     from: &[u8],
     to: &[u8],
     shape: &[usize],
+    spacing: &[f64],
+    m: DistanceMetric,
     offsets: &[(f64, Vec<isize>)],
     allowed_missing: usize,
 ) -> Option<(Vec<f64>, usize)> {
-    let flat = flat_offsets(shape, offsets);
     let reach = reach_of(offsets, shape.len());
+    let to = Padded::new(to, shape, &reach);
+    let flat = flat_offsets(&to.shape, offsets);
     let queries = set_voxels(from);
+    let k = shape.len();
+    let euclid = m == DistanceMetric::Euclidean;
+    let root = |d: f64| if euclid { d.sqrt() } else { d };
     let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
-    let parts = ctx.map_ordered(&chunks, queries.len() * 64, || vec![0usize; shape.len()], |index, chunk| {
+    let scratch = || (vec![0usize; k], vec![0usize; k], vec![0isize; k]);
+    let parts = ctx.map_ordered(&chunks, queries.len() * 64, scratch, |(index, prev, step), chunk| {
         let mut found = Vec::with_capacity(chunk.len());
         let mut missing = 0usize;
+        // Distance (not squared) of the previous query of this task when it was answered.
+        let mut last: Option<f64> = None;
         for &i in chunk.iter() {
             unravel(i, shape, index);
-            match first_hit(i, index, to, shape, offsets, &flat, &reach) {
-                Some(j) => found.push(offsets[j].0),
-                None => missing += 1,
+            let start = last.map_or(0, |d_prev| {
+                step.iter_mut().zip(index.iter().zip(prev.iter())).for_each(|(o, (&a, &b))| *o = a as isize - b as isize);
+                let lo = (d_prev - root(offset_distance(step, spacing, m))) * (1.0 - 1e-12);
+                if lo <= 0.0 {
+                    0
+                } else {
+                    let lo = if euclid { lo * lo } else { lo };
+                    offsets.partition_point(|o| o.0 < lo)
+                }
+            });
+            match first_hit(to.at(index), &to.mask, &flat[start..]) {
+                Some(j) => {
+                    let d = offsets[start + j].0;
+                    found.push(d);
+                    last = Some(root(d));
+                    prev.copy_from_slice(index);
+                }
+                None => {
+                    missing += 1;
+                    last = None;
+                }
             }
             if missing > allowed_missing {
                 break;
@@ -142,22 +168,16 @@ pub(crate) fn nearest_in_ball(
     (missing <= allowed_missing).then(|| (parts.into_iter().flat_map(|p| p.0).collect(), missing))
 }
 
-/// Index of the first offset (closest first) landing on a set voxel of `to`.
-fn first_hit(
-    i: usize,
-    index: &[usize],
-    to: &[u8],
-    shape: &[usize],
-    offsets: &[(f64, Vec<isize>)],
-    flat: &[isize],
-    reach: &[usize],
-) -> Option<usize> {
-    if interior(index, reach, shape) {
-        // No bounds test: every offset lands inside the grid.
-        flat.iter().position(|&fo| to[(i as isize + fo) as usize] != 0)
-    } else {
-        offsets.iter().zip(flat).position(|((_, o), fo)| lands(o, index, shape) && to[(i as isize + *fo) as usize] != 0)
-    }
+/// Index of the first offset (closest first) landing on a set voxel of the padded `to`, from
+/// the padded flat index `i` (every probe lands inside: see [`Padded`]).
+fn first_hit(i: usize, to: &[u8], flat: &[isize]) -> Option<usize> {
+    flat.iter().position(|&fo| {
+        let at = (i as isize + fo) as usize;
+        debug_assert!(at < to.len());
+        // SAFETY: `i` is the padded index of a voxel of the unpadded grid and every offset is
+        // at most `reach` per axis, the margin of the padding, so `at` lies inside `to`.
+        unsafe { *to.get_unchecked(at) != 0 }
+    })
 }
 
 /// The largest |offset| per axis.
@@ -165,15 +185,40 @@ fn reach_of(offsets: &[(f64, Vec<isize>)], k: usize) -> Vec<usize> {
     (0..k).map(|a| offsets.iter().map(|(_, o)| o[a].unsigned_abs()).max().unwrap_or(0)).collect()
 }
 
-/// True when every offset within `reach` of `index` stays inside the grid.
-fn interior(index: &[usize], reach: &[usize], shape: &[usize]) -> bool {
-    index.iter().zip(reach).zip(shape).all(|((&x, &r), &e)| x >= r && x + r < e)
+/// A mask surrounded by a zero margin of `reach` voxels on each side of each axis, so that no
+/// probe of a ball needs a bounds test.
+struct Padded {
+    mask: Vec<u8>,
+    shape: Vec<usize>,
+    reach: Vec<usize>,
+}
+
+impl Padded {
+    fn new(mask: &[u8], shape: &[usize], reach: &[usize]) -> Self {
+        let k = shape.len();
+        let pshape: Vec<usize> = shape.iter().zip(reach).map(|(e, r)| e + 2 * r).collect();
+        let mut out = Padded { mask: vec![0u8; pshape.iter().product()], shape: pshape, reach: reach.to_vec() };
+        let len = shape[k - 1];
+        let mut index = vec![0usize; k];
+        for (r, row) in mask.chunks(len).enumerate() {
+            unravel(r * len, shape, &mut index);
+            let at = out.at(&index);
+            out.mask[at..at + len].copy_from_slice(row);
+        }
+        out
+    }
+
+    /// Padded flat index of the unpadded multi-index `index`.
+    fn at(&self, index: &[usize]) -> usize {
+        index.iter().zip(&self.reach).zip(&self.shape).fold(0usize, |acc, ((&x, &r), &e)| acc * e + x + r)
+    }
 }
 
 /// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
 pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> usize {
-    let flat = flat_offsets(shape, offsets);
     let reach = reach_of(offsets, shape.len());
+    let to = Padded::new(to, shape, &reach);
+    let flat = flat_offsets(&to.shape, offsets);
     let queries = set_voxels(from);
     let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
     let parts = ctx.map_ordered(&chunks, queries.len() * offsets.len(), || vec![0usize; shape.len()], |index, chunk| {
@@ -181,7 +226,7 @@ pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize
             .iter()
             .filter(|&&i| {
                 unravel(i, shape, index);
-                first_hit(i, index, to, shape, offsets, &flat, &reach).is_some()
+                first_hit(to.at(index), &to.mask, &flat).is_some()
             })
             .count()
     });

@@ -63,7 +63,7 @@ impl EdgeDistances {
 
 /// Which part of each directed set a metric needs.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Need {
+pub(crate) enum Need {
     /// Every value.
     All,
     /// The order statistics up to those of this percentile (linear interpolation).
@@ -123,7 +123,7 @@ fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: u
 /// within the ball, a distance transform over the box. Returns (values, beyond): with
 /// `beyond > 0` the values are the smallest ones.
 #[allow(clippy::too_many_arguments)]
-fn directed(
+pub(crate) fn directed(
     ctx: &Context,
     from: &[u8],
     to: &[u8],
@@ -144,7 +144,7 @@ fn directed(
         Need::All => 0,
         Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
     };
-    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, offsets, allowed)) {
+    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, spacing, m, offsets, allowed)) {
         let root = m == DistanceMetric::Euclidean;
         return (found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond);
     }
@@ -272,7 +272,7 @@ fn percentile_of_lowest(values: &[f64], beyond: usize, q: f64) -> f64 {
     if w < 0.5 { a + w * (b - a) } else { b - (b - a) * (1.0 - w) }
 }
 
-fn check_percentile(q: f64) -> Result<()> {
+pub(crate) fn check_percentile(q: f64) -> Result<()> {
     if q.is_nan() {
         return Err(DiceError::NotANumber { arg: "percentile" });
     }

@@ -377,8 +377,9 @@ pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spa
     vol.iter().zip(outside.iter().zip(&inside)).map(|(&v, (&o, &i))| if v == 0 { o } else { -i }).collect()
 }
 
-/// The view's values in C order (a copy; the view may be strided); validates rank and spacing.
-fn contiguous_mask(v: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<u8>> {
+/// The view's values in C order (borrowed when the view is contiguous, else a copy);
+/// validates rank and spacing.
+pub(crate) fn contiguous_mask<'a>(v: &TensorView<'a, u8>, spacing: &[f64]) -> Result<std::borrow::Cow<'a, [u8]>> {
     let shape = v.shape();
     if !(1..=4).contains(&shape.len()) {
         return Err(DiceError::Rank { arg: "mask", rank: shape.len(), min: 1, max: 4 });
@@ -386,7 +387,7 @@ fn contiguous_mask(v: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<u8>> {
     check_spacing(spacing, shape.len())?;
     let n = v.layout().numel();
     if v.layout() == &crate::tensor::Layout::contiguous("mask", shape)? {
-        return Ok(v.data()[v.base()..v.base() + n].to_vec());
+        return Ok(std::borrow::Cow::Borrowed(&v.data()[v.base()..v.base() + n]));
     }
     let mut out = Vec::with_capacity(n);
     let mut index = vec![0usize; shape.len()];
@@ -400,5 +401,5 @@ fn contiguous_mask(v: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<u8>> {
             index[d] = 0;
         }
     }
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }

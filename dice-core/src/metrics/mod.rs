@@ -6,19 +6,24 @@
 //!   reductions, and torchmetrics' Generalised Dice score;
 //! - [`edt`]: exact separable distance transforms with spacing, and the signed distance map;
 //! - [`distances`]: Hausdorff / percentile Hausdorff / average surface distance / surface Dice
-//!   (MONAI, medpy conventions) and the boundary F-score, from edge voxels ([`surface`]).
+//!   (MONAI, medpy conventions) and the boundary F-score, from edge voxels ([`surface`]);
+//! - [`deepmind`]: DeepMind surface-distance (surfel areas from neighbour codes, [`surfels`]).
 //!
 //! Definitions and conventions: docs/metrics.md.
 
 mod band;
 pub mod confusion;
 pub mod decisions;
+pub mod deepmind;
 pub mod distances;
 pub mod edt;
 pub mod overlap;
 mod surface;
+mod surfels;
 
 pub use confusion::{Confusion, Counts, confusion};
+pub use deepmind::{SurfaceDistances, surface_distances, surfel_counts};
+pub use surfels::{contour_lengths_2d, surfel_areas_3d};
 pub use decisions::{Decisions, Grid, Rule, pair_grid};
 pub use distances::{
     BoundaryF, EdgeDistances, EdgeTable, Medpy, Within, within_counts, SurfaceOptions, average_surface_distance_monai, boundary_f,

@@ -59,7 +59,7 @@ pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usi
 }
 
 /// Copies the box at `lo` with extents `shape` out of a C-order volume of extents `full`.
-fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> Vec<u8> {
+pub(crate) fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> Vec<u8> {
     let k = full.len();
     let (len, rows) = (shape[k - 1], shape[..k - 1].iter().product::<usize>());
     let mut out = Vec::with_capacity(rows * len);
