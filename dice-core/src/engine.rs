@@ -143,26 +143,10 @@ fn decode<T: Float, L: Label>(
 ) -> Result<()> {
     let data = view.data();
     let start = view.base() as isize + off;
-    let (ign, has_ign) = (ignore.unwrap_or(i64::MIN), ignore.is_some());
-    // a function, not a closure: closures do not inherit the caller's SIMD target features
-    #[inline(always)]
-    fn code<T: Float>(v: i64, classes: usize, ign: i64, has_ign: bool, bad: &mut bool) -> T::Bits {
-        let skip = has_ign & (v == ign);
-        let ok = (v as u64) < classes as u64;
-        *bad |= !(ok | skip);
-        if ok & !skip { T::bits_from_usize(v as usize) } else { T::IGNORED }
-    }
-    let mut bad = false;
-    if stride == 1 {
-        let src = &data[start as usize..start as usize + dst.len()];
-        for (d, &l) in dst.iter_mut().zip(src) {
-            *d = code::<T>(l.to_i64(), classes, ign, has_ign, &mut bad);
-        }
-    } else {
-        for (j, d) in dst.iter_mut().enumerate() {
-            *d = code::<T>(data[(start + j as isize * stride) as usize].to_i64(), classes, ign, has_ign, &mut bad);
-        }
-    }
+    let bad = match ignore {
+        Some(ign) => codes::<T, L, true>(dst, data, start, stride, classes, ign),
+        None => codes::<T, L, false>(dst, data, start, stride, classes, 0),
+    };
     if !bad {
         return Ok(());
     }
@@ -171,6 +155,38 @@ fn decode<T: Float, L: Label>(
         .find(|&v| !(0..classes as i64).contains(&v) && Some(v) != ignore)
         .unwrap_or(-1);
     Err(DiceError::LabelOutOfRange { value, classes })
+}
+
+/// The loop of [`decode`]; returns whether a label was invalid. `IGN`: `ign` is skipped.
+#[inline(always)]
+fn codes<T: Float, L: Label, const IGN: bool>(
+    dst: &mut [T::Bits],
+    data: &[L],
+    start: isize,
+    stride: isize,
+    classes: usize,
+    ign: i64,
+) -> bool {
+    // a function, not a closure: closures do not inherit the caller's SIMD target features
+    #[inline(always)]
+    fn code<T: Float, const IGN: bool>(v: i64, classes: usize, ign: i64, bad: &mut bool) -> T::Bits {
+        let skip = IGN && v == ign;
+        let ok = (v as u64) < classes as u64;
+        *bad |= !(ok | skip);
+        if ok & !skip { T::bits_from_usize(v as usize) } else { T::IGNORED }
+    }
+    let mut bad = false;
+    if stride == 1 {
+        let src = &data[start as usize..start as usize + dst.len()];
+        for (d, &l) in dst.iter_mut().zip(src) {
+            *d = code::<T, IGN>(l.to_i64(), classes, ign, &mut bad);
+        }
+    } else {
+        for (j, d) in dst.iter_mut().enumerate() {
+            *d = code::<T, IGN>(data[(start + j as isize * stride) as usize].to_i64(), classes, ign, &mut bad);
+        }
+    }
+    bad
 }
 
 /// Splits `len` columns into the part the backend's lanes cover and the scalar remainder.
