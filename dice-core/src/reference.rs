@@ -60,10 +60,10 @@ pub fn dice_reference_masked<T: Float>(
     let mut m = vec![vec![1.0; pos.len()]; n];
     let mut w = vec![vec![1.0; pos.len()]; n];
     if let Some(mv) = mask {
-        for b in 0..n {
+        for (b, wb) in w.iter_mut().enumerate() {
             for (k, s) in pos.iter().enumerate() {
                 let idx = if mv.shape().len() == shape.len() { at(b, 0, s) } else { [vec![b], s.to_vec()].concat() };
-                w[b][k] = mv.get(&idx).to_f64();
+                wb[k] = mv.get(&idx).to_f64();
             }
         }
     }
