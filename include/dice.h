@@ -17,14 +17,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#define DICE_VERSION_STRING "0.2.0"
+#define DICE_VERSION_STRING "0.3.0"
 
 
 // Major version of the library (semver).
 #define DICE_VERSION_MAJOR 0
 
 // Minor version of the library.
-#define DICE_VERSION_MINOR 2
+#define DICE_VERSION_MINOR 3
 
 // Patch version of the library.
 #define DICE_VERSION_PATCH 0
@@ -136,7 +136,7 @@
 #define DICE_DEEPMIND_SURFACE_DICE 3
 
 // sizeof(DiceLossOptions) in this version of the library (64-bit targets).
-#define DICE_LOSS_OPTIONS_SIZE 232
+#define DICE_LOSS_OPTIONS_SIZE 240
 
 // sizeof(DiceLossOptions) of version 0.1 (plain Dice/Jaccard); still accepted.
 #define DICE_LOSS_OPTIONS_SIZE_V1 64
@@ -193,7 +193,8 @@ enum DiceStatus
   // An option is out of its domain (unknown activation or reduction, a flag not 0/1,
   // a negative or non-finite smoothing term, non-zero reserved bytes).
   DICE_STATUS_BAD_OPTION = 12,
-  // A class weight is negative or not finite, or their count fits no kept-class count.
+  // A class weight or loss-mask value is negative or not finite, or the class weights'
+  // count fits no kept-class count.
   DICE_STATUS_BAD_WEIGHT = 13,
   // `struct_size` is too small, ends inside a field, is implausibly large, or the bytes
   // beyond the fields this library knows are not zero.
@@ -571,6 +572,12 @@ typedef struct DiceLossOptions {
   // Weight of the temporal-consistency term lambda mean((p_t - p_(t-1))^2) over the kept
   // channels and consecutive frames of axis 2 (rank >= 4); finite and >= 0. Default 0.
   double temporal;
+  // nnU-Net's per-voxel loss mask m, NULL = none: the input's float dtype, shaped
+  // (N, 1, spatial...) or (N, spatial...), any strides (0 broadcasts), values finite and >= 0
+  // (else DICE_STATUS_BAD_WEIGHT). I = sum m p t, P = sum m p (m p^2), G = sum m t (m t^2);
+  // the elementwise term weighs each voxel's loss and its mean weight by m. Not with the
+  // temporal term. Read during the call only; must not overlap grad. Default NULL.
+  const struct DiceTensor *loss_mask;
 } DiceLossOptions;
 
 // A source of hard decisions: a tensor and how to read it.
@@ -714,6 +721,22 @@ DiceStatus dice_backward_from_stats(const struct DiceContext *ctx,
                                     const double *upstream,
                                     size_t upstream_len,
                                     const struct DiceTensor *grad);
+
+// The elementwise term per element (MONAI's reduction="none" of FocalLoss / DiceFocalLoss):
+// writes into `out` (the input's dtype and shape, any injective strides, no overlap with
+// input, target or loss_mask) each element's loss of opts.pointwise (BCE, sigmoid or softmax
+// focal; softmax CE is refused with DICE_STATUS_BAD_OPTION) times its keep weight (0 where
+// ignored, the loss_mask value with a mask), 0 on channels the term does not cover, before
+// the term's mean and pw_lambda. One pass. Its sum is the term of dice_loss with reduction
+// none (or sum, for BCE) and pw_lambda 1, whose gradient dice_loss_grad writes.
+//
+// # Safety
+// See the contract at the top of this header.
+DiceStatus dice_pointwise_map(const struct DiceContext *ctx,
+                              const struct DiceTensor *input,
+                              const struct DiceTensor *target,
+                              const struct DiceLossOptions *opts,
+                              const struct DiceTensor *out);
 
 // Creates a context with `num_threads` workers (0 = one per available core, 1 = run on the
 // calling thread). On success stores it in `*out`; on failure `*out` is set to NULL (when

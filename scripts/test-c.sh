@@ -76,7 +76,7 @@ if command -v cmake >/dev/null; then
   cat > "$OUT/cmake-src/CMakeLists.txt" <<CM
 cmake_minimum_required(VERSION 3.10)
 project(dice_consumer C)
-find_package(dice 0.2 REQUIRED)
+find_package(dice 0.3 REQUIRED)
 add_executable(test_dice_cmake "$PWD/tests/c/test_dice.c")
 target_include_directories(test_dice_cmake PRIVATE "$PWD/tests/c")
 target_link_libraries(test_dice_cmake PRIVATE dice::dice_static m)

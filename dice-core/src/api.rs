@@ -40,11 +40,27 @@ fn with_channel<'a>(l: Labels<'a>, input_rank: usize) -> Result<Labels<'a>> {
     })
 }
 
+/// The loss mask as the plan reads it: (N, 1, spatial...) (a (N, spatial...) mask gains the
+/// channel axis), channel stride 0 so it broadcasts over the channels.
+fn mask_view<'a, T: Float>(mask: &TensorView<'a, T>, input: &Layout) -> Result<TensorView<'a, T>> {
+    let ml = mask.layout();
+    let mut expected = input.shape().to_vec();
+    expected[1] = 1;
+    let ml = if ml.rank() + 1 == input.rank() { ml.with_inserted(1, 1, 0) } else { *ml };
+    if ml.shape() != expected.as_slice() {
+        return Err(DiceError::ShapeMismatch { arg: "loss_mask", expected, got: mask.shape().to_vec() });
+    }
+    let mut strides = ml.strides().to_vec();
+    strides[1] = 0;
+    mask.relayout("loss_mask", Layout::new("loss_mask", ml.shape(), &strides)?)
+}
+
 /// Validates the call and builds the job shared by every step.
 fn prepare<'a, T: Float>(
     ctx: &Context,
     input: &TensorView<'a, T>,
     target: &Target<'a, T>,
+    mask: Option<&TensorView<'a, T>>,
     output: Option<&Layout>,
     opts: &DiceOptions,
 ) -> Result<Job<'a, T>> {
@@ -83,6 +99,10 @@ fn prepare<'a, T: Float>(
             return Err(DiceError::ShapeMismatch { arg: "grad", expected: il.shape().to_vec(), got: ol.shape().to_vec() });
         }
     }
+    let mask = mask.map(|m| mask_view(m, il)).transpose()?;
+    if mask.is_some() && opts.temporal != 0.0 {
+        return Err(DiceError::BadOption { name: "loss_mask", reason: "the temporal term takes no loss mask" });
+    }
     let first = opts.first_class(c);
     opts.class_weights(c - first)?;
     crate::finalize::validate(opts)?;
@@ -96,15 +116,16 @@ fn prepare<'a, T: Float>(
         squared: opts.squared_pred,
         soft: opts.soft_label && !opts.squared_pred && !labels,
         labels,
-        masked: !labels && opts.ignore_index.is_some(),
-        mask_per_channel: opts.dense_ignore == DenseIgnore::Equal,
+        masked: (!labels && opts.ignore_index.is_some()) || mask.is_some(),
+        loss_mask: mask.is_some(),
+        mask_per_channel: !labels && opts.ignore_index.is_some() && opts.dense_ignore == DenseIgnore::Equal,
         lse: act == Activation::Softmax && matches!(pointwise.kind, PointwiseKind::SoftmaxCe | PointwiseKind::SoftmaxFocal),
     };
     if (opts.frames || opts.temporal != 0.0) && il.rank() < 4 {
         return Err(DiceError::BadOption { name: "frames", reason: "frames and the temporal term need (N, C, T, spatial...) of rank >= 4" });
     }
     let temporal = opts.temporal != 0.0;
-    let plan = Plan::new(il, &tl, output, opts.frames || temporal);
+    let plan = Plan::new(il, &tl, output, mask.as_ref().map(|m| m.layout()), opts.frames || temporal);
     let merge = if temporal && !opts.frames { il.shape()[2] } else { 1 };
     Ok(Job {
         plan,
@@ -114,6 +135,7 @@ fn prepare<'a, T: Float>(
         ignore_index: opts.ignore_index,
         dense_ignore: opts.dense_ignore,
         pointwise,
+        mask,
         temporal,
         merge,
         backend: ctx.backend(),
@@ -194,7 +216,21 @@ fn pointwise_cfg<T: Float>(opts: &DiceOptions, c: usize, first: usize) -> Result
 
 /// Step 1: the sums I, P, G per (n, kept class).
 pub fn dice_stats<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Stats> {
-    engine::reduce(ctx, &prepare(ctx, input, target, None, opts)?)
+    dice_stats_masked(ctx, input, target, None, opts)
+}
+
+/// Step 1 with an optional per-voxel loss mask m, shaped (N, 1, spatial...) or (N, spatial...)
+/// and broadcast over the channels (nnU-Net's `loss_mask`): I = sum m p t, P = sum m p (m p^2),
+/// G = sum m t (m t^2), and every elementwise loss and its mean weight are weighted by m.
+/// Values must be finite and >= 0 ([`DiceError::BadLossMask`]); not with the temporal term.
+pub fn dice_stats_masked<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    mask: Option<&TensorView<'_, T>>,
+    opts: &DiceOptions,
+) -> Result<Stats> {
+    engine::reduce(ctx, &prepare(ctx, input, target, mask, None, opts)?)
 }
 
 /// Step 2: loss values and local derivatives from (possibly merged) stats.
@@ -211,7 +247,20 @@ pub fn dice_backward<T: Float>(
     coef: &Coefficients,
     grad: &mut TensorViewMut<'_, T>,
 ) -> Result<()> {
-    let job = prepare(ctx, input, target, Some(grad.layout()), opts)?;
+    dice_backward_masked(ctx, input, target, None, opts, coef, grad)
+}
+
+/// Step 3 with the loss mask of [`dice_stats_masked`].
+pub fn dice_backward_masked<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    mask: Option<&TensorView<'_, T>>,
+    opts: &DiceOptions,
+    coef: &Coefficients,
+    grad: &mut TensorViewMut<'_, T>,
+) -> Result<()> {
+    let job = prepare(ctx, input, target, mask, Some(grad.layout()), opts)?;
     let kept = job.plan.c - job.cfg.first;
     let rows = job.plan.n / job.merge;
     if (coef.rows != rows && coef.rows != 1) || coef.classes != kept {
@@ -222,7 +271,18 @@ pub fn dice_backward<T: Float>(
 
 /// Forward: stats then finalize.
 pub fn dice_loss<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Finalized> {
-    finalize(&dice_stats(ctx, input, target, opts)?, opts)
+    dice_loss_masked(ctx, input, target, None, opts)
+}
+
+/// Forward with the loss mask of [`dice_stats_masked`].
+pub fn dice_loss_masked<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    mask: Option<&TensorView<'_, T>>,
+    opts: &DiceOptions,
+) -> Result<Finalized> {
+    finalize(&dice_stats_masked(ctx, input, target, mask, opts)?, opts)
 }
 
 /// Forward and backward in one call. `upstream` as in [`Finalized::coefficients`].
@@ -234,8 +294,43 @@ pub fn dice_loss_grad<T: Float>(
     upstream: Option<&[f64]>,
     grad: &mut TensorViewMut<'_, T>,
 ) -> Result<Finalized> {
-    let job = prepare(ctx, input, target, Some(grad.layout()), opts)?;
+    dice_loss_grad_masked(ctx, input, target, None, opts, upstream, grad)
+}
+
+/// Forward and backward with the loss mask of [`dice_stats_masked`].
+pub fn dice_loss_grad_masked<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    mask: Option<&TensorView<'_, T>>,
+    opts: &DiceOptions,
+    upstream: Option<&[f64]>,
+    grad: &mut TensorViewMut<'_, T>,
+) -> Result<Finalized> {
+    let job = prepare(ctx, input, target, mask, Some(grad.layout()), opts)?;
     let fin = finalize(&engine::reduce(ctx, &job)?, opts)?;
     engine::backward(ctx, &job, &fin.coefficients(upstream)?, grad.origin())?;
     Ok(fin)
+}
+
+/// The elementwise term's loss per element, written into `out` (the input's shape): for BCE
+/// and the sigmoid / softmax focal terms, each element's loss times its keep weight (0 where
+/// ignored, the loss-mask weight with a mask), 0 on channels the term does not cover; before
+/// the term's mean and lambda. With `Reduction::Sum` or `None` and lambda 1 its sum is the
+/// term's part of [`Finalized::loss`], so the gradient of the map's sum is the elementwise
+/// part of [`dice_loss_grad`]'s (MONAI's `reduction="none"` of FocalLoss / DiceFocalLoss).
+/// One pass; softmax CE (a per-voxel loss) is refused.
+pub fn dice_pointwise_map<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    mask: Option<&TensorView<'_, T>>,
+    opts: &DiceOptions,
+    out: &mut TensorViewMut<'_, T>,
+) -> Result<()> {
+    if !matches!(opts.pointwise.kind, PointwiseKind::Bce | PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) {
+        return Err(DiceError::BadOption { name: "pointwise", reason: "the per-element map needs BCE or a focal term" });
+    }
+    let job = prepare(ctx, input, target, mask, Some(out.layout()), opts)?;
+    engine::pointwise_map(ctx, &job, out.origin())
 }

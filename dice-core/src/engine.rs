@@ -11,7 +11,7 @@ use crate::kernel::pointwise::{self, PointwiseCfg};
 use crate::kernel::temporal::{self, Neighbour};
 use crate::kernel::{KernelCfg, TileBufs, activation, backward, reduce};
 use crate::options::{Activation, DenseIgnore, PointwiseKind};
-use crate::plan::{Block, INPUT, OUTPUT, Plan, TARGET, TILE};
+use crate::plan::{Block, INPUT, MASK, OUTPUT, Plan, SLOTS, TARGET, TILE};
 use crate::stats::{PointwiseSums, Stats, Sums};
 use crate::target::{Label, Labels};
 use crate::tensor::TensorView;
@@ -34,6 +34,8 @@ pub(crate) struct Job<'a, T: Float> {
     /// How a dense target's `ignore_index` masks.
     pub dense_ignore: DenseIgnore,
     pub pointwise: PointwiseCfg<T>,
+    /// The per-voxel loss mask, (N, 1, spatial...) with channel stride 0.
+    pub mask: Option<TensorView<'a, T>>,
     /// The temporal term is on (the plan then has per-frame rows).
     pub temporal: bool,
     /// Per-frame rows of the plan that the caller did not ask for: groups of this many rows
@@ -47,13 +49,19 @@ impl<T: Float> Job<'_, T> {
         self.plan.n * self.plan.c * self.plan.spatial
     }
 
-    /// Loads one tile: input rows, then the target (dense rows + mask, or decoded labels).
+    /// Loads one tile: input rows, the loss mask (checked finite and >= 0), then the target
+    /// (dense rows + mask, or decoded labels), and folds the loss mask into `bufs.mask`.
     #[inline(always)]
-    fn gather(&self, bufs: &mut TileBufs<T>, off: [isize; 3], len: usize) -> Result<()> {
+    fn gather(&self, bufs: &mut TileBufs<T>, off: [isize; SLOTS], len: usize) -> Result<()> {
         let p = &self.plan;
         for c in 0..p.c {
             let start = self.input.base() as isize + off[INPUT] + c as isize * p.c_stride[INPUT];
             copy_in(&mut bufs.x[c * TILE..c * TILE + len], self.input.data(), start, p.inner_stride(INPUT));
+        }
+        if let Some(m) = &self.mask {
+            let start = m.base() as isize + off[MASK];
+            copy_in(&mut bufs.loss_mask[..len], m.data(), start, p.inner_stride(MASK));
+            check_loss_mask(&bufs.loss_mask[..len])?;
         }
         match &self.target {
             TargetSrc::Dense(t) => {
@@ -61,7 +69,7 @@ impl<T: Float> Job<'_, T> {
                     let start = t.base() as isize + off[TARGET] + c as isize * p.c_stride[TARGET];
                     copy_in(&mut bufs.t[c * TILE..c * TILE + len], t.data(), start, p.inner_stride(TARGET));
                 }
-                if self.cfg.masked {
+                if self.ignore_index.is_some() {
                     let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
                     match self.dense_ignore {
                         DenseIgnore::AllZero => {
@@ -91,8 +99,38 @@ impl<T: Float> Job<'_, T> {
                 }?;
             }
         }
+        if self.cfg.loss_mask {
+            let lm = &bufs.loss_mask[..len];
+            let dense_ignore = self.ignore_index.is_some() && matches!(self.target, TargetSrc::Dense(_));
+            let rows = if self.cfg.mask_per_channel { p.c } else { 1 };
+            for r in 0..rows {
+                let row = &mut bufs.mask[r * TILE..r * TILE + len];
+                if dense_ignore {
+                    for (k, &w) in row.iter_mut().zip(lm) {
+                        *k = T::from_f64(k.to_f64() * w.to_f64()); // exact: k is 0 or 1
+                    }
+                } else {
+                    row.copy_from_slice(lm);
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// The loss mask's values must be finite and >= 0 (NaN fails both comparisons).
+#[inline(always)]
+fn check_loss_mask<T: Float>(m: &[T]) -> Result<()> {
+    let (zero, inf) = (T::from_f64(0.0), T::from_f64(f64::INFINITY));
+    let mut bad = false;
+    for &v in m {
+        bad |= !((v >= zero) & (v < inf));
+    }
+    if !bad {
+        return Ok(());
+    }
+    let value = m.iter().find(|&&v| !(v >= zero && v < inf)).map_or(f64::NAN, |v| v.to_f64());
+    Err(DiceError::BadLossMask { value })
 }
 
 impl<T: Float> Job<'_, T> {
@@ -105,7 +143,7 @@ impl<T: Float> Job<'_, T> {
 
     /// Gathers and activates the tile of the frame `dir` (-1 or +1) steps away.
     #[inline(always)]
-    fn neighbour<S: Simd>(&self, s: S, nb: &mut Neighbour<T>, off: [isize; 3], len: usize, dir: isize, m: usize) {
+    fn neighbour<S: Simd>(&self, s: S, nb: &mut Neighbour<T>, off: [isize; SLOTS], len: usize, dir: isize, m: usize) {
         let p = &self.plan;
         let t_stride = p.row_dims.last().map_or(0, |d| d.stride[INPUT]);
         for c in 0..p.c {
@@ -320,27 +358,70 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
                 pointwise::gradient::<S, T>(s, &job.cfg, &job.pointwise, bufs, pw_scale, 0, m);
                 pointwise::gradient::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, pw_scale, m, len);
             }
-            let stride = p.inner_stride(OUTPUT);
-            for c in 0..p.c {
-                let src = &bufs.g[c * TILE..c * TILE + len];
-                let start = off[OUTPUT] + c as isize * p.c_stride[OUTPUT];
-                // SAFETY: `start + j * stride` for j < len addresses element (n, c, tile
-                // position j) of the validated output view, which lies inside its buffer;
-                // this block is the only writer of those elements (see `OutPtr`).
-                unsafe {
-                    let dst = out.0.offset(start);
-                    if stride == 1 {
-                        std::ptr::copy_nonoverlapping(src.as_ptr(), dst, len);
-                    } else {
-                        for (j, &v) in src.iter().enumerate() {
-                            *dst.offset(j as isize * stride) = v;
-                        }
-                    }
-                }
-            }
+            scatter(p, &bufs.g, off, len, out);
         }
         Ok(())
     }
+}
+
+/// Writes the tile's C rows of `src` to the output tensor.
+#[inline(always)]
+fn scatter<T: Float>(p: &Plan, src: &[T], off: [isize; SLOTS], len: usize, out: OutPtr<T>) {
+    let stride = p.inner_stride(OUTPUT);
+    for c in 0..p.c {
+        let src = &src[c * TILE..c * TILE + len];
+        let start = off[OUTPUT] + c as isize * p.c_stride[OUTPUT];
+        // SAFETY: `start + j * stride` for j < len addresses element (n, c, tile position j)
+        // of the validated output view, which lies inside its buffer; the calling block is
+        // the only writer of those elements (see `OutPtr`).
+        unsafe {
+            let dst = out.0.offset(start);
+            if stride == 1 {
+                std::ptr::copy_nonoverlapping(src.as_ptr(), dst, len);
+            } else {
+                for (j, &v) in src.iter().enumerate() {
+                    *dst.offset(j as isize * stride) = v;
+                }
+            }
+        }
+    }
+}
+
+struct MapBlock<'a, 'j, T: Float> {
+    job: &'a Job<'j, T>,
+    block: Block,
+    bufs: &'a mut TileBufs<T>,
+    out: OutPtr<T>,
+}
+
+impl<T: Float> WithSimd for MapBlock<'_, '_, T> {
+    type Output = Result<()>;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Result<()> {
+        let MapBlock { job, block, bufs, out } = self;
+        let sc = pulp::Scalar::new();
+        for (off, len) in job.plan.tiles(block) {
+            job.gather(bufs, off, len)?;
+            let m = split::<S, T>(len);
+            activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
+            activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
+            pointwise::loss_map::<S, T>(s, &job.cfg, &job.pointwise, bufs, 0, m);
+            pointwise::loss_map::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, m, len);
+            scatter(&job.plan, &bufs.g, off, len, out);
+        }
+        Ok(())
+    }
+}
+
+/// The elementwise term's per-element losses (see `pointwise::loss_map`) written through
+/// `out` (element (0, ..., 0) of a validated, injective output view of the input's shape).
+pub(crate) fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, out: *mut T) -> Result<()> {
+    let out = OutPtr(out);
+    let blocks = job.plan.blocks();
+    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, false), |bufs, &block| {
+        job.backend.dispatch(MapBlock { job, block, bufs, out })
+    });
+    results.into_iter().collect()
 }
 
 /// Step 3: writes the input gradient through `out` (element (0, ..., 0) of a validated,

@@ -39,6 +39,8 @@ pub enum DiceError {
     ThreadPool(String),
     /// A value that must be a number is NaN (a probability, a spacing, a tolerance).
     NotANumber { arg: &'static str },
+    /// A value of the per-voxel loss mask is negative, infinite or NaN.
+    BadLossMask { value: f64 },
     /// A mask that the chosen convention requires to be non-empty is empty (medpy raises).
     EmptyMask { arg: &'static str, item: usize, class: usize },
 }
@@ -88,6 +90,7 @@ impl fmt::Display for DiceError {
             ),
             ThreadPool(msg) => write!(f, "thread pool: {msg}"),
             NotANumber { arg } => write!(f, "{arg}: contains NaN"),
+            BadLossMask { value } => write!(f, "loss_mask: value {value} must be finite and >= 0"),
             EmptyMask { arg, item, class } => {
                 write!(f, "{arg}: the mask of item {item}, class {class} is empty (this convention has no value)")
             }

@@ -12,7 +12,8 @@
 //!    truth with `zero_absent`;
 //! 5. class weights (after the ratio, or as a weighted mean), the `classes` subset, the
 //!    reduction, and `gamma_on_mean`;
-//! 6. the elementwise term: lambda * (sum loss / sum weight) for mean, its sum for sum;
+//! 6. the elementwise term: lambda * (sum loss / sum weight) for mean, its sum for sum and
+//!    none (its per-element values come from `dice_pointwise_map`);
 //! 7. the temporal term: lambda * (sum of squared frame differences / their number).
 //!
 //! G does not depend on the input, so it gets no derivative; the GDL weights (functions of G)
@@ -122,8 +123,8 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
     if !(pw.gamma.is_finite() && pw.gamma >= 0.0) {
         return bad("focal gamma", "must be finite and >= 0");
     }
-    if (pw.kind != PointwiseKind::None || opts.temporal != 0.0) && opts.reduction == Reduction::None {
-        return bad("reduction", "'none' is not available with an elementwise term (the shapes differ)");
+    if opts.temporal != 0.0 && opts.reduction == Reduction::None {
+        return bad("reduction", "'none' is not available with the temporal term");
     }
     if opts.reduction == Reduction::None && (!opts.classes.is_empty() || opts.gamma_on_mean) {
         return bad("reduction", "'none' does not combine with a classes subset or gamma_on_mean");

@@ -33,7 +33,10 @@ mod stats;
 mod target;
 pub mod tensor;
 
-pub use api::{dice_backward, dice_finalize, dice_loss, dice_loss_grad, dice_stats};
+pub use api::{
+    dice_backward, dice_backward_masked, dice_finalize, dice_loss, dice_loss_grad, dice_loss_grad_masked, dice_loss_masked,
+    dice_pointwise_map, dice_stats, dice_stats_masked,
+};
 pub use backend::Backend;
 pub use context::Context;
 pub use error::{DiceError, Result};

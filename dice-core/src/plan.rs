@@ -18,11 +18,15 @@ pub(crate) const TILE: usize = 256;
 pub(crate) const INPUT: usize = 0;
 pub(crate) const TARGET: usize = 1;
 pub(crate) const OUTPUT: usize = 2;
+/// The per-voxel loss mask (N, 1, spatial...), channel stride 0; absent: strides 0.
+pub(crate) const MASK: usize = 3;
+/// Number of tensor slots.
+pub(crate) const SLOTS: usize = 4;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dim {
     pub extent: usize,
-    pub stride: [isize; 3],
+    pub stride: [isize; SLOTS],
 }
 
 /// The iteration plan shared by the reduce and backward passes.
@@ -33,7 +37,7 @@ pub(crate) struct Plan {
     pub c: usize,
     /// The axes that index rows, outermost first: N, then T with per-frame rows.
     pub row_dims: Vec<Dim>,
-    pub c_stride: [isize; 3],
+    pub c_stride: [isize; SLOTS],
     /// Collapsed spatial dims, outermost first; never empty.
     pub dims: Vec<Dim>,
     pub spatial: usize,
@@ -49,18 +53,13 @@ pub(crate) struct Block {
 }
 
 impl Plan {
-    /// `layouts`: input, target (label maps with a channel axis of extent 1, stride 0) and
-    /// optionally the output, all of equal rank with matching N and spatial extents. With
-    /// `frames`, axis 2 (T) indexes rows together with N instead of being summed over.
-    pub fn new(input: &Layout, target: &Layout, output: Option<&Layout>, frames: bool) -> Plan {
-        let ls = [input, target, output.unwrap_or(input)];
-        let stride = |d: usize| -> [isize; 3] {
-            let mut s = [0; 3];
-            for (k, l) in ls.iter().enumerate() {
-                s[k] = if k == OUTPUT && output.is_none() { 0 } else { l.strides()[d] };
-            }
-            s
-        };
+    /// `layouts`: input, target (label maps with a channel axis of extent 1, stride 0),
+    /// optionally the output and the loss mask (channel axis of extent 1, stride 0), all of
+    /// equal rank with matching N and spatial extents. With `frames`, axis 2 (T) indexes rows
+    /// together with N instead of being summed over.
+    pub fn new(input: &Layout, target: &Layout, output: Option<&Layout>, mask: Option<&Layout>, frames: bool) -> Plan {
+        let ls = [Some(input), Some(target), output, mask];
+        let stride = |d: usize| -> [isize; SLOTS] { ls.map(|l| l.map_or(0, |l| l.strides()[d])) };
         let first_spatial = if frames { 3 } else { 2 };
         let mut dims: Vec<Dim> = (first_spatial..input.rank())
             .filter(|&d| input.shape()[d] != 1)
@@ -70,7 +69,7 @@ impl Plan {
         let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
         for d in dims {
             if let Some(outer) = merged.last_mut() {
-                let contiguous = (0..3).all(|k| outer.stride[k] == d.stride[k] * d.extent as isize);
+                let contiguous = (0..SLOTS).all(|k| outer.stride[k] == d.stride[k] * d.extent as isize);
                 if contiguous {
                     outer.extent *= d.extent;
                     outer.stride = d.stride;
@@ -80,7 +79,7 @@ impl Plan {
             merged.push(d);
         }
         if merged.is_empty() {
-            merged.push(Dim { extent: 1, stride: [0; 3] });
+            merged.push(Dim { extent: 1, stride: [0; SLOTS] });
         }
         let spatial = merged.iter().map(|d| d.extent).product();
         let row_dims: Vec<Dim> = (0..first_spatial)
@@ -158,7 +157,7 @@ pub(crate) struct Tiles<'p> {
 }
 
 impl Iterator for Tiles<'_> {
-    type Item = ([isize; 3], usize);
+    type Item = ([isize; SLOTS], usize);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.end {
@@ -168,7 +167,7 @@ impl Iterator for Tiles<'_> {
         let inner = dims.len() - 1;
         let run = (dims[inner].extent - self.idx[inner]).min(self.end - self.pos + self.done);
         let len = (run - self.done).min(TILE);
-        let mut off = [0isize; 3];
+        let mut off = [0isize; SLOTS];
         for (k, o) in off.iter_mut().enumerate() {
             *o = self.plan.row_offset(self.n, k)
                 + dims.iter().zip(&self.idx).map(|(d, &i)| i as isize * d.stride[k]).sum::<isize>()

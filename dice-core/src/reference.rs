@@ -37,6 +37,17 @@ fn spatial_indices(shape: &[usize]) -> Vec<Vec<usize>> {
 
 /// Soft Dice / Jaccard by the definitions. Labels shaped (N, spatial...) or (N, 1, spatial...).
 pub fn dice_reference<T: Float>(input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Reference {
+    dice_reference_masked(input, target, None, opts)
+}
+
+/// As [`dice_reference`], with nnU-Net's per-voxel loss mask w shaped (N, 1, spatial...) or
+/// (N, spatial...): I = sum w p t, P = sum w p (w p^2), G = sum w t (w t^2).
+pub fn dice_reference_masked<T: Float>(
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    mask: Option<&TensorView<'_, T>>,
+    opts: &DiceOptions,
+) -> Reference {
     let shape = input.shape().to_vec();
     let (n, c) = (shape[0], shape[1]);
     let first = usize::from(!opts.include_background && c > 1);
@@ -47,6 +58,15 @@ pub fn dice_reference<T: Float>(input: &TensorView<'_, T>, target: &Target<'_, T
     let mut p = vec![vec![vec![0.0; pos.len()]; c]; n];
     let mut t = p.clone();
     let mut m = vec![vec![1.0; pos.len()]; n];
+    let mut w = vec![vec![1.0; pos.len()]; n];
+    if let Some(mv) = mask {
+        for (b, wb) in w.iter_mut().enumerate() {
+            for (k, s) in pos.iter().enumerate() {
+                let idx = if mv.shape().len() == shape.len() { at(b, 0, s) } else { [vec![b], s.to_vec()].concat() };
+                wb[k] = mv.get(&idx).to_f64();
+            }
+        }
+    }
     for b in 0..n {
         for (k, s) in pos.iter().enumerate() {
             let x: Vec<f64> = (0..c).map(|ch| input.get(&at(b, ch, s)).to_f64()).collect();
@@ -91,10 +111,10 @@ pub fn dice_reference<T: Float>(input: &TensorView<'_, T>, target: &Target<'_, T
     let sums = |b: usize, ch: usize| -> (f64, f64, f64) {
         let (mut i, mut q, mut g) = (0.0, 0.0, 0.0);
         for k in 0..pos.len() {
-            let (pv, tv) = (p[b][ch][k] * m[b][k], t[b][ch][k] * m[b][k]);
-            i += if soft { pv.min(tv) } else { pv * tv };
-            q += if opts.squared_pred { pv * pv } else { pv };
-            g += if opts.squared_pred { tv * tv } else { tv };
+            let (pv, tv, wk) = (p[b][ch][k] * m[b][k], t[b][ch][k] * m[b][k], w[b][k]);
+            i += wk * if soft { pv.min(tv) } else { pv * tv };
+            q += wk * if opts.squared_pred { pv * pv } else { pv };
+            g += wk * if opts.squared_pred { tv * tv } else { tv };
         }
         (i, q, g)
     };
@@ -137,7 +157,7 @@ pub fn dice_reference<T: Float>(input: &TensorView<'_, T>, target: &Target<'_, T
                 let (pv, tv, mk) = (p[b][ch][k] * m[b][k], t[b][ch][k] * m[b][k], m[b][k]);
                 let d_inter = if soft { if pv < tv { 1.0 } else if pv == tv { 0.5 } else { 0.0 } } else { tv };
                 let d_pred = if opts.squared_pred { 2.0 * pv } else { 1.0 };
-                gp[ch] = scale * (di * d_inter + dq * d_pred) * mk;
+                gp[ch] = scale * (di * d_inter + dq * d_pred) * mk * w[b][k];
             }
             for ch in 0..c {
                 let pv = p[b][ch][k];

@@ -171,11 +171,63 @@ fn loss_family_options() {
     bad(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, alpha: FocalAlpha::Scalar(1.5), ..Default::default() }), "alpha");
     bad(pw(Pointwise { kind: PointwiseKind::SoftmaxCe, alpha: FocalAlpha::Scalar(0.5), ..Default::default() }), "alpha");
     bad(DiceOptions { include_background: false, ..pw(Pointwise { kind: PointwiseKind::SoftmaxFocal, ..Default::default() }) }, "pointwise");
-    bad(DiceOptions { reduction: Reduction::None, ..pw(Pointwise { kind: PointwiseKind::Bce, ..Default::default() }) }, "reduction");
+    // reduction none with an elementwise term is allowed (its per-element values come from
+    // dice_pointwise_map); with the temporal term it is not
+    assert!(labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &DiceOptions { reduction: Reduction::None, ..pw(Pointwise { kind: PointwiseKind::Bce, ..Default::default() }) }).is_ok());
     let e = call(pw(Pointwise { kind: PointwiseKind::SoftmaxCe, weight: vec![1.0; 2], ..Default::default() }));
     assert!(matches!(e, DiceError::WeightCount { expected: 3, got: 2 }), "{e}");
     let e = call(pw(Pointwise { kind: PointwiseKind::Bce, weight: vec![1.0, -2.0, 1.0], ..Default::default() }));
     assert!(matches!(e, DiceError::BadWeight { index: 1, .. }), "{e}");
     let e = call(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, alpha: FocalAlpha::PerClass(vec![0.5; 2]), ..Default::default() }));
     assert!(matches!(e, DiceError::WeightCount { expected: 3, got: 2 }), "{e}");
+}
+
+#[test]
+fn bad_loss_masks() {
+    let x = vec![0.1f64; 2 * 3 * 4];
+    let l = vec![0i64, 1, 2, 1, 0, 2, 1, 1];
+    let input = TensorView::contiguous("input", &x, &[2, 3, 4]).unwrap();
+    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 4]).unwrap()));
+    let ctx = Context::single();
+    let call = |m: &[f64], shape: &[usize], o: &DiceOptions| {
+        let mv = TensorView::contiguous("loss_mask", m, shape).unwrap();
+        dice_loss_masked(&ctx, &input, &target, Some(&mv), o)
+    };
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5] {
+        let mut m = vec![1.0; 8];
+        m[5] = bad;
+        let e = call(&m, &[2, 1, 4], &opts()).unwrap_err();
+        assert!(matches!(e, DiceError::BadLossMask { value } if value.to_bits() == bad.to_bits()), "{bad}: {e}");
+        // the backward pass checks too
+        let mv = TensorView::contiguous("loss_mask", &m, &[2, 4]).unwrap();
+        let coef = dice_finalize(&Stats::zeros(2, 3), &opts()).unwrap().coefficients(None).unwrap();
+        let mut g = vec![0.0; x.len()];
+        let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 4]).unwrap();
+        let e = dice_backward_masked(&ctx, &input, &target, Some(&mv), &opts(), &coef, &mut grad).unwrap_err();
+        assert!(matches!(e, DiceError::BadLossMask { .. }), "{e}");
+    }
+    // -0.0 is a valid zero weight
+    assert!(call(&[-0.0; 8], &[2, 1, 4], &opts()).is_ok());
+    for shape in [&[2, 3, 4][..], &[1, 1, 4], &[2, 1, 2, 2], &[2, 8], &[8]] {
+        let e = call(&[1.0; 24][..shape.iter().product()], shape, &opts()).unwrap_err();
+        assert!(matches!(e, DiceError::ShapeMismatch { arg: "loss_mask", .. }), "{shape:?}: {e}");
+    }
+    // the temporal term takes no mask (rank 4 so that it is otherwise valid)
+    let x4 = vec![0.1f64; 2 * 3 * 2 * 2];
+    let l4 = vec![0i64; 8];
+    let m4 = vec![1.0; 8];
+    let i4 = TensorView::contiguous("input", &x4, &[2, 3, 2, 2]).unwrap();
+    let t4 = Target::Labels(Labels::I64(TensorView::contiguous("target", &l4, &[2, 1, 2, 2]).unwrap()));
+    let mv = TensorView::contiguous("loss_mask", &m4, &[2, 2, 2]).unwrap();
+    let e = dice_loss_masked(&ctx, &i4, &t4, Some(&mv), &DiceOptions { temporal: 0.5, ..opts() }).unwrap_err();
+    assert!(matches!(e, DiceError::BadOption { name: "loss_mask", .. }), "{e}");
+    let e = dice_loss(&ctx, &i4, &t4, &DiceOptions { temporal: 0.5, reduction: Reduction::None, ..opts() }).unwrap_err();
+    assert!(matches!(e, DiceError::BadOption { name: "reduction", .. }), "{e}");
+    // empty spatial extent: a (N, 1, 0) mask is fine, as elsewhere
+    let e0: Vec<f64> = vec![];
+    let i0 = TensorView::contiguous("input", &e0, &[2, 3, 0]).unwrap();
+    let l0: Vec<i64> = vec![];
+    let t0 = Target::Labels(Labels::I64(TensorView::contiguous("target", &l0, &[2, 1, 0]).unwrap()));
+    let m0 = TensorView::contiguous("loss_mask", &e0, &[2, 1, 0]).unwrap();
+    assert!(dice_loss_masked(&ctx, &i0, &t0, Some(&m0), &opts()).is_ok());
 }

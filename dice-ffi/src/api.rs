@@ -4,8 +4,9 @@
 //! Common contract: every pointer argument is NULL or valid as documented; tensors follow the
 //! DiceTensor contract; input is float32/float64 (N, C, spatial...) of ndim 3..=6; target
 //! is dense (input's dtype and shape) or labels (uint8/bool/uint16/int32/int64, shaped
-//! (N, 1, spatial...) or (N, spatial...)); grad has the input's dtype and shape and must not
-//! overlap input or target memory. Outputs are written only when DICE_STATUS_OK is returned.
+//! (N, 1, spatial...) or (N, spatial...)); opts.loss_mask, when set, has the input's dtype and
+//! is shaped (N, 1, spatial...) or (N, spatial...); grad has the input's dtype and shape and
+//! must not overlap input, target or loss-mask memory. Outputs are written only when DICE_STATUS_OK is returned.
 
 use dice_core::{Context, DiceOptions, Finalized, Float, Stats};
 
@@ -82,6 +83,8 @@ struct Call<'a> {
     opts: DiceOptions,
     input: Parsed,
     target: Parsed,
+    /// opts.loss_mask, checked to have the input's dtype.
+    mask: Option<Parsed>,
     kind: InputKind,
 }
 
@@ -94,32 +97,64 @@ unsafe fn prepare<'a>(
     opts: *const DiceLossOptions,
 ) -> FfiResult<Call<'a>> {
     // SAFETY: (all four) forwarded contracts of the entry point.
-    let opts = unsafe { options::read(opts) }?;
+    let (opts, mask) = unsafe { options::read_with_mask(opts) }?;
     // SAFETY: as above.
     let input = unsafe { tensor::parse("input", input) }?;
     // SAFETY: as above.
     let target = unsafe { tensor::parse("target", target) }?;
     let kind = tensor::input_kind(&input)?;
+    let mask = if mask.is_null() {
+        None
+    } else {
+        // SAFETY: as above (opts.loss_mask is a DiceTensor by the options contract).
+        let m = unsafe { tensor::parse("loss_mask", mask) }?;
+        if m.dtype != input.dtype {
+            return fail(
+                DiceStatus::BadDtype,
+                format!("loss_mask: dtype {} must match the input's {}", tensor::dtype_name(m.dtype), tensor::dtype_name(input.dtype)),
+            );
+        }
+        Some(m)
+    };
     // SAFETY: as above.
     let ctx = unsafe { resolve(ctx) }?;
-    Ok(Call { ctx, opts, input, target, kind })
+    Ok(Call { ctx, opts, input, target, mask, kind })
 }
 
-/// Parses the gradient and checks its dtype and that it shares no memory with the inputs.
+/// The loss mask's view, when there is one.
+///
+/// # Safety
+/// As for `loss_t`.
+unsafe fn mask_view<'a, T: Float>(call: &Call<'_>) -> FfiResult<Option<dice_core::TensorView<'a, T>>> {
+    // SAFETY: the mask has the input's dtype (checked in prepare), so T matches; contract forwarded.
+    call.mask.as_ref().map(|m| unsafe { tensor::view::<T>(m) }).transpose()
+}
+
+/// Parses the gradient and checks its dtype and that it shares no memory with the inputs
+/// (input, target, loss mask).
 ///
 /// # Safety
 /// `grad` as in the module contract.
 unsafe fn prepare_grad(call: &Call<'_>, grad: *const DiceTensor) -> FfiResult<Parsed> {
     // SAFETY: forwarded contract.
-    let g = unsafe { tensor::parse("grad", grad) }?;
+    unsafe { prepare_output(call, "grad", grad) }
+}
+
+/// As `prepare_grad`, for an output named `arg`.
+///
+/// # Safety
+/// `grad` as in the module contract.
+unsafe fn prepare_output(call: &Call<'_>, arg: &'static str, grad: *const DiceTensor) -> FfiResult<Parsed> {
+    // SAFETY: forwarded contract.
+    let g = unsafe { tensor::parse(arg, grad) }?;
     tensor::check_grad_dtype(&call.input, &g)?;
-    for other in [&call.input, &call.target] {
+    for other in [Some(&call.input), Some(&call.target), call.mask.as_ref()].into_iter().flatten() {
         if g.overlaps(other) {
             let (a0, a1) = g.byte_range();
             let (b0, b1) = other.byte_range();
             return fail(
                 DiceStatus::AliasedOutput,
-                format!("grad (bytes [{a0:#x}, {a1:#x})) overlaps the memory of {} (bytes [{b0:#x}, {b1:#x}))", other.arg),
+                format!("{arg} (bytes [{a0:#x}, {a1:#x})) overlaps the memory of {} (bytes [{b0:#x}, {b1:#x}))", other.arg),
             );
         }
     }
@@ -149,7 +184,9 @@ unsafe fn loss_t<T: Float>(call: &Call<'_>) -> FfiResult<Finalized> {
     let input = unsafe { tensor::view::<T>(&call.input) }?;
     // SAFETY: as above.
     let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
-    Ok(dice_core::dice_loss(call.ctx, &input, &target, &call.opts)?)
+    // SAFETY: as above.
+    let mask = unsafe { mask_view::<T>(call) }?;
+    Ok(dice_core::dice_loss_masked(call.ctx, &input, &target, mask.as_ref(), &call.opts)?)
 }
 
 /// # Safety
@@ -162,7 +199,9 @@ unsafe fn loss_grad_t<T: Float>(call: &Call<'_>, grad: &Parsed, upstream: Option
     // SAFETY: grad has the input's dtype and shares no byte with input or target (checked in
     // prepare_grad); no other view of it exists.
     let mut g = unsafe { tensor::view_mut::<T>(grad) }?;
-    Ok(dice_core::dice_loss_grad(call.ctx, &input, &target, &call.opts, upstream, &mut g)?)
+    // SAFETY: as for input.
+    let mask = unsafe { mask_view::<T>(call) }?;
+    Ok(dice_core::dice_loss_grad_masked(call.ctx, &input, &target, mask.as_ref(), &call.opts, upstream, &mut g)?)
 }
 
 /// # Safety
@@ -172,7 +211,9 @@ unsafe fn stats_t<T: Float>(call: &Call<'_>) -> FfiResult<Stats> {
     let input = unsafe { tensor::view::<T>(&call.input) }?;
     // SAFETY: as above.
     let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
-    Ok(dice_core::dice_stats(call.ctx, &input, &target, &call.opts)?)
+    // SAFETY: as above.
+    let mask = unsafe { mask_view::<T>(call) }?;
+    Ok(dice_core::dice_stats_masked(call.ctx, &input, &target, mask.as_ref(), &call.opts)?)
 }
 
 /// # Safety
@@ -186,7 +227,9 @@ unsafe fn backward_t<T: Float>(call: &Call<'_>, grad: &Parsed, stats: &Stats, up
     let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
     // SAFETY: as in loss_grad_t.
     let mut g = unsafe { tensor::view_mut::<T>(grad) }?;
-    Ok(dice_core::dice_backward(call.ctx, &input, &target, &call.opts, &coef, &mut g)?)
+    // SAFETY: as for input.
+    let mask = unsafe { mask_view::<T>(call) }?;
+    Ok(dice_core::dice_backward_masked(call.ctx, &input, &target, mask.as_ref(), &call.opts, &coef, &mut g)?)
 }
 
 /// Writes loss and values (values only when wanted; lengths already checked).
@@ -437,5 +480,48 @@ pub unsafe extern "C" fn dice_backward_from_stats(
         };
         // SAFETY: forwarded contract.
         with_float!(call.kind, T => unsafe { backward_t::<T>(&call, &g, &st, upstream.as_deref()) })
+    })
+}
+
+/// # Safety
+/// As for `loss_grad_t`.
+unsafe fn map_t<T: Float>(call: &Call<'_>, out: &Parsed) -> FfiResult<()> {
+    // SAFETY: element type matches; contract forwarded.
+    let input = unsafe { tensor::view::<T>(&call.input) }?;
+    // SAFETY: as above.
+    let target = unsafe { tensor::target::<T>(&call.target, &call.input) }?;
+    // SAFETY: as above.
+    let mask = unsafe { mask_view::<T>(call) }?;
+    // SAFETY: out has the input's dtype and shares no byte with input, target or mask
+    // (checked in prepare_output); no other view of it exists.
+    let mut o = unsafe { tensor::view_mut::<T>(out) }?;
+    Ok(dice_core::dice_pointwise_map(call.ctx, &input, &target, mask.as_ref(), &call.opts, &mut o)?)
+}
+
+/// The elementwise term per element (MONAI's reduction="none" of FocalLoss / DiceFocalLoss):
+/// writes into `out` (the input's dtype and shape, any injective strides, no overlap with
+/// input, target or loss_mask) each element's loss of opts.pointwise (BCE, sigmoid or softmax
+/// focal; softmax CE is refused with DICE_STATUS_BAD_OPTION) times its keep weight (0 where
+/// ignored, the loss_mask value with a mask), 0 on channels the term does not cover, before
+/// the term's mean and pw_lambda. One pass. Its sum is the term of dice_loss with reduction
+/// none (or sum, for BCE) and pw_lambda 1, whose gradient dice_loss_grad writes.
+///
+/// # Safety
+/// See the contract at the top of this header.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dice_pointwise_map(
+    ctx: *const DiceContext,
+    input: *const DiceTensor,
+    target: *const DiceTensor,
+    opts: *const DiceLossOptions,
+    out: *const DiceTensor,
+) -> DiceStatus {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let call = unsafe { prepare(ctx, input, target, opts) }?;
+        // SAFETY: forwarded contract.
+        let o = unsafe { prepare_output(&call, "out", out) }?;
+        // SAFETY: forwarded contract.
+        with_float!(call.kind, T => unsafe { map_t::<T>(&call, &o) })
     })
 }

@@ -20,7 +20,9 @@ mod schedule;
 mod status;
 mod tensor;
 
-pub use api::{dice_backward_from_stats, dice_finalize, dice_loss, dice_loss_grad, dice_loss_shape, dice_stats};
+pub use api::{
+    dice_backward_from_stats, dice_finalize, dice_loss, dice_loss_grad, dice_loss_shape, dice_pointwise_map, dice_stats,
+};
 pub use metrics::*;
 pub use schedule::{DiceRamp, dice_ramp};
 pub use context::{DiceContext, dice_context_create, dice_context_destroy, dice_context_num_threads};
@@ -38,7 +40,7 @@ pub use tensor::{
 /// Major version of the library (semver).
 pub const DICE_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const DICE_VERSION_MINOR: u32 = 2;
+pub const DICE_VERSION_MINOR: u32 = 3;
 /// Patch version of the library.
 pub const DICE_VERSION_PATCH: u32 = 0;
 /// ABI version: bumped on any incompatible change of a signature, struct layout or status

@@ -8,6 +8,7 @@ use dice_core::{
 };
 
 use crate::status::{DiceStatus, FfiResult, fail, guard};
+use crate::tensor::DiceTensor;
 
 /// Activation fused into the passes (DiceLossOptions.activation).
 #[repr(i32)]
@@ -219,10 +220,17 @@ pub struct DiceLossOptions {
     /// Weight of the temporal-consistency term lambda mean((p_t - p_(t-1))^2) over the kept
     /// channels and consecutive frames of axis 2 (rank >= 4); finite and >= 0. Default 0.
     pub temporal: f64,
+    // ---- since 0.3 (appended; a 0.2 caller's struct_size ends above) ----
+    /// nnU-Net's per-voxel loss mask m, NULL = none: the input's float dtype, shaped
+    /// (N, 1, spatial...) or (N, spatial...), any strides (0 broadcasts), values finite and >= 0
+    /// (else DICE_STATUS_BAD_WEIGHT). I = sum m p t, P = sum m p (m p^2), G = sum m t (m t^2);
+    /// the elementwise term weighs each voxel's loss and its mean weight by m. Not with the
+    /// temporal term. Read during the call only; must not overlap grad. Default NULL.
+    pub loss_mask: *const DiceTensor,
 }
 
 /// sizeof(DiceLossOptions) in this version of the library (64-bit targets).
-pub const DICE_LOSS_OPTIONS_SIZE: u32 = 232;
+pub const DICE_LOSS_OPTIONS_SIZE: u32 = 240;
 /// sizeof(DiceLossOptions) of version 0.1 (plain Dice/Jaccard); still accepted.
 pub const DICE_LOSS_OPTIONS_SIZE_V1: u32 = 64;
 /// Largest struct_size accepted (a guard against uninitialised sizes).
@@ -247,10 +255,11 @@ const _: () = {
     assert!(offset_of!(DiceLossOptions, classes) == 128);
     assert!(offset_of!(DiceLossOptions, focal_alpha_kind) == 216);
     assert!(offset_of!(DiceLossOptions, temporal) == 224);
+    assert!(offset_of!(DiceLossOptions, loss_mask) == 232);
 };
 
 /// Field end offsets: the struct sizes an older caller may legitimately pass.
-const FIELD_ENDS: [usize; 16] = [
+const FIELD_ENDS: [usize; 17] = [
     offset_of!(DiceLossOptions, struct_size) + 4,
     offset_of!(DiceLossOptions, activation) + 4,
     offset_of!(DiceLossOptions, reduction) + 4,
@@ -267,6 +276,7 @@ const FIELD_ENDS: [usize; 16] = [
     offset_of!(DiceLossOptions, soft_label) + 1,
     DICE_LOSS_OPTIONS_SIZE_V1 as usize, // version 0.1 ends after `reserved`
     offset_of!(DiceLossOptions, temporal), // before the temporal term
+    offset_of!(DiceLossOptions, loss_mask), // version 0.2 ends after `temporal`
 ];
 
 impl DiceLossOptions {
@@ -317,6 +327,7 @@ impl DiceLossOptions {
             frames: 0,
             reserved2: [0; 3],
             temporal: 0.0,
+            loss_mask: std::ptr::null(),
         }
     }
 }
@@ -335,6 +346,15 @@ fn flag(name: &str, v: u8) -> FfiResult<bool> {
 /// `opts` must be NULL or readable for `opts->struct_size` bytes; `weight` must be NULL or
 /// readable for `weight_len` doubles.
 pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { read_with_mask(opts) }?.0)
+}
+
+/// As [`read`], plus the `loss_mask` pointer (NULL when absent or past the caller's struct).
+///
+/// # Safety
+/// As for [`read`].
+pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(DiceOptions, *const DiceTensor)> {
     let mut o = DiceLossOptions::defaults();
     if !opts.is_null() {
         // SAFETY: non-NULL; every caller struct starts with a u32 struct_size.
@@ -441,7 +461,7 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
         1 => DenseIgnore::Equal,
         v => return fail(DiceStatus::BadOption, format!("opts.dense_ignore = {v} must be 0 or 1")),
     };
-    Ok(DiceOptions {
+    let core = DiceOptions {
         activation,
         include_background: flag("include_background", o.include_background)?,
         squared_pred: flag("squared_pred", o.squared_pred)?,
@@ -474,7 +494,8 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
         },
         frames: flag("frames", o.frames)?,
         temporal: o.temporal,
-    })
+    };
+    Ok((core, o.loss_mask))
 }
 
 /// Copies a caller array (NULL allowed only with len 0).

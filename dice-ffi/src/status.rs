@@ -38,7 +38,8 @@ pub enum DiceStatus {
     /// An option is out of its domain (unknown activation or reduction, a flag not 0/1,
     /// a negative or non-finite smoothing term, non-zero reserved bytes).
     BadOption = 12,
-    /// A class weight is negative or not finite, or their count fits no kept-class count.
+    /// A class weight or loss-mask value is negative or not finite, or the class weights'
+    /// count fits no kept-class count.
     BadWeight = 13,
     /// `struct_size` is too small, ends inside a field, is implausibly large, or the bytes
     /// beyond the fields this library knows are not zero.
@@ -116,7 +117,7 @@ impl From<DiceError> for Failure {
             E::OverlappingOutput { .. } => DiceStatus::OverlappingOutput,
             E::AliasedOutput { .. } => DiceStatus::AliasedOutput,
             E::LabelOutOfRange { .. } => DiceStatus::LabelOutOfRange,
-            E::BadWeight { .. } | E::WeightCount { .. } => DiceStatus::BadWeight,
+            E::BadWeight { .. } | E::WeightCount { .. } | E::BadLossMask { .. } => DiceStatus::BadWeight,
             E::BadOption { .. } => DiceStatus::BadOption,
             E::StatsMismatch { .. } => DiceStatus::StatsMismatch,
             E::UpstreamLength { .. } => DiceStatus::BadLength,

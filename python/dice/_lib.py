@@ -130,6 +130,8 @@ class DiceLossOptions(ctypes.Structure):
         ("frames", ctypes.c_uint8),
         ("reserved2", ctypes.c_uint8 * 3),
         ("temporal", ctypes.c_double),
+        # since 0.3
+        ("loss_mask", ctypes.POINTER(DiceTensor)),
     ]
 
 
@@ -195,6 +197,7 @@ _PROTOTYPES = {
     "dice_stats": (_ST, [_CTX, _T, _T, _O, _D, _S]),
     "dice_finalize": (_ST, [_D, _S, _S, _S, _O, _D, _D, _S]),
     "dice_backward_from_stats": (_ST, [_CTX, _T, _T, _O, _D, _S, _S, _S, _D, _S, _T]),
+    "dice_pointwise_map": (_ST, [_CTX, _T, _T, _O, _T]),
     "dice_confusion": (_ST, [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, _P(ctypes.c_uint64), _S]),
     "dice_overlap_values": (_ST, [_P(ctypes.c_uint64), _S, _S, ctypes.c_int32, ctypes.c_double, ctypes.c_int32,
                                   ctypes.c_uint8, _D, _S]),

@@ -192,12 +192,28 @@ def _shape(inp, opts):
     return rows.value, classes.value
 
 
-def run(input, target, opts, *, to_onehot_y=False, return_grad=False, upstream=None):
+def _loss_mask(opts, inp, loss_mask):
+    """Points opts.loss_mask at a DiceTensor of the mask (None: no mask); returns what must stay
+    alive for the call. Zero-copy when the mask has the input's dtype; bool/integer/other float
+    masks are converted to it (the library reads the input's float type)."""
+    if loss_mask is None:
+        return None
+    m = loss_mask if isinstance(loss_mask, np.ndarray) else np.asarray(loss_mask)
+    if inp.array.dtype.kind == "f" and m.dtype != inp.array.dtype:
+        m = m.astype(inp.array.dtype)
+    t = Tensor(m, "loss_mask")
+    opts.loss_mask = ctypes.pointer(t.struct)
+    return t
+
+
+def run(input, target, opts, *, to_onehot_y=False, return_grad=False, upstream=None, loss_mask=None):
     """One dice_loss / dice_loss_grad call. Returns (loss, values (rows, classes), grad or None).
 
-    `upstream` scales the gradient: a scalar (mean/sum) or one value per entry (none)."""
+    `upstream` scales the gradient: a scalar (mean/sum) or one value per entry (none).
+    `loss_mask`: nnU-Net's per-voxel weights (N, 1, spatial...) or (N, spatial...)."""
     input = _as_input(input)
     inp = Tensor(input, "input")
+    mask = _loss_mask(opts, inp, loss_mask)  # noqa: F841 (kept alive for the call)
     tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
     rows, classes = _shape(inp, opts)
     values = np.empty((rows, classes), dtype=np.float64)
@@ -216,6 +232,30 @@ def run(input, target, opts, *, to_onehot_y=False, return_grad=False, upstream=N
     return loss.value, values, grad
 
 
+def run_map(input, target, opts, *, to_onehot_y=False, loss_mask=None):
+    """One dice_pointwise_map call: the elementwise term per element, an array of the input's
+    shape and dtype (each element's BCE / focal loss times its keep weight, 0 on channels the
+    term does not cover, before the term's mean and lambda)."""
+    input = _as_input(input)
+    inp = Tensor(input, "input")
+    mask = _loss_mask(opts, inp, loss_mask)  # noqa: F841 (kept alive for the call)
+    tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
+    out = np.empty_like(inp.array, order="K")
+    o = Tensor(out, "out")
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_pointwise_map(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts), o.ref))
+    return out
+
+
+def pointwise_map(input, target, *, to_onehot_y=False, loss_mask=None, **options):
+    """The elementwise term (options as for `loss`, e.g. pointwise="sigmoid_focal") per element,
+    shaped like the input: the summands of the term's loss before its mean and lambda."""
+    opts, keep = family_options(**options)
+    out = run_map(input, target, opts, to_onehot_y=to_onehot_y, loss_mask=loss_mask)
+    del keep
+    return out
+
+
 def _result(loss, values, grad, reduction, batch, return_grad):
     out = (values[0] if batch else values) if reduction == "none" else loss
     return (out, grad) if return_grad else out
@@ -224,7 +264,7 @@ def _result(loss, values, grad, reduction, batch, return_grad):
 def dice_loss(input, target, *, include_background=True, to_onehot_y=False, sigmoid=False,
               softmax=False, squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5,
               smooth_dr=1e-5, batch=False, weight=None, soft_label=False, ignore_index=None,
-              return_grad=False):
+              return_grad=False, loss_mask=None):
     """Soft Dice (or Jaccard) loss, MONAI DiceLoss semantics:
 
         loss(n, c) = weight_c * (1 - (2 I + smooth_nr) / (P + G + smooth_dr))
@@ -232,23 +272,27 @@ def dice_loss(input, target, *, include_background=True, to_onehot_y=False, sigm
     with I = sum(p t), P = sum(p), G = sum(t) over space (and the batch with batch=True), p the
     activated input; squared_pred squares p and t in P and G; jaccard uses 2(P + G - I) in the
     denominator. Returns a float (mean/sum) or an array (N, C_kept) / (C_kept,) for "none";
-    with return_grad=True, (loss, d(sum of loss)/d(input))."""
+    with return_grad=True, (loss, d(sum of loss)/d(input)). `loss_mask` (nnU-Net's, shaped
+    (N, 1, spatial...) or (N, spatial...), finite and >= 0) weighs every voxel's terms:
+    I = sum m p t, P = sum m p, G = sum m t."""
     opts, keep = dice_options(sigmoid=sigmoid, softmax=softmax, include_background=include_background,
                               squared_pred=squared_pred, jaccard=jaccard, smooth_nr=smooth_nr,
                               smooth_dr=smooth_dr, batch=batch, weight=weight, reduction=reduction,
                               ignore_index=ignore_index, soft_label=soft_label)
-    loss, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad)
+    loss, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad,
+                             loss_mask=loss_mask)
     del keep
     return _result(loss, values, grad, reduction, batch, return_grad)
 
 
-def dice_stats(input, target, *, to_onehot_y=False, **options):
+def dice_stats(input, target, *, to_onehot_y=False, loss_mask=None, **options):
     """Step 1 of the three-step API: the sums (I, P, G) per (item, kept class), shape (N, C_kept, 3).
 
     Stats of disjoint spatial tiles of the same items add; with batch=True, rows may be summed
     (e.g. across data-parallel workers) before `dice_finalize`. `options` are dice_loss's."""
     opts, keep = dice_options(**options)
     inp = Tensor(_as_input(input), "input")
+    mask = _loss_mask(opts, inp, loss_mask)  # noqa: F841 (kept alive for the call)
     tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
     rows, classes = _shape(inp, opts)
     n = inp.array.shape[0]
@@ -282,12 +326,13 @@ def dice_finalize(stats, **options):
     return _result(loss.value, values, None, reduction, batch, False)
 
 
-def dice_backward_from_stats(input, target, stats, *, upstream=None, to_onehot_y=False, **options):
+def dice_backward_from_stats(input, target, stats, *, upstream=None, to_onehot_y=False, loss_mask=None, **options):
     """Step 3: d(loss)/d(input) for this input/target (one tile or shard) from (summed) stats.
 
     stats rows must be the input's N, or 1 (pooled) to apply to every item."""
     opts, keep = dice_options(**options)
     inp = Tensor(_as_input(input), "input")
+    mask = _loss_mask(opts, inp, loss_mask)  # noqa: F841 (kept alive for the call)
     tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
     s, sptr = _stats_arg(stats)
     grad = np.empty_like(inp.array, order="K")
@@ -334,14 +379,17 @@ def dice_focal_loss(input, target, *, return_grad=False, **kwargs):
     return _monai_functional("DiceFocalLoss", input, target, return_grad, kwargs)
 
 
-def loss(input, target, *, to_onehot_y=False, return_grad=False, **options):
+def loss(input, target, *, to_onehot_y=False, return_grad=False, loss_mask=None, **options):
     """Any loss of the library's family by its options (dice_loss' keywords plus FAMILY_DEFAULTS'
     keys), e.g. focal Tversky: loss(x, y, softmax=True, overlap="tversky", alpha=0.3, beta=0.7,
     gamma=0.75); log-cosh Dice: form="log_cosh"; nnU-Net: form="negative", clamp_dr=1e-8.
     Returns the reduced loss, or per-entry values (rows, classes) with reduction="none"; with
-    frames=True (per-frame rows of (N, C, T, spatial...) inputs) those are (N, T, classes)."""
+    frames=True (per-frame rows of (N, C, T, spatial...) inputs) those are (N, T, classes).
+    `loss_mask` as in dice_loss; the elementwise terms weigh each voxel's loss and its mean
+    weight by it (the temporal term takes no mask)."""
     opts, keep = family_options(**options)
-    value, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad)
+    value, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad,
+                              loss_mask=loss_mask)
     del keep
     if options.get("frames") and not options.get("batch"):
         values = values.reshape(np.shape(input)[0], np.shape(input)[2], values.shape[1])

@@ -323,6 +323,9 @@ typedef struct {
   int64_t shape[4], lshape[4], gshape[4], strides[4];
   float input[96], dense[96], grad[96];
   int64_t labels[32];
+  float mask[32];
+  int64_t mshape[3];
+  DiceTensor msk;
   double weight[4], upstream[8], stats[18], values[8];
   size_t values_len, stats_len, upstream_len, rows, classes;
   DiceTensor in, tgt, grd;
@@ -345,6 +348,9 @@ static void fixture_init(Fixture *f) {
     f->dense[i] = (float)((i / 16) % 3 == (i % 16) % 3);
   }
   for (i = 0; i < 32; ++i) f->labels[i] = (int64_t)(i * 7 % 3);
+  for (i = 0; i < 32; ++i) f->mask[i] = (float)(i % 4) * 0.5f; /* (N, 4, 4) loss mask */
+  f->mshape[0] = 2, f->mshape[1] = 4, f->mshape[2] = 4;
+  f->msk = tensor(f->mask, F32, 3, f->mshape, NULL);
   f->in = tensor(f->input, F32, 4, f->shape, NULL);
   f->tgt = tensor(f->labels, I64, 4, f->lshape, NULL);
   f->grd = tensor(f->grad, F32, 4, f->gshape, NULL);
@@ -474,6 +480,22 @@ static void test_bad_inputs(void) {
        f->o.include_background = 0; f->values_len = 4);
   CASE(run_loss, DICE_STATUS_BAD_WEIGHT, "2 values given", f->o.pointwise = DICE_POINTWISE_SOFTMAX_CE;
        f->o.pw_weight = f->weight; f->o.pw_weight_len = 2);
+  /* the loss mask (since 0.3): valid, a 0.2 caller's 232-byte struct ignores the field, bad values / dtype /
+   * shape / aliasing are refused */
+  CASE(run_grad, DICE_STATUS_OK, NULL, f->o.loss_mask = &f->msk);
+  CASE(run_backward, DICE_STATUS_OK, NULL, f->o.loss_mask = &f->msk);
+  CASE(run_stats, DICE_STATUS_OK, NULL, f->o.loss_mask = &f->msk);
+  CASE(run_loss, DICE_STATUS_OK, NULL, f->o.struct_size = 232; f->o.loss_mask = (const DiceTensor *)(void *)f->big);
+  CASE(run_loss, DICE_STATUS_OK, NULL, f->o.struct_size = 224; f->o.temporal = -1.0);
+  CASE(run_loss, DICE_STATUS_BAD_WEIGHT, "loss_mask: value NaN", f->o.loss_mask = &f->msk; f->mask[5] = NAN);
+  CASE(run_grad, DICE_STATUS_BAD_WEIGHT, "loss_mask: value -1", f->o.loss_mask = &f->msk; f->mask[31] = -1.0f);
+  CASE(run_loss, DICE_STATUS_BAD_WEIGHT, "loss_mask: value inf", f->o.loss_mask = &f->msk; f->mask[0] = INFINITY);
+  CASE(run_loss, DICE_STATUS_BAD_DTYPE, "loss_mask: dtype", f->o.loss_mask = &f->msk; f->msk.dtype = F64);
+  CASE(run_loss, DICE_STATUS_SHAPE_MISMATCH, "loss_mask", f->o.loss_mask = &f->msk; f->mshape[1] = 2; f->mshape[2] = 8);
+  CASE(run_grad, DICE_STATUS_ALIASED_OUTPUT, "loss_mask", f->o.loss_mask = &f->msk;
+       f->msk = tensor(f->grad, F32, 3, f->mshape, NULL));
+  CASE(run_loss, DICE_STATUS_BAD_OPTION, "temporal term takes no loss mask", f->o.loss_mask = &f->msk;
+       f->o.temporal = 0.5);
   /* a newer caller: zero tail accepted, non-zero tail refused */
   CASE(run_loss, DICE_STATUS_OK, NULL, memcpy(f->big, &f->o, sizeof f->o);
        ((DiceLossOptions *)(void *)f->big)->struct_size = sizeof f->big; f->popts = (const DiceLossOptions *)(void *)f->big);
@@ -536,6 +558,57 @@ static void test_bad_inputs(void) {
        f->classes = 2; f->stats_len = 12);
 }
 
+/* The loss mask: all ones equals no mask; zero weights equal ignore_index on those voxels. The
+ * per-element focal map sums to the term of dice_loss with reduction none. */
+static void test_loss_mask_and_map(DiceContext *ctx) {
+  int64_t shape[4] = {2, 3, 12, 12}, lshape[4] = {2, 1, 12, 12}, mshape[3] = {2, 12, 12};
+  static float ones[288], zeros_at[288], out[864];
+  static int64_t ignored[288];
+  double plain = 0, masked = 0, sum = 0, values[6];
+  size_t i;
+  DiceLossOptions o;
+  DiceTensor ti = tensor((void *)REF2_input, F32, 4, shape, NULL);
+  DiceTensor tl = tensor((void *)REF2_labels, I64, 4, lshape, NULL);
+  DiceTensor tm = tensor(ones, F32, 3, mshape, NULL);
+  DiceTensor tig = tensor(ignored, I64, 4, lshape, NULL);
+  DiceTensor to = tensor(out, F32, 4, shape, NULL);
+  for (i = 0; i < 288; ++i) {
+    ones[i] = 1.0f;
+    zeros_at[i] = (float)(i % 5 != 0);
+    ignored[i] = i % 5 ? REF2_labels[i] : 255;
+  }
+  dice_loss_options_default(&o);
+  o.activation = DICE_ACTIVATION_SOFTMAX;
+  o.pointwise = DICE_POINTWISE_SOFTMAX_CE;
+  CHECK_OK(dice_loss(ctx, &ti, &tl, &o, &plain, NULL, 0));
+  o.loss_mask = &tm;
+  CHECK_OK(dice_loss(ctx, &ti, &tl, &o, &masked, NULL, 0));
+  CHECK(masked == plain, "all-ones mask %.17g vs %.17g", masked, plain);
+  tm.data = zeros_at;
+  CHECK_OK(dice_loss(ctx, &ti, &tl, &o, &masked, NULL, 0));
+  o.loss_mask = NULL;
+  o.has_ignore_index = 1;
+  o.ignore_index = 255;
+  CHECK_OK(dice_loss(ctx, &ti, &tig, &o, &plain, NULL, 0));
+  CHECK(masked == plain, "binary mask %.17g vs ignore_index %.17g", masked, plain);
+
+  /* MONAI DiceFocalLoss(sigmoid=True, reduction="none"): dice per entry + focal per element */
+  dice_loss_options_default(&o);
+  o.activation = DICE_ACTIVATION_SIGMOID;
+  o.reduction = DICE_REDUCTION_NONE;
+  o.pointwise = DICE_POINTWISE_SIGMOID_FOCAL;
+  o.lambda_overlap = 0.0;
+  CHECK_OK(dice_pointwise_map(ctx, &ti, &tl, &o, &to));
+  for (i = 0; i < 864; ++i) sum += out[i];
+  CHECK_OK(dice_loss(ctx, &ti, &tl, &o, &masked, values, 6));
+  CHECK(close_to(sum, masked, 1e-5, 1e-9), "map sum %.9g vs the focal term %.9g", sum, masked);
+  o.pointwise = DICE_POINTWISE_SOFTMAX_CE;
+  CHECK(dice_pointwise_map(ctx, &ti, &tl, &o, &to) == DICE_STATUS_BAD_OPTION, "CE has no per-element map");
+  o.pointwise = DICE_POINTWISE_SIGMOID_FOCAL;
+  to.data = (void *)REF2_input;
+  CHECK(dice_pointwise_map(ctx, &ti, &tl, &o, &to) == DICE_STATUS_ALIASED_OUTPUT, "out overlaps input");
+}
+
 static void test_last_error_copy(void) {
   char small[8];
   DiceTensor t;
@@ -570,6 +643,7 @@ int main(void) {
   test_ramp();
   test_three_steps(one);
   test_strided(NULL);
+  test_loss_mask_and_map(one);
   test_bad_inputs();
   test_last_error_copy();
   test_context();

@@ -41,10 +41,12 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
         if cfg.labels {
             let lr = T::as_simd_bits::<S>(&lab[j0..j1]);
             let code = T::bits_from_usize(cfg.code(c));
-            if cfg.squared {
-                labels::<S, T, true>(s, gr, pr, lr, code, a, b)
-            } else {
-                labels::<S, T, false>(s, gr, pr, lr, code, a, b)
+            let mr = T::as_simd::<S>(cols(mask, 0, j0, j1));
+            match (cfg.squared, cfg.masked) {
+                (false, false) => labels::<S, T, false, false>(s, gr, pr, lr, mr, code, a, b),
+                (false, true) => labels::<S, T, false, true>(s, gr, pr, lr, mr, code, a, b),
+                (true, false) => labels::<S, T, true, false>(s, gr, pr, lr, mr, code, a, b),
+                (true, true) => labels::<S, T, true, true>(s, gr, pr, lr, mr, code, a, b),
             }
         } else {
             let tr = T::as_simd::<S>(cols(t, c, j0, j1));
@@ -61,10 +63,10 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
     }
 }
 
-/// Whether [`grad_x`] covers `cfg` (a label target under softmax with 2 to 8 channels).
+/// Whether [`grad_x`] covers `cfg` (an unmasked label target under softmax, 2 to 8 channels).
 #[inline(always)]
 pub(crate) fn fused(cfg: &KernelCfg) -> bool {
-    cfg.labels && cfg.act == Activation::Softmax && (2..=8).contains(&cfg.c)
+    cfg.labels && !cfg.masked && cfg.act == Activation::Softmax && (2..=8).contains(&cfg.c)
 }
 
 /// `grad_p` then `chain` in one sweep, for the configurations [`fused`] accepts.
@@ -131,21 +133,25 @@ pub(crate) fn chain<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBuf
     }
 }
 
-/// Label target: g = ([l = code] a + b dP/dp), 0 on ignored voxels.
+/// Label target: g = ([l = code] a + b dP/dp) (times the loss-mask weight with `MASK`), 0 on
+/// ignored voxels.
 #[inline(always)]
-fn labels<S: Simd, T: Float, const SQ: bool>(
+#[allow(clippy::too_many_arguments)]
+fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
     s: S,
     g: &mut [T::V<S>],
     p: &[T::V<S>],
     lab: &[T::B<S>],
+    mask: &[T::V<S>],
     code: T::Bits,
     a: T::V<S>,
     b: T::V<S>,
 ) {
     let code = T::splat_bits(s, code);
     let two_b = T::add(s, b, b);
-    for ((gv, &pv), &lv) in g.iter_mut().zip(p).zip(lab) {
-        *gv = label_dp::<S, T, SQ>(s, pv, lv, code, a, b, two_b);
+    for (j, ((gv, &pv), &lv)) in g.iter_mut().zip(p).zip(lab).enumerate() {
+        let v = label_dp::<S, T, SQ>(s, pv, lv, code, a, b, two_b);
+        *gv = if MASK { T::mul(s, v, mask[j]) } else { v };
     }
 }
 

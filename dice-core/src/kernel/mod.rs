@@ -29,8 +29,11 @@ pub(crate) struct KernelCfg {
     pub soft: bool,
     /// The target is a decoded label map (`TileBufs::lab`).
     pub labels: bool,
-    /// A dense target with an element mask (`TileBufs::mask`).
+    /// The element weights `TileBufs::mask` apply: a dense target's ignore mask and/or the
+    /// per-voxel loss mask (with a label map, the loss mask alone, in row 0).
     pub masked: bool,
+    /// A per-voxel loss mask is gathered (`TileBufs::loss_mask`) and folded into `mask`.
+    pub loss_mask: bool,
     /// The mask has one row per channel (smp's elementwise ignore) rather than one shared row.
     pub mask_per_channel: bool,
     /// The softmax also writes ln sum e^x (`TileBufs::lse`) for a softmax elementwise term.
@@ -59,8 +62,11 @@ pub(crate) struct TileBufs<T: Float> {
     pub t: Vec<T>,
     /// Decoded labels: class code, or `T::IGNORED`.
     pub lab: Vec<T::Bits>,
-    /// Dense element mask (1 kept, 0 ignored): row 0, or one row per channel.
+    /// Element weights (dense ignore mask 1 kept / 0 ignored, times the loss mask): row 0, or
+    /// one row per channel.
     pub mask: Vec<T>,
+    /// The per-voxel loss mask of the tile (one row; empty without one).
+    pub loss_mask: Vec<T>,
     /// Probabilities after the activation.
     pub p: Vec<T>,
     /// Gradient with respect to the input, ready to scatter.
@@ -84,6 +90,7 @@ impl<T: Float> TileBufs<T> {
             t: vec![T::default(); c * TILE],
             lab: vec![T::Bits::default(); TILE],
             mask: vec![T::default(); c * TILE],
+            loss_mask: vec![T::default(); if cfg.loss_mask { TILE } else { 0 }],
             p: vec![T::default(); c * TILE],
             g: vec![T::default(); c * TILE],
             aux: vec![T::default(); TILE],

@@ -1,5 +1,7 @@
 //! The elementwise term of the hybrid losses, on a tile, reading the input x as logits.
-//! Per element (n, c, v) with target t (one-hot of the label, or dense) and keep mask k:
+//! Per element (n, c, v) with target t (one-hot of the label, or dense) and keep weight k (0 on
+//! ignored elements, else the loss-mask weight m, 1 without one; each loss and its mean
+//! weight are multiplied by k, so a binary mask is the mean over the kept voxels):
 //!
 //! - softmax CE, per voxel: l = sum_c q_c (lse - x_c), q_c = w_c ((1 - e) t_c + e / C),
 //!   lse = ln sum_c e^x_c; dl/dx_c = p_c Q - q_c, Q = sum q. Mean weight: w_y (labels) or 1.
@@ -97,7 +99,8 @@ fn pow<S: Simd, T: Float>(s: S, u: T::V<S>, gamma: T) -> T::V<S> {
     }
 }
 
-/// Target and keep mask of channel `c` at vector `v` of the tile's column range.
+/// Target and keep weight of channel `c` at vector `v` of the tile's column range (0 on
+/// ignored elements, else the loss-mask weight, 1 without one).
 #[inline(always)]
 fn target<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
     let zero = splat::<S, T>(s, 0.0);
@@ -105,7 +108,8 @@ fn target<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize
     if cfg.labels {
         let lab = T::as_simd_bits::<S>(&bufs.lab[j0..j1])[v];
         let t = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::bits_from_usize(cfg.code(c)))), one, zero);
-        let k = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::IGNORED)), zero, one);
+        let w = if cfg.masked { T::as_simd::<S>(cols(&bufs.mask, 0, j0, j1))[v] } else { one };
+        let k = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::IGNORED)), zero, w);
         (t, k)
     } else {
         let t = T::as_simd::<S>(cols(&bufs.t, c, j0, j1))[v];
@@ -234,18 +238,62 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
             PointwiseKind::SoftmaxFocal => {
                 let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
                 for c in 0..cfg.c {
-                    let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
-                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let u = T::sub(s, one, prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse));
-                    let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
-                    let l = T::mul(s, T::mul(s, k, pow::<S, T>(s, T::max(s, u, zero), pc.gamma)), ls);
-                    loss = T::sub(s, loss, T::mul(s, k0, l));
+                    loss = T::sub(s, loss, T::mul(s, k0, softmax_focal::<S, T>(s, cfg, pc, bufs, c, j0, j1, v, lse)));
                 }
                 weight = T::mul_add(s, k0, splat::<S, T>(s, cfg.c as f64), weight);
             }
         }
     }
     (T::reduce_sum(s, loss), T::reduce_sum(s, weight), T::reduce_sum(s, voxels))
+}
+
+/// Minus the softmax focal loss of channel `c` at vector `v`: a_c w_c t_c (1 - p_c)^gamma ln p_c.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn softmax_focal<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &TileBufs<T>,
+    c: usize,
+    j0: usize,
+    j1: usize,
+    v: usize,
+    lse: T::V<S>,
+) -> T::V<S> {
+    let zero = splat::<S, T>(s, 0.0);
+    let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
+    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+    let u = T::sub(s, splat::<S, T>(s, 1.0), prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse));
+    let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
+    T::mul(s, T::mul(s, k, pow::<S, T>(s, T::max(s, u, zero), pc.gamma)), ls)
+}
+
+/// Writes each element's loss times its keep weight k into `bufs.g` (0 on channels the term
+/// does not cover) for the per-channel kinds (BCE, sigmoid and softmax focal): the summands
+/// of the term's loss sum, before its mean and lambda.
+#[inline(always)]
+pub(crate) fn loss_map<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+    let zero = splat::<S, T>(s, 0.0);
+    let n = (j1 - j0) / T::lanes::<S>();
+    let chans = if pc.kind == PointwiseKind::SigmoidFocal { cfg.first..cfg.c } else { 0..cfg.c };
+    for v in 0..n {
+        let lse = if pc.kind == PointwiseKind::SoftmaxFocal { lse_at::<S, T>(s, cfg, bufs, j0, j1, v) } else { zero };
+        for c in 0..cfg.c {
+            let l = if !chans.contains(&c) {
+                zero
+            } else if pc.kind == PointwiseKind::SoftmaxFocal {
+                let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
+                T::sub(s, zero, T::mul(s, k0, softmax_focal::<S, T>(s, cfg, pc, bufs, c, j0, j1, v, lse)))
+            } else {
+                let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
+                let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
+                let (l, _) = if cfg.labels { elementwise::<S, T, true>(s, pc, c, x, t) } else { elementwise::<S, T, false>(s, pc, c, x, t) };
+                T::mul(s, k, l)
+            };
+            T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v] = l;
+        }
+    }
 }
 
 /// Adds `scale` d loss / dx of columns j0..j1 to `bufs.g`.

@@ -1,6 +1,7 @@
 //! Step 1 on a tile: per kept class, I = sum m i(p, t), P = sum m p (or m p^2), G = sum m t (or
-//! m t^2), with i = p t, or min(p, t) for soft labels, and m the element mask (1 without one). Lanes accumulate in T over
-//! one tile (<= 256 positions), then each tile's total is added in f64.
+//! m t^2), with i = p t, or min(p, t) for soft labels, and m the element weight (the dense
+//! ignore mask times the loss mask; 1 without either). Lanes accumulate in T over one tile
+//! (<= 256 positions), then each tile's total is added in f64.
 
 use super::{KernelCfg, TileBufs, cols};
 use crate::float::Float;
@@ -27,7 +28,13 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
         let (i, q, g) = if cfg.labels {
             let lab = T::as_simd_bits::<S>(&bufs.lab[j0..j1]);
             let code = T::bits_from_usize(cfg.code(c));
-            if cfg.squared { labels::<S, T, true>(s, pr, lab, code) } else { labels::<S, T, false>(s, pr, lab, code) }
+            let mr = T::as_simd::<S>(cols(&bufs.mask, 0, j0, j1));
+            match (cfg.squared, cfg.masked) {
+                (false, false) => labels::<S, T, false, false>(s, pr, lab, mr, code),
+                (false, true) => labels::<S, T, false, true>(s, pr, lab, mr, code),
+                (true, false) => labels::<S, T, true, false>(s, pr, lab, mr, code),
+                (true, true) => labels::<S, T, true, true>(s, pr, lab, mr, code),
+            }
         } else {
             let tr = T::as_simd::<S>(cols(&bufs.t, c, j0, j1));
             let mr = T::as_simd::<S>(cols(&bufs.mask, cfg.mask_row(c), j0, j1));
@@ -47,12 +54,14 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
     }
 }
 
-/// Label target: t = [label == code]; voxels labelled IGNORED count nowhere.
+/// Label target: t = [label == code]; voxels labelled IGNORED count nowhere. `MASK`: each
+/// voxel's terms are multiplied by its loss-mask weight m.
 #[inline(always)]
-fn labels<S: Simd, T: Float, const SQ: bool>(
+fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
     s: S,
     p: &[T::V<S>],
     lab: &[T::B<S>],
+    mask: &[T::V<S>],
     code: T::Bits,
 ) -> (T::V<S>, T::V<S>, T::V<S>) {
     let zero = T::splat(s, T::from_f64(0.0));
@@ -60,13 +69,14 @@ fn labels<S: Simd, T: Float, const SQ: bool>(
     let code = T::splat_bits(s, code);
     let ignored = T::splat_bits(s, T::IGNORED);
     let (mut i, mut q, mut g) = (zero, zero, zero);
-    for (&pv, &lv) in p.iter().zip(lab) {
+    for (j, (&pv, &lv)) in p.iter().zip(lab).enumerate() {
         let is_c = T::eq_bits(s, lv, code);
         let skip = T::eq_bits(s, lv, ignored);
-        i = T::add(s, i, T::select(s, is_c, pv, zero));
         let pq = if SQ { T::mul(s, pv, pv) } else { pv };
+        let (pv, pq, t1) = if MASK { (T::mul(s, pv, mask[j]), T::mul(s, pq, mask[j]), mask[j]) } else { (pv, pq, one) };
+        i = T::add(s, i, T::select(s, is_c, pv, zero));
         q = T::add(s, q, T::select(s, skip, zero, pq));
-        g = T::add(s, g, T::select(s, is_c, one, zero));
+        g = T::add(s, g, T::select(s, is_c, t1, zero));
     }
     (i, q, g)
 }

@@ -107,6 +107,16 @@ class _Loss:
         input = np.asarray(input)
         kwargs = self.spec(input)
         target, kwargs = _monai_ignore(kwargs, input, target, self.to_onehot_y)
+        if self.kwargs.get("reduction", "mean") == "none" and self.kwargs.get("pointwise", "none") != "none":
+            scale = 1.0
+            if upstream is not None:
+                u = np.asarray(upstream, dtype=np.float64).reshape(-1)
+                if u.size and not np.all(u == u[0]):
+                    raise NotImplementedError("a non-uniform upstream gradient of a per-element output (reduction="
+                                              "'none' with a focal term): the library gives the gradient of the sum")
+                scale = float(u[0]) if u.size else 1.0
+            value, grad = self._per_element(input, target, kwargs, return_grad)
+            return value, (grad if grad is None or scale == 1.0 else grad * grad.dtype.type(scale))
         opts, keep = losses.family_options(**kwargs)
         loss, values, grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y,
                                         return_grad=return_grad, upstream=upstream)
@@ -114,6 +124,31 @@ class _Loss:
         if self.kwargs.get("reduction", "mean") == "none":
             return self.none_shape(values, input), grad
         return np.float64(loss), grad
+
+    def _per_element(self, input, target, kwargs, return_grad):
+        """MONAI's reduction="none" with a focal term: the overlap values in MONAI's shape,
+        broadcast-added to lambda times the elementwise term per element of the kept channels;
+        the gradient is that of the output's sum (each overlap value counted once per element
+        it is broadcast to)."""
+        opts, keep = losses.family_options(**kwargs)
+        focal = losses.run_map(input, target, opts, to_onehot_y=self.to_onehot_y)
+        channels = input.shape[1]
+        first = 1 if channels > 1 and not self.kwargs["include_background"] else 0
+        focal = focal[:, first:].astype(np.float64)
+        grad = None
+        if kwargs.get("lambda_overlap", 1.0) == 0.0:
+            value = focal  # FocalLoss
+            if return_grad:
+                grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=True)[2]
+        else:
+            _, values, _ = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y)
+            value = self.none_shape(values, input) + kwargs.get("pointwise_lambda", 1.0) * focal
+            if return_grad:
+                upstream = np.full(values.size, value.size / values.size)
+                grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=True,
+                                  upstream=upstream)[2]
+        del keep
+        return value, grad
 
     def __call__(self, input, target, return_grad=False):
         value, grad = self.compute(input, target, return_grad)
@@ -172,19 +207,13 @@ def _focal_alpha(alpha):
     return None if alpha is None else (float(alpha) if np.ndim(alpha) == 0 else np.asarray(alpha, np.float64))
 
 
-def _no_elementwise(reduction):
-    if reduction == "none":
-        raise NotImplementedError("reduction='none' with a focal term is elementwise in MONAI (B, C, spatial...); "
-                                  "the library returns per-(item, class) values only")
-
-
 class FocalLoss(_Loss):
     """monai.losses.FocalLoss on logits: sigmoid focal loss per element (softmax focal over the
-    channels with use_softmax), mean over elements for reduction="mean"."""
+    channels with use_softmax), mean over elements for reduction="mean", per element
+    (B, C_kept, spatial...) for reduction="none"."""
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
-        _no_elementwise(reduction)
         if use_softmax and not include_background:
             raise NotImplementedError("use_softmax=True with include_background=False (MONAI renormalises the "
                                       "softmax over the kept channels) is not implemented by the library")
@@ -224,14 +253,15 @@ class DiceCELoss(_Loss):
 
 class DiceFocalLoss(_Loss):
     """monai.losses.DiceFocalLoss: lambda_dice * DiceLoss + lambda_focal * the SIGMOID FocalLoss on
-    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms."""
+    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms. With
+    reduction="none": the Dice values (B, C_kept, 1, ...) broadcast-added to lambda_focal times
+    the focal loss per element (B, C_kept, spatial...)."""
 
     def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
                  squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
                  gamma=2.0, weight=None, lambda_dice=1.0, lambda_focal=1.0, alpha=None):
         if lambda_dice < 0 or lambda_focal < 0:
             raise OptionError("lambda_dice and lambda_focal should be no less than 0.0.")
-        _no_elementwise(reduction)
         super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
                          softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
                          smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
