@@ -167,13 +167,9 @@ fn per_channel(v: &[f64], c: usize, range: std::ops::Range<usize>, fill: f64) ->
 fn pointwise_cfg<T: Float>(opts: &DiceOptions, c: usize, first: usize) -> Result<PointwiseCfg<T>> {
     let pw = &opts.pointwise;
     let focal = matches!(pw.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal);
-    if pw.kind == PointwiseKind::SoftmaxFocal && first != 0 {
-        return Err(DiceError::BadOption {
-            name: "pointwise",
-            reason: "softmax focal needs include_background (MONAI then renormalises over the kept channels only)",
-        });
-    }
-    let range = if pw.kind == PointwiseKind::SigmoidFocal { first..c } else { 0..c };
+    // the focal terms cover the kept channels (MONAI slices them off first; its softmax focal
+    // then normalises over the kept channels only)
+    let range = if focal { first..c } else { 0..c };
     let kept = range.len();
     // MONAI's FocalLoss ignores class weights with a single (kept) channel
     let weights: &[f64] = if focal && kept == 1 { &[] } else { &pw.weight };
@@ -183,8 +179,12 @@ fn pointwise_cfg<T: Float>(opts: &DiceOptions, c: usize, first: usize) -> Result
     match (&pw.alpha, pw.kind) {
         (FocalAlpha::None, _) => {}
         _ if !focal => return Err(DiceError::BadOption { name: "alpha", reason: "applies to the focal terms only" }),
+        (FocalAlpha::Scalar(a), PointwiseKind::SoftmaxFocal) if first > 0 => {
+            check(*a)?; // MONAI ignores a scalar alpha without the background (it warns)
+        }
         (FocalAlpha::Scalar(a), PointwiseKind::SoftmaxFocal) => {
             let a = check(*a)?;
+            // MONAI: 1 - alpha on the background, alpha on the others
             a_pos.iter_mut().enumerate().for_each(|(ch, v)| *v = if ch == 0 { 1.0 - a } else { a });
         }
         (FocalAlpha::Scalar(a), _) => {

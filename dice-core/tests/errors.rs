@@ -170,7 +170,6 @@ fn loss_family_options() {
     bad(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, gamma: -1.0, ..Default::default() }), "focal gamma");
     bad(pw(Pointwise { kind: PointwiseKind::SigmoidFocal, alpha: FocalAlpha::Scalar(1.5), ..Default::default() }), "alpha");
     bad(pw(Pointwise { kind: PointwiseKind::SoftmaxCe, alpha: FocalAlpha::Scalar(0.5), ..Default::default() }), "alpha");
-    bad(DiceOptions { include_background: false, ..pw(Pointwise { kind: PointwiseKind::SoftmaxFocal, ..Default::default() }) }, "pointwise");
     // reduction none with an elementwise term is allowed (its per-element values come from
     // dice_pointwise_map); with the temporal term it is not
     assert!(labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &DiceOptions { reduction: Reduction::None, ..pw(Pointwise { kind: PointwiseKind::Bce, ..Default::default() }) }).is_ok());

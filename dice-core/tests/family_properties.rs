@@ -83,13 +83,12 @@ fn family_options(r: &mut Rng, c: usize) -> DiceOptions {
         1 => PointwiseKind::SoftmaxCe,
         2 => PointwiseKind::Bce,
         3 => PointwiseKind::SigmoidFocal,
-        _ if o.include_background || c == 1 => PointwiseKind::SoftmaxFocal,
-        _ => PointwiseKind::SigmoidFocal,
+        _ => PointwiseKind::SoftmaxFocal,
     };
     let pw = &mut o.pointwise;
     pw.lambda = r.uniform(0.2, 1.5);
     let covered = match pw.kind {
-        PointwiseKind::SigmoidFocal => kept,
+        PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal => kept,
         _ => c,
     };
     if r.below(2) == 0 {

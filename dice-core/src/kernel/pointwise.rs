@@ -10,7 +10,8 @@
 //!   z = x (2t - 1), f = t a+_c + (1 - t) a-_c; dl/dx = f m ((sigmoid(x) - t) - gamma b
 //!   sigmoid(z) (2t - 1)).
 //! - softmax focal (MONAI): l = -sum_c k_c (1 - p_c)^gamma ln p_c, k_c = a_c t_c;
-//!   dl/dx_j = h_j - p_j sum_c h_c, h_c = k_c (gamma (1 - p_c)^(gamma-1) p_c ln p_c - (1 - p_c)^gamma).
+//!   dl/dx_j = h_j - p_j sum_c h_c, h_c = k_c (gamma (1 - p_c)^(gamma-1) p_c ln p_c - (1 - p_c)^gamma),
+//!   over the kept channels, p being their own softmax (MONAI drops the background first).
 //!
 //! Reduce returns the tile's sums of l, of the mean weight and of kept voxels; backward adds
 //! `scale` dl/dx to the gradient rows.
@@ -118,30 +119,44 @@ fn target<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize
     }
 }
 
-/// Max over channels and ln sum_c e^(x_c - max) at vector `v`.
+/// Max over channels `from..C` and ln sum_c e^(x_c - max) at vector `v`.
 #[inline(always)]
-fn log_sum_exp<S: Simd, T: Float>(s: S, cfg: &KernelCfg, x: &[T], j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
-    let mut m = T::as_simd::<S>(cols(x, 0, j0, j1))[v];
-    for c in 1..cfg.c {
+fn log_sum_exp<S: Simd, T: Float>(s: S, cfg: &KernelCfg, x: &[T], from: usize, j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
+    let mut m = T::as_simd::<S>(cols(x, from, j0, j1))[v];
+    for c in from + 1..cfg.c {
         m = T::max(s, m, T::as_simd::<S>(cols(x, c, j0, j1))[v]);
     }
     let mut se = splat::<S, T>(s, 0.0);
-    for c in 0..cfg.c {
+    for c in from..cfg.c {
         se = T::add(s, se, T::exp(s, T::sub(s, T::as_simd::<S>(cols(x, c, j0, j1))[v], m)));
     }
     (m, T::add(s, m, T::ln(s, se)))
 }
 
-/// ln sum_c e^x_c at vector `v`: from the softmax when it computed it, else here.
+/// ln sum_{c >= from} e^x_c at vector `v`: from the softmax when it computed it (from = 0),
+/// else here.
 #[inline(always)]
-fn lse_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, j0: usize, j1: usize, v: usize) -> T::V<S> {
-    if cfg.lse { T::as_simd::<S>(&bufs.lse[j0..j1])[v] } else { log_sum_exp::<S, T>(s, cfg, &bufs.x, j0, j1, v).1 }
+fn lse_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, from: usize, j0: usize, j1: usize, v: usize) -> T::V<S> {
+    if cfg.lse && from == 0 {
+        T::as_simd::<S>(&bufs.lse[j0..j1])[v]
+    } else {
+        log_sum_exp::<S, T>(s, cfg, &bufs.x, from, j0, j1, v).1
+    }
 }
 
-/// Softmax probability of channel `c` at vector `v` (from the activation when it ran).
+/// The channels a term covers: the kept ones for the focal terms (whose softmax then
+/// normalises over them only, as MONAI slices the background off first), all for BCE and CE.
 #[inline(always)]
-fn prob_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, v: usize, lse: T::V<S>) -> T::V<S> {
-    if cfg.lse {
+fn covered<T>(cfg: &KernelCfg, pc: &PointwiseCfg<T>) -> core::ops::Range<usize> {
+    if matches!(pc.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) { cfg.first..cfg.c } else { 0..cfg.c }
+}
+
+/// Softmax probability e^(x_c - lse) of channel `c` at vector `v` (from the activation when
+/// it ran over the same channels: `lse` over all of them).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn prob_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, from: usize, c: usize, j0: usize, j1: usize, v: usize, lse: T::V<S>) -> T::V<S> {
+    if cfg.lse && from == 0 {
         T::as_simd::<S>(cols(&bufs.p, c, j0, j1))[v]
     } else {
         T::exp(s, T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse))
@@ -202,7 +217,7 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
     let one = splat::<S, T>(s, 1.0);
     let (mut loss, mut weight, mut voxels) = (zero, zero, zero);
     let n = (j1 - j0) / T::lanes::<S>();
-    let chans = if pc.kind == PointwiseKind::SigmoidFocal { cfg.first..cfg.c } else { 0..cfg.c };
+    let chans = covered(cfg, pc);
     for v in 0..n {
         let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
         voxels = T::add(s, voxels, k0);
@@ -222,7 +237,7 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
                 }
             }
             PointwiseKind::SoftmaxCe => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, 0, j0, j1, v);
                 let (mut l, mut wy) = (zero, zero);
                 for c in 0..cfg.c {
                     let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
@@ -236,11 +251,11 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
                 weight = T::mul_add(s, k0, if cfg.labels { wy } else { one }, weight);
             }
             PointwiseKind::SoftmaxFocal => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
-                for c in 0..cfg.c {
+                let lse = lse_at::<S, T>(s, cfg, bufs, cfg.first, j0, j1, v);
+                for c in chans.clone() {
                     loss = T::sub(s, loss, T::mul(s, k0, softmax_focal::<S, T>(s, cfg, pc, bufs, c, j0, j1, v, lse)));
                 }
-                weight = T::mul_add(s, k0, splat::<S, T>(s, cfg.c as f64), weight);
+                weight = T::mul_add(s, k0, splat::<S, T>(s, chans.len() as f64), weight);
             }
         }
     }
@@ -264,7 +279,7 @@ fn softmax_focal<S: Simd, T: Float>(
     let zero = splat::<S, T>(s, 0.0);
     let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
     let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-    let u = T::sub(s, splat::<S, T>(s, 1.0), prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse));
+    let u = T::sub(s, splat::<S, T>(s, 1.0), prob_at::<S, T>(s, cfg, bufs, cfg.first, c, j0, j1, v, lse));
     let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
     T::mul(s, T::mul(s, k, pow::<S, T>(s, T::max(s, u, zero), pc.gamma)), ls)
 }
@@ -276,9 +291,9 @@ fn softmax_focal<S: Simd, T: Float>(
 pub(crate) fn loss_map<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
     let zero = splat::<S, T>(s, 0.0);
     let n = (j1 - j0) / T::lanes::<S>();
-    let chans = if pc.kind == PointwiseKind::SigmoidFocal { cfg.first..cfg.c } else { 0..cfg.c };
+    let chans = covered(cfg, pc);
     for v in 0..n {
-        let lse = if pc.kind == PointwiseKind::SoftmaxFocal { lse_at::<S, T>(s, cfg, bufs, j0, j1, v) } else { zero };
+        let lse = if pc.kind == PointwiseKind::SoftmaxFocal { lse_at::<S, T>(s, cfg, bufs, cfg.first, j0, j1, v) } else { zero };
         for c in 0..cfg.c {
             let l = if !chans.contains(&c) {
                 zero
@@ -311,7 +326,7 @@ pub(crate) fn gradient<S: Simd, T: Float>(
     let one = splat::<S, T>(s, 1.0);
     let scale = T::splat(s, scale);
     let n = (j1 - j0) / T::lanes::<S>();
-    let chans = if pc.kind == PointwiseKind::SigmoidFocal { cfg.first..cfg.c } else { 0..cfg.c };
+    let chans = covered(cfg, pc);
     for v in 0..n {
         match pc.kind {
             PointwiseKind::None => {}
@@ -329,7 +344,7 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                 }
             }
             PointwiseKind::SoftmaxCe => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, 0, j0, j1, v);
                 let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
                 let mut big_q = zero;
                 for c in 0..cfg.c {
@@ -341,21 +356,21 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                 for c in 0..cfg.c {
                     let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
                     let q = T::mul(s, T::splat(s, pc.w[c]), T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
-                    let p = prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse);
+                    let p = prob_at::<S, T>(s, cfg, bufs, 0, c, j0, j1, v, lse);
                     let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
                     *g = T::mul_add(s, ks, T::sub(s, T::mul(s, p, big_q), q), *g);
                 }
             }
             PointwiseKind::SoftmaxFocal => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, j0, j1, v);
+                let lse = lse_at::<S, T>(s, cfg, bufs, cfg.first, j0, j1, v);
                 let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
                 let gamma = T::splat(s, pc.gamma);
                 let mut sum_h = zero;
                 // g_c += s h_c now, then g_c -= s p_c sum_h once sum_h is known
-                for c in 0..cfg.c {
+                for c in chans.clone() {
                     let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
                     let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let p = prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse);
+                    let p = prob_at::<S, T>(s, cfg, bufs, cfg.first, c, j0, j1, v, lse);
                     let u = T::max(s, T::sub(s, one, p), zero);
                     let pu = pow::<S, T>(s, u, pc.gamma);
                     let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
@@ -368,8 +383,8 @@ pub(crate) fn gradient<S: Simd, T: Float>(
                     *g = T::mul_add(s, T::mul(s, scale, k0), h, *g);
                 }
                 let ks = T::mul(s, T::mul(s, scale, k0), sum_h);
-                for c in 0..cfg.c {
-                    let p = prob_at::<S, T>(s, cfg, bufs, c, j0, j1, v, lse);
+                for c in chans.clone() {
+                    let p = prob_at::<S, T>(s, cfg, bufs, cfg.first, c, j0, j1, v, lse);
                     let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
                     *g = T::sub(s, *g, T::mul(s, p, ks));
                 }

@@ -214,9 +214,6 @@ class FocalLoss(_Loss):
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
-        if use_softmax and not include_background:
-            raise NotImplementedError("use_softmax=True with include_background=False (MONAI renormalises the "
-                                      "softmax over the kept channels) is not implemented by the library")
         super().__init__(to_onehot_y, None, include_background=include_background, reduction=reduction,
                          ignore_index=ignore_index, lambda_overlap=0.0,
                          pointwise="softmax_focal" if use_softmax else "sigmoid_focal", focal_gamma=float(gamma),
