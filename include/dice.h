@@ -386,7 +386,7 @@ enum DicePointwise
   DICE_POINTWISE_BCE = 2,
   // MONAI's sigmoid focal loss over the kept channels (pw_weight: class weights).
   DICE_POINTWISE_SIGMOID_FOCAL = 3,
-  // MONAI's softmax focal loss (use_softmax) over all channels.
+  // MONAI's softmax focal loss (use_softmax); without the background, a softmax over the kept channels.
   DICE_POINTWISE_SOFTMAX_FOCAL = 4,
 };
 #ifndef __cplusplus

@@ -97,7 +97,7 @@ pub enum DicePointwise {
     Bce = 2,
     /// MONAI's sigmoid focal loss over the kept channels (pw_weight: class weights).
     SigmoidFocal = 3,
-    /// MONAI's softmax focal loss (use_softmax) over all channels.
+    /// MONAI's softmax focal loss (use_softmax); without the background, a softmax over the kept channels.
     SoftmaxFocal = 4,
 }
 
