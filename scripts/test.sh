@@ -2,8 +2,10 @@
 # Runs every test of the project. Installs what the tests need first, so a fresh machine passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage header carries the seconds elapsed so far, so a slow CI run shows where the time went.
+stage() { echo "== $* [${SECONDS}s]"; }
 
-echo "== prerequisites (installed when missing: CI starts from a bare Debian machine)"
+stage "prerequisites (installed when missing: CI starts from a bare Debian machine)"
 missing=()
 for tool in gcc:gcc g++:g++ nm:binutils pkg-config:pkg-config cmake:cmake; do
   command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
@@ -15,11 +17,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== toolchain"
+stage "toolchain"
 cargo --version
 rustc --version
 
-echo "== rust: build, lints, unit/integration/property tests (every SIMD backend the CPU has)"
+stage "rust: build, lints, unit/integration/property tests (every SIMD backend the CPU has)"
 cargo build --workspace --all-targets
 cargo test --workspace
 # Each backend is also forced through the environment switch the library honours.
@@ -28,19 +30,20 @@ for arch in scalar v3 v4; do
   DICE_ARCH=$arch cargo test -p dice-core --test reference_cases --test loss_family
 done
 
-echo "== the NEON backend compiles (cross-check for aarch64)"
+stage "the NEON backend compiles (cross-check for aarch64)"
 rustup target add aarch64-unknown-linux-gnu
 cargo check -p dice-core --target aarch64-unknown-linux-gnu
 
-echo "== the built-in example runs"
+stage "the built-in example runs"
 cargo run --release -p dice-core --example phantom -- 1 | tail -3
 
-echo "== throughput: dice-report --quick (table below); fails when a case's ratio to the bandwidth floor"
+stage "throughput: dice-report --quick (table below); fails when a case's ratio to the bandwidth floor"
 echo "   regresses more than 2x against benchmarks/baseline.json (see BENCHMARKS.md)"
 cargo run --release -q -p dice-bench --bin dice-report -- --quick --json target/dice-report.json \
   --check benchmarks/baseline.json
 
-echo "== C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, CMake)"
+stage "C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, CMake)"
 bash scripts/test-c.sh
-echo "== Python package tests (pytest; installs numpy/pytest into target/python-venv)" && bash scripts/test-python.sh
-echo "ALL TESTS PASSED"
+stage "Python package tests (pytest; installs numpy/pytest into target/python-venv)"
+bash scripts/test-python.sh
+echo "ALL TESTS PASSED [${SECONDS}s]"
