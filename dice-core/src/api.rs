@@ -109,6 +109,10 @@ fn prepare<'a, T: Float>(
     let pointwise = pointwise_cfg(opts, c, first)?;
     let labels = matches!(src, TargetSrc::Labels(_));
     let act = if opts.activation == Activation::Softmax && c == 1 { Activation::None } else { opts.activation };
+    // A softmax elementwise term reuses the activation's softmax when both cover all channels
+    // (CE always does; focal without the background normalises over the kept channels).
+    let softmax_term = matches!(pointwise.kind, PointwiseKind::SoftmaxCe | PointwiseKind::SoftmaxFocal);
+    let shared_softmax = softmax_term && act == Activation::Softmax && (pointwise.kind == PointwiseKind::SoftmaxCe || first == 0);
     let cfg = KernelCfg {
         act,
         c,
@@ -119,7 +123,8 @@ fn prepare<'a, T: Float>(
         masked: (!labels && opts.ignore_index.is_some()) || mask.is_some(),
         loss_mask: mask.is_some(),
         mask_per_channel: !labels && opts.ignore_index.is_some() && opts.dense_ignore == DenseIgnore::Equal,
-        lse: act == Activation::Softmax && matches!(pointwise.kind, PointwiseKind::SoftmaxCe | PointwiseKind::SoftmaxFocal),
+        lse: shared_softmax,
+        own_softmax: softmax_term && !shared_softmax,
     };
     if (opts.frames || opts.temporal != 0.0) && il.rank() < 4 {
         return Err(DiceError::BadOption { name: "frames", reason: "frames and the temporal term need (N, C, T, spatial...) of rank >= 4" });

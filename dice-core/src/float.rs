@@ -55,10 +55,13 @@ pub trait Float: Copy + Send + Sync + PartialOrd + Default + std::fmt::Debug + '
     fn exp_nonpositive<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
     /// ln x, vectorised: -inf at 0, NaN below 0 and for NaN, +inf at +inf; subnormals exact.
     fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
+    /// ln x for x in [1, 2] only (as 1 + e^-|y| in the logistic terms): `ln` without the
+    /// exponent extraction and the special values, as accurate.
+    fn ln_1_2<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S>;
 }
 
 macro_rules! impl_float {
-    ($t:ident, $bits:ident, $v:ident, $b:ident, $m:ident, $exp:ident, $ln:ident, $abs:ident,
+    ($t:ident, $bits:ident, $v:ident, $b:ident, $m:ident, $exp:ident, $ln:ident, $ln_mantissa:ident, $abs:ident,
      $as_simd:ident, $as_mut_simd:ident, $as_simd_bits:ident, $splat:ident, $splat_bits:ident,
      $add:ident, $sub:ident, $mul:ident, $div:ident, $fma:ident, $max:ident, $min:ident,
      $lt:ident, $eq:ident, $eq_bits:ident, $select:ident, $reduce_sum:ident) => {
@@ -120,14 +123,16 @@ macro_rules! impl_float {
             fn exp_nonpositive<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp::<S, false>(s, x) }
             #[inline(always)]
             fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $ln(s, x) }
+            #[inline(always)]
+            fn ln_1_2<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $ln_mantissa(s, x, s.$splat(0.0)) }
         }
     };
 }
 
-impl_float!(f32, u32, f32s, u32s, m32s, exp_f32, ln_f32, abs_f32s, as_simd_f32s, as_mut_simd_f32s, as_simd_u32s,
+impl_float!(f32, u32, f32s, u32s, m32s, exp_f32, ln_f32, ln_mantissa_f32, abs_f32s, as_simd_f32s, as_mut_simd_f32s, as_simd_u32s,
     splat_f32s, splat_u32s, add_f32s, sub_f32s, mul_f32s, div_f32s, mul_add_e_f32s, max_f32s,
     min_f32s, less_than_f32s, equal_f32s, equal_u32s, select_f32s, reduce_sum_f32s);
-impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, ln_f64, abs_f64s, as_simd_f64s, as_mut_simd_f64s, as_simd_u64s,
+impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, ln_f64, ln_mantissa_f64, abs_f64s, as_simd_f64s, as_mut_simd_f64s, as_simd_u64s,
     splat_f64s, splat_u64s, add_f64s, sub_f64s, mul_f64s, div_f64s, mul_add_e_f64s, max_f64s,
     min_f64s, less_than_f64s, equal_f64s, equal_u64s, select_f64s, reduce_sum_f64s);
 
@@ -214,11 +219,18 @@ fn ln_f32<S: Simd>(s: S, x: S::f32s) -> S::f32s {
     let xs = s.select_f32s(sub, s.mul_f32s(x, s.splat_f32s(16_777_216.0)), x); // 2^24
     let bits = pulp::bytemuck::cast::<S::f32s, S::u32s>(xs);
     let mant = s.or_u32s(s.and_u32s(bits, s.splat_u32s(0x007F_FFFF)), s.splat_u32s(0x3F80_0000));
-    let mut m = pulp::bytemuck::cast::<S::u32s, S::f32s>(mant);
+    let m = pulp::bytemuck::cast::<S::u32s, S::f32s>(mant);
     let eb = s.and_u32s(s.wrapping_dyn_shr_u32s(bits, s.splat_u32s(23)), s.splat_u32s(0xFF));
     let ef = pulp::bytemuck::cast::<S::u32s, S::f32s>(s.or_u32s(eb, s.splat_u32s(0x4B00_0000))); // 2^23 + e
-    let mut e = s.sub_f32s(ef, s.splat_f32s(8_388_608.0 + 127.0));
-    e = s.sub_f32s(e, s.select_f32s(sub, s.splat_f32s(24.0), s.splat_f32s(0.0)));
+    let e = s.sub_f32s(ef, s.splat_f32s(8_388_608.0 + 127.0));
+    let e = s.sub_f32s(e, s.select_f32s(sub, s.splat_f32s(24.0), s.splat_f32s(0.0)));
+    ln_specials_f32(s, x, ln_mantissa_f32(s, m, e))
+}
+
+/// e ln2 + ln m for m in [1, 2]: m > sqrt 2 is halved (e + 1), then ln m = 2 atanh(u),
+/// u = (m - 1) / (m + 1), |u| <= 0.172, by its odd series.
+#[inline(always)]
+fn ln_mantissa_f32<S: Simd>(s: S, mut m: S::f32s, mut e: S::f32s) -> S::f32s {
     let big = s.less_than_f32s(s.splat_f32s(std::f32::consts::SQRT_2), m);
     m = s.select_f32s(big, s.mul_f32s(m, s.splat_f32s(0.5)), m);
     e = s.add_f32s(e, s.select_f32s(big, s.splat_f32s(1.0), s.splat_f32s(0.0)));
@@ -229,8 +241,7 @@ fn ln_f32<S: Simd>(s: S, x: S::f32s) -> S::f32s {
         p = s.mul_add_e_f32s(p, z, s.splat_f32s(1.0 / k));
     }
     let lnm = s.mul_f32s(s.add_f32s(u, u), p);
-    let y = s.mul_add_e_f32s(e, s.splat_f32s(std::f32::consts::LN_2), lnm);
-    ln_specials_f32(s, x, y)
+    s.mul_add_e_f32s(e, s.splat_f32s(std::f32::consts::LN_2), lnm)
 }
 
 #[inline(always)]
@@ -253,14 +264,25 @@ fn ln_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
     let xs = s.select_f64s(sub, s.mul_f64s(x, s.splat_f64s(18_014_398_509_481_984.0)), x); // 2^54
     let bits = pulp::bytemuck::cast::<S::f64s, S::u64s>(xs);
     let mant = s.or_u64s(s.and_u64s(bits, s.splat_u64s(0x000F_FFFF_FFFF_FFFF)), s.splat_u64s(0x3FF0_0000_0000_0000));
-    let mut m = pulp::bytemuck::cast::<S::u64s, S::f64s>(mant);
+    let m = pulp::bytemuck::cast::<S::u64s, S::f64s>(mant);
     // the exponent field moved down 20 bits inside the high half: e_biased * 2^32
     let halves = s.wrapping_dyn_shr_u32s(pulp::bytemuck::cast::<S::u64s, S::u32s>(bits), s.splat_u32s(20));
     let eb = s.and_u64s(pulp::bytemuck::cast::<S::u32s, S::u64s>(halves), s.splat_u64s(0x0000_07FF_0000_0000));
     let ef = pulp::bytemuck::cast::<S::u64s, S::f64s>(s.or_u64s(eb, s.splat_u64s(0x4330_0000_0000_0000))); // 2^52 + e 2^32
     let ef = s.sub_f64s(ef, s.splat_f64s(4_503_599_627_370_496.0)); // - 2^52
-    let mut e = s.mul_add_e_f64s(ef, s.splat_f64s(1.0 / 4_294_967_296.0), s.splat_f64s(-1023.0));
-    e = s.sub_f64s(e, s.select_f64s(sub, s.splat_f64s(54.0), s.splat_f64s(0.0)));
+    let e = s.mul_add_e_f64s(ef, s.splat_f64s(1.0 / 4_294_967_296.0), s.splat_f64s(-1023.0));
+    let e = s.sub_f64s(e, s.select_f64s(sub, s.splat_f64s(54.0), s.splat_f64s(0.0)));
+    let y = ln_mantissa_f64(s, m, e);
+    let zero = s.splat_f64s(0.0);
+    let y = s.select_f64s(s.equal_f64s(x, zero), s.splat_f64s(f64::NEG_INFINITY), y);
+    let y = s.select_f64s(s.less_than_f64s(x, zero), s.splat_f64s(f64::NAN), y);
+    let y = s.select_f64s(s.equal_f64s(x, s.splat_f64s(f64::INFINITY)), x, y);
+    s.select_f64s(s.equal_f64s(x, x), y, x)
+}
+
+/// e ln2 + ln m for m in [1, 2], as [`ln_mantissa_f32`] with the series to u^21.
+#[inline(always)]
+fn ln_mantissa_f64<S: Simd>(s: S, mut m: S::f64s, mut e: S::f64s) -> S::f64s {
     let big = s.less_than_f64s(s.splat_f64s(std::f64::consts::SQRT_2), m);
     m = s.select_f64s(big, s.mul_f64s(m, s.splat_f64s(0.5)), m);
     e = s.add_f64s(e, s.select_f64s(big, s.splat_f64s(1.0), s.splat_f64s(0.0)));
@@ -272,79 +294,75 @@ fn ln_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
     }
     let lnm = s.mul_f64s(s.add_f64s(u, u), p);
     // e ln2 split in two so the product is exact for |e| < 2^11
-    let y = s.mul_add_e_f64s(e, s.splat_f64s(6.931_471_803_691_238_2e-1), s.mul_add_e_f64s(e, s.splat_f64s(1.908_214_929_270_587_7e-10), lnm));
-    let zero = s.splat_f64s(0.0);
-    let y = s.select_f64s(s.equal_f64s(x, zero), s.splat_f64s(f64::NEG_INFINITY), y);
-    let y = s.select_f64s(s.less_than_f64s(x, zero), s.splat_f64s(f64::NAN), y);
-    let y = s.select_f64s(s.equal_f64s(x, s.splat_f64s(f64::INFINITY)), x, y);
-    s.select_f64s(s.equal_f64s(x, x), y, x)
+    s.mul_add_e_f64s(e, s.splat_f64s(6.931_471_803_691_238_2e-1), s.mul_add_e_f64s(e, s.splat_f64s(1.908_214_929_270_587_7e-10), lnm))
 }
 
 #[cfg(test)]
 mod tests {
     use super::Float;
 
-    struct Ln<'a, T>(&'a mut [T]);
-    impl<T: Float> pulp::WithSimd for Ln<'_, T> {
+    /// Which function [`Apply`] maps over a slice.
+    const LN: u8 = 0;
+    const LN_1_2: u8 = 1;
+    const EXP: u8 = 2;
+    const EXP_NONPOSITIVE: u8 = 3;
+
+    /// Applies function `F` to a slice in place, the body on the backend's lanes and the tail
+    /// one lane at a time.
+    struct Apply<'a, T, const F: u8>(&'a mut [T]);
+    impl<T: Float, const F: u8> pulp::WithSimd for Apply<'_, T, F> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, s: S) {
+            #[inline(always)]
+            fn f<S: pulp::Simd, T: Float, const F: u8>(s: S, x: T::V<S>) -> T::V<S> {
+                match F {
+                    LN => T::ln(s, x),
+                    LN_1_2 => T::ln_1_2(s, x),
+                    EXP => T::exp(s, x),
+                    _ => T::exp_nonpositive(s, x),
+                }
+            }
             let n = self.0.len() / T::lanes::<S>() * T::lanes::<S>();
             let (body, tail) = self.0.split_at_mut(n);
             for x in T::as_simd_mut::<S>(body) {
-                *x = T::ln(s, *x);
+                *x = f::<S, T, F>(s, *x);
             }
             for x in T::as_simd_mut::<pulp::Scalar>(tail) {
-                *x = T::ln(pulp::Scalar::new(), *x);
+                *x = f::<pulp::Scalar, T, F>(pulp::Scalar::new(), *x);
             }
         }
     }
 
-    fn check<T: Float>(xs: &[f64], tol: f64) {
+    /// ln (`F` = LN or LN_1_2) on every backend against libm.
+    fn check<T: Float, const F: u8>(xs: &[f64], tol: f64) {
         for backend in crate::Backend::available() {
             let mut v: Vec<T> = xs.iter().map(|&x| T::from_f64(x)).collect();
-            backend.dispatch(Ln(&mut v));
+            backend.dispatch(Apply::<T, F>(&mut v));
             compare::<T>(xs, &v, tol, backend);
-        }
-    }
-
-    /// `exp` (FULL) or `exp_nonpositive` over a slice, body and scalar tail.
-    struct Exp<'a, T, const FULL: bool>(&'a mut [T]);
-    impl<T: Float, const FULL: bool> pulp::WithSimd for Exp<'_, T, FULL> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, s: S) {
-            let n = self.0.len() / T::lanes::<S>() * T::lanes::<S>();
-            let (body, tail) = self.0.split_at_mut(n);
-            for x in T::as_simd_mut::<S>(body) {
-                *x = if FULL { T::exp(s, *x) } else { T::exp_nonpositive(s, *x) };
-            }
-            for x in T::as_simd_mut::<pulp::Scalar>(tail) {
-                let sc = pulp::Scalar::new();
-                *x = if FULL { T::exp(sc, *x) } else { T::exp_nonpositive(sc, *x) };
-            }
         }
     }
 
     /// e^x against libm: relative `tol` in the normal range; 0 below it (`exp`) or at most
     /// the smallest normal times 1.01 (`exp_nonpositive`); saturation above; NaN propagates.
-    fn check_exp<T: Float, const FULL: bool>(xs: &[f64], tol: f64, lo: f64) {
+    fn check_exp<T: Float, const F: u8>(xs: &[f64], tol: f64, lo: f64) {
         for backend in crate::Backend::available() {
             let mut v: Vec<T> = xs.iter().map(|&x| T::from_f64(x)).collect();
-            backend.dispatch(Exp::<T, FULL>(&mut v));
+            backend.dispatch(Apply::<T, F>(&mut v));
+            let full = F == EXP;
             for (&x, y) in xs.iter().zip(&v) {
                 let (x, y) = (T::from_f64(x).to_f64(), y.to_f64());
                 let e = x.exp();
                 let ok = if x.is_nan() {
                     y.is_nan()
                 } else if x < lo {
-                    if FULL { y == 0.0 } else { y > 0.0 && y <= lo.exp() * 1.01 }
+                    if full { y == 0.0 } else { y > 0.0 && y <= lo.exp() * 1.01 }
                 } else if e.is_infinite() || e > T::from_f64(f64::MAX).to_f64() {
                     y.is_finite() && y > 1e38
                 } else {
                     (y - e).abs() <= tol * e
                 };
-                assert!(ok, "{} {backend:?} exp::<FULL={FULL}>({x}) = {y}, expected {e}", T::NAME);
+                assert!(ok, "{} {backend:?} exp (full: {full}) of {x} = {y}, expected {e}", T::NAME);
             }
         }
     }
@@ -358,13 +376,13 @@ mod tests {
             x += 0.377;
         }
         xs.extend((0..4000).map(|k| (k as f64 - 2000.0) * 1e-3 * std::f64::consts::LN_2));
-        check_exp::<f64, true>(&xs, 4e-16, -708.3);
+        check_exp::<f64, EXP>(&xs, 4e-16, -708.3);
         let nonpos: Vec<f64> = xs.iter().copied().filter(|x| !(*x > 0.0)).collect();
-        check_exp::<f64, false>(&nonpos, 4e-16, -708.3);
+        check_exp::<f64, EXP_NONPOSITIVE>(&nonpos, 4e-16, -708.3);
         xs.retain(|x| !(x.abs() < 1e30 && x.abs() > 88.0) || *x < -88.0);
-        check_exp::<f32, true>(&xs, 2.5e-7, -87.3);
+        check_exp::<f32, EXP>(&xs, 2.5e-7, -87.3);
         let nonpos: Vec<f64> = xs.iter().copied().filter(|x| !(*x > 0.0)).collect();
-        check_exp::<f32, false>(&nonpos, 2.5e-7, -87.3);
+        check_exp::<f32, EXP_NONPOSITIVE>(&nonpos, 2.5e-7, -87.3);
     }
 
     fn compare<T: Float>(xs: &[f64], v: &[T], tol: f64, backend: crate::Backend) {
@@ -384,8 +402,17 @@ mod tests {
             x *= 1.37;
         }
         xs.extend((1..2000).map(|k| 1.0 + (k as f64 - 1000.0) * 1e-4));
-        check::<f64>(&xs, 4e-16);
+        check::<f64, LN>(&xs, 4e-16);
         xs.retain(|&x| x == 0.0 || x.is_nan() || (x.abs() > 1e-44 && x.abs() < 3e38));
-        check::<f32>(&xs, 3e-7);
+        check::<f32, LN>(&xs, 3e-7);
+    }
+
+    #[test]
+    fn ln_1_2_matches_libm() {
+        // [1, 2] densely, both ends, around sqrt 2 (where the reduction switches), 1 + tiny
+        let mut xs: Vec<f64> = (0..=20000).map(|k| 1.0 + k as f64 / 20000.0).collect();
+        xs.extend([1.0 + f64::EPSILON, 1.0 + 1e-9, std::f64::consts::SQRT_2, std::f64::consts::SQRT_2 + 1e-12, 2.0 - 1e-12]);
+        check::<f64, LN_1_2>(&xs, 4e-16);
+        check::<f32, LN_1_2>(&xs, 3e-7);
     }
 }

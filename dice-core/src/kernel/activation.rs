@@ -49,16 +49,24 @@ pub(crate) fn probs_into<S: Simd, T: Float>(
                 }
             }
         }
-        Activation::Softmax => match cfg.c {
-            2 => softmax_columns::<S, T, 2>(s, x, p, lse, j0, j1),
-            3 => softmax_columns::<S, T, 3>(s, x, p, lse, j0, j1),
-            4 => softmax_columns::<S, T, 4>(s, x, p, lse, j0, j1),
-            5 => softmax_columns::<S, T, 5>(s, x, p, lse, j0, j1),
-            6 => softmax_columns::<S, T, 6>(s, x, p, lse, j0, j1),
-            7 => softmax_columns::<S, T, 7>(s, x, p, lse, j0, j1),
-            8 => softmax_columns::<S, T, 8>(s, x, p, lse, j0, j1),
-            c => softmax_rows::<S, T>(s, c, x, p, aux, lse, j0, j1),
-        },
+        Activation::Softmax => softmax::<S, T>(s, cfg.c, x, p, aux, lse, j0, j1),
+    }
+}
+
+/// Softmax over the first `nc` rows of x into p for columns j0..j1 (a non-empty `lse` row
+/// also receives ln sum_c e^x_c), `aux` one row of scratch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn softmax<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
+    match nc {
+        2 => softmax_columns::<S, T, 2>(s, x, p, lse, j0, j1),
+        3 => softmax_columns::<S, T, 3>(s, x, p, lse, j0, j1),
+        4 => softmax_columns::<S, T, 4>(s, x, p, lse, j0, j1),
+        5 => softmax_columns::<S, T, 5>(s, x, p, lse, j0, j1),
+        6 => softmax_columns::<S, T, 6>(s, x, p, lse, j0, j1),
+        7 => softmax_columns::<S, T, 7>(s, x, p, lse, j0, j1),
+        8 => softmax_columns::<S, T, 8>(s, x, p, lse, j0, j1),
+        c => softmax_rows::<S, T>(s, c, x, p, aux, lse, j0, j1),
     }
 }
 

@@ -36,8 +36,12 @@ pub(crate) struct KernelCfg {
     pub loss_mask: bool,
     /// The mask has one row per channel (smp's elementwise ignore) rather than one shared row.
     pub mask_per_channel: bool,
-    /// The softmax also writes ln sum e^x (`TileBufs::lse`) for a softmax elementwise term.
+    /// The softmax also writes ln sum e^x (`TileBufs::lse`) for a softmax elementwise term over
+    /// all channels (whose probabilities are then the activation's).
     pub lse: bool,
+    /// A softmax elementwise term computes its own softmax over the channels it covers
+    /// (`TileBufs::q`, `TileBufs::lse`): the activation is not a softmax over the same channels.
+    pub own_softmax: bool,
 }
 
 impl KernelCfg {
@@ -75,6 +79,10 @@ pub(crate) struct TileBufs<T: Float> {
     pub aux: Vec<T>,
     /// ln sum_c e^x_c per position (softmax with a softmax elementwise term; empty otherwise).
     pub lse: Vec<T>,
+    /// The elementwise term's own softmax probabilities (`KernelCfg::own_softmax`; else empty).
+    pub q: Vec<T>,
+    /// The elementwise term's keep weight per position (0 ignored, else the loss-mask weight or 1).
+    pub keep: Vec<T>,
     /// The previous and next frames' tiles (temporal term; empty otherwise).
     pub prev: temporal::Neighbour<T>,
     pub next: temporal::Neighbour<T>,
@@ -94,7 +102,9 @@ impl<T: Float> TileBufs<T> {
             p: vec![T::default(); c * TILE],
             g: vec![T::default(); c * TILE],
             aux: vec![T::default(); TILE],
-            lse: vec![T::default(); if cfg.lse { TILE } else { 0 }],
+            lse: vec![T::default(); if cfg.lse || cfg.own_softmax { TILE } else { 0 }],
+            q: vec![T::default(); if cfg.own_softmax { c * TILE } else { 0 }],
+            keep: vec![T::default(); TILE],
             prev: temporal::Neighbour::new(nc),
             next: temporal::Neighbour::new(nc),
         }

@@ -14,11 +14,14 @@
 //!   over the kept channels, p being their own softmax (MONAI drops the background first).
 //!
 //! Reduce returns the tile's sums of l, of the mean weight and of kept voxels; backward adds
-//! `scale` dl/dx to the gradient rows.
+//! `scale` dl/dx to the gradient rows. Every kernel runs over whole tile rows (one channel at a
+//! time), after [`prepare`] has laid out the one-hot targets, the keep weights and the term's
+//! own softmax as rows.
 
-use super::{KernelCfg, TileBufs, cols, cols_mut};
+use super::{KernelCfg, TileBufs, activation, cols, cols_mut};
 use crate::float::Float;
 use crate::options::PointwiseKind;
+use crate::plan::TILE;
 use pulp::Simd;
 
 /// The term's constants in the element type, per input channel.
@@ -44,13 +47,72 @@ fn splat<S: Simd, T: Float>(s: S, v: f64) -> T::V<S> {
     T::splat(s, T::from_f64(v))
 }
 
-/// ln(1 + u) for u in [0, 1], accurate for small u (ln(w) u / (w - 1) with w = 1 + u).
+/// Row `c` of a C-row buffer, columns j0..j1, as vectors.
 #[inline(always)]
-fn log1p<S: Simd, T: Float>(s: S, u: T::V<S>) -> T::V<S> {
-    let w = T::add(s, splat::<S, T>(s, 1.0), u);
-    let d = T::sub(s, w, splat::<S, T>(s, 1.0));
-    let r = T::div(s, T::mul(s, T::ln(s, w), u), d);
-    T::select(s, T::eq_v(s, d, splat::<S, T>(s, 0.0)), u, r)
+fn row<S: Simd, T: Float>(buf: &[T], c: usize, j0: usize, j1: usize) -> &[T::V<S>] {
+    T::as_simd::<S>(cols(buf, c, j0, j1))
+}
+
+/// Mutable row `c` of a C-row buffer, columns j0..j1, as vectors.
+#[inline(always)]
+fn row_mut<S: Simd, T: Float>(buf: &mut [T], c: usize, j0: usize, j1: usize) -> &mut [T::V<S>] {
+    T::as_simd_mut::<S>(cols_mut(buf, c, j0, j1))
+}
+
+/// The channels a term covers: the kept ones for the focal terms (whose softmax then
+/// normalises over them only, as MONAI slices the background off first), all for BCE and CE.
+#[inline(always)]
+fn covered<T>(cfg: &KernelCfg, pc: &PointwiseCfg<T>) -> core::ops::Range<usize> {
+    if matches!(pc.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) { cfg.first..cfg.c } else { 0..cfg.c }
+}
+
+/// Lays out the term's inputs for columns j0..j1 as rows: with a label map, the one-hot
+/// target rows (into `bufs.t`) and the keep row (0 on ignored voxels, else the loss-mask
+/// weight or 1, into `bufs.keep`); with an unmasked dense target, a keep row of ones; and the
+/// term's own softmax over the channels it covers (`bufs.q`, `bufs.lse`) when it needs one.
+#[inline(always)]
+fn prepare<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+    let TileBufs { x, t, lab, mask, keep, q, lse, aux, .. } = bufs;
+    let (zero, one) = (splat::<S, T>(s, 0.0), splat::<S, T>(s, 1.0));
+    if cfg.labels {
+        let labs = T::as_simd_bits::<S>(&lab[j0..j1]);
+        let ignored = T::splat_bits(s, T::IGNORED);
+        let kr = T::as_simd_mut::<S>(&mut keep[j0..j1]);
+        if cfg.masked {
+            for ((k, &l), &m) in kr.iter_mut().zip(labs).zip(row::<S, T>(mask, 0, j0, j1)) {
+                *k = T::select(s, T::eq_bits(s, l, ignored), zero, m);
+            }
+        } else {
+            for (k, &l) in kr.iter_mut().zip(labs) {
+                *k = T::select(s, T::eq_bits(s, l, ignored), zero, one);
+            }
+        }
+        for c in 0..cfg.c {
+            let code = T::splat_bits(s, T::bits_from_usize(cfg.code(c)));
+            for (tv, &l) in row_mut::<S, T>(t, c, j0, j1).iter_mut().zip(labs) {
+                *tv = T::select(s, T::eq_bits(s, l, code), one, zero);
+            }
+        }
+    } else if !cfg.masked {
+        keep[j0..j1].fill(T::from_f64(1.0));
+    }
+    if cfg.own_softmax {
+        let from = covered(cfg, pc).start;
+        activation::softmax::<S, T>(s, cfg.c - from, &x[from * TILE..], &mut q[from * TILE..], aux, lse, j0, j1);
+    }
+}
+
+/// Channel `c`'s keep weights (columns j0..j1): 0 where ignored, else the loss-mask weight, 1
+/// without one (see [`prepare`]).
+#[inline(always)]
+fn keep<'a, S: Simd, T: Float>(cfg: &KernelCfg, bufs: &'a TileBufs<T>, c: usize, j0: usize, j1: usize) -> &'a [T::V<S>] {
+    if cfg.masked && !cfg.labels { row::<S, T>(&bufs.mask, cfg.mask_row(c), j0, j1) } else { row::<S, T>(&bufs.keep, 0, j0, j1) }
+}
+
+/// The softmax probabilities the term reads: its own, or the activation's.
+#[inline(always)]
+fn probs<'a, T: Float>(cfg: &KernelCfg, bufs: &'a TileBufs<T>) -> &'a [T] {
+    if cfg.own_softmax { &bufs.q } else { &bufs.p }
 }
 
 /// Logistic quantities of x, each stable for any x.
@@ -63,26 +125,36 @@ struct Logistic<V> {
     sig_neg: V,
 }
 
-/// From e = e^-|x| (the one transcendental shared by all three) and l = ln(1 + e).
+/// From e = e^-|x|, inv = 1 / w with w = 1 + e rounded, and l = ln(1 + e).
 #[inline(always)]
-fn logistic_from<S: Simd, T: Float>(s: S, x: T::V<S>, e: T::V<S>, l: T::V<S>) -> Logistic<T::V<S>> {
-    let zero = splat::<S, T>(s, 0.0);
-    let one = splat::<S, T>(s, 1.0);
-    let inv = T::div(s, one, T::add(s, one, e));
+fn logistic_from<S: Simd, T: Float>(s: S, x: T::V<S>, e: T::V<S>, inv: T::V<S>, l: T::V<S>) -> Logistic<T::V<S>> {
     let small = T::mul(s, e, inv);
-    let neg = T::lt_v(s, x, zero);
+    let neg = T::lt_v(s, x, splat::<S, T>(s, 0.0));
     Logistic {
-        softplus: T::add(s, T::max(s, x, zero), l),
+        softplus: T::add(s, T::max(s, x, splat::<S, T>(s, 0.0)), l),
         sig: T::select(s, neg, small, inv),
         sig_neg: T::select(s, neg, inv, small),
     }
 }
 
+/// e = e^-|x| in (0, 1], inv = 1 / (1 + e) and ln(1 + e): the one exp, one ln and one
+/// division that all logistic quantities of x share. ln(1 + e) is ln w plus the rounding
+/// error of w = 1 + e (exact: u - (w - 1)) over w, so it stays accurate for tiny e.
+#[inline(always)]
+fn logistic_parts<S: Simd, T: Float>(s: S, x: T::V<S>) -> (T::V<S>, T::V<S>, T::V<S>) {
+    let one = splat::<S, T>(s, 1.0);
+    let e = T::exp_nonpositive(s, T::sub(s, splat::<S, T>(s, 0.0), T::abs(s, x)));
+    let w = T::add(s, one, e);
+    let inv = T::div(s, one, w);
+    let l = T::mul_add(s, T::sub(s, e, T::sub(s, w, one)), inv, T::ln_1_2(s, w));
+    (e, inv, l)
+}
+
 /// Logistic quantities of x.
 #[inline(always)]
 fn logistic<S: Simd, T: Float>(s: S, x: T::V<S>) -> Logistic<T::V<S>> {
-    let e = T::exp(s, T::sub(s, splat::<S, T>(s, 0.0), T::abs(s, x))); // e^-|x| in (0, 1]
-    logistic_from::<S, T>(s, x, e, log1p::<S, T>(s, e))
+    let (e, inv, l) = logistic_parts::<S, T>(s, x);
+    logistic_from::<S, T>(s, x, e, inv, l)
 }
 
 /// u^gamma for u >= 0 (1 for gamma = 0, including 0^0).
@@ -100,188 +172,182 @@ fn pow<S: Simd, T: Float>(s: S, u: T::V<S>, gamma: T) -> T::V<S> {
     }
 }
 
-/// Target and keep weight of channel `c` at vector `v` of the tile's column range (0 on
-/// ignored elements, else the loss-mask weight, 1 without one).
-#[inline(always)]
-fn target<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
-    let zero = splat::<S, T>(s, 0.0);
-    let one = splat::<S, T>(s, 1.0);
-    if cfg.labels {
-        let lab = T::as_simd_bits::<S>(&bufs.lab[j0..j1])[v];
-        let t = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::bits_from_usize(cfg.code(c)))), one, zero);
-        let w = if cfg.masked { T::as_simd::<S>(cols(&bufs.mask, 0, j0, j1))[v] } else { one };
-        let k = T::select(s, T::eq_bits(s, lab, T::splat_bits(s, T::IGNORED)), zero, w);
-        (t, k)
-    } else {
-        let t = T::as_simd::<S>(cols(&bufs.t, c, j0, j1))[v];
-        let k = if cfg.masked { T::as_simd::<S>(cols(&bufs.mask, cfg.mask_row(c), j0, j1))[v] } else { one };
-        (t, k)
+/// A per-element loss of logit x and target t: (l, dl/dx).
+trait Elementwise<S: Simd, T: Float>: Copy {
+    fn eval(self, s: S, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>);
+}
+
+/// BCE with logits, pos_weight w: l = (1 - t) x + r softplus(-x), r = 1 + (w - 1) t.
+#[derive(Clone, Copy)]
+struct Bce<V> {
+    w: V,
+}
+
+impl<S: Simd, T: Float> Elementwise<S, T> for Bce<T::V<S>> {
+    #[inline(always)]
+    fn eval(self, s: S, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
+        let one = splat::<S, T>(s, 1.0);
+        let lx = logistic::<S, T>(s, x);
+        // softplus(-x) = softplus(x) - x
+        let r = T::mul_add(s, T::sub(s, self.w, one), t, one);
+        let l = T::mul_add(s, r, T::sub(s, lx.softplus, x), T::mul(s, T::sub(s, one, t), x));
+        (l, T::sub(s, T::mul(s, r, lx.sig), T::mul(s, self.w, t)))
     }
 }
 
-/// Max over channels `from..C` and ln sum_c e^(x_c - max) at vector `v`.
-#[inline(always)]
-fn log_sum_exp<S: Simd, T: Float>(s: S, cfg: &KernelCfg, x: &[T], from: usize, j0: usize, j1: usize, v: usize) -> (T::V<S>, T::V<S>) {
-    let mut m = T::as_simd::<S>(cols(x, from, j0, j1))[v];
-    for c in from + 1..cfg.c {
-        m = T::max(s, m, T::as_simd::<S>(cols(x, c, j0, j1))[v]);
-    }
-    let mut se = splat::<S, T>(s, 0.0);
-    for c in from..cfg.c {
-        se = T::add(s, se, T::exp(s, T::sub(s, T::as_simd::<S>(cols(x, c, j0, j1))[v], m)));
-    }
-    (m, T::add(s, m, T::ln(s, se)))
+/// MONAI's sigmoid focal loss of one channel (class weight w, factors a+ / a- on positives /
+/// negatives). `HARD`: t is 0 or 1 (label maps), so z = +-x shares e^-|x| with x. `TWO`:
+/// gamma = 2, sigmoid(-z)^2 as a product (else e^(-gamma softplus(z))).
+#[derive(Clone, Copy)]
+struct SigmoidFocal<V, const HARD: bool, const TWO: bool> {
+    w: V,
+    a_pos: V,
+    a_neg: V,
+    gamma: V,
 }
 
-/// ln sum_{c >= from} e^x_c at vector `v`: from the softmax when it computed it (from = 0),
-/// else here.
-#[inline(always)]
-fn lse_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, from: usize, j0: usize, j1: usize, v: usize) -> T::V<S> {
-    if cfg.lse && from == 0 {
-        T::as_simd::<S>(&bufs.lse[j0..j1])[v]
-    } else {
-        log_sum_exp::<S, T>(s, cfg, &bufs.x, from, j0, j1, v).1
-    }
-}
-
-/// The channels a term covers: the kept ones for the focal terms (whose softmax then
-/// normalises over them only, as MONAI slices the background off first), all for BCE and CE.
-#[inline(always)]
-fn covered<T>(cfg: &KernelCfg, pc: &PointwiseCfg<T>) -> core::ops::Range<usize> {
-    if matches!(pc.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) { cfg.first..cfg.c } else { 0..cfg.c }
-}
-
-/// Softmax probability e^(x_c - lse) of channel `c` at vector `v` (from the activation when
-/// it ran over the same channels: `lse` over all of them).
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn prob_at<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &TileBufs<T>, from: usize, c: usize, j0: usize, j1: usize, v: usize, lse: T::V<S>) -> T::V<S> {
-    if cfg.lse && from == 0 {
-        T::as_simd::<S>(cols(&bufs.p, c, j0, j1))[v]
-    } else {
-        T::exp(s, T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse))
+impl<S: Simd, T: Float, const HARD: bool, const TWO: bool> Elementwise<S, T> for SigmoidFocal<T::V<S>, HARD, TWO> {
+    #[inline(always)]
+    fn eval(self, s: S, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
+        let one = splat::<S, T>(s, 1.0);
+        let (e, inv, l1p) = logistic_parts::<S, T>(s, x);
+        let lx = logistic_from::<S, T>(s, x, e, inv, l1p);
+        let two_t_1 = T::sub(s, T::add(s, t, t), one);
+        let z = T::mul(s, x, two_t_1);
+        let lz = if HARD { logistic_from::<S, T>(s, z, e, inv, l1p) } else { logistic::<S, T>(s, z) };
+        let m = if TWO {
+            T::mul(s, lz.sig_neg, lz.sig_neg)
+        } else {
+            T::exp(s, T::mul(s, T::sub(s, splat::<S, T>(s, 0.0), self.gamma), lz.softplus))
+        };
+        let b = T::sub(s, lx.softplus, T::mul(s, x, t));
+        let f = T::mul(s, self.w, T::mul_add(s, t, self.a_pos, T::mul(s, T::sub(s, one, t), self.a_neg)));
+        let fm = T::mul(s, f, m);
+        let inner = T::mul(s, T::mul(s, self.gamma, b), T::mul(s, lz.sig, two_t_1));
+        (T::mul(s, fm, b), T::mul(s, fm, T::sub(s, T::sub(s, lx.sig, t), inner)))
     }
 }
 
-/// Per element: (loss, d loss / dx) of the elementwise kinds (BCE, sigmoid focal). `HARD`:
-/// the target is 0 or 1 (label maps), so z = +-x shares e^-|x| with x.
+/// What a row of an elementwise kind feeds: the loss and mean-weight sums, the gradient
+/// (`scale` k dl/dx added), or the per-element map (k l written).
+enum Use<'a, S: Simd, T: Float> {
+    Sum(&'a mut T::V<S>, &'a mut T::V<S>),
+    Grad(&'a mut [T::V<S>], T::V<S>),
+    Map(&'a mut [T::V<S>]),
+}
+
+/// One channel's row of an elementwise kind: logits x, targets t, keep weights k.
 #[inline(always)]
-fn elementwise<S: Simd, T: Float, const HARD: bool>(s: S, pc: &PointwiseCfg<T>, c: usize, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
-    let one = splat::<S, T>(s, 1.0);
-    let e = T::exp(s, T::sub(s, splat::<S, T>(s, 0.0), T::abs(s, x)));
-    let l1p = log1p::<S, T>(s, e);
-    let lx = logistic_from::<S, T>(s, x, e, l1p);
-    let (sp, sig) = (lx.softplus, lx.sig);
+fn rows<S: Simd, T: Float, E: Elementwise<S, T>>(s: S, e: E, x: &[T::V<S>], t: &[T::V<S>], k: &[T::V<S>], out: Use<'_, S, T>) {
+    let xtk = x.iter().zip(t).zip(k);
+    match out {
+        Use::Sum(loss, weight) => {
+            for ((&x, &t), &k) in xtk {
+                *loss = T::mul_add(s, k, e.eval(s, x, t).0, *loss);
+                *weight = T::add(s, *weight, k);
+            }
+        }
+        Use::Grad(g, scale) => {
+            for (gv, ((&x, &t), &k)) in g.iter_mut().zip(xtk) {
+                *gv = T::mul_add(s, T::mul(s, scale, k), e.eval(s, x, t).1, *gv);
+            }
+        }
+        Use::Map(g) => {
+            for (gv, ((&x, &t), &k)) in g.iter_mut().zip(xtk) {
+                *gv = T::mul(s, k, e.eval(s, x, t).0);
+            }
+        }
+    }
+}
+
+/// Channel `c`'s row of BCE or sigmoid focal, the kind and its constants chosen once per row.
+#[inline(always)]
+fn elementwise_row<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, out: Use<'_, S, T>) {
+    let (x, t, k) = (row::<S, T>(&bufs.x, c, j0, j1), row::<S, T>(&bufs.t, c, j0, j1), keep::<S, T>(cfg, bufs, c, j0, j1));
     let w = T::splat(s, pc.w[c]);
-    match pc.kind {
-        PointwiseKind::Bce => {
-            // softplus(-x) = softplus(x) - x
-            let r = T::add(s, one, T::mul(s, T::sub(s, w, one), t));
-            let l = T::mul_add(s, r, T::sub(s, sp, x), T::mul(s, T::sub(s, one, t), x));
-            let d = T::sub(s, T::mul(s, r, sig), T::mul(s, w, t));
-            (l, d)
-        }
-        _ => {
-            let two_t_1 = T::sub(s, T::add(s, t, t), one);
-            let z = T::mul(s, x, two_t_1);
-            let lz = if HARD { logistic_from::<S, T>(s, z, e, l1p) } else { logistic::<S, T>(s, z) };
-            let sigz = lz.sig;
-            // sigmoid(-z)^gamma: products for gamma 0, 1, 2; else e^(-gamma softplus(z))
-            let g = pc.gamma.to_f64();
-            let m = if g == 0.0 || g == 1.0 || g == 2.0 {
-                pow::<S, T>(s, lz.sig_neg, pc.gamma)
-            } else {
-                T::exp(s, T::mul(s, T::splat(s, T::from_f64(-g)), lz.softplus))
-            };
-            let b = T::sub(s, sp, T::mul(s, x, t));
-            let f = T::mul(s, w, T::mul_add(s, t, T::splat(s, pc.a_pos[c]), T::mul(s, T::sub(s, one, t), T::splat(s, pc.a_neg[c]))));
-            let fm = T::mul(s, f, m);
-            let l = T::mul(s, fm, b);
-            let inner = T::mul(s, T::mul(s, T::splat(s, pc.gamma), b), T::mul(s, sigz, two_t_1));
-            (l, T::mul(s, fm, T::sub(s, T::sub(s, sig, t), inner)))
-        }
+    if pc.kind == PointwiseKind::Bce {
+        return rows::<S, T, _>(s, Bce::<T::V<S>> { w }, x, t, k, out);
     }
+    let (a_pos, a_neg, gamma) = (T::splat(s, pc.a_pos[c]), T::splat(s, pc.a_neg[c]), T::splat(s, pc.gamma));
+    match (cfg.labels, pc.gamma.to_f64() == 2.0) {
+        (true, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, true> { w, a_pos, a_neg, gamma }, x, t, k, out),
+        (true, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, false> { w, a_pos, a_neg, gamma }, x, t, k, out),
+        (false, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, true> { w, a_pos, a_neg, gamma }, x, t, k, out),
+        (false, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, false> { w, a_pos, a_neg, gamma }, x, t, k, out),
+    }
+}
+
+/// Softmax focal of one element with log-probability `ls`, probability `p`, target `t`:
+/// (minus its loss a w t u^gamma ln p, and h = a w t (gamma u^(gamma-1) p ln p - u^gamma)),
+/// u = 1 - p; u^(gamma-1) is written u^gamma / u (and the term 0 where u = 0).
+#[inline(always)]
+fn softmax_focal<S: Simd, T: Float>(s: S, gamma: T, kc: T::V<S>, ls: T::V<S>, p: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
+    let zero = splat::<S, T>(s, 0.0);
+    let u = T::max(s, T::sub(s, splat::<S, T>(s, 1.0), p), zero);
+    let pu = pow::<S, T>(s, u, gamma);
+    let k = T::mul(s, kc, t);
+    let d1 = T::div(s, T::mul(s, T::mul(s, T::splat(s, gamma), pu), T::mul(s, p, ls)), u);
+    let d1 = T::select(s, T::eq_v(s, u, zero), zero, d1);
+    (T::mul(s, T::mul(s, k, pu), ls), T::mul(s, k, T::sub(s, d1, pu)))
 }
 
 /// Adds the tile's elementwise sums for columns j0..j1 to `acc`.
 #[inline(always)]
-pub(crate) fn accumulate<S: Simd, T: Float>(
-    s: S,
-    cfg: &KernelCfg,
-    pc: &PointwiseCfg<T>,
-    bufs: &TileBufs<T>,
-    j0: usize,
-    j1: usize,
-) -> TileSums<T> {
+pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) -> TileSums<T> {
     let zero = splat::<S, T>(s, 0.0);
-    let one = splat::<S, T>(s, 1.0);
-    let (mut loss, mut weight, mut voxels) = (zero, zero, zero);
-    let n = (j1 - j0) / T::lanes::<S>();
+    if j0 == j1 {
+        return (T::from_f64(0.0), T::from_f64(0.0), T::from_f64(0.0));
+    }
+    prepare::<S, T>(s, cfg, pc, bufs, j0, j1);
+    let bufs = &*bufs;
+    let k0 = keep::<S, T>(cfg, bufs, 0, j0, j1);
+    let mut voxels = zero;
+    for &k in k0 {
+        voxels = T::add(s, voxels, k);
+    }
+    let (mut loss, mut weight) = (zero, zero);
     let chans = covered(cfg, pc);
-    for v in 0..n {
-        let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
-        voxels = T::add(s, voxels, k0);
-        match pc.kind {
-            PointwiseKind::None => {}
-            PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
-                for c in chans.clone() {
-                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
-                    let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let (l, _) = if cfg.labels {
-                        elementwise::<S, T, true>(s, pc, c, x, t)
-                    } else {
-                        elementwise::<S, T, false>(s, pc, c, x, t)
-                    };
-                    loss = T::mul_add(s, k, l, loss);
-                    weight = T::add(s, weight, k);
+    match pc.kind {
+        PointwiseKind::None => {}
+        PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
+            for c in chans {
+                elementwise_row::<S, T>(s, cfg, pc, bufs, c, j0, j1, Use::Sum(&mut loss, &mut weight));
+            }
+        }
+        PointwiseKind::SoftmaxCe => {
+            // q_c = w_c ((1 - e) t_c + e / C) = a t_c + b; the voxel's mean weight is w_y (labels) or 1
+            let lse = row::<S, T>(&bufs.lse, 0, j0, j1);
+            for c in chans {
+                let w = T::splat(s, pc.w[c]);
+                let a = T::mul(s, w, splat::<S, T>(s, 1.0 - pc.smooth.to_f64()));
+                let b = T::mul(s, w, T::splat(s, pc.smooth_c));
+                let rows = row::<S, T>(&bufs.x, c, j0, j1).iter().zip(row::<S, T>(&bufs.t, c, j0, j1)).zip(k0.iter().zip(lse));
+                for ((&x, &t), (&k, &l)) in rows {
+                    let q = T::mul(s, k, T::mul_add(s, a, t, b));
+                    loss = T::mul_add(s, q, T::sub(s, l, x), loss);
+                    if cfg.labels {
+                        weight = T::mul_add(s, T::mul(s, k, w), t, weight);
+                    }
                 }
             }
-            PointwiseKind::SoftmaxCe => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, 0, j0, j1, v);
-                let (mut l, mut wy) = (zero, zero);
-                for c in 0..cfg.c {
-                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
-                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let w = T::splat(s, pc.w[c]);
-                    let q = T::mul(s, w, T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
-                    l = T::mul_add(s, q, T::sub(s, lse, x), l);
-                    wy = T::mul_add(s, w, t, wy);
-                }
-                loss = T::mul_add(s, k0, l, loss);
-                weight = T::mul_add(s, k0, if cfg.labels { wy } else { one }, weight);
+            if !cfg.labels {
+                weight = voxels;
             }
-            PointwiseKind::SoftmaxFocal => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, cfg.first, j0, j1, v);
-                for c in chans.clone() {
-                    loss = T::sub(s, loss, T::mul(s, k0, softmax_focal::<S, T>(s, cfg, pc, bufs, c, j0, j1, v, lse)));
+        }
+        PointwiseKind::SoftmaxFocal => {
+            let lse = row::<S, T>(&bufs.lse, 0, j0, j1);
+            for c in chans.clone() {
+                let kc = T::splat(s, T::from_f64(pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
+                let rows = row::<S, T>(&bufs.x, c, j0, j1).iter().zip(row::<S, T>(&bufs.t, c, j0, j1)).zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(k0.iter().zip(lse)));
+                for ((&x, &t), (&p, (&k, &l))) in rows {
+                    let (nl, _) = softmax_focal::<S, T>(s, pc.gamma, kc, T::sub(s, x, l), p, t);
+                    loss = T::sub(s, loss, T::mul(s, k, nl));
                 }
-                weight = T::mul_add(s, k0, splat::<S, T>(s, chans.len() as f64), weight);
             }
+            weight = T::mul(s, voxels, splat::<S, T>(s, chans.len() as f64));
         }
     }
     (T::reduce_sum(s, loss), T::reduce_sum(s, weight), T::reduce_sum(s, voxels))
-}
-
-/// Minus the softmax focal loss of channel `c` at vector `v`: a_c w_c t_c (1 - p_c)^gamma ln p_c.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn softmax_focal<S: Simd, T: Float>(
-    s: S,
-    cfg: &KernelCfg,
-    pc: &PointwiseCfg<T>,
-    bufs: &TileBufs<T>,
-    c: usize,
-    j0: usize,
-    j1: usize,
-    v: usize,
-    lse: T::V<S>,
-) -> T::V<S> {
-    let zero = splat::<S, T>(s, 0.0);
-    let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
-    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-    let u = T::sub(s, splat::<S, T>(s, 1.0), prob_at::<S, T>(s, cfg, bufs, cfg.first, c, j0, j1, v, lse));
-    let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
-    T::mul(s, T::mul(s, k, pow::<S, T>(s, T::max(s, u, zero), pc.gamma)), ls)
 }
 
 /// Writes each element's loss times its keep weight k into `bufs.g` (0 on channels the term
@@ -290,105 +356,101 @@ fn softmax_focal<S: Simd, T: Float>(
 #[inline(always)]
 pub(crate) fn loss_map<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
     let zero = splat::<S, T>(s, 0.0);
-    let n = (j1 - j0) / T::lanes::<S>();
+    if j0 == j1 {
+        return;
+    }
+    prepare::<S, T>(s, cfg, pc, bufs, j0, j1);
     let chans = covered(cfg, pc);
-    for v in 0..n {
-        let lse = if pc.kind == PointwiseKind::SoftmaxFocal { lse_at::<S, T>(s, cfg, bufs, cfg.first, j0, j1, v) } else { zero };
-        for c in 0..cfg.c {
-            let l = if !chans.contains(&c) {
-                zero
-            } else if pc.kind == PointwiseKind::SoftmaxFocal {
-                let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
-                T::sub(s, zero, T::mul(s, k0, softmax_focal::<S, T>(s, cfg, pc, bufs, c, j0, j1, v, lse)))
-            } else {
-                let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
-                let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                let (l, _) = if cfg.labels { elementwise::<S, T, true>(s, pc, c, x, t) } else { elementwise::<S, T, false>(s, pc, c, x, t) };
-                T::mul(s, k, l)
-            };
-            T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v] = l;
+    let mut g = std::mem::take(&mut bufs.g);
+    for c in 0..cfg.c {
+        let out = row_mut::<S, T>(&mut g, c, j0, j1);
+        if !chans.contains(&c) {
+            out.fill(zero);
+            continue;
+        }
+        if pc.kind == PointwiseKind::SoftmaxFocal {
+            let (x, t) = (row::<S, T>(&bufs.x, c, j0, j1), row::<S, T>(&bufs.t, c, j0, j1));
+            let kc = T::splat(s, T::from_f64(pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
+            let rows = x.iter().zip(t).zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(row::<S, T>(&bufs.lse, 0, j0, j1)));
+            for ((o, ((&x, &t), (&p, &l))), &k) in out.iter_mut().zip(rows).zip(keep::<S, T>(cfg, bufs, 0, j0, j1)) {
+                let (nl, _) = softmax_focal::<S, T>(s, pc.gamma, kc, T::sub(s, x, l), p, t);
+                *o = T::sub(s, zero, T::mul(s, k, nl));
+            }
+        } else {
+            elementwise_row::<S, T>(s, cfg, pc, bufs, c, j0, j1, Use::Map(out));
         }
     }
+    bufs.g = g;
 }
 
 /// Adds `scale` d loss / dx of columns j0..j1 to `bufs.g`.
 #[inline(always)]
-pub(crate) fn gradient<S: Simd, T: Float>(
-    s: S,
-    cfg: &KernelCfg,
-    pc: &PointwiseCfg<T>,
-    bufs: &mut TileBufs<T>,
-    scale: T,
-    j0: usize,
-    j1: usize,
-) {
+pub(crate) fn gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, scale: T, j0: usize, j1: usize) {
     let zero = splat::<S, T>(s, 0.0);
-    let one = splat::<S, T>(s, 1.0);
+    if j0 == j1 || pc.kind == PointwiseKind::None {
+        return;
+    }
+    prepare::<S, T>(s, cfg, pc, bufs, j0, j1);
     let scale = T::splat(s, scale);
-    let n = (j1 - j0) / T::lanes::<S>();
     let chans = covered(cfg, pc);
-    for v in 0..n {
-        match pc.kind {
-            PointwiseKind::None => {}
-            PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
-                for c in chans.clone() {
-                    let x = T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v];
-                    let (t, k) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let (_, d) = if cfg.labels {
-                        elementwise::<S, T, true>(s, pc, c, x, t)
-                    } else {
-                        elementwise::<S, T, false>(s, pc, c, x, t)
-                    };
-                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
-                    *g = T::mul_add(s, T::mul(s, scale, k), d, *g);
+    // The gradient rows and one row of per-voxel scratch (Q for CE, sum_c h_c for focal),
+    // taken out so the other rows stay readable.
+    let mut g = std::mem::take(&mut bufs.g);
+    let mut aux = std::mem::take(&mut bufs.aux);
+    let acc = T::as_simd_mut::<S>(&mut aux[j0..j1]);
+    let k0 = keep::<S, T>(cfg, bufs, 0, j0, j1);
+    match pc.kind {
+        PointwiseKind::None => {}
+        PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
+            for c in chans {
+                elementwise_row::<S, T>(s, cfg, pc, bufs, c, j0, j1, Use::Grad(row_mut::<S, T>(&mut g, c, j0, j1), scale));
+            }
+        }
+        PointwiseKind::SoftmaxCe => {
+            // dl/dx_c = p_c Q - q_c, Q = sum_c q_c, q_c = a_c t_c + b_c
+            let ab = |c: usize| {
+                let w = pc.w[c].to_f64();
+                (T::from_f64(w * (1.0 - pc.smooth.to_f64())), T::from_f64(w * pc.smooth_c.to_f64()))
+            };
+            acc.fill(zero);
+            for c in chans.clone() {
+                let (a, b) = ab(c);
+                let (a, b) = (T::splat(s, a), T::splat(s, b));
+                for (q, &t) in acc.iter_mut().zip(row::<S, T>(&bufs.t, c, j0, j1)) {
+                    *q = T::add(s, *q, T::mul_add(s, a, t, b));
                 }
             }
-            PointwiseKind::SoftmaxCe => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, 0, j0, j1, v);
-                let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
-                let mut big_q = zero;
-                for c in 0..cfg.c {
-                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let q = T::mul(s, T::splat(s, pc.w[c]), T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
-                    big_q = T::add(s, big_q, q);
-                }
-                let ks = T::mul(s, k0, scale);
-                for c in 0..cfg.c {
-                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let q = T::mul(s, T::splat(s, pc.w[c]), T::mul_add(s, T::sub(s, one, T::splat(s, pc.smooth)), t, T::splat(s, pc.smooth_c)));
-                    let p = prob_at::<S, T>(s, cfg, bufs, 0, c, j0, j1, v, lse);
-                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
-                    *g = T::mul_add(s, ks, T::sub(s, T::mul(s, p, big_q), q), *g);
+            for c in chans {
+                let (a, b) = ab(c);
+                let (a, b) = (T::splat(s, a), T::splat(s, b));
+                let rows = row::<S, T>(&bufs.t, c, j0, j1).iter().zip(row::<S, T>(probs(cfg, bufs), c, j0, j1)).zip(acc.iter().zip(k0));
+                for (gv, ((&t, &p), (&big_q, &k))) in row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(rows) {
+                    let d = T::sub(s, T::mul(s, p, big_q), T::mul_add(s, a, t, b));
+                    *gv = T::mul_add(s, T::mul(s, scale, k), d, *gv);
                 }
             }
-            PointwiseKind::SoftmaxFocal => {
-                let lse = lse_at::<S, T>(s, cfg, bufs, cfg.first, j0, j1, v);
-                let (_, k0) = target::<S, T>(s, cfg, bufs, 0, j0, j1, v);
-                let gamma = T::splat(s, pc.gamma);
-                let mut sum_h = zero;
-                // g_c += s h_c now, then g_c -= s p_c sum_h once sum_h is known
-                for c in chans.clone() {
-                    let ls = T::sub(s, T::as_simd::<S>(cols(&bufs.x, c, j0, j1))[v], lse);
-                    let (t, _) = target::<S, T>(s, cfg, bufs, c, j0, j1, v);
-                    let p = prob_at::<S, T>(s, cfg, bufs, cfg.first, c, j0, j1, v, lse);
-                    let u = T::max(s, T::sub(s, one, p), zero);
-                    let pu = pow::<S, T>(s, u, pc.gamma);
-                    let k = T::mul(s, T::splat(s, pc.a_pos[c]), T::mul(s, T::splat(s, pc.w[c]), t));
-                    // gamma u^(gamma-1) p ln p, written gamma u^gamma p ln p / u (0 where u = 0)
-                    let d1 = T::div(s, T::mul(s, T::mul(s, gamma, pu), T::mul(s, p, ls)), u);
-                    let d1 = T::select(s, T::eq_v(s, u, zero), zero, d1);
-                    let h = T::mul(s, k, T::sub(s, d1, pu));
-                    sum_h = T::add(s, sum_h, h);
-                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
-                    *g = T::mul_add(s, T::mul(s, scale, k0), h, *g);
+        }
+        PointwiseKind::SoftmaxFocal => {
+            // dl/dx_j = h_j - p_j sum_c h_c: g_c += s k h_c now, g_c -= s k p_c sum_h once it is known
+            let lse = row::<S, T>(&bufs.lse, 0, j0, j1);
+            acc.fill(zero);
+            for c in chans.clone() {
+                let kc = T::splat(s, T::from_f64(pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
+                let rows = row::<S, T>(&bufs.x, c, j0, j1).iter().zip(row::<S, T>(&bufs.t, c, j0, j1)).zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(lse));
+                for ((gv, (sum_h, &k)), ((&x, &t), (&p, &l))) in row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(acc.iter_mut().zip(k0)).zip(rows) {
+                    let (_, h) = softmax_focal::<S, T>(s, pc.gamma, kc, T::sub(s, x, l), p, t);
+                    *sum_h = T::add(s, *sum_h, h);
+                    *gv = T::mul_add(s, T::mul(s, scale, k), h, *gv);
                 }
-                let ks = T::mul(s, T::mul(s, scale, k0), sum_h);
-                for c in chans.clone() {
-                    let p = prob_at::<S, T>(s, cfg, bufs, cfg.first, c, j0, j1, v, lse);
-                    let g = &mut T::as_simd_mut::<S>(cols_mut(&mut bufs.g, c, j0, j1))[v];
-                    *g = T::sub(s, *g, T::mul(s, p, ks));
+            }
+            for c in chans {
+                let rows = row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(acc.iter().zip(k0));
+                for (gv, (&p, (&sum_h, &k))) in row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(rows) {
+                    *gv = T::sub(s, *gv, T::mul(s, p, T::mul(s, T::mul(s, scale, k), sum_h)));
                 }
             }
         }
     }
+    bufs.g = g;
+    bufs.aux = aux;
 }
