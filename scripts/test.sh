@@ -27,7 +27,7 @@ cargo test --workspace
 # Each backend is also forced through the environment switch the library honours.
 for arch in scalar v3 v4; do
   echo "-- DICE_ARCH=$arch (lowered to what the CPU supports)"
-  DICE_ARCH=$arch cargo test -p dice-core --test reference_cases --test loss_family
+  DICE_ARCH=$arch cargo test -p dice-core --test all -- reference_cases:: loss_family::
 done
 
 stage "the NEON backend compiles (cross-check for aarch64)"

@@ -2,9 +2,7 @@
 //! overlap index, loss form, convention and elementwise term; and the identities between
 //! members of the family that must hold exactly.
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 use dice_core::*;
 use proptest::prelude::*;
 

@@ -2,9 +2,7 @@
 //! DiceFocal, smp Dice / Jaccard / Tversky, kornia dice / tversky), mapped from the library's
 //! own keywords to `DiceOptions`, in f64 (stated tolerances) and f32.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dice_core::*;
 use serde_json::Value;
 

@@ -3,9 +3,7 @@
 //! weight each voxel's loss and its mean weight by m. Checked against the scalar f64 oracle,
 //! central finite differences, and the identities a mask must satisfy.
 
-mod common;
-
-use common::{Rng, assert_all_close};
+use crate::common::{Rng, assert_all_close};
 use dice_core::reference::dice_reference_masked;
 use dice_core::*;
 

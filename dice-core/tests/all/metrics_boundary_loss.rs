@@ -2,9 +2,7 @@
 //! differences (none / sigmoid / softmax, strided gradient), the blend with Dice under a ramp,
 //! signed distance maps from labels, thread-count invariance, bad input.
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 use dice_core::boundary_loss::{BoundaryLossOptions, boundary_loss, dice_boundary_loss_grad, signed_distance_maps};
 use dice_core::metrics::Decisions;
 use dice_core::{Activation, Context, DiceOptions, Labels, Ramp, RampKind, Target, TensorView, TensorViewMut};

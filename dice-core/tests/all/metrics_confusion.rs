@@ -1,9 +1,7 @@
 //! Confusion counts: every input form against a per-voxel oracle, additivity (streaming),
 //! strided views, thread-count invariance, derived metrics against their formulas, bad input.
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 use dice_core::metrics::*;
 use dice_core::{Context, Labels, TensorView};
 use proptest::prelude::*;

@@ -1,9 +1,7 @@
 //! DeepMind surface-distance: surfel areas against DeepMind's published table, closed forms,
 //! a brute-force oracle, the reference case, empty-mask conventions, thread invariance.
 
-mod common;
-
-use common::{array, assert_all_close, cases};
+use crate::common::{array, assert_all_close, cases};
 use dice_core::error::DiceError;
 use dice_core::metrics::*;
 use dice_core::{Context, TensorView};

@@ -2,9 +2,7 @@
 //! SurfaceDistanceMetric / SurfaceDiceMetric, torchmetrics GeneralizedDiceScore, medpy) computed by
 //! the real libraries, reproduced by dice-core's metrics.
 
-mod common;
-
-use common::{array, assert_all_close, cases};
+use crate::common::{array, assert_all_close, cases};
 use dice_core::metrics::*;
 use dice_core::{Context, TensorView};
 use serde_json::Value;

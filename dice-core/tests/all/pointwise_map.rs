@@ -3,9 +3,7 @@
 //! against the term in the total, and `reduction = none` with an elementwise term (the loss
 //! is then the sum of every value, with its gradient checked by central differences).
 
-mod common;
-
-use common::{Rng, assert_all_close};
+use crate::common::{Rng, assert_all_close};
 use dice_core::*;
 
 struct Case {

@@ -2,9 +2,7 @@
 //! share the engine's assumptions: central finite differences, the scalar f64 oracle, and the
 //! same data presented in other layouts, splits and thread counts.
 
-mod common;
-
-use common::Rng;
+use crate::common::Rng;
 use dice_core::reference::dice_reference;
 use dice_core::*;
 use proptest::prelude::*;

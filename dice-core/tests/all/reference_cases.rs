@@ -1,9 +1,7 @@
 //! Every `monai.losses.DiceLoss` case of tests/reference (computed by MONAI 1.6.1 in f64),
 //! through the f64 path and the f32 path.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dice_core::*;
 use serde_json::Value;
 
