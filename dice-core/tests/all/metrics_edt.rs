@@ -1,18 +1,10 @@
 //! Distance transforms against a brute-force oracle (every voxel to every feature) on small
 //! random masks with random anisotropic spacing, in 1 to 4 dimensions; thread-count invariance.
 
+use crate::common::unravel;
 use dice_core::metrics::{DistanceMetric, distance_transform, signed_distance};
 use dice_core::{Context, TensorView};
 use proptest::prelude::*;
-
-fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
-    let mut idx = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        idx[d] = i % shape[d];
-        i /= shape[d];
-    }
-    idx
-}
 
 /// Distance from every voxel to the nearest set voxel, by exhaustive search.
 fn brute(mask: &[u8], shape: &[usize], spacing: &[f64], m: DistanceMetric) -> Vec<f64> {

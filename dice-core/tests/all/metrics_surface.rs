@@ -1,18 +1,10 @@
 //! The surface pipeline (decode, crop, edges, distances) and the tolerance counts against a
 //! brute-force oracle: edges by their definition, distances over all edge pairs.
 
+use crate::common::unravel;
 use dice_core::metrics::*;
 use dice_core::{Context, TensorView};
 use proptest::prelude::*;
-
-fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
-    let mut idx = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        idx[d] = i % shape[d];
-        i /= shape[d];
-    }
-    idx
-}
 
 /// Edge voxels: set, with a face neighbour unset or outside the grid.
 fn edges(mask: &[u8], shape: &[usize]) -> Vec<Vec<usize>> {

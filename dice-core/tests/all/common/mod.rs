@@ -78,3 +78,13 @@ impl Rng {
         (self.next_u64() % n as u64) as usize
     }
 }
+
+/// The row-major multi-index of flat index `i` in `shape`.
+pub fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = i % shape[d];
+        i /= shape[d];
+    }
+    idx
+}
