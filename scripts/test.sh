@@ -25,9 +25,10 @@ stage "rust: build, lints, unit/integration/property tests (every SIMD backend t
 cargo build --workspace --all-targets
 cargo test --workspace
 # Each backend is also forced through the environment switch the library honours.
+# (--workspace, not -p dice-core: the same feature resolution as above, so nothing rebuilds.)
 for arch in scalar v3 v4; do
   echo "-- DICE_ARCH=$arch (lowered to what the CPU supports)"
-  DICE_ARCH=$arch cargo test -p dice-core --test all -- reference_cases:: loss_family::
+  DICE_ARCH=$arch cargo test --workspace --test all -- reference_cases:: loss_family::
 done
 
 stage "the NEON backend compiles (cross-check for aarch64)"
