@@ -58,16 +58,28 @@ pub(crate) fn probs_into<S: Simd, T: Float>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn softmax<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
-    match nc {
-        2 => softmax_columns::<S, T, 2>(s, x, p, lse, j0, j1),
-        3 => softmax_columns::<S, T, 3>(s, x, p, lse, j0, j1),
-        4 => softmax_columns::<S, T, 4>(s, x, p, lse, j0, j1),
-        5 => softmax_columns::<S, T, 5>(s, x, p, lse, j0, j1),
-        6 => softmax_columns::<S, T, 6>(s, x, p, lse, j0, j1),
-        7 => softmax_columns::<S, T, 7>(s, x, p, lse, j0, j1),
-        8 => softmax_columns::<S, T, 8>(s, x, p, lse, j0, j1),
-        c => softmax_rows::<S, T>(s, c, x, p, aux, lse, j0, j1),
+    macro_rules! columns {
+        ($($c:literal)*) => {
+            match nc {
+                $($c => softmax_columns::<S, T, $c, ()>(s, x, p, true, lse, j0, j1, &mut ()),)*
+                c => softmax_rows::<S, T>(s, c, x, p, aux, lse, j0, j1),
+            }
+        };
     }
+    columns!(2 3 4 5 6 7 8)
+}
+
+/// Receives each column's softmax probabilities from [`softmax_columns`] while they are in
+/// registers, so a kernel can use them without storing and reloading them.
+pub(crate) trait Columns<S: Simd, T: Float, const C: usize> {
+    /// Vector `k` of the column range, with probabilities `p` (one vector per channel).
+    fn column(&mut self, s: S, k: usize, p: &[T::V<S>; C]);
+}
+
+/// No consumer: the softmax only writes p.
+impl<S: Simd, T: Float, const C: usize> Columns<S, T, C> for () {
+    #[inline(always)]
+    fn column(&mut self, _: S, _: usize, _: &[T::V<S>; C]) {}
 }
 
 /// Softmax for any channel count: passes over the tile rows (max, exp, sum, scale), the
@@ -117,19 +129,32 @@ fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &
 }
 
 /// Softmax for a channel count known at compile time: one sweep over the columns with each
-/// vector of C logits in registers (max, exp, sum, scale) and p written once. The same
-/// operations in the same order as [`softmax_rows`], so the results are bit-identical.
+/// vector of C logits in registers (max, exp, sum, scale), p handed to `sink` and, with
+/// `store`, written to p. The same operations in the same order as [`softmax_rows`], so the
+/// results are bit-identical.
 /// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
 #[inline(always)]
-fn softmax_columns<S: Simd, T: Float, const C: usize>(s: S, x: &[T], p: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T, C>>(
+    s: S,
+    x: &[T],
+    p: &mut [T],
+    store: bool,
+    lse: &mut [T],
+    j0: usize,
+    j1: usize,
+    sink: &mut K,
+) {
     let n = (j1 - j0) / T::lanes::<S>();
     let mut xr: [&[T::V<S>]; C] = [&[]; C];
     for (c, row) in xr.iter_mut().enumerate() {
         *row = &T::as_simd::<S>(cols(x, c, j0, j1))[..n];
     }
     let mut pr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
-    for (row, buf) in pr.iter_mut().zip(p.chunks_exact_mut(TILE)) {
-        *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
+    if store {
+        for (row, buf) in pr.iter_mut().zip(p.chunks_exact_mut(TILE)) {
+            *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
+        }
     }
     let mut lse = if lse.is_empty() { None } else { Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n]) };
     let one = T::splat(s, T::from_f64(1.0));
@@ -150,8 +175,14 @@ fn softmax_columns<S: Simd, T: Float, const C: usize>(s: S, x: &[T], p: &mut [T]
             l[k] = T::add(s, m, T::ln(s, sum));
         }
         let inv = T::div(s, one, sum);
-        for (row, &ev) in pr.iter_mut().zip(&e) {
-            row[k] = T::mul(s, ev, inv);
+        for ev in e.iter_mut() {
+            *ev = T::mul(s, *ev, inv);
         }
+        if store {
+            for (row, &pv) in pr.iter_mut().zip(&e) {
+                row[k] = pv;
+            }
+        }
+        sink.column(s, k, &e);
     }
 }

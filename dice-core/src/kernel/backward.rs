@@ -6,6 +6,7 @@
 //! sigmoid g_x = g_p p (1 - p); softmax g_x,c = p_c (g_p,c - sum_k g_p,k p_k).
 //! The elementwise term's gradient (already in logit space) is added by `pointwise`.
 
+use super::activation::{Columns, softmax_columns};
 use super::{KernelCfg, TileBufs, cols, cols_mut};
 use crate::plan::TILE;
 use crate::float::Float;
@@ -63,28 +64,25 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
     }
 }
 
-/// Whether [`grad_x`] covers `cfg` (an unmasked label target under softmax, 2 to 8 channels).
+/// Softmax, `grad_p` and `chain` in one sweep, for [`KernelCfg::softmax_labels`]: p stays
+/// in registers (written to `bufs.p` only with `store`, for a later elementwise term).
 #[inline(always)]
-pub(crate) fn fused(cfg: &KernelCfg) -> bool {
-    cfg.labels && !cfg.masked && cfg.act == Activation::Softmax && (2..=8).contains(&cfg.c)
-}
-
-/// `grad_p` then `chain` in one sweep, for the configurations [`fused`] accepts.
-#[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn grad_x<S: Simd, T: Float>(
     s: S,
     cfg: &KernelCfg,
     bufs: &mut TileBufs<T>,
     coef: &[(T, T)],
+    store: bool,
     j0: usize,
     j1: usize,
 ) {
     macro_rules! sweep {
         ($($c:literal)*) => {
             match (cfg.c, cfg.squared) {
-                $(($c, false) => softmax_labels_columns::<S, T, $c, false>(s, cfg.first, bufs, coef, j0, j1),
-                  ($c, true) => softmax_labels_columns::<S, T, $c, true>(s, cfg.first, bufs, coef, j0, j1),)*
-                _ => unreachable!("grad_x called for a configuration `fused` rejects"),
+                $(($c, false) => softmax_labels::<S, T, $c, false>(s, cfg.first, bufs, coef, store, j0, j1),
+                  ($c, true) => softmax_labels::<S, T, $c, true>(s, cfg.first, bufs, coef, store, j0, j1),)*
+                _ => unreachable!("grad_x called for a configuration `softmax_labels` rejects"),
             }
         };
     }
@@ -172,52 +170,60 @@ fn label_dp<S: Simd, T: Float, const SQ: bool>(
     T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, v)
 }
 
-/// dL/dx for a label target under softmax with C channels known at compile time: `grad_p`
-/// and `chain` fused into one sweep over the columns, the C values of a column in registers.
-/// The same operations in the same order as the row passes, so the results are bit-identical.
+/// dL/dx of C channels for a label target, fed column by column from the softmax: dL/dp
+/// per channel, then g_c = p_c (g_p,c - sum_k g_p,k p_k). The same operations in the same
+/// order as the row passes, so the results are bit-identical.
+struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool> {
+    lab: &'a [T::B<S>],
+    /// per channel: code, a, b, 2b (excluded channels: never matched, a = b = 0)
+    k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
+    g: [&'a mut [T::V<S>]; C],
+}
+
+impl<S: Simd, T: Float, const C: usize, const SQ: bool> Columns<S, T, C> for LabelGrad<'_, S, T, C, SQ> {
+    #[inline(always)]
+    fn column(&mut self, s: S, k: usize, p: &[T::V<S>; C]) {
+        let lv = self.lab[k];
+        let mut dot = T::splat(s, T::from_f64(0.0));
+        let mut gp = *p;
+        // every channel, so the loop unrolls: an excluded one has a = b = 0, hence dL/dp = +0
+        // and dot gains exactly +0, as in the row passes
+        for c in 0..C {
+            let (code, a, b, two_b) = self.k_c[c];
+            gp[c] = label_dp::<S, T, SQ>(s, p[c], lv, code, a, b, two_b);
+            dot = T::mul_add(s, gp[c], p[c], dot);
+        }
+        for c in 0..C {
+            self.g[c][k] = T::mul(s, p[c], T::sub(s, gp[c], dot));
+        }
+    }
+}
+
 #[inline(always)]
-fn softmax_labels_columns<S: Simd, T: Float, const C: usize, const SQ: bool>(
+fn softmax_labels<S: Simd, T: Float, const C: usize, const SQ: bool>(
     s: S,
     first: usize,
     bufs: &mut TileBufs<T>,
     coef: &[(T, T)],
+    store: bool,
     j0: usize,
     j1: usize,
 ) {
     let n = (j1 - j0) / T::lanes::<S>();
-    let TileBufs { lab, p, g, .. } = bufs;
+    let TileBufs { x, lab, p, g, lse, .. } = bufs;
     let zero = T::splat(s, T::from_f64(0.0));
-    let mut pr: [&[T::V<S>]; C] = [&[]; C];
-    for (c, row) in pr.iter_mut().enumerate() {
-        *row = &T::as_simd::<S>(cols(p, c, j0, j1))[..n];
-    }
     let mut gr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
     for (row, buf) in gr.iter_mut().zip(g.chunks_exact_mut(TILE)) {
         *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
     }
-    let lab = &T::as_simd_bits::<S>(&lab[j0..j1])[..n];
-    // per channel: code, a, b, 2b (excluded channels: never matched, a = b = 0)
     let mut k_c = [(T::splat_bits(s, T::IGNORED), zero, zero, zero); C];
     for (c, kc) in k_c.iter_mut().enumerate().skip(first) {
         let (a, b) = coef[c - first];
         let (a, b) = (T::splat(s, a), T::splat(s, b));
         *kc = (T::splat_bits(s, T::bits_from_usize(c)), a, b, T::add(s, b, b));
     }
-    let mut gp = [zero; C];
-    for k in 0..n {
-        let lv = lab[k];
-        let mut dot = zero;
-        // every channel, so the loop unrolls: an excluded one has a = b = 0, hence dL/dp = +0
-        // and dot gains exactly +0, as in the row passes
-        for c in 0..C {
-            let (code, a, b, two_b) = k_c[c];
-            gp[c] = label_dp::<S, T, SQ>(s, pr[c][k], lv, code, a, b, two_b);
-            dot = T::mul_add(s, gp[c], pr[c][k], dot);
-        }
-        for c in 0..C {
-            gr[c][k] = T::mul(s, pr[c][k], T::sub(s, gp[c], dot));
-        }
-    }
+    let mut sink = LabelGrad::<S, T, C, SQ> { lab: &T::as_simd_bits::<S>(&lab[j0..j1])[..n], k_c, g: gr };
+    softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
 }
 
 /// Dense target, optionally masked.

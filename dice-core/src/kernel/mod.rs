@@ -51,6 +51,13 @@ impl KernelCfg {
         if self.c == 1 { 1 } else { c }
     }
 
+    /// Softmax over 2 to 8 channels with an unmasked label target: the kernels then fuse the
+    /// softmax with the sums and the gradient, column by column, p held in registers.
+    #[inline(always)]
+    pub fn softmax_labels(&self) -> bool {
+        self.labels && !self.masked && self.act == Activation::Softmax && (2..=8).contains(&self.c)
+    }
+
     /// The row of `TileBufs::mask` that masks channel `c`.
     #[inline(always)]
     pub fn mask_row(&self, c: usize) -> usize {

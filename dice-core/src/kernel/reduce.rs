@@ -3,6 +3,7 @@
 //! ignore mask times the loss mask; 1 without either). Lanes accumulate in T over one tile
 //! (<= 256 positions), then each tile's total is added in f64.
 
+use super::activation::{Columns, softmax_columns};
 use super::{KernelCfg, TileBufs, cols};
 use crate::float::Float;
 use crate::options::Activation;
@@ -65,20 +66,110 @@ fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
     code: T::Bits,
 ) -> (T::V<S>, T::V<S>, T::V<S>) {
     let zero = T::splat(s, T::from_f64(0.0));
-    let one = T::splat(s, T::from_f64(1.0));
     let code = T::splat_bits(s, code);
-    let ignored = T::splat_bits(s, T::IGNORED);
-    let (mut i, mut q, mut g) = (zero, zero, zero);
+    let mut acc = (zero, zero, zero);
     for (j, (&pv, &lv)) in p.iter().zip(lab).enumerate() {
-        let is_c = T::eq_bits(s, lv, code);
-        let skip = T::eq_bits(s, lv, ignored);
-        let pq = if SQ { T::mul(s, pv, pv) } else { pv };
-        let (pv, pq, t1) = if MASK { (T::mul(s, pv, mask[j]), T::mul(s, pq, mask[j]), mask[j]) } else { (pv, pq, one) };
-        i = T::add(s, i, T::select(s, is_c, pv, zero));
-        q = T::add(s, q, T::select(s, skip, zero, pq));
-        g = T::add(s, g, T::select(s, is_c, t1, zero));
+        let m = if MASK { Some(mask[j]) } else { None };
+        acc = label_step::<S, T, SQ>(s, acc, pv, lv, code, m);
     }
-    (i, q, g)
+    acc
+}
+
+/// Adds one vector's label terms to (I, P, G): I += [l = code] p m, P += [l != IGNORED] p m
+/// (p^2 with `SQ`), G += [l = code] m, with m the loss-mask weight (1 when `None`).
+#[inline(always)]
+fn label_step<S: Simd, T: Float, const SQ: bool>(
+    s: S,
+    (i, q, g): (T::V<S>, T::V<S>, T::V<S>),
+    pv: T::V<S>,
+    lv: T::B<S>,
+    code: T::B<S>,
+    m: Option<T::V<S>>,
+) -> (T::V<S>, T::V<S>, T::V<S>) {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let is_c = T::eq_bits(s, lv, code);
+    let skip = T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED));
+    let pq = if SQ { T::mul(s, pv, pv) } else { pv };
+    let (pv, pq, t1) = match m {
+        Some(m) => (T::mul(s, pv, m), T::mul(s, pq, m), m),
+        None => (pv, pq, T::splat(s, T::from_f64(1.0))),
+    };
+    (
+        T::add(s, i, T::select(s, is_c, pv, zero)),
+        T::add(s, q, T::select(s, skip, zero, pq)),
+        T::add(s, g, T::select(s, is_c, t1, zero)),
+    )
+}
+
+/// Softmax and the sums of an unmasked label target in one sweep over columns j0..j1
+/// ([`KernelCfg::softmax_labels`]): p stays in registers (written to `bufs.p` only with
+/// `store`, for a later elementwise or temporal term). The same operations in the same order
+/// as `probs` then [`accumulate`], so the sums are bit-identical.
+#[inline(always)]
+pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    bufs: &mut TileBufs<T>,
+    store: bool,
+    j0: usize,
+    j1: usize,
+    acc: &mut [Sums],
+) {
+    macro_rules! sweep {
+        ($($c:literal)*) => {
+            match (cfg.c, cfg.squared) {
+                $(($c, false) => softmax_labels::<S, T, $c, false>(s, cfg.first, bufs, store, j0, j1, acc),
+                  ($c, true) => softmax_labels::<S, T, $c, true>(s, cfg.first, bufs, store, j0, j1, acc),)*
+                _ => unreachable!("softmax_accumulate called for a configuration `softmax_labels` rejects"),
+            }
+        };
+    }
+    if j0 < j1 {
+        sweep!(2 3 4 5 6 7 8)
+    }
+}
+
+/// The label sums of C channels, fed column by column from the softmax.
+struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool> {
+    lab: &'a [T::B<S>],
+    code: [T::B<S>; C],
+    sums: [(T::V<S>, T::V<S>, T::V<S>); C],
+}
+
+impl<S: Simd, T: Float, const C: usize, const SQ: bool> Columns<S, T, C> for LabelSums<'_, S, T, C, SQ> {
+    #[inline(always)]
+    fn column(&mut self, s: S, k: usize, p: &[T::V<S>; C]) {
+        let lv = self.lab[k];
+        // every channel, so the loop unrolls; the excluded ones' sums are never read
+        for c in 0..C {
+            self.sums[c] = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None);
+        }
+    }
+}
+
+#[inline(always)]
+fn softmax_labels<S: Simd, T: Float, const C: usize, const SQ: bool>(
+    s: S,
+    first: usize,
+    bufs: &mut TileBufs<T>,
+    store: bool,
+    j0: usize,
+    j1: usize,
+    acc: &mut [Sums],
+) {
+    let TileBufs { x, lab, p, lse, .. } = bufs;
+    let zero = T::splat(s, T::from_f64(0.0));
+    let mut code = [T::splat_bits(s, T::IGNORED); C];
+    for (c, v) in code.iter_mut().enumerate() {
+        *v = T::splat_bits(s, T::bits_from_usize(c));
+    }
+    let mut sink = LabelSums::<S, T, C, SQ> { lab: T::as_simd_bits::<S>(&lab[j0..j1]), code, sums: [(zero, zero, zero); C] };
+    softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
+    for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {
+        a.intersection += T::reduce_sum(s, i).to_f64();
+        a.pred += T::reduce_sum(s, q).to_f64();
+        a.target += T::reduce_sum(s, g).to_f64();
+    }
 }
 
 /// Dense target, optionally masked (each element's terms multiplied by its mask).
