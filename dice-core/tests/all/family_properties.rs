@@ -2,39 +2,9 @@
 //! overlap index, loss form, convention and elementwise term; and the identities between
 //! members of the family that must hold exactly.
 
-use crate::common::Rng;
+use crate::common::{Case, Rng, problem};
 use dice_core::*;
 use proptest::prelude::*;
-
-#[derive(Clone, Debug)]
-struct Case {
-    shape: Vec<usize>,
-    x: Vec<f64>,
-    dense: Vec<f64>,
-    labels: Option<Vec<i64>>,
-    opts: DiceOptions,
-}
-
-/// A random (N, C, spatial) problem with logits, hard or soft targets.
-fn problem(r: &mut Rng, n: usize, c: usize, spatial: &[usize], labels: bool, soft: bool) -> (Vec<usize>, Vec<f64>, Vec<f64>, Option<Vec<i64>>) {
-    let shape: Vec<usize> = [vec![n, c], spatial.to_vec()].concat();
-    let numel: usize = shape.iter().product();
-    let plane = numel / (n * c);
-    let x: Vec<f64> = (0..numel).map(|_| r.uniform(-3.0, 3.0)).collect();
-    let classes = if c == 1 { 2 } else { c };
-    let lab: Vec<i64> = (0..n * plane).map(|_| r.below(classes) as i64).collect();
-    let mut dense = vec![0.0; numel];
-    for b in 0..n {
-        for k in 0..plane {
-            for ch in 0..c {
-                let l = lab[b * plane + k];
-                let hard = if c == 1 { (l == 1) as u8 as f64 } else { (l == ch as i64) as u8 as f64 };
-                dense[(b * c + ch) * plane + k] = if soft { r.uniform(0.0, 1.0) } else { hard };
-            }
-        }
-    }
-    (shape, x, dense, labels.then_some(lab))
-}
 
 /// Random options over the whole family, away from the kinks of clamps (which FD cannot see).
 fn family_options(r: &mut Rng, c: usize) -> DiceOptions {
@@ -112,7 +82,8 @@ fn arb_case() -> impl Strategy<Value = Case> {
         .prop_map(|(seed, n, c, spatial, labels, soft)| {
             let mut r = Rng(seed);
             let soft = soft && !labels;
-            let (shape, x, dense, labels) = problem(&mut r, n, c, &spatial, labels, soft);
+            let (shape, x, dense, lab) = problem(&mut r, n, c, &spatial, (-3.0, 3.0), soft, false);
+            let labels = labels.then_some(lab);
             let mut opts = family_options(&mut r, c);
             opts.frames = shape.len() >= 4 && !opts.batch && r.below(2) == 0;
             if shape.len() >= 4 && r.below(2) == 0 {
@@ -125,12 +96,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
 fn run(case: &Case, x: &[f64]) -> (f64, Vec<f64>) {
     let ctx = Context::single();
     let input = TensorView::contiguous("input", x, &case.shape).unwrap();
-    let mut ls = case.shape.clone();
-    ls[1] = 1;
-    let target = match &case.labels {
-        Some(l) => Target::Labels(Labels::I64(TensorView::contiguous("target", l, &ls).unwrap())),
-        None => Target::Dense(TensorView::contiguous("target", &case.dense, &case.shape).unwrap()),
-    };
+    let target = case.target(&case.dense);
     let mut g = vec![0.0; x.len()];
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &case.shape).unwrap();
     let fin = dice_loss_grad(&ctx, &input, &target, &case.opts, None, &mut grad).unwrap_or_else(|e| panic!("{e}: {:?}", case.opts));
@@ -162,8 +128,8 @@ proptest! {
 /// One fixed random problem for the identities.
 fn fixed(labels: bool, c: usize) -> Case {
     let mut r = Rng(42 + c as u64);
-    let (shape, x, dense, labels) = problem(&mut r, 2, c, &[5, 7], labels, false);
-    Case { shape, x, dense, labels, opts: DiceOptions { activation: Activation::Softmax, ..Default::default() } }
+    let (shape, x, dense, lab) = problem(&mut r, 2, c, &[5, 7], (-3.0, 3.0), false, false);
+    Case { shape, x, dense, labels: labels.then_some(lab), opts: DiceOptions { activation: Activation::Softmax, ..Default::default() } }
 }
 
 fn with(case: &Case, opts: DiceOptions) -> (f64, Vec<f64>) {

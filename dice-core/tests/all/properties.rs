@@ -2,58 +2,18 @@
 //! share the engine's assumptions: central finite differences, the scalar f64 oracle, and the
 //! same data presented in other layouts, splits and thread counts.
 
-use crate::common::Rng;
+use crate::common::{Case, IGNORED, Rng, problem};
 use dice_core::reference::dice_reference;
 use dice_core::*;
 use proptest::prelude::*;
 
-/// A random problem: input x (N, C, spatial...), a dense target or a label map, options.
-#[derive(Clone, Debug)]
-struct Case {
-    shape: Vec<usize>,
-    x: Vec<f64>,
-    dense: Vec<f64>,
-    labels: Option<Vec<i64>>,
-    opts: DiceOptions,
-}
-
-impl Case {
-    fn label_shape(&self) -> Vec<usize> {
-        let mut s = self.shape.clone();
-        s[1] = 1;
-        s
-    }
-    fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
-
 fn build(seed: u64, n: usize, c: usize, spatial: Vec<usize>, act: u8, use_labels: bool, flags: u8, reduction: u8) -> Case {
     let mut r = Rng(seed);
-    let shape: Vec<usize> = [vec![n, c], spatial].concat();
-    let numel: usize = shape.iter().product();
     let activation = [Activation::None, Activation::Sigmoid, Activation::Softmax][act as usize];
-    let x: Vec<f64> = (0..numel)
-        .map(|_| if activation == Activation::None { r.uniform(0.02, 0.98) } else { r.uniform(-3.0, 3.0) })
-        .collect();
-    let plane = numel / (n * c);
-    let classes = if c == 1 { 2 } else { c };
+    let x_range = if activation == Activation::None { (0.02, 0.98) } else { (-3.0, 3.0) };
     let ignore = flags & 64 != 0;
-    let lab: Vec<i64> = (0..n * plane)
-        .map(|_| if ignore && r.below(5) == 0 { 99 } else { r.below(classes) as i64 })
-        .collect();
     let soft = flags & 16 != 0 && !use_labels;
-    let mut dense = vec![0.0; numel];
-    for b in 0..n {
-        for k in 0..plane {
-            for ch in 0..c {
-                let l = lab[b * plane + k];
-                let hard = if c == 1 { (l == 1) as u8 as f64 } else { (l == ch as i64) as u8 as f64 };
-                // ignored voxels of a dense target are all-zero vectors
-                dense[(b * c + ch) * plane + k] = if l == 99 { 0.0 } else if soft { r.uniform(0.0, 1.0) } else { hard };
-            }
-        }
-    }
+    let (shape, x, dense, lab) = problem(&mut r, n, c, &spatial, x_range, soft, ignore);
     let kept = c - usize::from(flags & 1 != 0 && c > 1);
     let opts = DiceOptions {
         activation,
@@ -66,7 +26,7 @@ fn build(seed: u64, n: usize, c: usize, spatial: Vec<usize>, act: u8, use_labels
         smooth_dr: if flags & 32 != 0 { 0.7 } else { 1e-5 },
         weight: if flags & 128 != 0 { (0..kept).map(|_| r.uniform(0.1, 2.0)).collect() } else { vec![] },
         reduction: [Reduction::Mean, Reduction::Sum, Reduction::None][reduction as usize],
-        ignore_index: if ignore { Some(99) } else { None },
+        ignore_index: if ignore { Some(IGNORED) } else { None },
         ..Default::default()
     };
     Case { shape, x, dense, labels: use_labels.then_some(lab), opts }
@@ -89,11 +49,7 @@ fn run<T: Float>(ctx: &Context, case: &Case) -> Result<Out> {
     let x: Vec<T> = case.x.iter().map(|&v| T::from_f64(v)).collect();
     let t: Vec<T> = case.dense.iter().map(|&v| T::from_f64(v)).collect();
     let input = TensorView::contiguous("input", &x, &case.shape)?;
-    let ls = case.label_shape();
-    let target = match &case.labels {
-        Some(l) => Target::Labels(Labels::I64(TensorView::contiguous("target", l, &ls)?)),
-        None => Target::Dense(TensorView::contiguous("target", &t, &case.shape)?),
-    };
+    let target = case.target(&t);
     let mut g = vec![T::default(); x.len()];
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &case.shape)?;
     let fin = dice_loss_grad(ctx, &input, &target, &case.opts, None, &mut grad)?;
@@ -102,12 +58,7 @@ fn run<T: Float>(ctx: &Context, case: &Case) -> Result<Out> {
 
 fn oracle(case: &Case) -> reference::Reference {
     let input = TensorView::contiguous("input", &case.x, &case.shape).unwrap();
-    let ls = case.label_shape();
-    let target = match &case.labels {
-        Some(l) => Target::Labels(Labels::I64(TensorView::contiguous("target", l, &ls).unwrap())),
-        None => Target::Dense(TensorView::contiguous("target", &case.dense, &case.shape).unwrap()),
-    };
-    dice_reference(&input, &target, &case.opts)
+    dice_reference(&input, &case.target(&case.dense), &case.opts)
 }
 
 fn close(a: f64, e: f64, atol: f64, rtol: f64) -> bool {

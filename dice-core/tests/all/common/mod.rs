@@ -4,6 +4,9 @@
 use serde_json::Value;
 use std::path::PathBuf;
 
+mod problem;
+pub use problem::{Case, IGNORED, problem};
+
 /// The reference cases computed by the real libraries (vendored from shared/reference).
 pub fn cases() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/reference/cases.json");
@@ -58,6 +61,64 @@ pub fn assert_all_close(what: &str, got: &[f64], want: &[f64], atol: f64, rtol: 
             worst = (i, err);
         }
     }
+}
+
+/// A reference case's input and target arrays, the input in precision T and the target both
+/// as labels and as T.
+pub struct Arrays<T> {
+    pub input_shape: Vec<usize>,
+    pub input: Vec<T>,
+    pub target_shape: Vec<usize>,
+    pub labels: Vec<i64>,
+    pub dense: Vec<T>,
+}
+
+impl<T: dice_core::Float> Arrays<T> {
+    pub fn load(case: &Value) -> Self {
+        let (input_shape, x) = array(case, "input");
+        let (target_shape, t) = array(case, "target");
+        Arrays {
+            input_shape,
+            input: x.iter().map(|&v| T::from_f64(v)).collect(),
+            target_shape,
+            labels: t.iter().map(|&v| v as i64).collect(),
+            dense: t.iter().map(|&v| T::from_f64(v)).collect(),
+        }
+    }
+
+    pub fn input(&self) -> dice_core::TensorView<'_, T> {
+        dice_core::TensorView::contiguous("input", &self.input, &self.input_shape).unwrap()
+    }
+
+    /// The target as a label map (`labels`) or as a dense tensor.
+    pub fn target(&self, labels: bool) -> dice_core::Target<'_, T> {
+        use dice_core::{Labels, Target, TensorView};
+        if labels {
+            Target::Labels(Labels::I64(TensorView::contiguous("target", &self.labels, &self.target_shape).unwrap()))
+        } else {
+            Target::Dense(TensorView::contiguous("target", &self.dense, &self.target_shape).unwrap())
+        }
+    }
+}
+
+/// What a loss produced on a reference case: per-entry values, the reduced loss, the input
+/// gradient.
+pub struct Outcome {
+    pub values: Vec<f64>,
+    pub loss: f64,
+    pub grad: Vec<f64>,
+}
+
+/// Checks an outcome against the case's expected loss (the reduced loss where the expected
+/// shape is (), else the per-entry values) and input gradient, each within (atol, rtol).
+pub fn check(case: &Value, out: &Outcome, loss_tol: (f64, f64), grad_tol: (f64, f64)) {
+    let id = case["id"].as_str().unwrap();
+    let (_, want_loss) = array(case, "expected_loss");
+    let scalar = case["expected"]["loss"]["shape"].as_array().unwrap().is_empty();
+    let got = if scalar { vec![out.loss] } else { out.values.clone() };
+    assert_all_close(&format!("{id} loss"), &got, &want_loss, loss_tol.0, loss_tol.1);
+    let (_, want_grad) = array(case, "expected_grad_input");
+    assert_all_close(&format!("{id} grad"), &out.grad, &want_grad, grad_tol.0, grad_tol.1);
 }
 
 /// Deterministic pseudo-random numbers (SplitMix64), so tests need no extra crate.
