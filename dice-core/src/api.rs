@@ -4,7 +4,7 @@
 //! (N, 1, spatial...) / (N, spatial...); gradient output of the input's shape.
 
 use crate::context::Context;
-use crate::engine::{self, Job, TargetSrc};
+use crate::engine::{Job, TargetSrc};
 use crate::error::{DiceError, Result};
 use crate::finalize::{Coefficients, Finalized, finalize};
 use crate::float::Float;
@@ -235,7 +235,7 @@ pub fn dice_stats_masked<T: Float>(
     mask: Option<&TensorView<'_, T>>,
     opts: &DiceOptions,
 ) -> Result<Stats> {
-    engine::reduce(ctx, &prepare(ctx, input, target, mask, None, opts)?)
+    T::reduce(ctx, &prepare(ctx, input, target, mask, None, opts)?)
 }
 
 /// Step 2: loss values and local derivatives from (possibly merged) stats.
@@ -271,7 +271,7 @@ pub fn dice_backward_masked<T: Float>(
     if (coef.rows != rows && coef.rows != 1) || coef.classes != kept {
         return Err(DiceError::StatsMismatch { expected: (rows, kept), got: (coef.rows, coef.classes) });
     }
-    engine::backward(ctx, &job, coef, grad.origin())
+    T::backward(ctx, &job, coef, grad.origin())
 }
 
 /// Forward: stats then finalize.
@@ -313,8 +313,8 @@ pub fn dice_loss_grad_masked<T: Float>(
     grad: &mut TensorViewMut<'_, T>,
 ) -> Result<Finalized> {
     let job = prepare(ctx, input, target, mask, Some(grad.layout()), opts)?;
-    let fin = finalize(&engine::reduce(ctx, &job)?, opts)?;
-    engine::backward(ctx, &job, &fin.coefficients(upstream)?, grad.origin())?;
+    let fin = finalize(&T::reduce(ctx, &job)?, opts)?;
+    T::backward(ctx, &job, &fin.coefficients(upstream)?, grad.origin())?;
     Ok(fin)
 }
 
@@ -337,5 +337,5 @@ pub fn dice_pointwise_map<T: Float>(
         return Err(DiceError::BadOption { name: "pointwise", reason: "the per-element map needs BCE or a focal term" });
     }
     let job = prepare(ctx, input, target, mask, Some(out.layout()), opts)?;
-    engine::pointwise_map(ctx, &job, out.origin())
+    T::pointwise_map(ctx, &job, out.origin())
 }

@@ -90,26 +90,31 @@ impl Backend {
     }
 
     /// Runs `op` with this backend's SIMD token. Falls back to scalar when the CPU lacks the
-    /// level (only reachable by asking for a backend that `available` did not list).
+    /// level (only reachable by asking for a backend that `available` did not list). One
+    /// scalar call site, so the scalar instantiation is inlined once.
     #[inline]
     pub fn dispatch<Op: WithSimd>(self, op: Op) -> Op::Output {
         match self {
-            Backend::Scalar => op.with_simd(pulp::Scalar::new()),
+            Backend::Scalar => {}
             #[cfg(target_arch = "x86_64")]
-            Backend::V3 => match pulp::x86::V3::try_new() {
-                Some(s) => Simd::vectorize(s, op),
-                None => op.with_simd(pulp::Scalar::new()),
-            },
+            Backend::V3 => {
+                if let Some(s) = pulp::x86::V3::try_new() {
+                    return Simd::vectorize(s, op);
+                }
+            }
             #[cfg(target_arch = "x86_64")]
-            Backend::V4 => match pulp::x86::V4::try_new() {
-                Some(s) => Simd::vectorize(s, op),
-                None => op.with_simd(pulp::Scalar::new()),
-            },
+            Backend::V4 => {
+                if let Some(s) = pulp::x86::V4::try_new() {
+                    return Simd::vectorize(s, op);
+                }
+            }
             #[cfg(target_arch = "aarch64")]
-            Backend::Neon => match pulp::aarch64::Neon::try_new() {
-                Some(s) => Simd::vectorize(s, op),
-                None => op.with_simd(pulp::Scalar::new()),
-            },
+            Backend::Neon => {
+                if let Some(s) = pulp::aarch64::Neon::try_new() {
+                    return Simd::vectorize(s, op);
+                }
+            }
         }
+        op.with_simd(pulp::Scalar::new())
     }
 }

@@ -19,34 +19,41 @@ use pulp::{Simd, WithSimd};
 
 /// The target as the engine reads it (label maps carry a channel axis of extent 1).
 #[derive(Clone, Copy)]
-pub(crate) enum TargetSrc<'a, T> {
+pub enum TargetSrc<'a, T> {
     Dense(TensorView<'a, T>),
     Labels(Labels<'a>),
 }
 
 /// Everything a pass needs, validated by the API layer.
-pub(crate) struct Job<'a, T: Float> {
-    pub plan: Plan,
-    pub cfg: KernelCfg,
-    pub input: TensorView<'a, T>,
-    pub target: TargetSrc<'a, T>,
-    pub ignore_index: Option<i64>,
+pub struct Job<'a, T: Float> {
+    pub(crate) plan: Plan,
+    pub(crate) cfg: KernelCfg,
+    pub(crate) input: TensorView<'a, T>,
+    pub(crate) target: TargetSrc<'a, T>,
+    pub(crate) ignore_index: Option<i64>,
     /// How a dense target's `ignore_index` masks.
-    pub dense_ignore: DenseIgnore,
-    pub pointwise: PointwiseCfg<T>,
+    pub(crate) dense_ignore: DenseIgnore,
+    pub(crate) pointwise: PointwiseCfg<T>,
     /// The per-voxel loss mask, (N, 1, spatial...) with channel stride 0.
-    pub mask: Option<TensorView<'a, T>>,
+    pub(crate) mask: Option<TensorView<'a, T>>,
     /// The temporal term is on (the plan then has per-frame rows).
-    pub temporal: bool,
+    pub(crate) temporal: bool,
     /// Per-frame rows of the plan that the caller did not ask for: groups of this many rows
     /// (T) are merged back into one (1 = none).
-    pub merge: usize,
-    pub backend: Backend,
+    pub(crate) merge: usize,
+    pub(crate) backend: Backend,
 }
 
 impl<T: Float> Job<'_, T> {
     fn elems(&self) -> usize {
         self.plan.n * self.plan.c * self.plan.spatial
+    }
+
+    /// A softmax elementwise term (CE, focal) runs inside the label sweep
+    /// (`reduce::softmax_accumulate`, `backward::grad_x`) rather than as passes of its own:
+    /// it covers all channels, whose probabilities are the activation's (`KernelCfg::lse`).
+    fn term_in_sweep(&self) -> bool {
+        self.cfg.softmax_labels() && !self.temporal && self.cfg.lse
     }
 
     /// Loads one tile: input rows, the loss mask (checked finite and >= 0), then the target
@@ -284,21 +291,23 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
             job.gather(bufs, off, len)?;
             let m = split::<S, T>(len);
             if job.cfg.softmax_labels() {
-                let store = elementwise || job.temporal;
-                reduce::softmax_accumulate::<S, T>(s, &job.cfg, bufs, store, 0, m, acc);
-                reduce::softmax_accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, store, m, len, acc);
+                let term = job.term_in_sweep().then_some(&job.pointwise);
+                let store = (elementwise && term.is_none()) || job.temporal;
+                let body = reduce::softmax_accumulate::<S, T>(s, &job.cfg, bufs, store, term, 0, m, acc);
+                let tail = reduce::softmax_accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, store, term, m, len, acc);
+                if term.is_some() {
+                    pw.add_tile(body);
+                    pw.add_tile(tail);
+                }
             } else {
                 activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
                 activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
                 reduce::accumulate::<S, T>(s, &job.cfg, bufs, 0, m, acc);
                 reduce::accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len, acc);
             }
-            if elementwise {
-                let body = pointwise::accumulate::<S, T>(s, &job.cfg, &job.pointwise, bufs, 0, m);
-                let tail = pointwise::accumulate::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, m, len);
-                for (l, w, v) in [body, tail] {
-                    pw.accumulate(&PointwiseSums { loss: l.to_f64(), weight: w.to_f64(), voxels: v.to_f64(), ..Default::default() });
-                }
+            if elementwise && !job.term_in_sweep() {
+                pw.add_tile(pointwise::accumulate::<S, T>(s, &job.cfg, &job.pointwise, bufs, 0, m));
+                pw.add_tile(pointwise::accumulate::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, m, len));
             }
             if job.temporal && job.frame(block.n).1 > 0 {
                 job.neighbour(s, &mut bufs.prev, off, len, -1, m);
@@ -313,6 +322,45 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
         Ok(())
     }
 }
+
+/// The three passes, compiled once in this crate for f32 and f64. `Float` has this sealed
+/// trait as a supertrait and the API calls the passes through it, so crates downstream (the
+/// C ABI, the benches, the tests) link these two copies instead of instantiating the generic
+/// kernels again, each for every backend and channel count.
+pub trait Passes: Sized {
+    /// [`reduce`] for this type.
+    fn reduce(ctx: &Context, job: &Job<'_, Self>) -> Result<Stats>
+    where
+        Self: Float;
+    /// [`backward`] for this type.
+    fn backward(ctx: &Context, job: &Job<'_, Self>, coef: &Coefficients, out: *mut Self) -> Result<()>
+    where
+        Self: Float;
+    /// [`pointwise_map`] for this type.
+    fn pointwise_map(ctx: &Context, job: &Job<'_, Self>, out: *mut Self) -> Result<()>
+    where
+        Self: Float;
+}
+
+macro_rules! passes {
+    ($($t:ty),*) => {$(
+        impl Passes for $t {
+            #[inline(never)]
+            fn reduce(ctx: &Context, job: &Job<'_, $t>) -> Result<Stats> {
+                reduce(ctx, job)
+            }
+            #[inline(never)]
+            fn backward(ctx: &Context, job: &Job<'_, $t>, coef: &Coefficients, out: *mut $t) -> Result<()> {
+                backward(ctx, job, coef, out)
+            }
+            #[inline(never)]
+            fn pointwise_map(ctx: &Context, job: &Job<'_, $t>, out: *mut $t) -> Result<()> {
+                pointwise_map(ctx, job, out)
+            }
+        }
+    )*};
+}
+passes!(f32, f64);
 
 /// Step 1: per (n, kept class) sums, blocks combined in canonical order.
 pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats> {
@@ -367,10 +415,11 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
         for (off, len) in job.plan.tiles(block) {
             job.gather(bufs, off, len)?;
             let m = split::<S, T>(len);
+            let term = job.term_in_sweep().then_some((&job.pointwise, pw_scale));
             if !job.temporal && job.cfg.softmax_labels() {
-                let store = job.pointwise.kind != PointwiseKind::None;
-                backward::grad_x::<S, T>(s, &job.cfg, bufs, coef, store, 0, m);
-                backward::grad_x::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, store, m, len);
+                let store = job.pointwise.kind != PointwiseKind::None && term.is_none();
+                backward::grad_x::<S, T>(s, &job.cfg, bufs, coef, store, term, 0, m);
+                backward::grad_x::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, store, term, m, len);
             } else {
                 activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
                 activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
@@ -393,7 +442,7 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
                 backward::chain::<S, T>(s, &job.cfg, bufs, 0, m);
                 backward::chain::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);
             }
-            if job.pointwise.kind != PointwiseKind::None {
+            if job.pointwise.kind != PointwiseKind::None && term.is_none() {
                 pointwise::gradient::<S, T>(s, &job.cfg, &job.pointwise, bufs, pw_scale, 0, m);
                 pointwise::gradient::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, pw_scale, m, len);
             }

@@ -53,6 +53,14 @@ impl PointwiseSums {
         self.temporal += other.temporal;
         self.pairs += other.pairs;
     }
+
+    /// Adds one tile's (loss, mean weight, kept voxels) of the elementwise term.
+    #[inline(always)]
+    pub(crate) fn add_tile<T: crate::float::Float>(&mut self, (loss, weight, voxels): (T, T, T)) {
+        self.loss += loss.to_f64();
+        self.weight += weight.to_f64();
+        self.voxels += voxels.to_f64();
+    }
 }
 
 /// Sums for `rows` x `classes` entries, row-major, and one [`PointwiseSums`] per row. Rows

@@ -69,17 +69,20 @@ pub(crate) fn softmax<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], 
     columns!(2 3 4 5 6 7 8)
 }
 
-/// Receives each column's softmax probabilities from [`softmax_columns`] while they are in
-/// registers, so a kernel can use them without storing and reloading them.
+/// Receives each column's logits and softmax probabilities from [`softmax_columns`] while they
+/// are in registers, so a kernel can use them without storing and reloading them.
 pub(crate) trait Columns<S: Simd, T: Float, const C: usize> {
-    /// Vector `k` of the column range, with probabilities `p` (one vector per channel).
-    fn column(&mut self, s: S, k: usize, p: &[T::V<S>; C]);
+    /// The sink reads `lse` = ln sum_c e^x_c (computed only then, or for an lse row).
+    const LSE: bool = false;
+    /// Vector `k` of the column range: logits `x` and probabilities `p` (one vector per
+    /// channel), and `lse` when [`Self::LSE`] (else unspecified).
+    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>);
 }
 
 /// No consumer: the softmax only writes p.
 impl<S: Simd, T: Float, const C: usize> Columns<S, T, C> for () {
     #[inline(always)]
-    fn column(&mut self, _: S, _: usize, _: &[T::V<S>; C]) {}
+    fn column(&mut self, _: S, _: usize, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>) {}
 }
 
 /// Softmax for any channel count: passes over the tile rows (max, exp, sum, scale), the
@@ -129,8 +132,8 @@ fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &
 }
 
 /// Softmax for a channel count known at compile time: one sweep over the columns with each
-/// vector of C logits in registers (max, exp, sum, scale), p handed to `sink` and, with
-/// `store`, written to p. The same operations in the same order as [`softmax_rows`], so the
+/// vector of C logits in registers (max, exp, sum, scale), x and p (and lse when the sink
+/// reads it) handed to `sink` and, with `store`, p written to p. The same operations in the same order as [`softmax_rows`], so the
 /// results are bit-identical.
 /// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
 #[inline(always)]
@@ -158,21 +161,25 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
     }
     let mut lse = if lse.is_empty() { None } else { Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n]) };
     let one = T::splat(s, T::from_f64(1.0));
-    let mut e = [one; C];
+    let (mut e, mut xv) = ([one; C], [one; C]);
     for k in 0..n {
-        let mut m = xr[0][k];
-        for row in &xr[1..] {
-            m = T::max(s, m, row[k]);
+        for (v, row) in xv.iter_mut().zip(&xr) {
+            *v = row[k];
         }
-        for (ev, row) in e.iter_mut().zip(&xr) {
-            *ev = T::exp_nonpositive(s, T::sub(s, row[k], m));
+        let mut m = xv[0];
+        for &v in &xv[1..] {
+            m = T::max(s, m, v);
+        }
+        for (ev, &v) in e.iter_mut().zip(&xv) {
+            *ev = T::exp_nonpositive(s, T::sub(s, v, m));
         }
         let mut sum = e[0];
         for &ev in &e[1..] {
             sum = T::add(s, sum, ev);
         }
-        if let Some(l) = lse.as_deref_mut() {
-            l[k] = T::add(s, m, T::ln(s, sum));
+        let l = if K::LSE || lse.is_some() { T::add(s, m, T::ln(s, sum)) } else { m };
+        if let Some(row) = lse.as_deref_mut() {
+            row[k] = l;
         }
         let inv = T::div(s, one, sum);
         for ev in e.iter_mut() {
@@ -183,6 +190,6 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
                 row[k] = pv;
             }
         }
-        sink.column(s, k, &e);
+        sink.column(s, k, &xv, &e, l);
     }
 }

@@ -7,11 +7,13 @@
 //! The elementwise term's gradient (already in logit space) is added by `pointwise`.
 
 use super::activation::{Columns, softmax_columns};
-use super::{KernelCfg, TileBufs, cols, cols_mut};
+use super::pointwise::{LabelCe, LabelFocal, LabelTerm, PointwiseCfg};
+use crate::options::PointwiseKind;
+use super::{KernelCfg, TileBufs, cols, cols_mut, outlined};
 use crate::plan::TILE;
 use crate::float::Float;
 use crate::options::Activation;
-use pulp::Simd;
+use pulp::{Simd, WithSimd};
 
 /// Writes dL/dp of columns j0..j1 into `bufs.g` (p already computed); `chain` then turns
 /// it into dL/dx. `coef[c - first]` = (dL/dI, dL/dP) for kept channel c.
@@ -65,7 +67,9 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
 }
 
 /// Softmax, `grad_p` and `chain` in one sweep, for [`KernelCfg::softmax_labels`]: p stays
-/// in registers (written to `bufs.p` only with `store`, for a later elementwise term).
+/// in registers (written to `bufs.p` only with `store`, for a later elementwise term). With
+/// `term` = (a softmax CE or focal term over all channels, its scale), that term's gradient is
+/// added in the same sweep.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn grad_x<S: Simd, T: Float>(
@@ -74,14 +78,15 @@ pub(crate) fn grad_x<S: Simd, T: Float>(
     bufs: &mut TileBufs<T>,
     coef: &[(T, T)],
     store: bool,
+    term: Option<(&PointwiseCfg<T>, T)>,
     j0: usize,
     j1: usize,
 ) {
     macro_rules! sweep {
         ($($c:literal)*) => {
             match (cfg.c, cfg.squared) {
-                $(($c, false) => softmax_labels::<S, T, $c, false>(s, cfg.first, bufs, coef, store, j0, j1),
-                  ($c, true) => softmax_labels::<S, T, $c, true>(s, cfg.first, bufs, coef, store, j0, j1),)*
+                $(($c, false) => outlined(s, LabelSweep::<T, $c, false> { first: cfg.first, bufs, coef, store, term, j0, j1 }),
+                  ($c, true) => outlined(s, LabelSweep::<T, $c, true> { first: cfg.first, bufs, coef, store, term, j0, j1 }),)*
                 _ => unreachable!("grad_x called for a configuration `softmax_labels` rejects"),
             }
         };
@@ -171,18 +176,23 @@ fn label_dp<S: Simd, T: Float, const SQ: bool>(
 }
 
 /// dL/dx of C channels for a label target, fed column by column from the softmax: dL/dp
-/// per channel, then g_c = p_c (g_p,c - sum_k g_p,k p_k). The same operations in the same
-/// order as the row passes, so the results are bit-identical.
-struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool> {
+/// per channel, then g_c = p_c (g_p,c - sum_k g_p,k p_k), then the label term's `scale` dl/dx
+/// added. Without a term, the same operations in the same order as the row passes, so the
+/// results are bit-identical.
+struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     lab: &'a [T::B<S>],
     /// per channel: code, a, b, 2b (excluded channels: never matched, a = b = 0)
     k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
     g: [&'a mut [T::V<S>]; C],
+    term: E,
+    scale: T::V<S>,
 }
 
-impl<S: Simd, T: Float, const C: usize, const SQ: bool> Columns<S, T, C> for LabelGrad<'_, S, T, C, SQ> {
+impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C> for LabelGrad<'_, S, T, C, SQ, E> {
+    const LSE: bool = E::GRAD_LSE;
+
     #[inline(always)]
-    fn column(&mut self, s: S, k: usize, p: &[T::V<S>; C]) {
+    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>) {
         let lv = self.lab[k];
         let mut dot = T::splat(s, T::from_f64(0.0));
         let mut gp = *p;
@@ -194,18 +204,50 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool> Columns<S, T, C> for Lab
             dot = T::mul_add(s, gp[c], p[c], dot);
         }
         for c in 0..C {
-            self.g[c][k] = T::mul(s, p[c], T::sub(s, gp[c], dot));
+            gp[c] = T::mul(s, p[c], T::sub(s, gp[c], dot));
+        }
+        self.term.gradient(s, &mut gp, x, p, lse, lv, self.scale);
+        for c in 0..C {
+            self.g[c][k] = gp[c];
+        }
+    }
+}
+
+/// The sweep of C channels (`SQ`: squared), its term chosen once per tile.
+struct LabelSweep<'a, T: Float, const C: usize, const SQ: bool> {
+    first: usize,
+    bufs: &'a mut TileBufs<T>,
+    coef: &'a [(T, T)],
+    store: bool,
+    term: Option<(&'a PointwiseCfg<T>, T)>,
+    j0: usize,
+    j1: usize,
+}
+
+impl<T: Float, const C: usize, const SQ: bool> WithSimd for LabelSweep<'_, T, C, SQ> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let LabelSweep { first, bufs, coef, store, term, j0, j1 } = self;
+        match term.map(|(pc, scale)| (pc, pc.kind, scale)) {
+            None => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, store, (), T::from_f64(0.0), j0, j1),
+            Some((pc, PointwiseKind::SoftmaxCe, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, store, LabelCe::<S, T, C>::new(s, pc), scale, j0, j1),
+            Some((pc, PointwiseKind::SoftmaxFocal, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, store, LabelFocal::<S, T, C>::new(s, pc), scale, j0, j1),
+            Some(_) => unreachable!("only the softmax terms run in the label sweep"),
         }
     }
 }
 
 #[inline(always)]
-fn softmax_labels<S: Simd, T: Float, const C: usize, const SQ: bool>(
+#[allow(clippy::too_many_arguments)]
+fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>>(
     s: S,
     first: usize,
     bufs: &mut TileBufs<T>,
     coef: &[(T, T)],
     store: bool,
+    term: E,
+    scale: T,
     j0: usize,
     j1: usize,
 ) {
@@ -222,7 +264,10 @@ fn softmax_labels<S: Simd, T: Float, const C: usize, const SQ: bool>(
         let (a, b) = (T::splat(s, a), T::splat(s, b));
         *kc = (T::splat_bits(s, T::bits_from_usize(c)), a, b, T::add(s, b, b));
     }
-    let mut sink = LabelGrad::<S, T, C, SQ> { lab: &T::as_simd_bits::<S>(&lab[j0..j1])[..n], k_c, g: gr };
+    let lab = &T::as_simd_bits::<S>(&lab[j0..j1])[..n];
+    let mut sink = LabelGrad::<S, T, C, SQ, E> { lab, k_c, g: gr, term, scale: T::splat(s, scale) };
+    // the lse row only for a later elementwise term (which then also reads the stored p)
+    let lse: &mut [T] = if store { lse } else { &mut [] };
     softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
 }
 

@@ -14,6 +14,17 @@ pub(crate) mod temporal;
 use crate::float::Float;
 use crate::options::Activation;
 use crate::plan::TILE;
+use pulp::{Simd, WithSimd};
+
+/// Runs `op` on backend `s` as a function of its own. `vectorize` enters a function with the
+/// backend's target features, which cannot be inlined into this one (it has none), and this
+/// one is never inlined: so each kernel variant (channel count x options x term) is compiled
+/// once as a small function instead of being inlined into the block loop, whose size made the
+/// compile time superlinear. One call per tile.
+#[inline(never)]
+pub(crate) fn outlined<S: Simd, Op: WithSimd>(s: S, op: Op) -> Op::Output {
+    s.vectorize(op)
+}
 
 /// What the kernels compute, fixed for a call.
 #[derive(Clone, Debug)]

@@ -291,6 +291,164 @@ fn softmax_focal<S: Simd, T: Float>(s: S, gamma: T, kc: T::V<S>, ls: T::V<S>, p:
     (T::mul(s, T::mul(s, k, pu), ls), T::mul(s, k, T::sub(s, d1, pu)))
 }
 
+/// An elementwise term of a label target evaluated inside the softmax's column sweep
+/// (`KernelCfg::softmax_labels`, the term over all C channels with the activation's softmax),
+/// from each column's logits x, probabilities p, lse = ln sum_c e^x_c and label l; k = [l !=
+/// IGNORED] and t_c = [l = c].
+pub(crate) trait LabelTerm<S: Simd, T: Float, const C: usize>: Copy {
+    /// `sums` reads lse.
+    const LSE: bool;
+    /// `gradient` reads lse.
+    const GRAD_LSE: bool;
+    /// Adds one vector of voxels to the term's (loss, weight, voxels).
+    fn sums(&self, s: S, acc: Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T>;
+    /// Adds `scale` dl/dx of one vector of voxels to `g` (one vector per channel).
+    #[allow(clippy::too_many_arguments)]
+    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>, scale: T::V<S>);
+}
+
+/// Three vectors: (loss, weight, voxels) sums.
+pub(crate) type Vec3<S, T> = (<T as Float>::V<S>, <T as Float>::V<S>, <T as Float>::V<S>);
+
+/// No term.
+impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for () {
+    const LSE: bool = false;
+    const GRAD_LSE: bool = false;
+    #[inline(always)]
+    fn sums(&self, _: S, acc: Vec3<S, T>, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::B<S>) -> Vec3<S, T> {
+        acc
+    }
+    #[inline(always)]
+    fn gradient(&self, _: S, _: &mut [T::V<S>; C], _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::B<S>, _: T::V<S>) {}
+}
+
+/// (k, k w) for one vector: k = [l != IGNORED] as 0 / 1, and `w` where kept.
+#[inline(always)]
+fn kept<S: Simd, T: Float>(s: S, l: T::B<S>, w: T::V<S>) -> (T::V<S>, T::V<S>) {
+    let zero = splat::<S, T>(s, 0.0);
+    let skip = T::eq_bits(s, l, T::splat_bits(s, T::IGNORED));
+    (T::select(s, skip, zero, splat::<S, T>(s, 1.0)), T::select(s, skip, zero, w))
+}
+
+/// Softmax CE: loss += k sum_c q_c (lse - x_c), weight += k w_l, voxels += k;
+/// dl/dx_c = k (p_c Q - q_c) (see the module's formulas).
+#[derive(Clone, Copy)]
+pub(crate) struct LabelCe<S: Simd, T: Float, const C: usize> {
+    /// per channel: code, a_c = w_c (1 - e), b_c = w_c e / C, w_c
+    k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
+}
+
+impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
+    /// The constants of `pc` (a softmax CE over C channels).
+    #[inline(always)]
+    pub fn new(s: S, pc: &PointwiseCfg<T>) -> Self {
+        let zero = splat::<S, T>(s, 0.0);
+        let mut k_c = [(T::splat_bits(s, T::IGNORED), zero, zero, zero); C];
+        for (c, kc) in k_c.iter_mut().enumerate() {
+            let w = pc.w[c].to_f64();
+            let (a, b) = (w * (1.0 - pc.smooth.to_f64()), w * pc.smooth_c.to_f64());
+            *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, a), splat::<S, T>(s, b), T::splat(s, pc.w[c]));
+        }
+        LabelCe { k_c }
+    }
+}
+
+impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelCe<S, T, C> {
+    const LSE: bool = true;
+    const GRAD_LSE: bool = false;
+
+    #[inline(always)]
+    fn sums(&self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], _: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+        let zero = splat::<S, T>(s, 0.0);
+        let (mut sum, mut w_l) = (zero, zero);
+        for (&(code, a, b, w), &xc) in self.k_c.iter().zip(x) {
+            let is_c = T::eq_bits(s, l, code);
+            sum = T::mul_add(s, T::add(s, T::select(s, is_c, a, zero), b), T::sub(s, lse, xc), sum);
+            w_l = T::add(s, w_l, T::select(s, is_c, w, zero));
+        }
+        let (k, k_sum) = kept::<S, T>(s, l, sum);
+        (T::add(s, loss, k_sum), T::add(s, weight, kept::<S, T>(s, l, w_l).1), T::add(s, voxels, k))
+    }
+
+    #[inline(always)]
+    fn gradient(&self, s: S, g: &mut [T::V<S>; C], _: &[T::V<S>; C], p: &[T::V<S>; C], _: T::V<S>, l: T::B<S>, scale: T::V<S>) {
+        let zero = splat::<S, T>(s, 0.0);
+        let mut q = [zero; C];
+        let mut big_q = zero;
+        for (qc, &(code, a, b, _)) in q.iter_mut().zip(&self.k_c) {
+            *qc = T::add(s, T::select(s, T::eq_bits(s, l, code), a, zero), b);
+            big_q = T::add(s, big_q, *qc);
+        }
+        let sk = kept::<S, T>(s, l, scale).1;
+        for ((gc, &pc), &qc) in g.iter_mut().zip(p).zip(&q) {
+            *gc = T::mul_add(s, sk, T::sub(s, T::mul(s, pc, big_q), qc), *gc);
+        }
+    }
+}
+
+/// Softmax focal: only the labelled channel y has t_c = 1, so loss += -k kc_y u^gamma ln p_y
+/// (u = 1 - p_y, ln p_y = x_y - lse), weight += k C, voxels += k, and dl/dx_j = k (h [j = y]
+/// - p_j h) with h = kc_y (gamma u^(gamma-1) p_y ln p_y - u^gamma): one power per voxel.
+#[derive(Clone, Copy)]
+pub(crate) struct LabelFocal<S: Simd, T: Float, const C: usize> {
+    /// per channel: code, kc_c = a_c w_c
+    k_c: [(T::B<S>, T::V<S>); C],
+    gamma: T,
+}
+
+impl<S: Simd, T: Float, const C: usize> LabelFocal<S, T, C> {
+    /// The constants of `pc` (a softmax focal term over C channels).
+    #[inline(always)]
+    pub fn new(s: S, pc: &PointwiseCfg<T>) -> Self {
+        let mut k_c = [(T::splat_bits(s, T::IGNORED), splat::<S, T>(s, 0.0)); C];
+        for (c, kc) in k_c.iter_mut().enumerate() {
+            *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
+        }
+        LabelFocal { k_c, gamma: pc.gamma }
+    }
+
+    /// (x_y, p_y, kc_y, [l = c] per channel) of one vector.
+    #[inline(always)]
+    fn labelled(&self, s: S, x: &[T::V<S>; C], p: &[T::V<S>; C], l: T::B<S>) -> (T::V<S>, T::V<S>, T::V<S>, [T::M<S>; C]) {
+        let zero = splat::<S, T>(s, 0.0);
+        let (mut xy, mut py, mut ky) = (zero, zero, zero);
+        let mut is = [T::eq_bits(s, l, self.k_c[0].0); C];
+        for c in 0..C {
+            let (code, kc) = self.k_c[c];
+            is[c] = T::eq_bits(s, l, code);
+            xy = T::select(s, is[c], x[c], xy);
+            py = T::select(s, is[c], p[c], py);
+            ky = T::select(s, is[c], kc, ky);
+        }
+        (xy, py, ky, is)
+    }
+}
+
+impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelFocal<S, T, C> {
+    const LSE: bool = true;
+    const GRAD_LSE: bool = true;
+
+    #[inline(always)]
+    fn sums(&self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+        let (xy, py, ky, _) = self.labelled(s, x, p, l);
+        let (nl, _) = softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
+        let (k, k_nl) = kept::<S, T>(s, l, nl);
+        (T::sub(s, loss, k_nl), T::add(s, weight, kept::<S, T>(s, l, splat::<S, T>(s, C as f64)).1), T::add(s, voxels, k))
+    }
+
+    #[inline(always)]
+    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>, scale: T::V<S>) {
+        let zero = splat::<S, T>(s, 0.0);
+        let (xy, py, ky, is) = self.labelled(s, x, p, l);
+        let (_, h) = softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
+        let skh = T::mul(s, kept::<S, T>(s, l, scale).1, h);
+        for c in 0..C {
+            let own = T::select(s, is[c], skh, zero);
+            g[c] = T::add(s, g[c], T::sub(s, own, T::mul(s, p[c], skh)));
+        }
+    }
+}
+
 /// Adds the tile's elementwise sums for columns j0..j1 to `acc`.
 #[inline(always)]
 pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) -> TileSums<T> {

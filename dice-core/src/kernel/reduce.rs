@@ -4,11 +4,13 @@
 //! (<= 256 positions), then each tile's total is added in f64.
 
 use super::activation::{Columns, softmax_columns};
-use super::{KernelCfg, TileBufs, cols};
+use super::pointwise::{LabelCe, LabelFocal, LabelTerm, PointwiseCfg, TileSums};
+use crate::options::PointwiseKind;
+use super::{KernelCfg, TileBufs, cols, outlined};
 use crate::float::Float;
 use crate::options::Activation;
 use crate::stats::Sums;
-use pulp::Simd;
+use pulp::{Simd, WithSimd};
 
 /// Adds the sums of columns j0..j1 (p already computed) to `acc[c - first]`.
 #[inline(always)]
@@ -104,72 +106,118 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
 /// Softmax and the sums of an unmasked label target in one sweep over columns j0..j1
 /// ([`KernelCfg::softmax_labels`]): p stays in registers (written to `bufs.p` only with
 /// `store`, for a later elementwise or temporal term). The same operations in the same order
-/// as `probs` then [`accumulate`], so the sums are bit-identical.
+/// as `probs` then [`accumulate`], so the sums are bit-identical. With `term` (a softmax CE or
+/// focal term over all channels), that term is summed in the same sweep, and its (loss,
+/// weight, voxels) returned (else zeros).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
     s: S,
     cfg: &KernelCfg,
     bufs: &mut TileBufs<T>,
     store: bool,
+    term: Option<&PointwiseCfg<T>>,
     j0: usize,
     j1: usize,
     acc: &mut [Sums],
-) {
+) -> TileSums<T> {
     macro_rules! sweep {
         ($($c:literal)*) => {
             match (cfg.c, cfg.squared) {
-                $(($c, false) => softmax_labels::<S, T, $c, false>(s, cfg.first, bufs, store, j0, j1, acc),
-                  ($c, true) => softmax_labels::<S, T, $c, true>(s, cfg.first, bufs, store, j0, j1, acc),)*
+                $(($c, false) => outlined(s, LabelSweep::<T, $c, false> { first: cfg.first, bufs, store, term, j0, j1, acc }),
+                  ($c, true) => outlined(s, LabelSweep::<T, $c, true> { first: cfg.first, bufs, store, term, j0, j1, acc }),)*
                 _ => unreachable!("softmax_accumulate called for a configuration `softmax_labels` rejects"),
             }
         };
     }
     if j0 < j1 {
         sweep!(2 3 4 5 6 7 8)
+    } else {
+        let zero = T::from_f64(0.0);
+        (zero, zero, zero)
     }
 }
 
-/// The label sums of C channels, fed column by column from the softmax.
-struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool> {
+/// The label sums of C channels and the sums of a label term, fed column by column from the
+/// softmax.
+struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     lab: &'a [T::B<S>],
     code: [T::B<S>; C],
     sums: [(T::V<S>, T::V<S>, T::V<S>); C],
+    term: E,
+    term_sums: (T::V<S>, T::V<S>, T::V<S>),
 }
 
-impl<S: Simd, T: Float, const C: usize, const SQ: bool> Columns<S, T, C> for LabelSums<'_, S, T, C, SQ> {
+impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C> for LabelSums<'_, S, T, C, SQ, E> {
+    const LSE: bool = E::LSE;
+
     #[inline(always)]
-    fn column(&mut self, s: S, k: usize, p: &[T::V<S>; C]) {
+    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>) {
         let lv = self.lab[k];
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
             self.sums[c] = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None);
         }
+        self.term_sums = self.term.sums(s, self.term_sums, x, p, lse, lv);
+    }
+}
+
+/// The sweep of C channels (`SQ`: squared), its term chosen once per tile.
+struct LabelSweep<'a, T: Float, const C: usize, const SQ: bool> {
+    first: usize,
+    bufs: &'a mut TileBufs<T>,
+    store: bool,
+    term: Option<&'a PointwiseCfg<T>>,
+    j0: usize,
+    j1: usize,
+    acc: &'a mut [Sums],
+}
+
+impl<T: Float, const C: usize, const SQ: bool> WithSimd for LabelSweep<'_, T, C, SQ> {
+    type Output = TileSums<T>;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> TileSums<T> {
+        let LabelSweep { first, bufs, store, term, j0, j1, acc } = self;
+        match term.map(|pc| (pc, pc.kind)) {
+            None => sweep::<S, T, C, SQ, _>(s, first, bufs, store, (), j0, j1, acc),
+            Some((pc, PointwiseKind::SoftmaxCe)) => sweep::<S, T, C, SQ, _>(s, first, bufs, store, LabelCe::<S, T, C>::new(s, pc), j0, j1, acc),
+            Some((pc, PointwiseKind::SoftmaxFocal)) => sweep::<S, T, C, SQ, _>(s, first, bufs, store, LabelFocal::<S, T, C>::new(s, pc), j0, j1, acc),
+            Some(_) => unreachable!("only the softmax terms run in the label sweep"),
+        }
     }
 }
 
 #[inline(always)]
-fn softmax_labels<S: Simd, T: Float, const C: usize, const SQ: bool>(
+#[allow(clippy::too_many_arguments)]
+fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>>(
     s: S,
     first: usize,
     bufs: &mut TileBufs<T>,
     store: bool,
+    term: E,
     j0: usize,
     j1: usize,
     acc: &mut [Sums],
-) {
+) -> TileSums<T> {
     let TileBufs { x, lab, p, lse, .. } = bufs;
     let zero = T::splat(s, T::from_f64(0.0));
     let mut code = [T::splat_bits(s, T::IGNORED); C];
     for (c, v) in code.iter_mut().enumerate() {
         *v = T::splat_bits(s, T::bits_from_usize(c));
     }
-    let mut sink = LabelSums::<S, T, C, SQ> { lab: T::as_simd_bits::<S>(&lab[j0..j1]), code, sums: [(zero, zero, zero); C] };
+    let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
+    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, sums: [(zero, zero, zero); C], term, term_sums: (zero, zero, zero) };
+    // the lse row only for a later elementwise term (which then also reads the stored p); a
+    // term in the sweep gets lse in registers
+    let lse: &mut [T] = if E::LSE || !store { &mut [] } else { lse };
     softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
     for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {
         a.intersection += T::reduce_sum(s, i).to_f64();
         a.pred += T::reduce_sum(s, q).to_f64();
         a.target += T::reduce_sum(s, g).to_f64();
     }
+    let (l, w, v) = sink.term_sums;
+    (T::reduce_sum(s, l), T::reduce_sum(s, w), T::reduce_sum(s, v))
 }
 
 /// Dense target, optionally masked (each element's terms multiplied by its mask).

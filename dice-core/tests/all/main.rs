@@ -5,6 +5,7 @@
 mod common;
 mod errors;
 mod family_properties;
+mod float_functions;
 mod loss_family;
 mod loss_mask;
 mod metrics_boundary_loss;
@@ -16,3 +17,4 @@ mod metrics_surface;
 mod pointwise_map;
 mod properties;
 mod reference_cases;
+mod schedule;
