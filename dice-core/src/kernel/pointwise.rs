@@ -330,12 +330,15 @@ fn kept<S: Simd, T: Float>(s: S, l: T::B<S>, w: T::V<S>) -> (T::V<S>, T::V<S>) {
     (T::select(s, skip, zero, splat::<S, T>(s, 1.0)), T::select(s, skip, zero, w))
 }
 
-/// Softmax CE: loss += k sum_c q_c (lse - x_c), weight += k w_l, voxels += k;
+/// Softmax CE: loss += k sum_c q_c (lse - x_c) = k (a_l (lse - x_l) + B lse - sum_c b_c x_c)
+/// with q_c = a_c t_c + b_c and B = sum_c b_c, weight += k w_l, voxels += k;
 /// dl/dx_c = k (p_c Q - q_c) (see the module's formulas).
 #[derive(Clone, Copy)]
 pub(crate) struct LabelCe<S: Simd, T: Float, const C: usize> {
     /// per channel: code, a_c = w_c (1 - e), b_c = w_c e / C, w_c
     k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
+    /// B; `None` without label smoothing (every b_c = 0)
+    smooth: Option<T::V<S>>,
 }
 
 impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
@@ -349,7 +352,8 @@ impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
             let (a, b) = (w * (1.0 - pc.smooth.to_f64()), w * pc.smooth_c.to_f64());
             *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, a), splat::<S, T>(s, b), T::splat(s, pc.w[c]));
         }
-        LabelCe { k_c }
+        let b: f64 = pc.w.iter().map(|w| w.to_f64() * pc.smooth_c.to_f64()).sum();
+        LabelCe { k_c, smooth: (pc.smooth.to_f64() != 0.0).then(|| splat::<S, T>(s, b)) }
     }
 }
 
@@ -360,11 +364,17 @@ impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelCe<S, T, C> 
     #[inline(always)]
     fn sums(&self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], _: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
         let zero = splat::<S, T>(s, 0.0);
-        let (mut sum, mut w_l) = (zero, zero);
-        for (&(code, a, b, w), &xc) in self.k_c.iter().zip(x) {
+        let (mut x_l, mut a_l, mut w_l) = (zero, zero, zero);
+        for (&(code, a, _, w), &xc) in self.k_c.iter().zip(x) {
             let is_c = T::eq_bits(s, l, code);
-            sum = T::mul_add(s, T::add(s, T::select(s, is_c, a, zero), b), T::sub(s, lse, xc), sum);
-            w_l = T::add(s, w_l, T::select(s, is_c, w, zero));
+            (x_l, a_l, w_l) = (T::select(s, is_c, xc, x_l), T::select(s, is_c, a, a_l), T::select(s, is_c, w, w_l));
+        }
+        let mut sum = T::mul(s, a_l, T::sub(s, lse, x_l));
+        if let Some(big_b) = self.smooth {
+            sum = T::mul_add(s, big_b, lse, sum);
+            for (&(_, _, b, _), &xc) in self.k_c.iter().zip(x) {
+                sum = T::sub(s, sum, T::mul(s, b, xc));
+            }
         }
         let (k, k_sum) = kept::<S, T>(s, l, sum);
         (T::add(s, loss, k_sum), T::add(s, weight, kept::<S, T>(s, l, w_l).1), T::add(s, voxels, k))
