@@ -81,7 +81,10 @@ def test_mask_keyword_identities_and_errors():
     ignored = np.where(binary > 0, labels, 255)
     a = losses.loss(x32, labels, softmax=True, pointwise="softmax_ce", loss_mask=binary, return_grad=True)
     b = losses.loss(x32, ignored, softmax=True, pointwise="softmax_ce", ignore_index=255, return_grad=True)
-    assert a[0] == b[0] and np.array_equal(a[1], b[1])
+    # without a mask the CE term runs inside the label sweep, which sums it per column instead
+    # of per row (f32 lanes): the loss agrees to f32 rounding, the gradient bit for bit
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-6, atol=0)
+    assert np.array_equal(a[1], b[1])
     # zero-copy: a strided float32 view is passed as is; a bool mask is converted
     wide = np.repeat(mask32, 2, axis=-1)[..., ::2]
     assert losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True, loss_mask=wide) == \
