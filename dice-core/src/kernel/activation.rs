@@ -72,17 +72,17 @@ pub(crate) fn softmax<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], 
 /// Receives each column's logits and softmax probabilities from [`softmax_columns`] while they
 /// are in registers, so a kernel can use them without storing and reloading them.
 pub(crate) trait Columns<S: Simd, T: Float, const C: usize> {
-    /// The sink reads `lse` = ln sum_c e^x_c (computed only then, or for an lse row).
-    const LSE: bool = false;
     /// Vector `k` of the column range: logits `x` and probabilities `p` (one vector per
-    /// channel), and `lse` when [`Self::LSE`] (else unspecified).
-    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>);
+    /// channel), the maximum logit `m` and `sum` = sum_c e^(x_c - m), so ln sum_c e^x_c =
+    /// m + ln sum (a sink that needs it takes the ln itself).
+    #[allow(clippy::too_many_arguments)]
+    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>);
 }
 
 /// No consumer: the softmax only writes p.
 impl<S: Simd, T: Float, const C: usize> Columns<S, T, C> for () {
     #[inline(always)]
-    fn column(&mut self, _: S, _: usize, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>) {}
+    fn column(&mut self, _: S, _: usize, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>) {}
 }
 
 /// Softmax for any channel count: passes over the tile rows (max, exp, sum, scale), the
@@ -132,8 +132,8 @@ fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &
 }
 
 /// Softmax for a channel count known at compile time: one sweep over the columns with each
-/// vector of C logits in registers (max, exp, sum, scale), x and p (and lse when the sink
-/// reads it) handed to `sink` and, with `store`, p written to p. The same operations in the same order as [`softmax_rows`], so the
+/// vector of C logits in registers (max, exp, sum, scale), x, p, the max and the sum handed
+/// to `sink` and, with `store`, p written to p. The same operations in the same order as [`softmax_rows`], so the
 /// results are bit-identical.
 /// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
 #[inline(always)]
@@ -177,9 +177,8 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
         for &ev in &e[1..] {
             sum = T::add(s, sum, ev);
         }
-        let l = if K::LSE || lse.is_some() { T::add(s, m, T::ln(s, sum)) } else { m };
         if let Some(row) = lse.as_deref_mut() {
-            row[k] = l;
+            row[k] = T::add(s, m, T::ln(s, sum));
         }
         let inv = T::div(s, one, sum);
         for ev in e.iter_mut() {
@@ -190,6 +189,6 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
                 row[k] = pv;
             }
         }
-        sink.column(s, k, &xv, &e, l);
+        sink.column(s, k, &xv, &e, m, sum);
     }
 }

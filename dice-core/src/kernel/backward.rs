@@ -189,10 +189,8 @@ struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
 }
 
 impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C> for LabelGrad<'_, S, T, C, SQ, E> {
-    const LSE: bool = E::GRAD_LSE;
-
     #[inline(always)]
-    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>) {
+    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
         let lv = self.lab[k];
         let mut dot = T::splat(s, T::from_f64(0.0));
         let mut gp = *p;
@@ -206,7 +204,7 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> C
         for c in 0..C {
             gp[c] = T::mul(s, p[c], T::sub(s, gp[c], dot));
         }
-        self.term.gradient(s, &mut gp, x, p, lse, lv, self.scale);
+        self.term.gradient(s, &mut gp, x, p, m, sum, lv, self.scale);
         for c in 0..C {
             self.g[c][k] = gp[c];
         }

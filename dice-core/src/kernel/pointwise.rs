@@ -293,18 +293,19 @@ fn softmax_focal<S: Simd, T: Float>(s: S, gamma: T, kc: T::V<S>, ls: T::V<S>, p:
 
 /// An elementwise term of a label target evaluated inside the softmax's column sweep
 /// (`KernelCfg::softmax_labels`, the term over all C channels with the activation's softmax),
-/// from each column's logits x, probabilities p, lse = ln sum_c e^x_c and label l; k = [l !=
-/// IGNORED] and t_c = [l = c].
+/// from each column's logits x, probabilities p, max logit m, sum = sum_c e^(x_c - m) (so
+/// lse = ln sum_c e^x_c = m + ln sum) and label l; k = [l != IGNORED] and t_c = [l = c].
 pub(crate) trait LabelTerm<S: Simd, T: Float, const C: usize>: Copy {
-    /// `sums` reads lse.
-    const LSE: bool;
-    /// `gradient` reads lse.
-    const GRAD_LSE: bool;
     /// Adds one vector of voxels to the term's (loss, weight, voxels).
-    fn sums(&self, s: S, acc: Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T>;
+    #[allow(clippy::too_many_arguments)]
+    fn sums(&mut self, s: S, acc: Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T>;
+    /// Adds what the term still holds at the end of a column range.
+    fn finish(&mut self, _: S, acc: Vec3<S, T>) -> Vec3<S, T> {
+        acc
+    }
     /// Adds `scale` dl/dx of one vector of voxels to `g` (one vector per channel).
     #[allow(clippy::too_many_arguments)]
-    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>, scale: T::V<S>);
+    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>, scale: T::V<S>);
 }
 
 /// Three vectors: (loss, weight, voxels) sums.
@@ -312,14 +313,12 @@ pub(crate) type Vec3<S, T> = (<T as Float>::V<S>, <T as Float>::V<S>, <T as Floa
 
 /// No term.
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for () {
-    const LSE: bool = false;
-    const GRAD_LSE: bool = false;
     #[inline(always)]
-    fn sums(&self, _: S, acc: Vec3<S, T>, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::B<S>) -> Vec3<S, T> {
+    fn sums(&mut self, _: S, acc: Vec3<S, T>, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, _: T::B<S>) -> Vec3<S, T> {
         acc
     }
     #[inline(always)]
-    fn gradient(&self, _: S, _: &mut [T::V<S>; C], _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::B<S>, _: T::V<S>) {}
+    fn gradient(&self, _: S, _: &mut [T::V<S>; C], _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, _: T::B<S>, _: T::V<S>) {}
 }
 
 /// (k, k w) for one vector: k = [l != IGNORED] as 0 / 1, and `w` where kept.
@@ -330,15 +329,27 @@ fn kept<S: Simd, T: Float>(s: S, l: T::B<S>, w: T::V<S>) -> (T::V<S>, T::V<S>) {
     (T::select(s, skip, zero, splat::<S, T>(s, 1.0)), T::select(s, skip, zero, w))
 }
 
+/// Vectors of sums multiplied together before one ln: each sum is in [1, C], C <= 8, so 16
+/// of them stay below 2^48, far from overflow in f32.
+const PRODUCT_LEN: usize = 16;
+
 /// Softmax CE: loss += k sum_c q_c (lse - x_c) = k (a_l (lse - x_l) + B lse - sum_c b_c x_c)
 /// with q_c = a_c t_c + b_c and B = sum_c b_c, weight += k w_l, voxels += k;
-/// dl/dx_c = k (p_c Q - q_c) (see the module's formulas).
+/// dl/dx_c = k (p_c Q - q_c) (see the module's formulas). With equal class weights, a_l + B
+/// is one constant A, and the ln sum part of k A lse summed over voxels is A ln of the
+/// product of the kept voxels' sums: one ln per [`PRODUCT_LEN`] vectors instead of one per
+/// vector.
 #[derive(Clone, Copy)]
 pub(crate) struct LabelCe<S: Simd, T: Float, const C: usize> {
     /// per channel: code, a_c = w_c (1 - e), b_c = w_c e / C, w_c
     k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
     /// B; `None` without label smoothing (every b_c = 0)
     smooth: Option<T::V<S>>,
+    /// A = a + B, with equal class weights
+    uniform: Option<T::V<S>>,
+    /// the product of the sums since the last ln, and how many vectors it holds
+    product: T::V<S>,
+    factors: usize,
 }
 
 impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
@@ -347,41 +358,66 @@ impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
     pub fn new(s: S, pc: &PointwiseCfg<T>) -> Self {
         let zero = splat::<S, T>(s, 0.0);
         let mut k_c = [(T::splat_bits(s, T::IGNORED), zero, zero, zero); C];
+        let (e, e_c) = (pc.smooth.to_f64(), pc.smooth_c.to_f64());
         for (c, kc) in k_c.iter_mut().enumerate() {
             let w = pc.w[c].to_f64();
-            let (a, b) = (w * (1.0 - pc.smooth.to_f64()), w * pc.smooth_c.to_f64());
-            *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, a), splat::<S, T>(s, b), T::splat(s, pc.w[c]));
+            *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, w * (1.0 - e)), splat::<S, T>(s, w * e_c), T::splat(s, pc.w[c]));
         }
-        let b: f64 = pc.w.iter().map(|w| w.to_f64() * pc.smooth_c.to_f64()).sum();
-        LabelCe { k_c, smooth: (pc.smooth.to_f64() != 0.0).then(|| splat::<S, T>(s, b)) }
+        let big_b: f64 = pc.w.iter().map(|w| w.to_f64() * e_c).sum();
+        let w0 = pc.w[0].to_f64();
+        let uniform = pc.w.iter().all(|w| w.to_f64() == w0).then(|| splat::<S, T>(s, w0 * (1.0 - e) + big_b));
+        LabelCe { k_c, smooth: (e != 0.0).then(|| splat::<S, T>(s, big_b)), uniform, product: splat::<S, T>(s, 1.0), factors: 0 }
+    }
+
+    /// Adds A ln(product) to the loss and restarts the product.
+    #[inline(always)]
+    fn flush(&mut self, s: S, loss: T::V<S>) -> T::V<S> {
+        let Some(big_a) = self.uniform else { return loss };
+        let loss = T::mul_add(s, big_a, T::ln(s, self.product), loss);
+        (self.product, self.factors) = (splat::<S, T>(s, 1.0), 0);
+        loss
     }
 }
 
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelCe<S, T, C> {
-    const LSE: bool = true;
-    const GRAD_LSE: bool = false;
-
     #[inline(always)]
-    fn sums(&self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], _: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+    fn sums(&mut self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], _: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
         let zero = splat::<S, T>(s, 0.0);
         let (mut x_l, mut a_l, mut w_l) = (zero, zero, zero);
         for (&(code, a, _, w), &xc) in self.k_c.iter().zip(x) {
             let is_c = T::eq_bits(s, l, code);
             (x_l, a_l, w_l) = (T::select(s, is_c, xc, x_l), T::select(s, is_c, a, a_l), T::select(s, is_c, w, w_l));
         }
-        let mut sum = T::mul(s, a_l, T::sub(s, lse, x_l));
+        // a_l (lse - x_l) + B lse - sum_c b_c x_c, with lse = m + ln sum; with equal weights
+        // the A ln sum part goes into the product instead
+        let lse = if self.uniform.is_some() { m } else { T::add(s, m, T::ln(s, sum)) };
+        let mut v = T::mul(s, a_l, T::sub(s, lse, x_l));
         if let Some(big_b) = self.smooth {
-            sum = T::mul_add(s, big_b, lse, sum);
+            v = T::mul_add(s, big_b, lse, v);
             for (&(_, _, b, _), &xc) in self.k_c.iter().zip(x) {
-                sum = T::sub(s, sum, T::mul(s, b, xc));
+                v = T::sub(s, v, T::mul(s, b, xc));
             }
         }
-        let (k, k_sum) = kept::<S, T>(s, l, sum);
-        (T::add(s, loss, k_sum), T::add(s, weight, kept::<S, T>(s, l, w_l).1), T::add(s, voxels, k))
+        let (k, k_v) = kept::<S, T>(s, l, v);
+        let mut loss = T::add(s, loss, k_v);
+        if self.uniform.is_some() {
+            let skip = T::eq_bits(s, l, T::splat_bits(s, T::IGNORED));
+            self.product = T::mul(s, self.product, T::select(s, skip, splat::<S, T>(s, 1.0), sum));
+            self.factors += 1;
+            if self.factors == PRODUCT_LEN {
+                loss = self.flush(s, loss);
+            }
+        }
+        (loss, T::add(s, weight, kept::<S, T>(s, l, w_l).1), T::add(s, voxels, k))
     }
 
     #[inline(always)]
-    fn gradient(&self, s: S, g: &mut [T::V<S>; C], _: &[T::V<S>; C], p: &[T::V<S>; C], _: T::V<S>, l: T::B<S>, scale: T::V<S>) {
+    fn finish(&mut self, s: S, (loss, weight, voxels): Vec3<S, T>) -> Vec3<S, T> {
+        (self.flush(s, loss), weight, voxels)
+    }
+
+    #[inline(always)]
+    fn gradient(&self, s: S, g: &mut [T::V<S>; C], _: &[T::V<S>; C], p: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, l: T::B<S>, scale: T::V<S>) {
         let zero = splat::<S, T>(s, 0.0);
         let mut q = [zero; C];
         let mut big_q = zero;
@@ -435,11 +471,9 @@ impl<S: Simd, T: Float, const C: usize> LabelFocal<S, T, C> {
 }
 
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelFocal<S, T, C> {
-    const LSE: bool = true;
-    const GRAD_LSE: bool = true;
-
     #[inline(always)]
-    fn sums(&self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+    fn sums(&mut self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+        let lse = T::add(s, m, T::ln(s, sum));
         let (xy, py, ky, _) = self.labelled(s, x, p, l);
         let (nl, _) = softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
         let (k, k_nl) = kept::<S, T>(s, l, nl);
@@ -447,8 +481,9 @@ impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelFocal<S, T, 
     }
 
     #[inline(always)]
-    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>, l: T::B<S>, scale: T::V<S>) {
+    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>, scale: T::V<S>) {
         let zero = splat::<S, T>(s, 0.0);
+        let lse = T::add(s, m, T::ln(s, sum));
         let (xy, py, ky, is) = self.labelled(s, x, p, l);
         let (_, h) = softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
         let skh = T::mul(s, kept::<S, T>(s, l, scale).1, h);

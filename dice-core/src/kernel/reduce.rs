@@ -149,16 +149,14 @@ struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
 }
 
 impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C> for LabelSums<'_, S, T, C, SQ, E> {
-    const LSE: bool = E::LSE;
-
     #[inline(always)]
-    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], lse: T::V<S>) {
+    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
         let lv = self.lab[k];
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
             self.sums[c] = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None);
         }
-        self.term_sums = self.term.sums(s, self.term_sums, x, p, lse, lv);
+        self.term_sums = self.term.sums(s, self.term_sums, x, p, m, sum, lv);
     }
 }
 
@@ -207,10 +205,10 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     }
     let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
     let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, sums: [(zero, zero, zero); C], term, term_sums: (zero, zero, zero) };
-    // the lse row only for a later elementwise term (which then also reads the stored p); a
-    // term in the sweep gets lse in registers
-    let lse: &mut [T] = if E::LSE || !store { &mut [] } else { lse };
+    // the lse row only for a later elementwise term (which then also reads the stored p)
+    let lse: &mut [T] = if store { lse } else { &mut [] };
     softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
+    sink.term_sums = sink.term.finish(s, sink.term_sums);
     for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {
         a.intersection += T::reduce_sum(s, i).to_f64();
         a.pred += T::reduce_sum(s, q).to_f64();
