@@ -290,11 +290,12 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
         for (off, len) in job.plan.tiles(block) {
             job.gather(bufs, off, len)?;
             let m = split::<S, T>(len);
-            if job.cfg.softmax_labels() {
-                let term = job.term_in_sweep().then_some(&job.pointwise);
-                let store = (elementwise && term.is_none()) || job.temporal;
-                let body = reduce::softmax_accumulate::<S, T>(s, &job.cfg, bufs, store, term, 0, m, acc);
-                let tail = reduce::softmax_accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, store, term, m, len, acc);
+            let term = job.term_in_sweep().then_some(&job.pointwise);
+            // a later elementwise or temporal term reads p: then the passes that store it
+            let store = (elementwise && term.is_none()) || job.temporal;
+            if job.cfg.softmax_labels() && !store {
+                let body = reduce::softmax_accumulate::<S, T>(s, &job.cfg, bufs, term, 0, m, acc);
+                let tail = reduce::softmax_accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, term, m, len, acc);
                 if term.is_some() {
                     pw.add_tile(body);
                     pw.add_tile(tail);
@@ -416,10 +417,11 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
             job.gather(bufs, off, len)?;
             let m = split::<S, T>(len);
             let term = job.term_in_sweep().then_some((&job.pointwise, pw_scale));
-            if !job.temporal && job.cfg.softmax_labels() {
-                let store = job.pointwise.kind != PointwiseKind::None && term.is_none();
-                backward::grad_x::<S, T>(s, &job.cfg, bufs, coef, store, term, 0, m);
-                backward::grad_x::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, store, term, m, len);
+            // a later elementwise term reads p: then the passes that store it
+            let store = job.pointwise.kind != PointwiseKind::None && term.is_none();
+            if !job.temporal && !store && job.cfg.softmax_labels() {
+                backward::grad_x::<S, T>(s, &job.cfg, bufs, coef, term, 0, m);
+                backward::grad_x::<pulp::Scalar, T>(sc, &job.cfg, bufs, coef, term, m, len);
             } else {
                 activation::probs::<S, T>(s, &job.cfg, bufs, 0, m);
                 activation::probs::<pulp::Scalar, T>(sc, &job.cfg, bufs, m, len);

@@ -61,7 +61,7 @@ pub(crate) fn softmax<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], 
     macro_rules! columns {
         ($($c:literal)*) => {
             match nc {
-                $($c => softmax_columns::<S, T, $c, ()>(s, x, p, true, lse, j0, j1, &mut ()),)*
+                $($c => softmax_columns::<S, T, $c, (), true>(s, x, p, lse, j0, j1, &mut ()),)*
                 c => softmax_rows::<S, T>(s, c, x, p, aux, lse, j0, j1),
             }
         };
@@ -133,16 +133,16 @@ fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &
 
 /// Softmax for a channel count known at compile time: one sweep over the columns with each
 /// vector of C logits in registers (max, exp, sum, scale), x, p, the max and the sum handed
-/// to `sink` and, with `store`, p written to p. The same operations in the same order as [`softmax_rows`], so the
+/// to `sink` and, with `STORE`, p written to p (and ln sum_c e^x_c to a non-empty `lse`).
+/// `STORE` is a constant so that a sweep without it holds no registers for the ln. The same operations in the same order as [`softmax_rows`], so the
 /// results are bit-identical.
 /// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T, C>>(
+pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T, C>, const STORE: bool>(
     s: S,
     x: &[T],
     p: &mut [T],
-    store: bool,
     lse: &mut [T],
     j0: usize,
     j1: usize,
@@ -154,12 +154,12 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
         *row = &T::as_simd::<S>(cols(x, c, j0, j1))[..n];
     }
     let mut pr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
-    if store {
+    if STORE {
         for (row, buf) in pr.iter_mut().zip(p.chunks_exact_mut(TILE)) {
             *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
         }
     }
-    let mut lse = if lse.is_empty() { None } else { Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n]) };
+    let mut lse = if !STORE || lse.is_empty() { None } else { Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n]) };
     let one = T::splat(s, T::from_f64(1.0));
     let (mut e, mut xv) = ([one; C], [one; C]);
     for k in 0..n {
@@ -184,7 +184,7 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
         for ev in e.iter_mut() {
             *ev = T::mul(s, *ev, inv);
         }
-        if store {
+        if STORE {
             for (row, &pv) in pr.iter_mut().zip(&e) {
                 row[k] = pv;
             }

@@ -67,7 +67,8 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
 }
 
 /// Softmax, `grad_p` and `chain` in one sweep, for [`KernelCfg::softmax_labels`]: p stays
-/// in registers (written to `bufs.p` only with `store`, for a later elementwise term). With
+/// in registers (when a later elementwise term reads p, the engine runs the row passes
+/// instead). With
 /// `term` = (a softmax CE or focal term over all channels, its scale), that term's gradient is
 /// added in the same sweep.
 #[inline(always)]
@@ -77,7 +78,6 @@ pub(crate) fn grad_x<S: Simd, T: Float>(
     cfg: &KernelCfg,
     bufs: &mut TileBufs<T>,
     coef: &[(T, T)],
-    store: bool,
     term: Option<(&PointwiseCfg<T>, T)>,
     j0: usize,
     j1: usize,
@@ -85,8 +85,8 @@ pub(crate) fn grad_x<S: Simd, T: Float>(
     macro_rules! sweep {
         ($($c:literal)*) => {
             match (cfg.c, cfg.squared) {
-                $(($c, false) => outlined(s, LabelSweep::<T, $c, false> { first: cfg.first, bufs, coef, store, term, j0, j1 }),
-                  ($c, true) => outlined(s, LabelSweep::<T, $c, true> { first: cfg.first, bufs, coef, store, term, j0, j1 }),)*
+                $(($c, false) => outlined(s, LabelSweep::<T, $c, false> { first: cfg.first, bufs, coef, term, j0, j1 }),
+                  ($c, true) => outlined(s, LabelSweep::<T, $c, true> { first: cfg.first, bufs, coef, term, j0, j1 }),)*
                 _ => unreachable!("grad_x called for a configuration `softmax_labels` rejects"),
             }
         };
@@ -216,7 +216,6 @@ struct LabelSweep<'a, T: Float, const C: usize, const SQ: bool> {
     first: usize,
     bufs: &'a mut TileBufs<T>,
     coef: &'a [(T, T)],
-    store: bool,
     term: Option<(&'a PointwiseCfg<T>, T)>,
     j0: usize,
     j1: usize,
@@ -226,11 +225,11 @@ impl<T: Float, const C: usize, const SQ: bool> WithSimd for LabelSweep<'_, T, C,
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        let LabelSweep { first, bufs, coef, store, term, j0, j1 } = self;
+        let LabelSweep { first, bufs, coef, term, j0, j1 } = self;
         match term.map(|(pc, scale)| (pc, pc.kind, scale)) {
-            None => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, store, (), T::from_f64(0.0), j0, j1),
-            Some((pc, PointwiseKind::SoftmaxCe, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, store, LabelCe::<S, T, C>::new(s, pc), scale, j0, j1),
-            Some((pc, PointwiseKind::SoftmaxFocal, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, store, LabelFocal::<S, T, C>::new(s, pc), scale, j0, j1),
+            None => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, (), T::from_f64(0.0), j0, j1),
+            Some((pc, PointwiseKind::SoftmaxCe, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, LabelCe::<S, T, C>::new(s, pc), scale, j0, j1),
+            Some((pc, PointwiseKind::SoftmaxFocal, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, LabelFocal::<S, T, C>::new(s, pc), scale, j0, j1),
             Some(_) => unreachable!("only the softmax terms run in the label sweep"),
         }
     }
@@ -243,14 +242,13 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     first: usize,
     bufs: &mut TileBufs<T>,
     coef: &[(T, T)],
-    store: bool,
     term: E,
     scale: T,
     j0: usize,
     j1: usize,
 ) {
     let n = (j1 - j0) / T::lanes::<S>();
-    let TileBufs { x, lab, p, g, lse, .. } = bufs;
+    let TileBufs { x, lab, p, g, .. } = bufs;
     let zero = T::splat(s, T::from_f64(0.0));
     let mut gr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
     for (row, buf) in gr.iter_mut().zip(g.chunks_exact_mut(TILE)) {
@@ -264,9 +262,7 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     }
     let lab = &T::as_simd_bits::<S>(&lab[j0..j1])[..n];
     let mut sink = LabelGrad::<S, T, C, SQ, E> { lab, k_c, g: gr, term, scale: T::splat(s, scale) };
-    // the lse row only for a later elementwise term (which then also reads the stored p)
-    let lse: &mut [T] = if store { lse } else { &mut [] };
-    softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
+    softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
 }
 
 /// Dense target, optionally masked.

@@ -104,8 +104,8 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
 }
 
 /// Softmax and the sums of an unmasked label target in one sweep over columns j0..j1
-/// ([`KernelCfg::softmax_labels`]): p stays in registers (written to `bufs.p` only with
-/// `store`, for a later elementwise or temporal term). The same operations in the same order
+/// ([`KernelCfg::softmax_labels`]): p stays in registers (when a later elementwise or
+/// temporal term reads p, the engine runs `probs` and [`accumulate`] instead). The same operations in the same order
 /// as `probs` then [`accumulate`], so the sums are bit-identical. With `term` (a softmax CE or
 /// focal term over all channels), that term is summed in the same sweep, and its (loss,
 /// weight, voxels) returned (else zeros).
@@ -115,7 +115,6 @@ pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
     s: S,
     cfg: &KernelCfg,
     bufs: &mut TileBufs<T>,
-    store: bool,
     term: Option<&PointwiseCfg<T>>,
     j0: usize,
     j1: usize,
@@ -124,8 +123,8 @@ pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
     macro_rules! sweep {
         ($($c:literal)*) => {
             match (cfg.c, cfg.squared) {
-                $(($c, false) => outlined(s, LabelSweep::<T, $c, false> { first: cfg.first, bufs, store, term, j0, j1, acc }),
-                  ($c, true) => outlined(s, LabelSweep::<T, $c, true> { first: cfg.first, bufs, store, term, j0, j1, acc }),)*
+                $(($c, false) => outlined(s, LabelSweep::<T, $c, false> { first: cfg.first, bufs, term, j0, j1, acc }),
+                  ($c, true) => outlined(s, LabelSweep::<T, $c, true> { first: cfg.first, bufs, term, j0, j1, acc }),)*
                 _ => unreachable!("softmax_accumulate called for a configuration `softmax_labels` rejects"),
             }
         };
@@ -138,12 +137,14 @@ pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
     }
 }
 
-/// The label sums of C channels and the sums of a label term, fed column by column from the
-/// softmax.
+/// The label sums I and P of C channels and the sums of a label term, fed column by column
+/// from the softmax. G is counted separately ([`label_counts`]), which keeps the sweep's
+/// accumulators in registers. `skips`: the tile has an ignored voxel, so P needs its select.
 struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     lab: &'a [T::B<S>],
     code: [T::B<S>; C],
-    sums: [(T::V<S>, T::V<S>, T::V<S>); C],
+    skips: bool,
+    sums: [(T::V<S>, T::V<S>); C],
     term: E,
     term_sums: (T::V<S>, T::V<S>, T::V<S>),
 }
@@ -152,19 +153,42 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> C
     #[inline(always)]
     fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
         let lv = self.lab[k];
+        let zero = T::splat(s, T::from_f64(0.0));
+        let skip = T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED));
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
-            self.sums[c] = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None);
+            let (i, q) = self.sums[c];
+            let pq = if SQ { T::mul(s, p[c], p[c]) } else { p[c] };
+            // the values of `label_step`: in a tile without ignored voxels its select keeps pq
+            let pq = if self.skips { T::select(s, skip, zero, pq) } else { pq };
+            self.sums[c] = (T::add(s, i, T::select(s, T::eq_bits(s, lv, self.code[c]), p[c], zero)), T::add(s, q, pq));
         }
         self.term_sums = self.term.sums(s, self.term_sums, x, p, m, sum, lv);
     }
+}
+
+/// G = sum [l = c] per channel over the label vectors `lab` (exact: small integers), and
+/// whether any label is IGNORED.
+#[inline(always)]
+fn label_counts<S: Simd, T: Float, const C: usize>(s: S, lab: &[T::B<S>], code: &[T::B<S>; C]) -> ([T::V<S>; C], bool) {
+    let zero = T::splat(s, T::from_f64(0.0));
+    let one = T::splat(s, T::from_f64(1.0));
+    let mut g = [zero; C];
+    let mut kept = zero;
+    for &lv in lab {
+        for c in 0..C {
+            g[c] = T::add(s, g[c], T::select(s, T::eq_bits(s, lv, code[c]), one, zero));
+        }
+        kept = T::add(s, kept, T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, one));
+    }
+    let skips = T::reduce_sum(s, kept).to_f64() < (lab.len() * T::lanes::<S>()) as f64;
+    (g, skips)
 }
 
 /// The sweep of C channels (`SQ`: squared), its term chosen once per tile.
 struct LabelSweep<'a, T: Float, const C: usize, const SQ: bool> {
     first: usize,
     bufs: &'a mut TileBufs<T>,
-    store: bool,
     term: Option<&'a PointwiseCfg<T>>,
     j0: usize,
     j1: usize,
@@ -175,11 +199,11 @@ impl<T: Float, const C: usize, const SQ: bool> WithSimd for LabelSweep<'_, T, C,
     type Output = TileSums<T>;
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) -> TileSums<T> {
-        let LabelSweep { first, bufs, store, term, j0, j1, acc } = self;
+        let LabelSweep { first, bufs, term, j0, j1, acc } = self;
         match term.map(|pc| (pc, pc.kind)) {
-            None => sweep::<S, T, C, SQ, _>(s, first, bufs, store, (), j0, j1, acc),
-            Some((pc, PointwiseKind::SoftmaxCe)) => sweep::<S, T, C, SQ, _>(s, first, bufs, store, LabelCe::<S, T, C>::new(s, pc), j0, j1, acc),
-            Some((pc, PointwiseKind::SoftmaxFocal)) => sweep::<S, T, C, SQ, _>(s, first, bufs, store, LabelFocal::<S, T, C>::new(s, pc), j0, j1, acc),
+            None => sweep::<S, T, C, SQ, _>(s, first, bufs, (), j0, j1, acc),
+            Some((pc, PointwiseKind::SoftmaxCe)) => sweep::<S, T, C, SQ, _>(s, first, bufs, LabelCe::<S, T, C>::new(s, pc), j0, j1, acc),
+            Some((pc, PointwiseKind::SoftmaxFocal)) => sweep::<S, T, C, SQ, _>(s, first, bufs, LabelFocal::<S, T, C>::new(s, pc), j0, j1, acc),
             Some(_) => unreachable!("only the softmax terms run in the label sweep"),
         }
     }
@@ -191,28 +215,26 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     s: S,
     first: usize,
     bufs: &mut TileBufs<T>,
-    store: bool,
     term: E,
     j0: usize,
     j1: usize,
     acc: &mut [Sums],
 ) -> TileSums<T> {
-    let TileBufs { x, lab, p, lse, .. } = bufs;
+    let TileBufs { x, lab, p, .. } = bufs;
     let zero = T::splat(s, T::from_f64(0.0));
     let mut code = [T::splat_bits(s, T::IGNORED); C];
     for (c, v) in code.iter_mut().enumerate() {
         *v = T::splat_bits(s, T::bits_from_usize(c));
     }
     let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
-    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, sums: [(zero, zero, zero); C], term, term_sums: (zero, zero, zero) };
-    // the lse row only for a later elementwise term (which then also reads the stored p)
-    let lse: &mut [T] = if store { lse } else { &mut [] };
-    softmax_columns::<S, T, C, _>(s, x, p, store, lse, j0, j1, &mut sink);
+    let (g, skips) = label_counts::<S, T, C>(s, lab, &code);
+    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, skips, sums: [(zero, zero); C], term, term_sums: (zero, zero, zero) };
+    softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
     sink.term_sums = sink.term.finish(s, sink.term_sums);
-    for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {
+    for ((a, &(i, q)), &gv) in acc.iter_mut().zip(&sink.sums[first..]).zip(&g[first..]) {
         a.intersection += T::reduce_sum(s, i).to_f64();
         a.pred += T::reduce_sum(s, q).to_f64();
-        a.target += T::reduce_sum(s, g).to_f64();
+        a.target += T::reduce_sum(s, gv).to_f64();
     }
     let (l, w, v) = sink.term_sums;
     (T::reduce_sum(s, l), T::reduce_sum(s, w), T::reduce_sum(s, v))
