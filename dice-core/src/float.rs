@@ -139,10 +139,10 @@ impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, ln_f64, ln_mantissa_f64, abs_f6
 /// e^x for f32 lanes. x = n ln2 + r with n = round(x / ln2) (two-constant Cody-Waite, |r| <=
 /// ln2/2), e^r by a degree-6 polynomial (minimax for the relative error on [-ln2/2, ln2/2],
 /// computed by Remez exchange: 1.9e-9), 2^n built in the exponent bits. Inputs are clamped by
-/// `select` (not max/min, which drop NaN on some backends) so NaN propagates. AVX-512 runs
-/// [`exp_f32_v4`] instead. With `FULL`,
+/// `select` (not max/min, which drop NaN on some backends) so NaN propagates. With `FULL`,
 /// large x saturate at e^88.7 and below -87.3 the result is 0 (the normal range ends there);
-/// without, x must be <= 0 and below -87.3 the result is e^-87.3.
+/// without, x must be <= 0 and below -87.3 the result is e^-87.3. AVX-512 runs
+/// [`exp_f32_v4`] instead.
 #[inline(always)]
 fn exp_f32<S: Simd, const FULL: bool>(s: S, x: S::f32s) -> S::f32s {
     const LO: f32 = -87.3;

@@ -134,8 +134,8 @@ fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &
 /// Softmax for a channel count known at compile time: one sweep over the columns with each
 /// vector of C logits in registers (max, exp, sum, scale), x, p, the max and the sum handed
 /// to `sink` and, with `STORE`, p written to p (and ln sum_c e^x_c to a non-empty `lse`).
-/// `STORE` is a constant so that a sweep without it holds no registers for the ln. The same operations in the same order as [`softmax_rows`], so the
-/// results are bit-identical.
+/// `STORE` is a constant so that a sweep without it holds no registers for the ln. The same
+/// operations in the same order as [`softmax_rows`], so the results are bit-identical.
 /// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]

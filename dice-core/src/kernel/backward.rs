@@ -68,9 +68,8 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
 
 /// Softmax, `grad_p` and `chain` in one sweep, for [`KernelCfg::softmax_labels`]: p stays
 /// in registers (when a later elementwise term reads p, the engine runs the row passes
-/// instead). With
-/// `term` = (a softmax CE or focal term over all channels, its scale), that term's gradient is
-/// added in the same sweep.
+/// instead). With `term` = (a softmax CE or focal term over all channels, its scale), that
+/// term's gradient is added in the same sweep.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn grad_x<S: Simd, T: Float>(

@@ -105,8 +105,8 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
 
 /// Softmax and the sums of an unmasked label target in one sweep over columns j0..j1
 /// ([`KernelCfg::softmax_labels`]): p stays in registers (when a later elementwise or
-/// temporal term reads p, the engine runs `probs` and [`accumulate`] instead). The same operations in the same order
-/// as `probs` then [`accumulate`], so the sums are bit-identical. With `term` (a softmax CE or
+/// temporal term reads p, the engine runs `probs` and [`accumulate`] instead). The same
+/// operations in the same order as `probs` then [`accumulate`], so the sums are bit-identical. With `term` (a softmax CE or
 /// focal term over all channels), that term is summed in the same sweep, and its (loss,
 /// weight, voxels) returned (else zeros).
 #[inline(always)]
