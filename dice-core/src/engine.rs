@@ -95,14 +95,14 @@ impl<T: Float> Job<'_, T> {
                 }
             }
             TargetSrc::Labels(l) => {
-                let lab = &mut bufs.lab[..len];
+                let (lab, ignored) = (&mut bufs.lab[..len], &mut bufs.ignored);
                 let stride = p.inner_stride(TARGET);
                 let classes = if p.c == 1 { 2 } else { p.c };
                 match l {
-                    Labels::U8(v) => decode::<T, u8>(lab, v, off[TARGET], stride, classes, self.ignore_index),
-                    Labels::U16(v) => decode::<T, u16>(lab, v, off[TARGET], stride, classes, self.ignore_index),
-                    Labels::I32(v) => decode::<T, i32>(lab, v, off[TARGET], stride, classes, self.ignore_index),
-                    Labels::I64(v) => decode::<T, i64>(lab, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::U8(v) => decode::<T, u8>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::U16(v) => decode::<T, u16>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::I32(v) => decode::<T, i32>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+                    Labels::I64(v) => decode::<T, i64>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
                 }?;
             }
         }
@@ -206,11 +206,13 @@ fn prefetch(p: *const i8, bytes: usize) {
     let _ = (p, bytes);
 }
 
-/// Decodes labels into class codes; `ignore_index` becomes `T::IGNORED`. Branch-free in the
-/// loop (so it vectorises); the rare invalid label is looked up again for the message.
+/// Decodes labels into class codes; `ignore_index` becomes `T::IGNORED`, and `ignored` tells
+/// whether any did. Branch-free in the loop (so it vectorises); the rare invalid label is
+/// looked up again for the message.
 #[inline(always)]
 fn decode<T: Float, L: Label>(
     dst: &mut [T::Bits],
+    ignored: &mut bool,
     view: &TensorView<'_, L>,
     off: isize,
     stride: isize,
@@ -219,10 +221,11 @@ fn decode<T: Float, L: Label>(
 ) -> Result<()> {
     let data = view.data();
     let start = view.base() as isize + off;
-    let bad = match ignore {
+    let (bad, skipped) = match ignore {
         Some(ign) => codes::<T, L, true>(dst, data, start, stride, classes, ign),
         None => codes::<T, L, false>(dst, data, start, stride, classes, 0),
     };
+    *ignored = skipped;
     if !bad {
         return Ok(());
     }
@@ -233,7 +236,8 @@ fn decode<T: Float, L: Label>(
     Err(DiceError::LabelOutOfRange { value, classes })
 }
 
-/// The loop of [`decode`]; returns whether a label was invalid. `IGN`: `ign` is skipped.
+/// The loop of [`decode`]; returns whether a label was invalid and whether one was `ign`
+/// (`IGN`: `ign` is skipped).
 #[inline(always)]
 fn codes<T: Float, L: Label, const IGN: bool>(
     dst: &mut [T::Bits],
@@ -242,28 +246,29 @@ fn codes<T: Float, L: Label, const IGN: bool>(
     stride: isize,
     classes: usize,
     ign: i64,
-) -> bool {
+) -> (bool, bool) {
     // a function, not a closure: closures do not inherit the caller's SIMD target features
     #[inline(always)]
-    fn code<T: Float, const IGN: bool>(v: i64, classes: usize, ign: i64, bad: &mut bool) -> T::Bits {
+    fn code<T: Float, const IGN: bool>(v: i64, classes: usize, ign: i64, bad: &mut bool, skipped: &mut bool) -> T::Bits {
         let skip = IGN && v == ign;
         let ok = (v as u64) < classes as u64;
         *bad |= !(ok | skip);
+        *skipped |= skip;
         if ok & !skip { T::bits_from_usize(v as usize) } else { T::IGNORED }
     }
-    let mut bad = false;
+    let (mut bad, mut skipped) = (false, false);
     if stride == 1 {
         prefetch_ahead(data, start as usize, dst.len());
         let src = &data[start as usize..start as usize + dst.len()];
         for (d, &l) in dst.iter_mut().zip(src) {
-            *d = code::<T, IGN>(l.to_i64(), classes, ign, &mut bad);
+            *d = code::<T, IGN>(l.to_i64(), classes, ign, &mut bad, &mut skipped);
         }
     } else {
         for (j, d) in dst.iter_mut().enumerate() {
-            *d = code::<T, IGN>(data[(start + j as isize * stride) as usize].to_i64(), classes, ign, &mut bad);
+            *d = code::<T, IGN>(data[(start + j as isize * stride) as usize].to_i64(), classes, ign, &mut bad, &mut skipped);
         }
     }
-    bad
+    (bad, skipped)
 }
 
 /// Splits `len` columns into the part the backend's lanes cover and the scalar remainder.

@@ -84,6 +84,8 @@ pub(crate) struct TileBufs<T: Float> {
     pub t: Vec<T>,
     /// Decoded labels: class code, or `T::IGNORED`.
     pub lab: Vec<T::Bits>,
+    /// Some decoded label of the tile is `T::IGNORED`.
+    pub ignored: bool,
     /// Element weights (dense ignore mask 1 kept / 0 ignored, times the loss mask): row 0, or
     /// one row per channel.
     pub mask: Vec<T>,
@@ -115,6 +117,7 @@ impl<T: Float> TileBufs<T> {
             x: vec![T::default(); c * TILE],
             t: vec![T::default(); c * TILE],
             lab: vec![T::Bits::default(); TILE],
+            ignored: false,
             mask: vec![T::default(); c * TILE],
             loss_mask: vec![T::default(); if cfg.loss_mask { TILE } else { 0 }],
             p: vec![T::default(); c * TILE],

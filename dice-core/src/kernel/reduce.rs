@@ -137,14 +137,13 @@ pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
     }
 }
 
-/// The label sums I and P of C channels and the sums of a label term, fed column by column
-/// from the softmax. G is counted separately ([`label_counts`]), which keeps the sweep's
-/// accumulators in registers. `skips`: the tile has an ignored voxel, so P needs its select.
+/// The label sums of C channels and the sums of a label term, fed column by column from the
+/// softmax. `skips`: the tile has an ignored voxel, so P needs its select.
 struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     lab: &'a [T::B<S>],
     code: [T::B<S>; C],
     skips: bool,
-    sums: [(T::V<S>, T::V<S>); C],
+    sums: [(T::V<S>, T::V<S>, T::V<S>); C],
     term: E,
     term_sums: (T::V<S>, T::V<S>, T::V<S>),
 }
@@ -153,36 +152,19 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> C
     #[inline(always)]
     fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
         let lv = self.lab[k];
-        let zero = T::splat(s, T::from_f64(0.0));
+        let (zero, one) = (T::splat(s, T::from_f64(0.0)), T::splat(s, T::from_f64(1.0)));
         let skip = T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED));
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
-            let (i, q) = self.sums[c];
+            let (i, q, g) = self.sums[c];
+            let is_c = T::eq_bits(s, lv, self.code[c]);
             let pq = if SQ { T::mul(s, p[c], p[c]) } else { p[c] };
             // the values of `label_step`: in a tile without ignored voxels its select keeps pq
             let pq = if self.skips { T::select(s, skip, zero, pq) } else { pq };
-            self.sums[c] = (T::add(s, i, T::select(s, T::eq_bits(s, lv, self.code[c]), p[c], zero)), T::add(s, q, pq));
+            self.sums[c] = (T::add(s, i, T::select(s, is_c, p[c], zero)), T::add(s, q, pq), T::add(s, g, T::select(s, is_c, one, zero)));
         }
         self.term_sums = self.term.sums(s, self.term_sums, x, p, m, sum, lv);
     }
-}
-
-/// G = sum [l = c] per channel over the label vectors `lab` (exact: small integers), and
-/// whether any label is IGNORED.
-#[inline(always)]
-fn label_counts<S: Simd, T: Float, const C: usize>(s: S, lab: &[T::B<S>], code: &[T::B<S>; C]) -> ([T::V<S>; C], bool) {
-    let zero = T::splat(s, T::from_f64(0.0));
-    let one = T::splat(s, T::from_f64(1.0));
-    let mut g = [zero; C];
-    let mut kept = zero;
-    for &lv in lab {
-        for c in 0..C {
-            g[c] = T::add(s, g[c], T::select(s, T::eq_bits(s, lv, code[c]), one, zero));
-        }
-        kept = T::add(s, kept, T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, one));
-    }
-    let skips = T::reduce_sum(s, kept).to_f64() < (lab.len() * T::lanes::<S>()) as f64;
-    (g, skips)
 }
 
 /// The sweep of C channels (`SQ`: squared), its term chosen once per tile.
@@ -220,21 +202,20 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     j1: usize,
     acc: &mut [Sums],
 ) -> TileSums<T> {
-    let TileBufs { x, lab, p, .. } = bufs;
+    let TileBufs { x, lab, ignored, p, .. } = bufs;
     let zero = T::splat(s, T::from_f64(0.0));
     let mut code = [T::splat_bits(s, T::IGNORED); C];
     for (c, v) in code.iter_mut().enumerate() {
         *v = T::splat_bits(s, T::bits_from_usize(c));
     }
     let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
-    let (g, skips) = label_counts::<S, T, C>(s, lab, &code);
-    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, skips, sums: [(zero, zero); C], term, term_sums: (zero, zero, zero) };
+    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, skips: *ignored, sums: [(zero, zero, zero); C], term, term_sums: (zero, zero, zero) };
     softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
     sink.term_sums = sink.term.finish(s, sink.term_sums);
-    for ((a, &(i, q)), &gv) in acc.iter_mut().zip(&sink.sums[first..]).zip(&g[first..]) {
+    for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {
         a.intersection += T::reduce_sum(s, i).to_f64();
         a.pred += T::reduce_sum(s, q).to_f64();
-        a.target += T::reduce_sum(s, gv).to_f64();
+        a.target += T::reduce_sum(s, g).to_f64();
     }
     let (l, w, v) = sink.term_sums;
     (T::reduce_sum(s, l), T::reduce_sum(s, w), T::reduce_sum(s, v))
