@@ -33,10 +33,10 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
             let code = T::bits_from_usize(cfg.code(c));
             let mr = T::as_simd::<S>(cols(&bufs.mask, 0, j0, j1));
             match (cfg.squared, cfg.masked) {
-                (false, false) => labels::<S, T, false, false>(s, pr, lab, mr, code),
-                (false, true) => labels::<S, T, false, true>(s, pr, lab, mr, code),
-                (true, false) => labels::<S, T, true, false>(s, pr, lab, mr, code),
-                (true, true) => labels::<S, T, true, true>(s, pr, lab, mr, code),
+                (false, false) => labels::<S, T, false, false>(s, pr, lab, mr, code, bufs.ignored),
+                (false, true) => labels::<S, T, false, true>(s, pr, lab, mr, code, bufs.ignored),
+                (true, false) => labels::<S, T, true, false>(s, pr, lab, mr, code, bufs.ignored),
+                (true, true) => labels::<S, T, true, true>(s, pr, lab, mr, code, bufs.ignored),
             }
         } else {
             let tr = T::as_simd::<S>(cols(&bufs.t, c, j0, j1));
@@ -57,8 +57,8 @@ pub(crate) fn accumulate<S: Simd, T: Float>(
     }
 }
 
-/// Label target: t = [label == code]; voxels labelled IGNORED count nowhere. `MASK`: each
-/// voxel's terms are multiplied by its loss-mask weight m.
+/// Label target: t = [label == code]; voxels labelled IGNORED count nowhere (`skips`: the
+/// tile has one). `MASK`: each voxel's terms are multiplied by its loss-mask weight m.
 #[inline(always)]
 fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
     s: S,
@@ -66,19 +66,21 @@ fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
     lab: &[T::B<S>],
     mask: &[T::V<S>],
     code: T::Bits,
+    skips: bool,
 ) -> (T::V<S>, T::V<S>, T::V<S>) {
     let zero = T::splat(s, T::from_f64(0.0));
     let code = T::splat_bits(s, code);
     let mut acc = (zero, zero, zero);
     for (j, (&pv, &lv)) in p.iter().zip(lab).enumerate() {
         let m = if MASK { Some(mask[j]) } else { None };
-        acc = label_step::<S, T, SQ>(s, acc, pv, lv, code, m);
+        acc = label_step::<S, T, SQ>(s, acc, pv, lv, code, m, skips);
     }
     acc
 }
 
 /// Adds one vector's label terms to (I, P, G): I += [l = code] p m, P += [l != IGNORED] p m
-/// (p^2 with `SQ`), G += [l = code] m, with m the loss-mask weight (1 when `None`).
+/// (p^2 with `SQ`), G += [l = code] m, with m the loss-mask weight (1 when `None`). Without
+/// `skips` (no IGNORED label in the tile) P's select, which would keep p m, is left out.
 #[inline(always)]
 fn label_step<S: Simd, T: Float, const SQ: bool>(
     s: S,
@@ -87,10 +89,10 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
     lv: T::B<S>,
     code: T::B<S>,
     m: Option<T::V<S>>,
+    skips: bool,
 ) -> (T::V<S>, T::V<S>, T::V<S>) {
     let zero = T::splat(s, T::from_f64(0.0));
     let is_c = T::eq_bits(s, lv, code);
-    let skip = T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED));
     let pq = if SQ { T::mul(s, pv, pv) } else { pv };
     let (pv, pq, t1) = match m {
         Some(m) => (T::mul(s, pv, m), T::mul(s, pq, m), m),
@@ -98,7 +100,7 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
     };
     (
         T::add(s, i, T::select(s, is_c, pv, zero)),
-        T::add(s, q, T::select(s, skip, zero, pq)),
+        T::add(s, q, if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, pq) } else { pq }),
         T::add(s, g, T::select(s, is_c, t1, zero)),
     )
 }
@@ -106,9 +108,9 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
 /// Softmax and the sums of an unmasked label target in one sweep over columns j0..j1
 /// ([`KernelCfg::softmax_labels`]): p stays in registers (when a later elementwise or
 /// temporal term reads p, the engine runs `probs` and [`accumulate`] instead). The same
-/// operations in the same order as `probs` then [`accumulate`], so the sums are bit-identical. With `term` (a softmax CE or
-/// focal term over all channels), that term is summed in the same sweep, and its (loss,
-/// weight, voxels) returned (else zeros).
+/// operations in the same order as `probs` then [`accumulate`], so the sums are
+/// bit-identical. With `term` (a softmax CE or focal term over all channels), that term is
+/// summed in the same sweep, and its (loss, weight, voxels) returned (else zeros).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn softmax_accumulate<S: Simd, T: Float>(
@@ -152,16 +154,9 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> C
     #[inline(always)]
     fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
         let lv = self.lab[k];
-        let (zero, one) = (T::splat(s, T::from_f64(0.0)), T::splat(s, T::from_f64(1.0)));
-        let skip = T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED));
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
-            let (i, q, g) = self.sums[c];
-            let is_c = T::eq_bits(s, lv, self.code[c]);
-            let pq = if SQ { T::mul(s, p[c], p[c]) } else { p[c] };
-            // the values of `label_step`: in a tile without ignored voxels its select keeps pq
-            let pq = if self.skips { T::select(s, skip, zero, pq) } else { pq };
-            self.sums[c] = (T::add(s, i, T::select(s, is_c, p[c], zero)), T::add(s, q, pq), T::add(s, g, T::select(s, is_c, one, zero)));
+            self.sums[c] = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None, self.skips);
         }
         self.term_sums = self.term.sums(s, self.term_sums, x, p, m, sum, lv);
     }
