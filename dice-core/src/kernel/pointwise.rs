@@ -138,16 +138,12 @@ fn logistic_from<S: Simd, T: Float>(s: S, x: T::V<S>, e: T::V<S>, inv: T::V<S>, 
 }
 
 /// e = e^-|x| in (0, 1], inv = 1 / (1 + e) and ln(1 + e): the one exp, one ln and one
-/// division that all logistic quantities of x share. ln(1 + e) is ln w plus the rounding
-/// error of w = 1 + e (exact: u - (w - 1)) over w, so it stays accurate for tiny e.
+/// division that all logistic quantities of x share.
 #[inline(always)]
 fn logistic_parts<S: Simd, T: Float>(s: S, x: T::V<S>) -> (T::V<S>, T::V<S>, T::V<S>) {
     let one = splat::<S, T>(s, 1.0);
     let e = T::exp_nonpositive(s, T::sub(s, splat::<S, T>(s, 0.0), T::abs(s, x)));
-    let w = T::add(s, one, e);
-    let inv = T::div(s, one, w);
-    let l = T::mul_add(s, T::sub(s, e, T::sub(s, w, one)), inv, T::ln_1_2(s, w));
-    (e, inv, l)
+    (e, T::div(s, one, T::add(s, one, e)), T::ln_1p_unit(s, e))
 }
 
 /// Logistic quantities of x.
@@ -195,14 +191,13 @@ impl<S: Simd, T: Float> Elementwise<S, T> for Bce<T::V<S>> {
     }
 }
 
-/// MONAI's sigmoid focal loss of one channel (class weight w, factors a+ / a- on positives /
-/// negatives). `HARD`: t is 0 or 1 (label maps), so z = +-x shares e^-|x| with x. `TWO`:
-/// gamma = 2, sigmoid(-z)^2 as a product (else e^(-gamma softplus(z))).
+/// MONAI's sigmoid focal loss of one channel, f = w a+ on positives and w a- on negatives
+/// (`f_neg` and `f_diff` = f+ - f-). `HARD`: t is 0 or 1 (label maps; the shorter form below).
+/// `TWO`: gamma = 2, sigmoid(-z)^2 as a product (else e^(-gamma softplus(z))).
 #[derive(Clone, Copy)]
 struct SigmoidFocal<V, const HARD: bool, const TWO: bool> {
-    w: V,
-    a_pos: V,
-    a_neg: V,
+    f_neg: V,
+    f_diff: V,
     gamma: V,
 }
 
@@ -210,21 +205,48 @@ impl<S: Simd, T: Float, const HARD: bool, const TWO: bool> Elementwise<S, T> for
     #[inline(always)]
     fn eval(self, s: S, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
         let one = splat::<S, T>(s, 1.0);
-        let (e, inv, l1p) = logistic_parts::<S, T>(s, x);
-        let lx = logistic_from::<S, T>(s, x, e, inv, l1p);
+        let f = T::mul_add(s, t, self.f_diff, self.f_neg);
+        if HARD {
+            return self.hard::<S, T>(s, x, t, f);
+        }
+        let lx = logistic::<S, T>(s, x);
         let two_t_1 = T::sub(s, T::add(s, t, t), one);
-        let z = T::mul(s, x, two_t_1);
-        let lz = if HARD { logistic_from::<S, T>(s, z, e, inv, l1p) } else { logistic::<S, T>(s, z) };
+        let lz = logistic::<S, T>(s, T::mul(s, x, two_t_1));
         let m = if TWO {
             T::mul(s, lz.sig_neg, lz.sig_neg)
         } else {
             T::exp(s, T::mul(s, T::sub(s, splat::<S, T>(s, 0.0), self.gamma), lz.softplus))
         };
         let b = T::sub(s, lx.softplus, T::mul(s, x, t));
-        let f = T::mul(s, self.w, T::mul_add(s, t, self.a_pos, T::mul(s, T::sub(s, one, t), self.a_neg)));
         let fm = T::mul(s, f, m);
         let inner = T::mul(s, T::mul(s, self.gamma, b), T::mul(s, lz.sig, two_t_1));
         (T::mul(s, fm, b), T::mul(s, fm, T::sub(s, T::sub(s, lx.sig, t), inner)))
+    }
+}
+
+impl<V: Copy, const HARD: bool, const TWO: bool> SigmoidFocal<V, HARD, TWO> {
+    /// The loss for t in {0, 1}, from a = x (1 - 2t), the logit of the wrong outcome (|a| =
+    /// |x|, so one exp serves): b = BCE = softplus(a), m = sigmoid(a)^gamma, l = f m b and
+    /// dl/dx = (1 - 2t) f m (sigmoid(a) + gamma b sigmoid(-a)).
+    #[inline(always)]
+    fn hard<S: Simd, T: Float<V<S> = V>>(self, s: S, x: V, t: V, f: V) -> (V, V) {
+        let zero = splat::<S, T>(s, 0.0);
+        let sign = T::mul_add(s, t, splat::<S, T>(s, -2.0), splat::<S, T>(s, 1.0));
+        let a = T::mul(s, x, sign);
+        let (e, inv, l1p) = logistic_parts::<S, T>(s, x);
+        let neg = T::lt_v(s, a, zero);
+        let small = T::mul(s, e, inv);
+        let (sig_a, sig_na) = (T::select(s, neg, small, inv), T::select(s, neg, inv, small));
+        let b = T::add(s, T::max(s, a, zero), l1p);
+        let m = if TWO {
+            T::mul(s, sig_a, sig_a)
+        } else {
+            // sigmoid(a)^gamma = e^(-gamma softplus(-a)), softplus(-a) = max(-a, 0) + ln(1 + e)
+            T::exp(s, T::mul(s, T::sub(s, zero, self.gamma), T::sub(s, l1p, T::min(s, a, zero))))
+        };
+        let fm = T::mul(s, f, m);
+        let inner = T::mul_add(s, T::mul(s, self.gamma, b), sig_na, sig_a);
+        (T::mul(s, fm, b), T::mul(s, T::mul(s, fm, inner), sign))
     }
 }
 
@@ -264,16 +286,16 @@ fn rows<S: Simd, T: Float, E: Elementwise<S, T>>(s: S, e: E, x: &[T::V<S>], t: &
 #[inline(always)]
 fn elementwise_row<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, out: Use<'_, S, T>) {
     let (x, t, k) = (row::<S, T>(&bufs.x, c, j0, j1), row::<S, T>(&bufs.t, c, j0, j1), keep::<S, T>(cfg, bufs, c, j0, j1));
-    let w = T::splat(s, pc.w[c]);
     if pc.kind == PointwiseKind::Bce {
-        return rows::<S, T, _>(s, Bce::<T::V<S>> { w }, x, t, k, out);
+        return rows::<S, T, _>(s, Bce::<T::V<S>> { w: T::splat(s, pc.w[c]) }, x, t, k, out);
     }
-    let (a_pos, a_neg, gamma) = (T::splat(s, pc.a_pos[c]), T::splat(s, pc.a_neg[c]), T::splat(s, pc.gamma));
+    let (wc, f_pos, f_neg) = (pc.w[c].to_f64(), pc.a_pos[c].to_f64(), pc.a_neg[c].to_f64());
+    let (f_neg, f_diff, gamma) = (splat::<S, T>(s, wc * f_neg), splat::<S, T>(s, wc * f_pos - wc * f_neg), T::splat(s, pc.gamma));
     match (cfg.labels, pc.gamma.to_f64() == 2.0) {
-        (true, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, true> { w, a_pos, a_neg, gamma }, x, t, k, out),
-        (true, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, false> { w, a_pos, a_neg, gamma }, x, t, k, out),
-        (false, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, true> { w, a_pos, a_neg, gamma }, x, t, k, out),
-        (false, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, false> { w, a_pos, a_neg, gamma }, x, t, k, out),
+        (true, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, true> { f_neg, f_diff, gamma }, x, t, k, out),
+        (true, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, false> { f_neg, f_diff, gamma }, x, t, k, out),
+        (false, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, true> { f_neg, f_diff, gamma }, x, t, k, out),
+        (false, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, false> { f_neg, f_diff, gamma }, x, t, k, out),
     }
 }
 

@@ -214,8 +214,10 @@ class FocalLoss(_Loss):
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
+        # No Dice term (lambda 0), so its activation is free: the softmax one lets a softmax
+        # focal term over all channels share the fused softmax sweep instead of its own rows.
         super().__init__(to_onehot_y, None, include_background=include_background, reduction=reduction,
-                         ignore_index=ignore_index, lambda_overlap=0.0,
+                         softmax=bool(use_softmax and include_background), ignore_index=ignore_index, lambda_overlap=0.0,
                          pointwise="softmax_focal" if use_softmax else "sigmoid_focal", focal_gamma=float(gamma),
                          focal_alpha=_focal_alpha(alpha),
                          pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
