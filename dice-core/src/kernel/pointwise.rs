@@ -318,6 +318,10 @@ fn softmax_focal<S: Simd, T: Float>(s: S, gamma: T, kc: T::V<S>, ls: T::V<S>, p:
 /// from each column's logits x, probabilities p, max logit m, sum = sum_c e^(x_c - m) (so
 /// lse = ln sum_c e^x_c = m + ln sum) and label l; k = [l != IGNORED] and t_c = [l = c].
 pub(crate) trait LabelTerm<S: Simd, T: Float, const C: usize>: Copy {
+    /// Whether the sweep also counts G = sum [l = c] with this term. A term's own registers
+    /// (CE, focal) leave no room for G's C accumulators, which then spill; the sweep counts G
+    /// in a loop of its own before the softmax instead.
+    const WITH_COUNTS: bool = false;
     /// Adds one vector of voxels to the term's (loss, weight, voxels).
     #[allow(clippy::too_many_arguments)]
     fn sums(&mut self, s: S, acc: Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T>;
@@ -335,6 +339,7 @@ pub(crate) type Vec3<S, T> = (<T as Float>::V<S>, <T as Float>::V<S>, <T as Floa
 
 /// No term.
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for () {
+    const WITH_COUNTS: bool = true;
     #[inline(always)]
     fn sums(&mut self, _: S, acc: Vec3<S, T>, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, _: T::B<S>) -> Vec3<S, T> {
         acc

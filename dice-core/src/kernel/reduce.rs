@@ -156,7 +156,8 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> C
         let lv = self.lab[k];
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
-            self.sums[c] = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None, self.skips);
+            let (i, q, g) = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None, self.skips);
+            self.sums[c] = (i, q, if E::WITH_COUNTS { g } else { self.sums[c].2 });
         }
         self.term_sums = self.term.sums(s, self.term_sums, x, p, m, sum, lv);
     }
@@ -204,7 +205,17 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
         *v = T::splat_bits(s, T::bits_from_usize(c));
     }
     let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
-    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, skips: *ignored, sums: [(zero, zero, zero); C], term, term_sums: (zero, zero, zero) };
+    let mut sums = [(zero, zero, zero); C];
+    if !E::WITH_COUNTS {
+        // G = sum [l = c] (exact: small integers), the same selects and adds as `label_step`'s
+        let one = T::splat(s, T::from_f64(1.0));
+        for &lv in lab {
+            for (sc, &code) in sums.iter_mut().zip(&code) {
+                sc.2 = T::add(s, sc.2, T::select(s, T::eq_bits(s, lv, code), one, zero));
+            }
+        }
+    }
+    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, skips: *ignored, sums, term, term_sums: (zero, zero, zero) };
     softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
     sink.term_sums = sink.term.finish(s, sink.term_sums);
     for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {
