@@ -29,7 +29,7 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
     if j0 == j1 {
         return;
     }
-    let TileBufs { x, t, lab, mask, p, g, .. } = bufs;
+    let TileBufs { x, t, lab, ignored, mask, p, g, .. } = bufs;
     let p: &[T] = if cfg.act == Activation::None { x } else { p };
     let zero = T::splat(s, T::from_f64(0.0));
     for c in 0..cfg.c {
@@ -46,10 +46,10 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
             let code = T::bits_from_usize(cfg.code(c));
             let mr = T::as_simd::<S>(cols(mask, 0, j0, j1));
             match (cfg.squared, cfg.masked) {
-                (false, false) => labels::<S, T, false, false>(s, gr, pr, lr, mr, code, a, b),
-                (false, true) => labels::<S, T, false, true>(s, gr, pr, lr, mr, code, a, b),
-                (true, false) => labels::<S, T, true, false>(s, gr, pr, lr, mr, code, a, b),
-                (true, true) => labels::<S, T, true, true>(s, gr, pr, lr, mr, code, a, b),
+                (false, false) => labels::<S, T, false, false>(s, gr, pr, lr, mr, code, a, b, *ignored),
+                (false, true) => labels::<S, T, false, true>(s, gr, pr, lr, mr, code, a, b, *ignored),
+                (true, false) => labels::<S, T, true, false>(s, gr, pr, lr, mr, code, a, b, *ignored),
+                (true, true) => labels::<S, T, true, true>(s, gr, pr, lr, mr, code, a, b, *ignored),
             }
         } else {
             let tr = T::as_simd::<S>(cols(t, c, j0, j1));
@@ -136,7 +136,7 @@ pub(crate) fn chain<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBuf
 }
 
 /// Label target: g = ([l = code] a + b dP/dp) (times the loss-mask weight with `MASK`), 0 on
-/// ignored voxels.
+/// ignored voxels (`skips`: the tile has one).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
@@ -148,17 +148,21 @@ fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
     code: T::Bits,
     a: T::V<S>,
     b: T::V<S>,
+    skips: bool,
 ) {
     let code = T::splat_bits(s, code);
     let two_b = T::add(s, b, b);
     for (j, ((gv, &pv), &lv)) in g.iter_mut().zip(p).zip(lab).enumerate() {
-        let v = label_dp::<S, T, SQ>(s, pv, lv, code, a, b, two_b);
+        let v = label_dp::<S, T, SQ>(s, pv, lv, code, a, b, two_b, skips);
         *gv = if MASK { T::mul(s, v, mask[j]) } else { v };
     }
 }
 
-/// dL/dp of one vector for a label target: [l = code] a + (b or 2 b p), 0 where l is IGNORED.
+/// dL/dp of one vector for a label target: [l = code] a + (b or 2 b p), 0 where l is IGNORED
+/// (only looked for with `skips`: the tile has such a voxel). Written select(k, d + a, d),
+/// one blend (d + a is a constant without `SQ`), not select(k, a, 0) + d.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn label_dp<S: Simd, T: Float, const SQ: bool>(
     s: S,
     pv: T::V<S>,
@@ -167,11 +171,11 @@ fn label_dp<S: Simd, T: Float, const SQ: bool>(
     a: T::V<S>,
     b: T::V<S>,
     two_b: T::V<S>,
+    skips: bool,
 ) -> T::V<S> {
-    let zero = T::splat(s, T::from_f64(0.0));
     let d_pred = if SQ { T::mul(s, two_b, pv) } else { b };
-    let v = T::add(s, T::select(s, T::eq_bits(s, lv, code), a, zero), d_pred);
-    T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, v)
+    let v = T::select(s, T::eq_bits(s, lv, code), T::add(s, d_pred, a), d_pred);
+    if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), T::splat(s, T::from_f64(0.0)), v) } else { v }
 }
 
 /// dL/dx of C channels for a label target, fed column by column from the softmax: dL/dp
@@ -180,6 +184,8 @@ fn label_dp<S: Simd, T: Float, const SQ: bool>(
 /// results are bit-identical.
 struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     lab: &'a [T::B<S>],
+    /// The tile has an ignored voxel.
+    skips: bool,
     /// per channel: code, a, b, 2b (excluded channels: never matched, a = b = 0)
     k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
     g: [&'a mut [T::V<S>]; C],
@@ -197,7 +203,7 @@ impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> C
         // and dot gains exactly +0, as in the row passes
         for c in 0..C {
             let (code, a, b, two_b) = self.k_c[c];
-            gp[c] = label_dp::<S, T, SQ>(s, p[c], lv, code, a, b, two_b);
+            gp[c] = label_dp::<S, T, SQ>(s, p[c], lv, code, a, b, two_b, self.skips);
             dot = T::mul_add(s, gp[c], p[c], dot);
         }
         for c in 0..C {
@@ -247,7 +253,7 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     j1: usize,
 ) {
     let n = (j1 - j0) / T::lanes::<S>();
-    let TileBufs { x, lab, p, g, .. } = bufs;
+    let TileBufs { x, lab, ignored, p, g, .. } = bufs;
     let zero = T::splat(s, T::from_f64(0.0));
     let mut gr: [&mut [T::V<S>]; C] = core::array::from_fn(|_| Default::default());
     for (row, buf) in gr.iter_mut().zip(g.chunks_exact_mut(TILE)) {
@@ -260,7 +266,7 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
         *kc = (T::splat_bits(s, T::bits_from_usize(c)), a, b, T::add(s, b, b));
     }
     let lab = &T::as_simd_bits::<S>(&lab[j0..j1])[..n];
-    let mut sink = LabelGrad::<S, T, C, SQ, E> { lab, k_c, g: gr, term, scale: T::splat(s, scale) };
+    let mut sink = LabelGrad::<S, T, C, SQ, E> { lab, skips: *ignored, k_c, g: gr, term, scale: T::splat(s, scale) };
     softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
 }
 

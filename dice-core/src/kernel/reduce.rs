@@ -81,6 +81,10 @@ fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
 /// Adds one vector's label terms to (I, P, G): I += [l = code] p m, P += [l != IGNORED] p m
 /// (p^2 with `SQ`), G += [l = code] m, with m the loss-mask weight (1 when `None`). Without
 /// `skips` (no IGNORED label in the tile) P's select, which would keep p m, is left out.
+/// The conditional sums are written select(k, acc + v, acc), which AVX-512 runs as one
+/// masked add; acc + select(k, v, 0) would be two operations, and the compiler may not fuse
+/// it (the two differ when acc = -0). The sums start at +0 and only grow, so both give the
+/// same bits here.
 #[inline(always)]
 fn label_step<S: Simd, T: Float, const SQ: bool>(
     s: S,
@@ -91,7 +95,6 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
     m: Option<T::V<S>>,
     skips: bool,
 ) -> (T::V<S>, T::V<S>, T::V<S>) {
-    let zero = T::splat(s, T::from_f64(0.0));
     let is_c = T::eq_bits(s, lv, code);
     let pq = if SQ { T::mul(s, pv, pv) } else { pv };
     let (pv, pq, t1) = match m {
@@ -99,9 +102,9 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
         None => (pv, pq, T::splat(s, T::from_f64(1.0))),
     };
     (
-        T::add(s, i, T::select(s, is_c, pv, zero)),
-        T::add(s, q, if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), zero, pq) } else { pq }),
-        T::add(s, g, T::select(s, is_c, t1, zero)),
+        T::select(s, is_c, T::add(s, i, pv), i),
+        if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), q, T::add(s, q, pq)) } else { T::add(s, q, pq) },
+        T::select(s, is_c, T::add(s, g, t1), g),
     )
 }
 
@@ -207,11 +210,11 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
     let mut sums = [(zero, zero, zero); C];
     if !E::WITH_COUNTS {
-        // G = sum [l = c] (exact: small integers), the same selects and adds as `label_step`'s
+        // G = sum [l = c] (exact: small integers), the same masked adds as `label_step`'s
         let one = T::splat(s, T::from_f64(1.0));
         for &lv in lab {
             for (sc, &code) in sums.iter_mut().zip(&code) {
-                sc.2 = T::add(s, sc.2, T::select(s, T::eq_bits(s, lv, code), one, zero));
+                sc.2 = T::select(s, T::eq_bits(s, lv, code), T::add(s, sc.2, one), sc.2);
             }
         }
     }
