@@ -81,10 +81,6 @@ fn labels<S: Simd, T: Float, const SQ: bool, const MASK: bool>(
 /// Adds one vector's label terms to (I, P, G): I += [l = code] p m, P += [l != IGNORED] p m
 /// (p^2 with `SQ`), G += [l = code] m, with m the loss-mask weight (1 when `None`). Without
 /// `skips` (no IGNORED label in the tile) P's select, which would keep p m, is left out.
-/// The conditional sums are written select(k, acc + v, acc), which AVX-512 runs as one
-/// masked add; acc + select(k, v, 0) would be two operations, and the compiler may not fuse
-/// it (the two differ when acc = -0). The sums start at +0 and only grow, so both give the
-/// same bits here.
 #[inline(always)]
 fn label_step<S: Simd, T: Float, const SQ: bool>(
     s: S,
@@ -102,10 +98,18 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
         None => (pv, pq, T::splat(s, T::from_f64(1.0))),
     };
     (
-        T::select(s, is_c, T::add(s, i, pv), i),
+        add_where::<S, T>(s, is_c, i, pv),
         if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), q, T::add(s, q, pq)) } else { T::add(s, q, pq) },
-        T::select(s, is_c, T::add(s, g, t1), g),
+        add_where::<S, T>(s, is_c, g, t1),
     )
+}
+
+/// acc + [k] v, as select(k, acc + v, acc): one masked add on AVX-512, where
+/// acc + select(k, v, 0) is a blend and an add (which the compiler may not fuse: the two
+/// differ at acc = -0; the sums here start at +0 and only grow, so their bits agree).
+#[inline(always)]
+fn add_where<S: Simd, T: Float>(s: S, k: T::M<S>, acc: T::V<S>, v: T::V<S>) -> T::V<S> {
+    T::select(s, k, T::add(s, acc, v), acc)
 }
 
 /// Softmax and the sums of an unmasked label target in one sweep over columns j0..j1
@@ -210,11 +214,11 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
     let lab = T::as_simd_bits::<S>(&lab[j0..j1]);
     let mut sums = [(zero, zero, zero); C];
     if !E::WITH_COUNTS {
-        // G = sum [l = c] (exact: small integers), the same masked adds as `label_step`'s
+        // G = sum [l = c] (exact: small integers), as `label_step` counts it
         let one = T::splat(s, T::from_f64(1.0));
         for &lv in lab {
             for (sc, &code) in sums.iter_mut().zip(&code) {
-                sc.2 = T::select(s, T::eq_bits(s, lv, code), T::add(s, sc.2, one), sc.2);
+                sc.2 = add_where::<S, T>(s, T::eq_bits(s, lv, code), sc.2, one);
             }
         }
     }
