@@ -33,6 +33,13 @@
 // number. A caller compiled against DICE_ABI_VERSION should check dice_abi_version() equals it.
 #define DICE_ABI_VERSION 1
 
+// Most classes a call accepts (`num_classes`, or a dense tensor's channel extent); more gives
+// DICE_STATUS_TOO_LARGE.
+#define DICE_MAX_CLASSES 65536
+
+// Most worker threads dice_context_create accepts; more gives DICE_STATUS_THREAD_POOL.
+#define DICE_MAX_THREADS 1024
+
 // DiceDecisions.kind: integer class indices (uint8/bool/uint16/int32/int64), shaped
 // (N, 1, spatial...) or (N, spatial...).
 #define DICE_DECISIONS_LABELS 0
@@ -213,6 +220,11 @@ enum DiceStatus
   DICE_STATUS_NOT_A_NUMBER = 20,
   // A mask the chosen metric convention requires to be non-empty is empty (medpy).
   DICE_STATUS_EMPTY_MASK = 21,
+  // Working memory sized from the arguments could not be allocated: the size overflows or
+  // the allocator refused it. Nothing was written.
+  DICE_STATUS_OUT_OF_MEMORY = 22,
+  // A class count is above DICE_MAX_CLASSES.
+  DICE_STATUS_TOO_LARGE = 23,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -2,6 +2,7 @@
 
 use crate::backend::Backend;
 use crate::error::{DiceError, Result};
+use crate::limits::MAX_THREADS;
 use rayon::prelude::*;
 
 /// Below this many elements a call stays on the calling thread: fork-join costs more than it
@@ -18,10 +19,16 @@ pub struct Context {
 }
 
 impl Context {
-    /// `threads == 0` means one per available core.
+    /// `threads == 0` means one per available core (at most [`MAX_THREADS`]). An explicit
+    /// count above [`MAX_THREADS`] is refused with `ThreadPool`.
     pub fn new(threads: usize) -> Result<Self> {
+        if threads > MAX_THREADS {
+            return Err(DiceError::ThreadPool(format!(
+                "{threads} threads requested; the limit is {MAX_THREADS} (0 = one per core)"
+            )));
+        }
         let threads = if threads == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(MAX_THREADS)
         } else {
             threads
         };

@@ -43,6 +43,11 @@ pub enum DiceError {
     BadLossMask { value: f64 },
     /// A mask that the chosen convention requires to be non-empty is empty (medpy raises).
     EmptyMask { arg: &'static str, item: usize, class: usize },
+    /// Working memory sized from the arguments could not be allocated (the size overflows
+    /// or the allocator refused it).
+    OutOfMemory { arg: &'static str, bytes: u128 },
+    /// A count is above a documented limit of the library (classes, threads).
+    TooLarge { arg: &'static str, value: u128, max: u128 },
 }
 
 impl fmt::Display for DiceError {
@@ -94,6 +99,10 @@ impl fmt::Display for DiceError {
             EmptyMask { arg, item, class } => {
                 write!(f, "{arg}: the mask of item {item}, class {class} is empty (this convention has no value)")
             }
+            OutOfMemory { arg, bytes } => {
+                write!(f, "{arg}: cannot allocate {bytes} bytes of working memory")
+            }
+            TooLarge { arg, value, max } => write!(f, "{arg}: {value} is above the limit {max}"),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod error;
 mod finalize;
 pub mod float;
 mod kernel;
+pub mod limits;
 pub mod metrics;
 mod options;
 mod plan;

@@ -47,6 +47,16 @@ pub const DICE_VERSION_PATCH: u32 = 0;
 /// number. A caller compiled against DICE_ABI_VERSION should check dice_abi_version() equals it.
 pub const DICE_ABI_VERSION: u32 = 1;
 
+/// Most classes a call accepts (`num_classes`, or a dense tensor's channel extent); more gives
+/// DICE_STATUS_TOO_LARGE.
+pub const DICE_MAX_CLASSES: u32 = 65536;
+/// Most worker threads dice_context_create accepts; more gives DICE_STATUS_THREAD_POOL.
+pub const DICE_MAX_THREADS: u32 = 1024;
+const _: () = assert!(
+    DICE_MAX_CLASSES as usize == dice_core::limits::MAX_CLASSES
+        && DICE_MAX_THREADS as usize == dice_core::limits::MAX_THREADS
+);
+
 /// The library version as a NUL-terminated string, e.g. "0.2.0".
 #[unsafe(no_mangle)]
 pub extern "C" fn dice_version() -> *const c_char {

@@ -1,8 +1,9 @@
 //! Status codes, the thread-local error message and the panic firewall.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use dice_core::DiceError;
 
@@ -58,6 +59,11 @@ pub enum DiceStatus {
     NotANumber = 20,
     /// A mask the chosen metric convention requires to be non-empty is empty (medpy).
     EmptyMask = 21,
+    /// Working memory sized from the arguments could not be allocated: the size overflows or
+    /// the allocator refused it. Nothing was written.
+    OutOfMemory = 22,
+    /// A class count is above DICE_MAX_CLASSES.
+    TooLarge = 23,
 }
 
 impl DiceStatus {
@@ -86,6 +92,8 @@ impl DiceStatus {
             19 => "internal panic caught at the C boundary\0",
             20 => "a value is NaN\0",
             21 => "empty mask where the metric convention requires one\0",
+            22 => "out of memory: working memory sized from the arguments cannot be allocated\0",
+            23 => "a count is above a documented limit of the library\0",
             _ => "unknown status code\0",
         }
     }
@@ -124,6 +132,8 @@ impl From<DiceError> for Failure {
             E::ThreadPool(_) => DiceStatus::ThreadPool,
             E::NotANumber { .. } => DiceStatus::NotANumber,
             E::EmptyMask { .. } => DiceStatus::EmptyMask,
+            E::OutOfMemory { .. } => DiceStatus::OutOfMemory,
+            E::TooLarge { .. } => DiceStatus::TooLarge,
         };
         Failure { status, message: e.to_string() }
     }
@@ -139,10 +149,36 @@ fn set_last_error(msg: &str) {
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
 }
 
+thread_local! {
+    /// True while this thread runs an entry point body under [`guard`].
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, once per process, a panic hook that stays silent for panics inside [`guard`]
+/// or on the library's own pool threads (named `dice-N`, they run only inside a guarded call;
+/// the message reaches the caller through the status and dice_last_error), and hands every
+/// other panic to the hook that was installed before.
+fn install_quiet_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let pool_thread = std::thread::current().name().is_some_and(|n| n.starts_with("dice-"));
+            if !GUARDED.with(Cell::get) && !pool_thread {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs an entry point body: catches panics, records the message, returns the status.
-/// The message is cleared on success.
+/// The message is cleared on success. Panics print nothing: the status carries them.
 pub(crate) fn guard(body: impl FnOnce() -> FfiResult<()>) -> DiceStatus {
+    install_quiet_hook();
+    // Nested guards (an entry point calling another) restore the outer state.
+    let outer = GUARDED.with(|g| g.replace(true));
     let outcome = catch_unwind(AssertUnwindSafe(body));
+    GUARDED.with(|g| g.set(outer));
     let (status, msg) = match outcome {
         Ok(Ok(())) => (DiceStatus::Ok, String::new()),
         Ok(Err(f)) => (f.status, f.message),
@@ -222,7 +258,7 @@ mod tests {
 
     #[test]
     fn every_code_has_a_distinct_string() {
-        let all: Vec<String> = (0..=19)
+        let all: Vec<String> = (0..=23)
             // SAFETY: dice_status_string returns a static NUL-terminated string.
             .map(|c| unsafe { CStr::from_ptr(dice_status_string(c)) }.to_string_lossy().into_owned())
             .collect();
