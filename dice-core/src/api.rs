@@ -4,10 +4,11 @@
 //! (N, 1, spatial...) / (N, spatial...); gradient output of the input's shape.
 
 use crate::context::Context;
-use crate::engine::{Job, TargetSrc};
+use crate::engine::{self, Job, TargetSrc};
 use crate::error::{DiceError, Result};
 use crate::finalize::{Coefficients, Finalized, finalize};
 use crate::float::Float;
+use crate::limits;
 use crate::kernel::KernelCfg;
 use crate::kernel::pointwise::PointwiseCfg;
 use crate::options::{Activation, DenseIgnore, DiceOptions, FocalAlpha, PointwiseKind};
@@ -74,6 +75,7 @@ fn prepare<'a, T: Float>(
         }
     }
     let c = il.shape()[1];
+    limits::check_classes("input", c)?;
     let (src, tl) = match *target {
         Target::Dense(t) => {
             if t.shape() != il.shape() {
@@ -244,6 +246,8 @@ pub fn dice_finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
 }
 
 /// Step 3: the input gradient from coefficients (rows N, or 1 to apply to every item).
+/// A label map or loss mask is checked in full before the first write, so `grad` is untouched
+/// on failure (a read of the target that [`dice_loss_grad`] does not need).
 pub fn dice_backward<T: Float>(
     ctx: &Context,
     input: &TensorView<'_, T>,
@@ -271,6 +275,7 @@ pub fn dice_backward_masked<T: Float>(
     if (coef.rows != rows && coef.rows != 1) || coef.classes != kept {
         return Err(DiceError::StatsMismatch { expected: (rows, kept), got: (coef.rows, coef.classes) });
     }
+    engine::check_target(ctx, &job)?; // no reduce has read this target: fail before writing
     T::backward(ctx, &job, coef, grad.origin())
 }
 
@@ -324,7 +329,8 @@ pub fn dice_loss_grad_masked<T: Float>(
 /// the term's mean and lambda. With `Reduction::Sum` or `None` and lambda 1 its sum is the
 /// term's part of [`Finalized::loss`], so the gradient of the map's sum is the elementwise
 /// part of [`dice_loss_grad`]'s (MONAI's `reduction="none"` of FocalLoss / DiceFocalLoss).
-/// One pass; softmax CE (a per-voxel loss) is refused.
+/// One pass (after a check of the label map or loss mask, so `out` is untouched on failure);
+/// softmax CE (a per-voxel loss) is refused.
 pub fn dice_pointwise_map<T: Float>(
     ctx: &Context,
     input: &TensorView<'_, T>,
@@ -337,5 +343,6 @@ pub fn dice_pointwise_map<T: Float>(
         return Err(DiceError::BadOption { name: "pointwise", reason: "the per-element map needs BCE or a focal term" });
     }
     let job = prepare(ctx, input, target, mask, Some(out.layout()), opts)?;
+    engine::check_target(ctx, &job)?; // fail before writing
     T::pointwise_map(ctx, &job, out.origin())
 }

@@ -65,11 +65,7 @@ impl<T: Float> Job<'_, T> {
             let start = self.input.base() as isize + off[INPUT] + c as isize * p.c_stride[INPUT];
             copy_in(&mut bufs.x[c * TILE..c * TILE + len], self.input.data(), start, p.inner_stride(INPUT));
         }
-        if let Some(m) = &self.mask {
-            let start = m.base() as isize + off[MASK];
-            copy_in(&mut bufs.loss_mask[..len], m.data(), start, p.inner_stride(MASK));
-            check_loss_mask(&bufs.loss_mask[..len])?;
-        }
+        self.load_loss_mask(bufs, off, len)?;
         match &self.target {
             TargetSrc::Dense(t) => {
                 for c in 0..p.c {
@@ -94,17 +90,7 @@ impl<T: Float> Job<'_, T> {
                     }
                 }
             }
-            TargetSrc::Labels(l) => {
-                let (lab, ignored) = (&mut bufs.lab[..len], &mut bufs.ignored);
-                let stride = p.inner_stride(TARGET);
-                let classes = if p.c == 1 { 2 } else { p.c };
-                match l {
-                    Labels::U8(v) => decode::<T, u8>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-                    Labels::U16(v) => decode::<T, u16>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-                    Labels::I32(v) => decode::<T, i32>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-                    Labels::I64(v) => decode::<T, i64>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-                }?;
-            }
+            TargetSrc::Labels(l) => self.decode_labels(bufs, l, off, len)?,
         }
         if self.cfg.loss_mask {
             let lm = &bufs.loss_mask[..len];
@@ -122,6 +108,35 @@ impl<T: Float> Job<'_, T> {
             }
         }
         Ok(())
+    }
+}
+
+impl<T: Float> Job<'_, T> {
+    /// Copies the tile's loss-mask values into `bufs.loss_mask` (when there is a mask) and
+    /// checks them.
+    #[inline(always)]
+    fn load_loss_mask(&self, bufs: &mut TileBufs<T>, off: [isize; SLOTS], len: usize) -> Result<()> {
+        if let Some(m) = &self.mask {
+            let start = m.base() as isize + off[MASK];
+            copy_in(&mut bufs.loss_mask[..len], m.data(), start, self.plan.inner_stride(MASK));
+            check_loss_mask(&bufs.loss_mask[..len])?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the tile's labels into `bufs.lab` (see [`decode`]).
+    #[inline(always)]
+    fn decode_labels(&self, bufs: &mut TileBufs<T>, l: &Labels<'_>, off: [isize; SLOTS], len: usize) -> Result<()> {
+        let p = &self.plan;
+        let (lab, ignored) = (&mut bufs.lab[..len], &mut bufs.ignored);
+        let stride = p.inner_stride(TARGET);
+        let classes = if p.c == 1 { 2 } else { p.c };
+        match l {
+            Labels::U8(v) => decode::<T, u8>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+            Labels::U16(v) => decode::<T, u16>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+            Labels::I32(v) => decode::<T, i32>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+            Labels::I64(v) => decode::<T, i64>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+        }
     }
 }
 
@@ -371,14 +386,14 @@ passes!(f32, f64);
 /// Step 1: per (n, kept class) sums, blocks combined in canonical order.
 pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats> {
     let kept = job.plan.c - job.cfg.first;
-    let blocks = job.plan.blocks();
+    let mut stats = Stats::zeros(job.plan.n, kept)?;
+    let blocks = job.plan.blocks()?;
     let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, job.temporal), |bufs, &block| {
         let mut acc = vec![Sums::default(); kept];
         let mut pw = PointwiseSums::default();
         job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc, pw: &mut pw })?;
         Ok((acc, pw))
     });
-    let mut stats = Stats::zeros(job.plan.n, kept);
     for (block, part) in blocks.iter().zip(parts) {
         let (acc, pw) = part?;
         let (sums, row_pw) = stats.row_mut(block.n);
@@ -387,7 +402,7 @@ pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats>
         }
         row_pw.accumulate(&pw);
     }
-    Ok(if job.merge > 1 { stats.merge_rows(job.merge) } else { stats })
+    if job.merge > 1 { stats.merge_rows(job.merge) } else { Ok(stats) }
 }
 
 /// Base pointer of the gradient, shared by the block workers.
@@ -514,7 +529,7 @@ impl<T: Float> WithSimd for MapBlock<'_, '_, T> {
 /// `out` (element (0, ..., 0) of a validated, injective output view of the input's shape).
 pub(crate) fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, out: *mut T) -> Result<()> {
     let out = OutPtr(out);
-    let blocks = job.plan.blocks();
+    let blocks = job.plan.blocks()?;
     let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, false), |bufs, &block| {
         job.backend.dispatch(MapBlock { job, block, bufs, out })
     });
@@ -531,10 +546,33 @@ pub(crate) fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coeffic
     let out = OutPtr(out);
     let pw_scale = T::from_f64(coef.pointwise());
     let tc_scale = T::from_f64(coef.temporal());
-    let blocks = job.plan.blocks();
+    let blocks = job.plan.blocks()?;
     let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, job.temporal), |bufs, &block| {
         let coef = &rows[if rows.len() == 1 { 0 } else { block.n / job.merge }];
         job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, tc_scale, out })
+    });
+    results.into_iter().collect()
+}
+
+/// Reads the target's labels and the loss mask of every tile and fails as the passes would
+/// (a label out of range, a bad loss-mask value) without writing anything. Run before a pass
+/// that writes an output from a target that no reduce has read yet ([`backward`] from given
+/// stats, [`pointwise_map`]), so that a failure leaves the output untouched. A dense target
+/// without a loss mask cannot fail and is not read.
+pub(crate) fn check_target<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<()> {
+    let labels = match &job.target {
+        TargetSrc::Labels(l) => Some(l),
+        TargetSrc::Dense(_) => None,
+    };
+    if labels.is_none() && job.mask.is_none() {
+        return Ok(());
+    }
+    let blocks = job.plan.blocks()?;
+    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, false), |bufs, &block| {
+        job.plan.tiles(block).try_for_each(|(off, len)| {
+            job.load_loss_mask(bufs, off, len)?;
+            labels.map_or(Ok(()), |l| job.decode_labels(bufs, l, off, len))
+        })
     });
     results.into_iter().collect()
 }

@@ -20,6 +20,7 @@
 //! are constants too.
 
 use crate::error::{DiceError, Result};
+use crate::limits;
 use crate::options::{DiceOptions, GdlWeight, LossForm, Overlap, PointwiseKind, Reduction, WeightMode};
 use crate::stats::{PointwiseSums, Stats, Sums};
 
@@ -208,8 +209,8 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
     let cols = if per_row { 1 } else { kept };
 
     // entries: pooled sums and, per cell, (entry, factor)
-    let mut sums = vec![Sums::default(); rows * cols];
-    let mut cells = Vec::with_capacity(rows * kept);
+    let mut sums = limits::filled("stats", limits::product("stats", &[rows, cols])?, Sums::default())?;
+    let mut cells = limits::with_capacity("stats", st.entries().len())?;
     for r in 0..rows {
         let row = &st.entries()[r * kept..(r + 1) * kept];
         let f: Vec<f64> = match gdl {
@@ -228,9 +229,9 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
 
     // per entry: value, derivatives, reduction weight
     let after_ratio = !per_row && opts.weight_mode != WeightMode::InSums;
-    let mut values = Vec::with_capacity(sums.len());
-    let mut d_entry = Vec::with_capacity(sums.len());
-    let mut k = Vec::with_capacity(sums.len());
+    let mut values = limits::with_capacity("stats", sums.len())?;
+    let mut d_entry = limits::with_capacity("stats", sums.len())?;
+    let mut k = limits::with_capacity("stats", sums.len())?;
     for (e, s) in sums.iter().enumerate() {
         let c = e % cols;
         let (sc, ds_i, ds_p) = score(opts, s);

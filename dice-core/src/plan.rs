@@ -7,6 +7,8 @@
 //! boundaries never depend on the thread count, which makes results bit-identical for any
 //! number of threads.
 
+use crate::error::Result;
+use crate::limits;
 use crate::tensor::Layout;
 
 /// Positions per parallel block.
@@ -107,17 +109,18 @@ impl Plan {
         off
     }
 
-    /// The blocks in canonical order (n-major, then spatial).
-    pub fn blocks(&self) -> Vec<Block> {
+    /// The blocks in canonical order (n-major, then spatial). `OutOfMemory` when their list
+    /// cannot be allocated (e.g. N = 2^40 items broadcast by stride 0).
+    pub fn blocks(&self) -> Result<Vec<Block>> {
         let per_n = self.spatial.div_ceil(BLOCK); // 0 for an empty spatial extent
-        let mut v = Vec::with_capacity(self.n * per_n);
+        let mut v = limits::with_capacity("input", limits::product("input", &[self.n, per_n])?)?;
         for n in 0..self.n {
             for b in 0..per_n {
                 let start = b * BLOCK;
                 v.push(Block { n, start, end: ((b + 1) * BLOCK).min(self.spatial) });
             }
         }
-        v
+        Ok(v)
     }
 
     /// The tiles of `block`, in order (see [`Tiles`]).

@@ -5,6 +5,7 @@
 //! batch Dice across data-parallel workers and over tiled volumes possible.
 
 use crate::error::{DiceError, Result};
+use crate::limits;
 
 /// Sums for one (row, class) entry, accumulated in f64.
 #[repr(C)]
@@ -75,47 +76,50 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// All-zero stats.
-    pub fn zeros(rows: usize, classes: usize) -> Self {
-        Stats {
+    /// All-zero stats; `OutOfMemory` when rows x classes entries cannot be allocated.
+    pub fn zeros(rows: usize, classes: usize) -> Result<Self> {
+        let entries = limits::product("stats", &[rows, classes])?;
+        Ok(Stats {
             rows,
             classes,
-            sums: vec![Sums::default(); rows * classes],
-            pointwise: vec![PointwiseSums::default(); rows],
-        }
+            sums: limits::filled("stats", entries, Sums::default())?,
+            pointwise: limits::filled("stats", rows, PointwiseSums::default())?,
+        })
     }
 
     /// Length of the flat form: 3 per entry, plus 5 per row with an elementwise or temporal
-    /// term.
-    pub fn flat_len(rows: usize, classes: usize, pointwise: bool) -> usize {
-        3 * rows * classes + if pointwise { 5 * rows } else { 0 }
+    /// term; `None` when it overflows `usize`.
+    pub fn flat_len(rows: usize, classes: usize, pointwise: bool) -> Option<usize> {
+        let extra = if pointwise { rows.checked_mul(5)? } else { 0 };
+        rows.checked_mul(classes)?.checked_mul(3)?.checked_add(extra)
     }
 
     /// Stats from the flat form (e.g. after an all-reduce): triples (I, P, G) per entry,
     /// row-major, then, when present, (loss, weight, voxels, temporal, pairs) per row.
     pub fn from_flat(rows: usize, classes: usize, flat: &[f64]) -> Result<Self> {
-        let entries = rows * classes * 3;
-        if flat.len() != entries && flat.len() != Self::flat_len(rows, classes, true) {
+        let fits = |pointwise| Self::flat_len(rows, classes, pointwise) == Some(flat.len());
+        if !fits(false) && !fits(true) {
             return Err(DiceError::StatsMismatch { expected: (rows, classes), got: (flat.len() / 3, 1) });
         }
-        let sums = flat[..entries]
-            .chunks_exact(3)
-            .map(|s| Sums { intersection: s[0], pred: s[1], target: s[2] })
-            .collect();
-        let mut pointwise = vec![PointwiseSums::default(); rows];
-        for (p, s) in pointwise.iter_mut().zip(flat[entries..].chunks_exact(5)) {
+        let mut stats = Stats::zeros(rows, classes)?;
+        let entries = 3 * stats.sums.len(); // fits: flat holds at least that many values
+        for (e, s) in stats.sums.iter_mut().zip(flat[..entries].chunks_exact(3)) {
+            *e = Sums { intersection: s[0], pred: s[1], target: s[2] };
+        }
+        for (p, s) in stats.pointwise.iter_mut().zip(flat[entries..].chunks_exact(5)) {
             *p = PointwiseSums { loss: s[0], weight: s[1], voxels: s[2], temporal: s[3], pairs: s[4] };
         }
-        Ok(Stats { rows, classes, sums, pointwise })
+        Ok(stats)
     }
 
-    /// The flat form (see [`Stats::from_flat`]); the per-row records only when `pointwise`.
-    pub fn to_flat(&self, pointwise: bool) -> Vec<f64> {
-        let mut v: Vec<f64> = self.sums.iter().flat_map(|s| [s.intersection, s.pred, s.target]).collect();
-        if pointwise {
-            v.extend(self.pointwise.iter().flat_map(|p| [p.loss, p.weight, p.voxels, p.temporal, p.pairs]));
-        }
-        v
+    /// The flat form (see [`Stats::from_flat`]) in order; the per-row records only when
+    /// `pointwise`.
+    pub fn flat(&self, pointwise: bool) -> impl Iterator<Item = f64> + '_ {
+        let rows: &[PointwiseSums] = if pointwise { &self.pointwise } else { &[] };
+        self.sums
+            .iter()
+            .flat_map(|s| [s.intersection, s.pred, s.target])
+            .chain(rows.iter().flat_map(|p| [p.loss, p.weight, p.voxels, p.temporal, p.pairs]))
     }
 
     /// Number of rows (batch items, or 1 when pooled).
@@ -170,20 +174,25 @@ impl Stats {
     }
 
     /// Sums groups of `k` consecutive rows (in row order): per-frame rows back to per-item rows.
-    pub(crate) fn merge_rows(&self, k: usize) -> Stats {
-        let mut out = Stats::zeros(self.rows / k, self.classes);
+    pub(crate) fn merge_rows(&self, k: usize) -> Result<Stats> {
+        let mut out = Stats::zeros(self.rows / k, self.classes)?;
         for r in 0..self.rows {
             for c in 0..self.classes {
                 out.sums[(r / k) * self.classes + c].accumulate(&self.sums[r * self.classes + c]);
             }
             out.pointwise[r / k].accumulate(&self.pointwise[r]);
         }
-        out
+        Ok(out)
     }
 
     /// Sums over the rows in row order: one row per class (batch Dice).
     pub fn pooled(&self) -> Stats {
-        let mut out = Stats::zeros(1, self.classes);
+        let mut out = Stats {
+            rows: 1,
+            classes: self.classes,
+            sums: vec![Sums::default(); self.classes], // no larger than self.sums
+            pointwise: vec![PointwiseSums::default()],
+        };
         for r in 0..self.rows {
             for c in 0..self.classes {
                 out.sums[c].accumulate(&self.sums[r * self.classes + c]);

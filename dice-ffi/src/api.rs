@@ -19,7 +19,7 @@ use crate::tensor::{self, DiceTensor, InputKind, Parsed};
 ///
 /// # Safety
 /// `ptr` must be NULL or readable for `len` doubles.
-unsafe fn read_f64s(name: &str, ptr: *const f64, len: usize) -> FfiResult<Vec<f64>> {
+unsafe fn read_f64s(name: &'static str, ptr: *const f64, len: usize) -> FfiResult<Vec<f64>> {
     if len == 0 {
         return Ok(Vec::new());
     }
@@ -29,17 +29,19 @@ unsafe fn read_f64s(name: &str, ptr: *const f64, len: usize) -> FfiResult<Vec<f6
     if len > isize::MAX as usize / 8 {
         return fail(DiceStatus::BadLength, format!("{name}_len = {len} is implausible"));
     }
+    let mut v = dice_core::limits::with_capacity(name, len)?;
     // SAFETY: readable for len doubles by contract; unaligned reads need no alignment.
-    Ok((0..len).map(|i| unsafe { ptr.add(i).read_unaligned() }).collect())
+    v.extend((0..len).map(|i| unsafe { ptr.add(i).read_unaligned() }));
+    Ok(v)
 }
 
-/// Writes `src` to a caller pointer.
+/// Writes the values of `src` to a caller pointer, in order.
 ///
 /// # Safety
-/// `ptr` must be writable for `src.len()` doubles.
-unsafe fn write_f64s(ptr: *mut f64, src: &[f64]) {
-    for (i, &v) in src.iter().enumerate() {
-        // SAFETY: writable for src.len() doubles by contract.
+/// `ptr` must be writable for as many doubles as `src` yields.
+unsafe fn write_f64s(ptr: *mut f64, src: impl IntoIterator<Item = f64>) {
+    for (i, v) in src.into_iter().enumerate() {
+        // SAFETY: writable for that many doubles by contract.
         unsafe { ptr.add(i).write_unaligned(v) };
     }
 }
@@ -70,9 +72,10 @@ fn check_len(name: &str, got: usize, expected: usize, what: &str) -> FfiResult<(
 /// Checks values_len against the loss's entry count when values_out is wanted.
 fn check_values(values_out: *const f64, values_len: usize, expected: Option<(usize, usize)>) -> FfiResult<()> {
     match expected {
-        Some((r, c)) if !values_out.is_null() => {
-            check_len("values_len", values_len, r * c, &format!("{r} rows x {c} values per row"))
-        }
+        Some((r, c)) if !values_out.is_null() => match r.checked_mul(c) {
+            Some(count) => check_len("values_len", values_len, count, &format!("{r} rows x {c} values per row")),
+            None => fail(DiceStatus::BadLength, format!("values_len: {r} rows x {c} values per row overflows")),
+        },
         _ => Ok(()),
     }
 }
@@ -240,7 +243,7 @@ unsafe fn write_outputs(fin: &Finalized, loss_out: *mut f64, values_out: *mut f6
     if !values_out.is_null() {
         check_len("values_len", values_len, fin.values().len(), "loss entries")?;
         // SAFETY: writable for values_len == values().len() doubles by contract.
-        unsafe { write_f64s(values_out, fin.values()) };
+        unsafe { write_f64s(values_out, fin.values().iter().copied()) };
     }
     // SAFETY: non-NULL (checked by callers) and writable by contract.
     unsafe { loss_out.write_unaligned(fin.loss()) };
@@ -377,16 +380,24 @@ pub unsafe extern "C" fn dice_stats(
             let c = call.input.shape[1];
             let n = DiceOptions { batch: false, ..call.opts.clone() }.value_shape(&call.input.shape[..call.input.rank]).0;
             let k = c - call.opts.first_class(c);
-            check_len("stats_len", stats_len, Stats::flat_len(n, k, pw), &stats_layout(n, k, pw))?;
+            check_stats_len(stats_len, n, k, pw)?;
         }
         // SAFETY: forwarded contract.
         let stats = with_float!(call.kind, T => unsafe { stats_t::<T>(&call) })?;
-        let flat = stats.to_flat(pw);
-        check_len("stats_len", stats_len, flat.len(), "the stats layout")?;
-        // SAFETY: writable for stats_len == flat.len() doubles by contract.
-        unsafe { write_f64s(stats_out, &flat) };
+        check_stats_len(stats_len, stats.rows(), stats.classes(), pw)?;
+        // SAFETY: writable for stats_len doubles by contract, which is what flat() yields.
+        unsafe { write_f64s(stats_out, stats.flat(pw)) };
         Ok(())
     })
+}
+
+/// Checks `stats_len` against the flat layout of rows x classes stats.
+fn check_stats_len(stats_len: usize, rows: usize, classes: usize, pointwise: bool) -> FfiResult<()> {
+    let layout = stats_layout(rows, classes, pointwise);
+    match Stats::flat_len(rows, classes, pointwise) {
+        Some(expected) => check_len("stats_len", stats_len, expected, &layout),
+        None => fail(DiceStatus::BadLength, format!("stats_len: {layout} overflows")),
+    }
 }
 
 /// The flat stats layout in words, for messages.
@@ -401,15 +412,10 @@ fn stats_layout(rows: usize, classes: usize, pointwise: bool) -> String {
 /// `stats` NULL or readable for stats_len doubles.
 unsafe fn read_stats(stats: *const f64, stats_len: usize, rows: usize, classes: usize, pointwise: bool) -> FfiResult<Stats> {
     need("stats", stats)?;
-    // the largest layout, rows x (classes + 2) x 3 > rows x (3 classes + 5), must not overflow
-    if classes.checked_add(2).and_then(|k| k.checked_mul(rows)).and_then(|e| e.checked_mul(3)).is_none() {
-        return fail(DiceStatus::BadLength, format!("rows = {rows} x classes = {classes} x 3 overflows"));
-    }
     if rows == 0 || classes == 0 {
         return fail(DiceStatus::StatsMismatch, format!("stats: rows = {rows}, classes = {classes} must be >= 1"));
     }
-    let expected = Stats::flat_len(rows, classes, pointwise);
-    check_len("stats_len", stats_len, expected, &stats_layout(rows, classes, pointwise))?;
+    check_stats_len(stats_len, rows, classes, pointwise)?;
     // SAFETY: forwarded contract.
     let flat = unsafe { read_f64s("stats", stats, stats_len) }?;
     Ok(Stats::from_flat(rows, classes, &flat)?)

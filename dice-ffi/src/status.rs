@@ -256,6 +256,26 @@ mod tests {
         assert_eq!(last(), "");
     }
 
+    /// In a child process (the panic hook is process-wide): a panic inside a guard prints
+    /// nothing, one outside still reaches the default hook.
+    #[test]
+    fn guarded_panics_print_nothing() {
+        if std::env::var_os("DICE_PANIC_CHILD").is_some() {
+            assert_eq!(guard(|| panic!("inside-guard")), DiceStatus::Panic);
+            let _ = std::panic::catch_unwind(|| panic!("outside-guard"));
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "status::tests::guarded_panics_print_nothing", "--nocapture", "--test-threads=1"])
+            .env("DICE_PANIC_CHILD", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("outside-guard"), "the control panic was not printed: {err}");
+        assert!(!err.contains("inside-guard"), "a guarded panic was printed: {err}");
+    }
+
     #[test]
     fn every_code_has_a_distinct_string() {
         let all: Vec<String> = (0..=23)

@@ -153,6 +153,6 @@ fn dense_f32_matches_core() {
         // SAFETY: as above.
         let st = unsafe { dice_stats(std::ptr::null(), &ti, &tt, &co, stats.as_mut_ptr(), stats.len()) };
         assert_eq!(st, DiceStatus::Ok, "{o:?}");
-        assert_eq!(stats, dice_core::dice_stats(&ctx, &core_in, &core_t, &o).unwrap().to_flat(false));
+        assert_eq!(stats, dice_core::dice_stats(&ctx, &core_in, &core_t, &o).unwrap().flat(false).collect::<Vec<f64>>());
     }
 }

@@ -119,9 +119,9 @@ fn upstream_and_stats_shapes() {
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 4]).unwrap();
     let e = dice_loss_grad(&Context::single(), &input, &target, &o, Some(&[1.0; 5]), &mut grad).unwrap_err();
     assert_eq!(e, DiceError::UpstreamLength { expected: 6, got: 5 });
-    let mut a = Stats::zeros(2, 3);
-    assert!(matches!(a.add(&Stats::zeros(2, 2)), Err(DiceError::StatsMismatch { .. })));
-    let coef = dice_finalize(&Stats::zeros(3, 3), &o).unwrap().coefficients(None).unwrap();
+    let mut a = Stats::zeros(2, 3).unwrap();
+    assert!(matches!(a.add(&Stats::zeros(2, 2).unwrap()), Err(DiceError::StatsMismatch { .. })));
+    let coef = dice_finalize(&Stats::zeros(3, 3).unwrap(), &o).unwrap().coefficients(None).unwrap();
     let e = dice_backward(&Context::single(), &input, &target, &o, &coef, &mut grad).unwrap_err();
     assert!(matches!(e, DiceError::StatsMismatch { .. }), "{e}");
 }
@@ -199,7 +199,7 @@ fn bad_loss_masks() {
         assert!(matches!(e, DiceError::BadLossMask { value } if value.to_bits() == bad.to_bits()), "{bad}: {e}");
         // the backward pass checks too
         let mv = TensorView::contiguous("loss_mask", &m, &[2, 4]).unwrap();
-        let coef = dice_finalize(&Stats::zeros(2, 3), &opts()).unwrap().coefficients(None).unwrap();
+        let coef = dice_finalize(&Stats::zeros(2, 3).unwrap(), &opts()).unwrap().coefficients(None).unwrap();
         let mut g = vec![0.0; x.len()];
         let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 4]).unwrap();
         let e = dice_backward_masked(&ctx, &input, &target, Some(&mv), &opts(), &coef, &mut grad).unwrap_err();

@@ -4,6 +4,7 @@
 
 mod common;
 mod errors;
+mod failure_modes;
 mod family_properties;
 mod float_functions;
 mod loss_family;
