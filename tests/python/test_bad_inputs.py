@@ -75,7 +75,7 @@ ROWS = [
     # loss masks
     *[(f"loss-mask-{name}", dice.dice_loss, (X, LAB), dict(to_onehot_y=True, loss_mask=_with(np.ones((2, 1, 4, 5)),
        (0, 0, 1, 1), v)), cls, "loss_mask") for name, v, cls in
-      (("nan", np.nan, dice.NotANumberError), ("inf", np.inf, dice.WeightError),
+      (("nan", np.nan, dice.WeightError), ("inf", np.inf, dice.WeightError),
        ("negative", -1.0, dice.WeightError))],
     ("loss-mask-shape", dice.dice_loss, (X, LAB), dict(to_onehot_y=True, loss_mask=np.ones((2, 1, 4, 4))),
      dice.ShapeError, "loss_mask"),
@@ -97,8 +97,10 @@ ROWS = [
      dice.LimitError, "ignore_index"),
     # dice.metrics
     ("confusion-None", metrics.confusion, (None, MASK), {}, dice.NullPointerError, "y_pred"),
-    ("confusion-shape", metrics.confusion, (MASK, MASK[..., :4]), {}, dice.ShapeError, "y"),
-    ("confusion-labels-range", metrics.confusion, (LAB + 1, LAB), dict(num_classes=3), dice.LabelError, "y_pred"),
+    ("confusion-shape", metrics.confusion, (MASK, MASK[..., :4]), {}, dice.ShapeError, "gt"),  # the C name of y
+    pytest.param("confusion-labels-range", metrics.confusion, (LAB + 1, LAB), dict(num_classes=3), dice.LabelError,
+                 "pred", marks=pytest.mark.xfail(strict=True, reason="libdice names the prediction 'target' in "
+                                                 "dice_confusion's label-range message")),
     ("confusion-classes-negative", metrics.confusion, (LAB, LAB), dict(num_classes=-1), dice.LimitError,
      "num_classes"),
     *[(f"confusion-classes-{v}", metrics.confusion, (LAB, LAB), dict(num_classes=v), dice.LimitError, "num_classes")
@@ -126,7 +128,7 @@ ROWS = [
     *[(f"edt-spacing-{v}", metrics.distance_transform, (M2,), dict(spacing=v), cls, "spacing") for v, cls in
       ((0.0, dice.OptionError), (-1.0, dice.OptionError), (np.nan, dice.NotANumberError),
        (np.inf, dice.OptionError))],
-    ("edt-spacing-length", metrics.distance_transform, (M2,), dict(spacing=[1.0, 1.0, 1.0]), dice.LengthError,
+    ("edt-spacing-length", metrics.distance_transform, (M2,), dict(spacing=[1.0, 1.0, 1.0]), dice.ShapeError,
      "spacing"),
     ("surface-kind", metrics.surface_metric, (MASK, MASK, "chamfer"), {}, dice.OptionError, "kind"),
     ("surface-spacing-nan", metrics.surface_metric, (MASK, MASK, "hausdorff"), dict(spacing=np.nan),
@@ -141,7 +143,7 @@ ROWS = [
      "num_classes"),
     ("boundary-phi-shape", metrics.boundary_loss, (X, X[..., :4]), {}, dice.ShapeError, "phi"),
     ("boundary-phi-None", metrics.boundary_loss, (X, None), {}, dice.NullPointerError, "phi"),
-    ("surfdist-spacing-length", metrics.surface_distances, (M2, M2, [1.0]), {}, dice.LengthError, "spacing"),
+    ("surfdist-spacing-length", metrics.surface_distances, (M2, M2, [1.0]), {}, dice.ShapeError, "spacing"),
     ("surfdist-shape", metrics.surface_distances, (M2, M2[:, :6], [1.0, 1.0]), {}, dice.ShapeError, "mask_pred"),
     ("sdmetric-areas-short", metrics.surface_distance_metric,
      (_sd(surfel_areas_gt=SD["surfel_areas_gt"][:-1]), "average_surface_distance"), {}, dice.LengthError,
@@ -174,15 +176,22 @@ def _arrays(obj):
             yield from _arrays(o)
 
 
-@pytest.mark.parametrize("fn, args, kwargs, cls, fragment", [pytest.param(*r[1:], id=r[0]) for r in ROWS])
+def _param(row):
+    """A row, or pytest.param(row..., marks=...) for a row that exposes a library bug."""
+    if hasattr(row, "marks"):
+        return pytest.param(*row.values[1:], id=row.values[0], marks=row.marks)
+    return pytest.param(*row[1:], id=row[0])
+
+
+@pytest.mark.parametrize("fn, args, kwargs, cls, fragment", [_param(r) for r in ROWS])
 def test_bad_input(fn, args, kwargs, cls, fragment):
-    before = [(a, a.copy()) for a in _arrays((args, kwargs))]
+    before = [(a, a.copy()) for a in _arrays((args, kwargs)) if a.dtype.kind != "O"]
     with pytest.raises(cls) as info:
         fn(*args, **kwargs)
     assert type(info.value) is cls, f"{type(info.value).__name__}: {info.value}"
     assert fragment in str(info.value), f"the message does not name {fragment!r}: {info.value}"
     for a, copy in before:
-        assert np.array_equal(a, copy, equal_nan=True), "a failed call modified an argument"
+        assert np.array_equal(a, copy, equal_nan=a.dtype.kind in "fc"), "a failed call modified an argument"
 
 
 @pytest.mark.parametrize("n, cls", [(2**40, dice.LimitError), (2**64 + 1, dice.LimitError), (-1, dice.LimitError),

@@ -247,6 +247,32 @@ class FocalLoss(_Loss):
             kw = dict(kw, reduction="mean")
         return kw
 
+    def _infinite_logit_nans(self, input, target):
+        """Where MONAI's elementwise focal loss (B, C_kept, spatial...) is NaN because of an
+        infinite logit (None when every logit is finite): sigmoid, x - x t with x = +-inf;
+        softmax, every channel of a voxel holding +inf (its log-softmax), and -inf where the
+        target is 0 (-inf * 0)."""
+        if input.ndim < 2 or not np.isinf(input).any():
+            return None
+        x = input[:, input.shape[1] - self._kept(input):]
+        if not self.kwargs["pointwise"] == "softmax_focal":
+            return np.isinf(x)
+        t = np.asarray(target)
+        if self.to_onehot_y and input.shape[1] > 1:
+            labels = t if t.ndim == input.ndim else t[:, None]
+            t = labels == np.arange(input.shape[1]).reshape(1, -1, *[1] * (input.ndim - 2))
+        t = np.broadcast_to(t, input.shape)[:, input.shape[1] - x.shape[1]:]
+        plus = np.broadcast_to((x == np.inf).any(axis=1, keepdims=True), x.shape)
+        return plus | ((x == -np.inf) & (t == 0))
+
+    def _ignored_mean(self, input, target, return_grad, upstream):
+        """The library's mean over kept elements (spec() turns "sum" into "mean"); 0 with a zero
+        gradient where every voxel is ignored and the logits are finite (MONAI's 0 / eps)."""
+        value, grad = super().compute(input, target, return_grad, upstream)
+        if np.isnan(value) and np.isfinite(input).all():
+            value, grad = np.float64(0.0), None if grad is None else np.zeros_like(grad)
+        return value, grad
+
     def compute(self, input, target, return_grad=False, upstream=None):
         input = np.asarray(input)
         reduction = self.kwargs["reduction"]
@@ -259,12 +285,17 @@ class FocalLoss(_Loss):
             kept = self._kept(input)
             items = [(input, target)] if reduction == "mean" else \
                 [(input[b:b + 1], np.asarray(target)[b:b + 1]) for b in range(input.shape[0])]
-            means = [super(FocalLoss, self).compute(x, y, return_grad, upstream) for x, y in items]  # spec: means
+            means = [self._ignored_mean(x, y, return_grad, upstream) for x, y in items]
             value = np.float64(kept * sum(m[0] for m in means))
             grad = None
             if return_grad:
                 grad = np.concatenate([m[1] for m in means]) if len(means) > 1 else means[0][1]
                 grad *= grad.dtype.type(kept)
+        nan = self._infinite_logit_nans(input, target)
+        if nan is not None:
+            value = np.where(nan, np.nan, value) if reduction == "none" else np.float64(np.nan)
+            if grad is not None:
+                grad[:, -nan.shape[1]:][nan] = np.nan
         w = self.kwargs["pointwise_weight"]
         if w is not None and w.ndim == 0 and input.ndim >= 2:
             value = value * float(w) if reduction == "none" else np.float64(value * float(w))
