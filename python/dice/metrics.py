@@ -16,7 +16,8 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._errors import MAX_CLASSES, UINT64, DtypeError, LengthError, LimitError, NullPointerError, OptionError, c_int
+from ._errors import (MAX_CLASSES, UINT64, DtypeError, LengthError, LimitError, NdimError, NullPointerError,
+                      OptionError, c_int)
 from ._tensor import Tensor, doubles
 
 _U64 = ctypes.POINTER(ctypes.c_uint64)
@@ -30,6 +31,14 @@ def _ptr(a, kind=_F64):
 def _num_classes(num_classes):
     """num_classes as an int in [0, DICE_MAX_CLASSES] (0: taken from the arrays)."""
     return c_int("num_classes", num_classes, 0, MAX_CLASSES)
+
+
+def _batched(decisions, name):
+    """The array of `decisions`, which must have an item axis and a class (or spatial) axis."""
+    if decisions.array.ndim < 2:
+        raise NdimError(f"{name}.ndim = {decisions.array.ndim}: expected (N, C, spatial...) masks or "
+                        "(N, [1,] spatial...) labels")
+    return decisions.array
 
 
 class Decisions:
@@ -196,7 +205,7 @@ def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, 
     num_classes = _num_classes(num_classes)
     p = Decisions(y_pred, "y_pred", pred_kind)
     g = Decisions(y, "y", gt_kind)
-    ref = p.array if p.struct.kind != 0 else g.array
+    ref = _batched(p, "y_pred") if p.struct.kind != 0 else _batched(g, "y")
     n = ref.shape[0]
     c = num_classes or ref.shape[1]
     opts = _lib.DiceSurfaceOptions()
@@ -226,7 +235,7 @@ def signed_distance_maps(y, *, num_classes=0, spacing=None, kind=None):
     (the boundary loss's phi). `y`: one-hot masks or a label map (with num_classes)."""
     num_classes = _num_classes(num_classes)
     g = Decisions(y, "y", kind)
-    a = g.array
+    a = _batched(g, "y")
     n = a.shape[0]
     c = num_classes or a.shape[1]
     spatial = a.shape[2:] if g.struct.kind != 0 or (a.ndim >= 2 and a.shape[1] == 1) else a.shape[1:]

@@ -157,6 +157,22 @@ ROWS = [
     ("sdmetric-None", metrics.surface_distance_metric, (_sd(surfel_areas_gt=None), "surface_dice", 1.0), {},
      dice.NullPointerError, "surfel_areas_gt"),
     ("sdmetric-kind", metrics.surface_distance_metric, (SD, "hd"), {}, dice.OptionError, "kind"),
+    ("surface-0d", metrics.surface_metric, (np.uint8(1), np.uint8(1), "hausdorff"), {}, dice.NdimError, "y_pred"),
+    ("sdm-0d", metrics.signed_distance_maps, (np.uint8(1),), {}, dice.NdimError, "y"),
+    ("sdm-1d", metrics.signed_distance_maps, (np.ones(3, np.uint8),), {}, dice.NdimError, "y"),
+    ("confusion-0d", metrics.confusion, (np.uint8(1), np.uint8(1)), {}, dice.NdimError, "pred"),
+    ("confusion-huge-ndim", metrics.confusion, (np.ones((1,) * 30, np.uint8),) * 2, {}, dice.NdimError, "pred"),
+    ("edt-0d", metrics.distance_transform, (np.array(True),), {}, dice.NdimError, "mask"),
+    ("edt-huge-ndim", metrics.distance_transform, (np.ones((1,) * 8, bool),), {}, dice.NdimError, "mask"),
+    ("boundary-0d", metrics.boundary_loss, (np.float64(1.0), np.float64(1.0)), {}, dice.NdimError, "input"),
+    ("backward-upstream-length", dice.dice_backward_from_stats, (X, LAB, STATS),
+     dict(to_onehot_y=True, softmax=True, reduction="none", upstream=np.ones(7)), dice.LengthError, "upstream"),
+    ("confusion-labels-need-classes", metrics.confusion, (LAB, LAB), {}, dice.OptionError, "classes"),
+    pytest.param("sdmetric-areas-inf", metrics.surface_distance_metric,
+                 (_sd(surfel_areas_gt=_with(SD["surfel_areas_gt"], 0, np.inf)), "surface_dice", 1.0), {},
+                 dice.OptionError, "surfel_areas_gt",
+                 marks=pytest.mark.xfail(strict=True, reason="libdice's message names distances_gt_to_pred for a "
+                                         "bad area in surfel_areas_gt")),
     # compat entry points
     ("monai-DiceLoss-reduction", monai.DiceLoss, (), dict(reduction="avg"), dice.OptionError, "reduction"),
     ("monai-DiceMetric-classes", lambda: monai.DiceMetric(num_classes=2**64 + 1)(LAB, LAB), (), {},
@@ -203,3 +219,29 @@ def test_bad_thread_count(n, cls):
         dice.set_num_threads(n)
     assert type(info.value) is cls and ("n = " in str(info.value) or cls is dice.ThreadPoolError), info.value
     assert dice.get_num_threads() == before
+
+
+@pytest.mark.xfail(strict=True, reason="libdice's distance transform squares distances: 1e300 overflows to NaN, "
+                   "1e-300 underflows to 0")
+@pytest.mark.parametrize("spacing", [1e300, 1e-300])
+def test_extreme_spacing_scales_distances(spacing):
+    """Distances scale with the spacing: every representable product must come out exact."""
+    unit = metrics.distance_transform(~M2)
+    np.testing.assert_allclose(metrics.distance_transform(~M2, spacing=spacing), unit * spacing, rtol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="libdice aborts the process on a failed 2 GiB allocation for surface "
+                   "distances at spacing 1e300 instead of returning DICE_STATUS_OUT_OF_MEMORY/TOO_LARGE")
+def test_huge_spacing_surface_metric_does_not_abort():
+    """In a child process limited to 3 GB of address space: a result or a DiceError, never an abort."""
+    import resource
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, dice\nfrom dice import metrics\n"
+            "m = np.zeros((6, 7), bool); m[2:4, 2:5] = True\n"
+            "try:\n    metrics.surface_metric(m[None, None], np.roll(m, 1)[None, None], 'hausdorff', "
+            "include_background=True, spacing=1e300)\nexcept dice.DiceError:\n    pass\n")
+    limit = lambda: resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # noqa: E731
+    done = subprocess.run([sys.executable, "-c", code], preexec_fn=limit, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-500:]
