@@ -255,7 +255,7 @@ class FocalLoss(_Loss):
         if input.ndim < 2 or not np.isinf(input).any():
             return None
         x = input[:, input.shape[1] - self._kept(input):]
-        if not self.kwargs["pointwise"] == "softmax_focal":
+        if self.kwargs["pointwise"] != "softmax_focal":
             return np.isinf(x)
         t = np.asarray(target)
         if self.to_onehot_y and input.shape[1] > 1:
