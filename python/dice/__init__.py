@@ -16,10 +16,12 @@ from ._errors import (
     LabelError,
     LayoutError,
     LengthError,
+    LimitError,
     NdimError,
     NotANumberError,
     NullPointerError,
     OptionError,
+    OutOfMemoryError,
     ShapeError,
     ThreadPoolError,
     VersionError,
@@ -47,7 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeviceError", "DiceError", "DtypeError", "InternalError", "LabelError", "LayoutError",
-    "LengthError", "NdimError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
+    "LengthError", "LimitError", "NdimError", "OutOfMemoryError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
     "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
     "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats", "generalized_dice_loss",

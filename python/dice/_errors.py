@@ -78,6 +78,15 @@ class InternalError(DiceError, RuntimeError):
     """A panic caught at the library boundary: a bug in dice, please report it (PANIC)."""
 
 
+class OutOfMemoryError(DiceError, MemoryError):
+    """The library could not allocate its working memory (OUT_OF_MEMORY)."""
+
+
+class LimitError(DiceError, OverflowError):
+    """A size or count beyond what the library or the C types accept: more than DICE_MAX_CLASSES
+    classes, element counts overflowing, or a Python int outside its C argument's range (TOO_LARGE)."""
+
+
 # DiceStatus code -> (name, class). Codes are part of the C ABI and never renumbered.
 STATUS = {
     1: ("NULL_POINTER", NullPointerError),
@@ -101,7 +110,29 @@ STATUS = {
     19: ("PANIC", InternalError),
     20: ("NOT_A_NUMBER", NotANumberError),
     21: ("EMPTY_MASK", EmptyMaskError),
+    22: ("OUT_OF_MEMORY", OutOfMemoryError),
+    23: ("TOO_LARGE", LimitError),
 }
+
+MAX_CLASSES = 65536  # DICE_MAX_CLASSES
+MAX_THREADS = 1024  # DICE_MAX_THREADS
+
+
+def c_int(name, value, lo, hi):
+    """`value` as a Python int for a C integer argument of range [lo, hi]; never truncated.
+
+    Raises DtypeError for a non-integer (bools included) and LimitError outside the range."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise DtypeError(f"{name} = {value!r} must be an integer")
+    v = value.__index__()
+    if not lo <= v <= hi:
+        raise LimitError(f"{name} = {v} is outside [{lo}, {hi}]")
+    return v
+
+
+INT64 = (-(2**63), 2**63 - 1)
+UINT32 = (0, 2**32 - 1)
+UINT64 = (0, 2**64 - 1)
 
 
 def error_for(status, message):

@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from ._errors import DiceError, ThreadPoolError, error_for
+from ._errors import UINT32, ThreadPoolError, c_int, error_for
 
 ABI_VERSION = 1  # DICE_ABI_VERSION of the header these declarations follow
 
@@ -303,15 +303,13 @@ def context_ptr(ctx):
 
 
 def set_num_threads(n):
-    """Worker threads for subsequent calls: n >= 1, or 0 / None for one per core (the default).
-    Results do not depend on it. Calls already running keep the context they started with."""
+    """Worker threads for subsequent calls: 1 <= n <= DICE_MAX_THREADS (1024), or 0 / None for one
+    per core (the default). Results do not depend on it. Calls already running keep the context
+    they started with. A non-integer n raises DtypeError, one beyond uint32 LimitError, one above
+    the library's maximum ThreadPoolError (from the library)."""
     global _ctx
-    if n is None or n == 0:
-        new = None
-    else:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n > 0xFFFFFFFF:
-            raise DiceError(f"set_num_threads: n = {n!r} must be an int >= 0")
-        new = Context(n)
+    n = 0 if n is None else c_int("n", n, *UINT32)
+    new = None if n == 0 else Context(n)
     with _ctx_lock:
         _ctx = new
 

@@ -12,12 +12,11 @@ reshape it to the originals' shapes.
 """
 
 import ctypes
-import operator
 
 import numpy as np
 
 from . import _lib
-from ._errors import LabelError, OptionError
+from ._errors import INT64, UINT32, UINT64, DtypeError, LabelError, LimitError, OptionError, c_int
 from ._tensor import Tensor, doubles
 
 
@@ -50,7 +49,7 @@ def dice_options(*, sigmoid=False, softmax=False, include_background=True, squar
     if wptr is not None:
         o.weight, o.weight_len = wptr, wlen
     if ignore_index is not None:
-        o.ignore_index, o.has_ignore_index = operator.index(ignore_index), 1
+        o.ignore_index, o.has_ignore_index = c_int("ignore_index", ignore_index, *INT64), 1
     return o, w
 
 
@@ -114,7 +113,7 @@ def _set_family_fields(o, fields):
         elif k in _FIELDS:
             setattr(o, _FIELDS[k], float(v) if isinstance(getattr(o, _FIELDS[k]), float) else int(bool(v)))
         elif k == "classes":
-            c = np.ascontiguousarray(v, dtype=np.uint32).reshape(-1)
+            c = _uint32s("classes", v)
             keep.append(c)
             o.classes, o.classes_len = c.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), c.size
         elif k == "pointwise_weight":
@@ -128,6 +127,16 @@ def _set_family_fields(o, fields):
                 o.focal_alpha_kind = 2
                 keep.append(a)
     return keep
+
+
+def _uint32s(name, values):
+    """A contiguous uint32 copy of integer `values`, each checked to fit (never wrapped)."""
+    a = np.asarray(values).reshape(-1)
+    if a.size and a.dtype.kind not in "iu":
+        raise DtypeError(f"{name} = {values!r} must hold integers")
+    if a.size and (int(a.min()) < UINT32[0] or int(a.max()) > UINT32[1]):
+        raise LimitError(f"{name} = {values!r} holds a value outside [{UINT32[0]}, {UINT32[1]}]")
+    return np.ascontiguousarray(a, dtype=np.uint32)
 
 
 def family_options(**options):
@@ -403,5 +412,6 @@ def ramp(kind, start, end, steps, step):
     if kind not in _lib.RAMP:
         raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.RAMP)}")
     out = ctypes.c_double()
-    _lib.check(_lib.lib.dice_ramp(_lib.RAMP[kind], float(start), float(end), int(steps), int(step), ctypes.byref(out)))
+    _lib.check(_lib.lib.dice_ramp(_lib.RAMP[kind], float(start), float(end), c_int("steps", steps, *UINT64),
+                                  c_int("step", step, *UINT64), ctypes.byref(out)))
     return out.value

@@ -16,7 +16,8 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._errors import DtypeError, NullPointerError, OptionError
+from ._errors import (MAX_CLASSES, UINT64, DtypeError, LengthError, LimitError, NdimError, NullPointerError,
+                      OptionError, c_int)
 from ._tensor import Tensor, doubles
 
 _U64 = ctypes.POINTER(ctypes.c_uint64)
@@ -25,6 +26,19 @@ _F64 = ctypes.POINTER(ctypes.c_double)
 
 def _ptr(a, kind=_F64):
     return a.ctypes.data_as(kind)
+
+
+def _num_classes(num_classes):
+    """num_classes as an int in [0, DICE_MAX_CLASSES] (0: taken from the arrays)."""
+    return c_int("num_classes", num_classes, 0, MAX_CLASSES)
+
+
+def _batched(decisions, name):
+    """The array of `decisions`, which must have an item axis and a class (or spatial) axis."""
+    if decisions.array.ndim < 2:
+        raise NdimError(f"{name}.ndim = {decisions.array.ndim}: expected (N, C, spatial...) masks or "
+                        "(N, [1,] spatial...) labels")
+    return decisions.array
 
 
 class Decisions:
@@ -56,6 +70,7 @@ class Decisions:
 
 def confusion(y_pred, y, *, num_classes=0, pred_kind=None, gt_kind=None, threshold=0.5):
     """Exact (tp, fp, fn, tn) per (item, class): uint64 array (N, C, 4)."""
+    num_classes = _num_classes(num_classes)
     p = Decisions(y_pred, "y_pred", pred_kind, threshold)
     g = Decisions(y, "y", gt_kind, threshold)
     shape_src = p.array if p.array.ndim >= 2 and p.struct.kind != 0 else g.array
@@ -63,16 +78,31 @@ def confusion(y_pred, y, *, num_classes=0, pred_kind=None, gt_kind=None, thresho
     c = num_classes or (shape_src.shape[1] if shape_src.ndim >= 2 else 0)
     out = np.zeros((n, c, 4), dtype=np.uint64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_confusion(_lib.context_ptr(ctx), p.ref, g.ref, int(num_classes), _ptr(out, _U64),
+    _lib.check(_lib.lib.dice_confusion(_lib.context_ptr(ctx), p.ref, g.ref, num_classes, _ptr(out, _U64),
                                        out.size))
     return out
 
 
 def _counts_arg(counts):
-    c = np.ascontiguousarray(counts, dtype=np.uint64)
-    if c.ndim != 3 or c.shape[2] != 4:
-        raise OptionError(f"counts.shape = {c.shape} must be (items, classes, 4)")
-    return c
+    """Confusion counts (items, classes, 4) as contiguous uint64: integers, or floats holding
+    integers, each in [0, 2**64); anything else raises naming `counts` (never cast silently)."""
+    if counts is None:
+        raise NullPointerError("counts is None")
+    a = np.asarray(counts)
+    if a.ndim != 3 or a.shape[2] != 4:
+        raise OptionError(f"counts.shape = {a.shape} must be (items, classes, 4)")
+    if a.dtype.kind not in "biuf":
+        raise DtypeError(f"counts.dtype = {a.dtype} must be an integer (or integral float) type")
+    if a.size and a.dtype.kind == "f":
+        if not np.isfinite(a).all() or (a != np.floor(a)).any():
+            raise DtypeError("counts holds a value that is not a whole number: "
+                             f"{a[~np.isfinite(a) | (a != np.floor(a))].reshape(-1)[0]!r}")
+    if a.size and a.dtype.kind != "b":
+        lo, hi = a.min(), a.max()
+        if lo < 0 or (a.dtype.kind == "f" and hi >= 2.0**64):
+            bad = lo if lo < 0 else hi
+            raise LimitError(f"counts holds {bad!r}, outside [{UINT64[0]}, {UINT64[1]}]")
+    return np.ascontiguousarray(a, dtype=np.uint64)
 
 
 def _kept(classes, include_background):
@@ -172,9 +202,10 @@ def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, 
         raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.SURFACE)}")
     if distance_metric not in _lib.DISTANCE_METRIC:
         raise OptionError(f"distance_metric = {distance_metric!r} is not one of {sorted(_lib.DISTANCE_METRIC)}")
+    num_classes = _num_classes(num_classes)
     p = Decisions(y_pred, "y_pred", pred_kind)
     g = Decisions(y, "y", gt_kind)
-    ref = p.array if p.struct.kind != 0 else g.array
+    ref = _batched(p, "y_pred") if p.struct.kind != 0 else _batched(g, "y")
     n = ref.shape[0]
     c = num_classes or ref.shape[1]
     opts = _lib.DiceSurfaceOptions()
@@ -192,7 +223,7 @@ def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, 
     per = _PER.get(kind, 1)
     out = np.empty((n, _kept(c, include_background), per), dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_surface_metric(_lib.context_ptr(ctx), p.ref, g.ref, int(num_classes),
+    _lib.check(_lib.lib.dice_surface_metric(_lib.context_ptr(ctx), p.ref, g.ref, num_classes,
                                             _lib.SURFACE[kind], ctypes.byref(opts), _ptr(out), out.size))
     del sp, th
     return out if per > 1 else out[..., 0]
@@ -202,15 +233,16 @@ def signed_distance_maps(y, *, num_classes=0, spacing=None, kind=None):
     """Signed distance map of every class of `y` (float64, (N, C, spatial...)): outside a class
     the distance to it, inside minus the distance to its outside, 0 for an empty or full class
     (the boundary loss's phi). `y`: one-hot masks or a label map (with num_classes)."""
+    num_classes = _num_classes(num_classes)
     g = Decisions(y, "y", kind)
-    a = g.array
+    a = _batched(g, "y")
     n = a.shape[0]
     c = num_classes or a.shape[1]
     spatial = a.shape[2:] if g.struct.kind != 0 or (a.ndim >= 2 and a.shape[1] == 1) else a.shape[1:]
     sp, spptr, splen = doubles(_spacing(spacing, len(spatial)))
     out = np.empty((n, c, *spatial), dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_signed_distance_maps(_lib.context_ptr(ctx), g.ref, int(num_classes), spptr, splen,
+    _lib.check(_lib.lib.dice_signed_distance_maps(_lib.context_ptr(ctx), g.ref, num_classes, spptr, splen,
                                                   _ptr(out), out.size))
     return out
 
@@ -259,13 +291,29 @@ def surface_distances(mask_gt, mask_pred, spacing):
     return {k: out[k] for k in ("distances_gt_to_pred", "distances_pred_to_gt", "surfel_areas_gt", "surfel_areas_pred")}
 
 
+def _float_list(surface_distances, key):
+    """surface_distances[key] as a contiguous 1-D float64 array (a missing key raises KeyError)."""
+    v = surface_distances[key]
+    if v is None:
+        raise NullPointerError(f"{key} is None")
+    a = np.asarray(v)
+    if a.ndim != 1:
+        raise OptionError(f"{key}.shape = {a.shape} must be 1-D")
+    if a.dtype.kind not in "iuf":
+        raise DtypeError(f"{key}.dtype = {a.dtype} must be a real number type")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
 def surface_distance_metric(surface_distances, kind, param=0.0):
     """A DeepMind derived metric of a surface_distances() dict: "average_surface_distance" (2
     values), "robust_hausdorff" (param = percent, 1), "surface_overlap" (param = tolerance, 2),
     "surface_dice" (param = tolerance, 1). The lists are checked (sorted, finite areas)."""
     if kind not in _lib.DEEPMIND:
         raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.DEEPMIND)}")
-    a = {k: np.ascontiguousarray(surface_distances[k], dtype=np.float64).reshape(-1) for k in _DEEPMIND_KEYS}
+    a = {k: _float_list(surface_distances, k) for k in _DEEPMIND_KEYS}
+    for d, w in (_DEEPMIND_KEYS[:2], _DEEPMIND_KEYS[2:]):
+        if a[d].size != a[w].size:
+            raise LengthError(f"len({w}) = {a[w].size} differs from len({d}) = {a[d].size}")
     out = np.empty(_DEEPMIND_PER[kind], dtype=np.float64)
     _lib.check(_lib.lib.dice_surface_distance_metric(
         _ptr(a["distances_gt_to_pred"]), _ptr(a["surfel_areas_gt"]), a["distances_gt_to_pred"].size,

@@ -9,7 +9,9 @@ tensors' memory (numpy views of the same storage and strides: no copy). With mea
 the forward computes the gradient in the same pass and the backward scales it by the incoming
 gradient; with reduction="none" the backward calls the library again with one upstream value per
 entry. Only CPU tensors are accepted (the library runs on the host); double backward is not
-supported.
+supported. The library computes no gradient with respect to the target: a target that
+requires grad (where autograd is recording) raises NotImplementedError instead of silently
+getting none; detach it (target.detach()) to train on it as a constant.
 """
 
 try:
@@ -82,6 +84,10 @@ class _Loss(torch.nn.Module):
         self.impl = self.impl_class(*args, **kwargs)
 
     def forward(self, input, target):
+        if isinstance(target, torch.Tensor) and target.requires_grad and torch.is_grad_enabled():
+            raise NotImplementedError(
+                f"target requires grad: {type(self).__name__} computes no gradient with respect to the "
+                "target (only the input); pass target.detach() to treat it as a constant")
         return _LibraryLoss.apply(input, target, self.impl)
 
 

@@ -109,3 +109,26 @@ def test_empty_spatial_extent():
     t = np.zeros((2, 1, 0, 5), dtype=np.int64)
     loss = dice.dice_loss(x, t, smooth_nr=1.0, smooth_dr=4.0)
     assert loss == pytest.approx(1 - 1.0 / 4.0)
+
+
+def test_resource_statuses_map_to_their_classes():
+    from dice._errors import STATUS, error_for
+
+    assert STATUS[22] == ("OUT_OF_MEMORY", dice.OutOfMemoryError)
+    assert STATUS[23] == ("TOO_LARGE", dice.LimitError)
+    oom = error_for(22, "out of memory")
+    assert isinstance(oom, MemoryError) and isinstance(oom, dice.DiceError) and oom.status == 22
+    big = error_for(23, "num_classes: 70000 exceeds DICE_MAX_CLASSES")
+    assert isinstance(big, OverflowError) and isinstance(big, ValueError) and "DICE_STATUS_TOO_LARGE" in str(big)
+
+
+def test_limits_match_the_header():
+    import re
+    from pathlib import Path
+
+    from dice import _errors
+
+    header = (Path(__file__).resolve().parents[2] / "include" / "dice.h").read_text()
+    for name in ("MAX_CLASSES", "MAX_THREADS"):
+        m = re.search(rf"DICE_{name}\D+(\d+)", header)
+        assert m and int(m.group(1)) == getattr(_errors, name), name

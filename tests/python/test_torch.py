@@ -110,3 +110,17 @@ def test_backward_twice_with_retain_graph():
     first = x.grad.clone()
     (3 * out).backward()
     torch.testing.assert_close(x.grad, 4 * first, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", MONAI_LOSSES)
+def test_target_requiring_grad_is_refused(name):
+    """The library computes no d/d(target): a target that requires grad raises instead of
+    silently getting no gradient; detached (or under no_grad) it is a constant."""
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    t = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    loss = getattr(dtorch, name)()
+    with pytest.raises(NotImplementedError, match="target requires grad"):
+        loss(x, t)
+    loss(x, t.detach()).backward()
+    with torch.no_grad():
+        loss(x, t)

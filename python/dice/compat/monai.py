@@ -12,7 +12,7 @@ shapes: DiceLoss (B, C, 1, ...), or (C, 1, ...) with batch=True.
 import numpy as np
 
 from .. import losses
-from .._errors import OptionError
+from .._errors import OptionError, WeightError
 from .monai_metrics import (  # re-exported: MONAI's metrics live in monai.metrics
     DiceMetric,
     HausdorffDistanceMetric,
@@ -208,9 +208,14 @@ def _focal_alpha(alpha):
 
 
 class FocalLoss(_Loss):
-    """monai.losses.FocalLoss on logits: sigmoid focal loss per element (softmax focal over the
-    channels with use_softmax), mean over elements for reduction="mean", per element
-    (B, C_kept, spatial...) for reduction="none"."""
+    """monai.losses.FocalLoss (MONAI 1.6) on logits: sigmoid focal loss per element (softmax focal
+    over the channels with use_softmax), times `weight` (a scalar, or one per kept channel; a
+    per-channel weight with a single kept channel raises WeightError).
+
+    reduction="none": per element (B, C_kept, spatial...). "mean": the mean over all elements;
+    with ignore_index, the sum over kept elements divided by the number of kept VOXELS (not
+    voxels x channels). "sum": per (item, channel) the spatial mean (with ignore_index: the
+    spatial sum over that item's kept voxels), summed."""
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
@@ -221,6 +226,82 @@ class FocalLoss(_Loss):
                          pointwise="softmax_focal" if use_softmax else "sigmoid_focal", focal_gamma=float(gamma),
                          focal_alpha=_focal_alpha(alpha),
                          pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
+
+    def _kept(self, input):
+        channels = input.shape[1]
+        return channels if channels == 1 or self.kwargs["include_background"] else channels - 1
+
+    def spec(self, input):
+        """The library's options: a scalar weight is left to compute() (MONAI applies it to a
+        single kept channel too), and with ignore_index "sum" is computed from per-item means."""
+        kw = self.kwargs
+        if input is None or input.ndim < 2:
+            return kw
+        w = kw["pointwise_weight"]
+        if w is not None and w.ndim and self._kept(input) == 1:
+            raise WeightError(f"weight = {w.tolist()} is per class, but only one channel is kept "
+                              "(MONAI: per-class class_weight is not supported for single-channel outputs)")
+        if w is not None and w.ndim == 0:
+            kw = dict(kw, pointwise_weight=None)
+        if kw["ignore_index"] is not None and kw["reduction"] == "sum":
+            kw = dict(kw, reduction="mean")
+        return kw
+
+    def _infinite_logit_nans(self, input, target):
+        """Where MONAI's elementwise focal loss (B, C_kept, spatial...) is NaN because of an
+        infinite logit (None when every logit is finite): sigmoid, x - x t with x = +-inf;
+        softmax, every channel of a voxel holding +inf (its log-softmax), and -inf where the
+        target is 0 (-inf * 0)."""
+        if input.ndim < 2 or not np.isinf(input).any():
+            return None
+        x = input[:, input.shape[1] - self._kept(input):]
+        if self.kwargs["pointwise"] != "softmax_focal":
+            return np.isinf(x)
+        t = np.asarray(target)
+        if self.to_onehot_y and input.shape[1] > 1:
+            labels = t if t.ndim == input.ndim else t[:, None]
+            t = labels == np.arange(input.shape[1]).reshape(1, -1, *[1] * (input.ndim - 2))
+        t = np.broadcast_to(t, input.shape)[:, input.shape[1] - x.shape[1]:]
+        plus = np.broadcast_to((x == np.inf).any(axis=1, keepdims=True), x.shape)
+        return plus | ((x == -np.inf) & (t == 0))
+
+    def _ignored_mean(self, input, target, return_grad, upstream):
+        """The library's mean over kept elements (spec() turns "sum" into "mean"); 0 with a zero
+        gradient where every voxel is ignored and the logits are finite (MONAI's 0 / eps)."""
+        value, grad = super().compute(input, target, return_grad, upstream)
+        if np.isnan(value) and np.isfinite(input).all():
+            value, grad = np.float64(0.0), None if grad is None else np.zeros_like(grad)
+        return value, grad
+
+    def compute(self, input, target, return_grad=False, upstream=None):
+        input = np.asarray(input)
+        reduction = self.kwargs["reduction"]
+        if self.kwargs["ignore_index"] is None or reduction == "none" or input.ndim < 2:
+            value, grad = super().compute(input, target, return_grad, upstream)
+        else:
+            # The library's mean over kept elements divides by kept voxels x C_kept; MONAI's by the
+            # kept voxels: "mean" is C_kept times the library's, and "sum" C_kept times the sum of
+            # every item's own mean (each item divided by its own kept voxels).
+            kept = self._kept(input)
+            items = [(input, target)] if reduction == "mean" else \
+                [(input[b:b + 1], np.asarray(target)[b:b + 1]) for b in range(input.shape[0])]
+            means = [self._ignored_mean(x, y, return_grad, upstream) for x, y in items]
+            value = np.float64(kept * sum(m[0] for m in means))
+            grad = None
+            if return_grad:
+                grad = np.concatenate([m[1] for m in means]) if len(means) > 1 else means[0][1]
+                grad *= grad.dtype.type(kept)
+        nan = self._infinite_logit_nans(input, target)
+        if nan is not None:
+            value = np.where(nan, np.nan, value) if reduction == "none" else np.float64(np.nan)
+            if grad is not None:
+                grad[:, -nan.shape[1]:][nan] = np.nan
+        w = self.kwargs["pointwise_weight"]
+        if w is not None and w.ndim == 0 and input.ndim >= 2:
+            value = value * float(w) if reduction == "none" else np.float64(value * float(w))
+            if grad is not None:
+                grad *= grad.dtype.type(float(w))
+        return value, grad
 
 
 class DiceCELoss(_Loss):
