@@ -320,7 +320,7 @@ static void test_strided(DiceContext *ctx) {
 /* A valid call (N=2, C=3, 4x4, float32 input, int64 labels, dense float target available)
  * that each case breaks in one way. Pointers refer into the fixture itself. */
 typedef struct {
-  int64_t shape[4], lshape[4], gshape[4], strides[4];
+  int64_t shape[4], lshape[4], gshape[4], strides[4], lstrides[4];
   float input[96], dense[96], grad[96];
   int64_t labels[32];
   float mask[32];
@@ -336,6 +336,9 @@ typedef struct {
   double *ploss, *pvalues, *pstats, *pup;
   double loss;
 } Fixture;
+
+#define GRAD_SENTINEL 7.25f
+#define VALUES_SENTINEL (-777.0)
 
 static void fixture_init(Fixture *f) {
   size_t i;
@@ -366,6 +369,18 @@ static void fixture_init(Fixture *f) {
   f->ploss = &f->loss, f->pvalues = f->values, f->pstats = f->stats, f->pup = f->upstream;
   f->loss = -12345.0;
   for (i = 0; i < 18; ++i) f->stats[i] = 1.0 + (double)i;
+  for (i = 0; i < 96; ++i) f->grad[i] = GRAD_SENTINEL;
+  for (i = 0; i < 8; ++i) f->values[i] = VALUES_SENTINEL;
+}
+
+/* Whether every output of the fixture still holds what fixture_init put there. */
+static int outputs_untouched(const Fixture *f) {
+  size_t i;
+  int same = f->loss == -12345.0;
+  for (i = 0; i < 96; ++i) same &= f->grad[i] == GRAD_SENTINEL;
+  for (i = 0; i < 8; ++i) same &= f->values[i] == VALUES_SENTINEL;
+  for (i = 0; i < 18; ++i) same &= f->stats[i] == 1.0 + (double)i;
+  return same;
 }
 
 static DiceStatus run_loss(Fixture *f) {
@@ -387,17 +402,21 @@ static DiceStatus run_backward(Fixture *f) {
                                   f->pup, f->upstream_len, f->pgrd);
 }
 
+static DiceStatus run_map(Fixture *f) {
+  return dice_pointwise_map(NULL, f->pin, f->ptgt, f->popts, f->pgrd);
+}
+
 static void check_bad(const char *what, int line, DiceStatus got, DiceStatus want, const char *needle,
                       const Fixture *f) {
   char buf[512];
   size_t full = dice_last_error_copy(buf, sizeof buf);
   ++checks;
   if (got != want || (needle && !strstr(buf, needle)) || full != strlen(dice_last_error()) ||
-      (want != DICE_STATUS_OK && (buf[0] == '\0' || f->loss != -12345.0))) {
+      (want != DICE_STATUS_OK && (buf[0] == '\0' || !outputs_untouched(f)))) {
     ++failures;
     fprintf(stderr, "FAIL line %d: [%s] status %d (%s), expected %d (%s); message \"%s\" should contain \"%s\"%s\n",
             line, what, (int)got, dice_status_string(got), (int)want, dice_status_string(want), buf,
-            needle ? needle : "", f->loss != -12345.0 && want != DICE_STATUS_OK ? "; loss_out written on failure" : "");
+            needle ? needle : "", !outputs_untouched(f) && want != DICE_STATUS_OK ? "; an output written on failure" : "");
   }
 }
 
@@ -557,6 +576,35 @@ static void test_bad_inputs(void) {
        f->o.reduction = DICE_REDUCTION_NONE);
   CASE(run_backward, DICE_STATUS_STATS_MISMATCH, "stats: shape",
        f->classes = 2; f->stats_len = 12);
+  CASE(run_finalize, DICE_STATUS_BAD_LENGTH, "overflows", f->rows = (size_t)1 << 62; f->classes = 4);
+
+  /* outputs untouched when the second item fails after the first could have been written */
+  CASE(run_backward, DICE_STATUS_LABEL_OUT_OF_RANGE, "label 3", f->labels[31] = 3);
+  CASE(run_backward, DICE_STATUS_BAD_WEIGHT, "loss_mask: value NaN", f->o.loss_mask = &f->msk; f->mask[31] = NAN);
+  CASE(run_map, DICE_STATUS_OK, NULL, f->o.pointwise = DICE_POINTWISE_SOFTMAX_FOCAL);
+  CASE(run_map, DICE_STATUS_LABEL_OUT_OF_RANGE, "label -2", f->o.pointwise = DICE_POINTWISE_SOFTMAX_FOCAL;
+       f->labels[31] = -2);
+  CASE(run_map, DICE_STATUS_BAD_WEIGHT, "loss_mask: value -1", f->o.pointwise = DICE_POINTWISE_SOFTMAX_FOCAL;
+       f->o.loss_mask = &f->msk; f->mask[31] = -1.0f);
+
+  /* resource limits: more classes than DICE_MAX_CLASSES, and batches whose working memory no
+   * address space holds (2^50 items broadcast by stride 0, or empty) */
+  CASE(run_loss, DICE_STATUS_TOO_LARGE, "input: 70000 is above the limit 65536", f->shape[1] = 70000;
+       f->strides[0] = 0; f->strides[1] = 0; f->strides[2] = 4; f->strides[3] = 1; f->in.strides = f->strides;
+       f->pvalues = NULL);
+  CASE(run_loss, DICE_STATUS_OUT_OF_MEMORY, "cannot allocate", f->shape[0] = f->lshape[0] = (int64_t)1 << 50;
+       f->strides[0] = 0; f->strides[1] = 16; f->strides[2] = 4; f->strides[3] = 1; f->in.strides = f->strides;
+       f->lstrides[0] = 0; f->lstrides[1] = 16; f->lstrides[2] = 4; f->lstrides[3] = 1; f->tgt.strides = f->lstrides;
+       f->pvalues = NULL);
+  CASE(run_loss, DICE_STATUS_OUT_OF_MEMORY, "stats: cannot allocate", f->shape[0] = f->lshape[0] = (int64_t)1 << 50;
+       f->shape[3] = f->lshape[3] = 0; f->pvalues = NULL);
+  {
+    DiceContext *ctx = (DiceContext *)(void *)&fx;
+    CHECK(dice_context_create(UINT32_MAX, &ctx) == DICE_STATUS_THREAD_POOL && ctx == NULL &&
+              strstr(dice_last_error(), "the limit is 1024") != NULL,
+          "UINT32_MAX threads: %s", dice_last_error());
+    CHECK(dice_context_create(DICE_MAX_THREADS + 1, &ctx) == DICE_STATUS_THREAD_POOL, "DICE_MAX_THREADS + 1");
+  }
 }
 
 /* The loss mask: all ones equals no mask; zero weights equal ignore_index on those voxels. The
