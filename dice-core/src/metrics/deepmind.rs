@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::metrics::band::{SEARCH_BALL, ball, radius_for};
 use crate::metrics::distances::{Need, check_percentile, directed};
-use crate::metrics::edt::{DistanceMetric, contiguous_mask};
+use crate::metrics::edt::{DistanceMetric, contiguous_mask, unit_spacing};
 use crate::metrics::surface::crop;
 use crate::metrics::surfels::{contour_lengths_2d, surfel_areas_3d};
 use crate::tensor::TensorView;
@@ -189,9 +189,13 @@ pub fn surface_distances(
         contour_lengths_2d([spacing[0], spacing[1]])
     };
     let (sg, sp) = (c.surfels(&c.gt), c.surfels(&c.pred));
-    let search = ball(spacing, DistanceMetric::Euclidean, radius_for(spacing, SEARCH_BALL), 2 * SEARCH_BALL);
+    // Distances in units of `unit` (exact scaling), so no squared distance overflows.
+    let (scaled, unit) = unit_spacing(spacing);
+    let search = ball(&scaled, &c.shape, DistanceMetric::Euclidean, radius_for(&scaled, SEARCH_BALL), 2 * SEARCH_BALL);
     let toward = |from: &[u8], to: &[u8]| {
-        directed(ctx, from, to, &c.shape, spacing, DistanceMetric::Euclidean, search.as_deref(), Need::All).0
+        let mut d = directed(ctx, from, to, &c.shape, &scaled, DistanceMetric::Euclidean, search.as_deref(), Need::All).0;
+        d.iter_mut().for_each(|v| *v *= unit);
+        d
     };
     let sorted = |distances: Vec<f64>, codes: &[u8]| {
         let areas = codes.iter().filter(|&&v| v != 0 && v != c.full).map(|&v| table[v as usize]);
