@@ -274,21 +274,24 @@ impl SurfaceDistances {
     /// ascending and >= 0 (+inf allowed), areas finite and >= 0.
     pub fn check(&self) -> Result<()> {
         let sides = [
-            ("distances_gt_to_pred", &self.distances_gt_to_pred, &self.surfel_areas_gt),
-            ("distances_pred_to_gt", &self.distances_pred_to_gt, &self.surfel_areas_pred),
+            ("distances_gt_to_pred", &self.distances_gt_to_pred, "surfel_areas_gt", &self.surfel_areas_gt),
+            ("distances_pred_to_gt", &self.distances_pred_to_gt, "surfel_areas_pred", &self.surfel_areas_pred),
         ];
-        for (name, d, a) in sides {
+        for (name, d, area_name, a) in sides {
             if d.len() != a.len() {
-                return Err(DiceError::ShapeMismatch { arg: name, expected: vec![a.len()], got: vec![d.len()] });
+                return Err(DiceError::ShapeMismatch { arg: area_name, expected: vec![d.len()], got: vec![a.len()] });
             }
-            if d.iter().chain(a.iter()).any(|v| v.is_nan()) {
+            if d.iter().any(|v| v.is_nan()) {
                 return Err(DiceError::NotANumber { arg: name });
             }
             if d.first().is_some_and(|&x| x < 0.0) || d.windows(2).any(|w| w[1] < w[0]) {
                 return Err(DiceError::BadOption { name, reason: "distances must be >= 0 and sorted ascending" });
             }
+            if a.iter().any(|v| v.is_nan()) {
+                return Err(DiceError::NotANumber { arg: area_name });
+            }
             if a.iter().any(|&x| !(x.is_finite() && x >= 0.0)) {
-                return Err(DiceError::BadOption { name, reason: "surfel areas must be finite and >= 0" });
+                return Err(DiceError::BadOption { name: area_name, reason: "surfel areas must be finite and >= 0" });
             }
         }
         Ok(())

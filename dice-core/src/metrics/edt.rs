@@ -421,7 +421,7 @@ pub(crate) fn contiguous_mask<'a>(v: &TensorView<'a, u8>, spacing: &[f64]) -> Re
     if v.layout() == &crate::tensor::Layout::contiguous("mask", shape)? {
         return Ok(std::borrow::Cow::Borrowed(&v.data()[v.base()..v.base() + n]));
     }
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::limits::with_capacity("mask", n)?;
     let mut index = vec![0usize; shape.len()];
     for _ in 0..n {
         out.push(*v.get(&index));

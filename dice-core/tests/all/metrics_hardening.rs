@@ -171,3 +171,32 @@ fn bad_spacing_and_tolerance_name_their_argument() {
         assert!(e.to_string().contains("tolerance"), "{e}");
     }
 }
+
+#[test]
+fn deepmind_lists_name_the_bad_array() {
+    let good = SurfaceDistances {
+        distances_gt_to_pred: vec![0.0, 1.0],
+        distances_pred_to_gt: vec![1.0],
+        surfel_areas_gt: vec![1.0, 1.0],
+        surfel_areas_pred: vec![1.0],
+    };
+    good.check().unwrap();
+    let mut bad = good.clone();
+    bad.surfel_areas_gt[1] = -1.0;
+    assert!(bad.check().unwrap_err().to_string().contains("surfel_areas_gt"));
+    let mut bad = good.clone();
+    bad.surfel_areas_pred.push(1.0);
+    assert!(bad.check().unwrap_err().to_string().contains("surfel_areas_pred"));
+    let mut bad = good.clone();
+    bad.surfel_areas_gt[0] = f64::NAN;
+    assert!(bad.check().unwrap_err().to_string().contains("surfel_areas_gt"));
+}
+
+#[test]
+fn signed_distance_maps_refuse_huge_class_counts() {
+    let ctx = Context::single();
+    let l = [0u8; 4];
+    let lv = Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &l, &[1, 2, 2]).unwrap()));
+    let e = dice_core::boundary_loss::signed_distance_maps::<f64>(&ctx, &lv, 1 << 40, &[]).unwrap_err();
+    assert!(matches!(e, DiceError::TooLarge { .. }), "{e}");
+}
