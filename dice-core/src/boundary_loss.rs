@@ -16,6 +16,7 @@ use crate::api::dice_loss_grad;
 use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::float::Float;
+use crate::limits;
 use crate::metrics::decisions::{Decisions, Reader, pair_grid, row_offset};
 use crate::metrics::edt::{check_spacing, signed_from_volume};
 use crate::options::{Activation, DiceOptions};
@@ -47,9 +48,10 @@ pub fn signed_distance_maps<T: Float>(ctx: &Context, gt: &Decisions<'_>, classes
     check_spacing(&spacing, grid.spatial.len())?;
     let reader = Reader::new(*gt, &grid);
     let (rows, len, vox) = (grid.rows(), grid.row_len(), grid.voxels());
-    let mut out = Vec::with_capacity(grid.items * grid.classes * vox);
-    let mut vol = vec![0u8; vox];
-    let mut scratch = vec![0u32; len];
+    // pair_grid checked that items * classes * voxels fits a usize.
+    let mut out = limits::with_capacity("gt", grid.items * grid.classes * vox)?;
+    let mut vol = limits::filled("gt", vox, 0u8)?;
+    let mut scratch = limits::filled("gt", len, 0u32)?;
     for n in 0..grid.items {
         for c in 0..grid.classes {
             for r in 0..rows {

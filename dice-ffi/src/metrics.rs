@@ -143,7 +143,8 @@ pub unsafe extern "C" fn dice_confusion(
         // SAFETY: (all) forwarded contracts.
         let (ctx, p, g) = unsafe { (resolve(ctx)?, decisions("pred", pred)?, decisions("gt", gt)?) };
         let conf = metrics::confusion(ctx, &p, &g, classes_arg(num_classes)?)?;
-        let flat: Vec<u64> = conf.counts().iter().flat_map(|k| [k.tp, k.fp, k.fn_, k.tn]).collect();
+        let mut flat = dice_core::limits::with_capacity("counts", conf.counts().len() * 4)?;
+        flat.extend(conf.counts().iter().flat_map(|k| [k.tp, k.fp, k.fn_, k.tn]));
         // SAFETY: forwarded contract.
         unsafe { write("counts", counts_out, counts_len, &flat) }
     })
@@ -384,6 +385,8 @@ pub unsafe extern "C" fn dice_distance_transform(
     guard(|| {
         // SAFETY: (all) forwarded contracts.
         let (ctx, v, s) = unsafe { (resolve(ctx)?, mask_view("mask", mask)?, slice("spacing", spacing, spacing_len)?) };
+        // The output length is checked before any work.
+        check_len("out_len", out_len, v.layout().numel())?;
         let s: Vec<f64> = if s.is_empty() { vec![1.0; v.shape().len()] } else { s.to_vec() };
         let m = distance_metric(metric)?;
         let d = if flag("signed_", signed_)? {
@@ -581,7 +584,11 @@ pub unsafe extern "C" fn dice_signed_distance_maps(
     guard(|| {
         // SAFETY: (all) forwarded contracts.
         let (ctx, g, s) = unsafe { (resolve(ctx)?, decisions("gt", gt)?, slice("spacing", spacing, spacing_len)?) };
-        let maps = signed_distance_maps::<f64>(ctx, &g, classes_arg(num_classes)?, s)?;
+        let classes = classes_arg(num_classes)?;
+        // The output length is checked before any work (pair_grid checks the size fits).
+        let grid = metrics::pair_grid(&g, &g, classes)?;
+        check_len("out_len", out_len, grid.items * grid.classes * grid.voxels())?;
+        let maps = signed_distance_maps::<f64>(ctx, &g, classes, s)?;
         // SAFETY: forwarded contract.
         unsafe { write("out", out, out_len, &maps) }
     })

@@ -35,11 +35,13 @@ pub(crate) fn offset_distance(o: &[isize], spacing: &[f64], m: DistanceMetric) -
 }
 
 /// The offsets within `tau` with their distances (closest first), or None when there are more
-/// than `cap`.
-pub(crate) fn ball(spacing: &[f64], m: DistanceMetric, tau: f64, cap: usize) -> Option<Ball> {
+/// than `cap`. Offsets reach at most `extent - 1` along each axis (no further one lands on a
+/// grid of that extent), whatever `tau / spacing` is.
+pub(crate) fn ball(spacing: &[f64], extent: &[usize], m: DistanceMetric, tau: f64, cap: usize) -> Option<Ball> {
     let k = spacing.len();
-    let reach: Vec<isize> = spacing.iter().map(|&s| (tau / s).floor() as isize).collect();
-    let count: f64 = reach.iter().map(|&r| (2 * r + 1) as f64).product();
+    let reach: Vec<isize> =
+        spacing.iter().zip(extent).map(|(&s, &e)| (tau / s).floor().min(e.saturating_sub(1) as f64) as isize).collect();
+    let count: f64 = reach.iter().map(|&r| 2.0 * r as f64 + 1.0).product();
     if count > (cap * 8) as f64 {
         return None;
     }

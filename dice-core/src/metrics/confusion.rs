@@ -5,6 +5,7 @@
 use crate::backend::Backend;
 use crate::context::Context;
 use crate::error::{DiceError, Result};
+use crate::limits;
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
 use pulp::{Simd, WithSimd};
 
@@ -106,12 +107,18 @@ const TASK_VOXELS: usize = 1 << 16;
 /// Confusion counts of `pred` against `gt`. `classes`: see [`pair_grid`].
 pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Result<Confusion> {
     let grid = pair_grid(pred, gt, classes)?;
+    let cells = limits::product("pred", &[grid.items, grid.classes])?;
+    if grid.voxels() == 0 {
+        // An empty spatial axis: every count is 0.
+        let counts = limits::filled("pred", cells, Counts::default())?;
+        return Ok(Confusion { items: grid.items, classes: grid.classes, counts });
+    }
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
     let (rows, len, c) = (grid.rows(), grid.row_len(), grid.classes);
-    let rows_per_task = (TASK_VOXELS / len.max(1)).max(1);
-    let tasks: Vec<(usize, usize, usize)> = (0..grid.items)
-        .flat_map(|n| (0..rows).step_by(rows_per_task).map(move |r0| (n, r0, (r0 + rows_per_task).min(rows))))
-        .collect();
+    let rows_per_task = (TASK_VOXELS / len).max(1);
+    let per_item = rows.div_ceil(rows_per_task);
+    let mut tasks = limits::with_capacity("pred", limits::product("pred", &[grid.items, per_item])?)?;
+    tasks.extend((0..grid.items).flat_map(|n| (0..rows).step_by(rows_per_task).map(move |r0| (n, r0, (r0 + rows_per_task).min(rows)))));
     let exclusive = pred.exclusive() && gt.exclusive();
     let backend = ctx.backend();
     let partial = ctx.map_ordered(
@@ -119,7 +126,8 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
         grid.items * grid.voxels() * if exclusive { 1 } else { c },
         || Scratch::new(len),
         |s, &(n, r0, r1)| -> Result<(usize, Vec<[u64; 3]>)> {
-            let mut acc = vec![[0u64; 3]; c];
+            let s = s.as_mut().map_err(|e| e.clone())?;
+            let mut acc = limits::filled("pred", c, [0u64; 3])?;
             // Contiguous byte rows are counted as one span, others row by row.
             let span = if rp.rows_contiguous() && rg.rows_contiguous() { r1 - r0 } else { 1 };
             let mut r = r0;
@@ -150,8 +158,9 @@ struct Scratch {
     mg: Vec<u8>,
 }
 impl Scratch {
-    fn new(len: usize) -> Self {
-        Scratch { kp: vec![0; len], kg: vec![0; len], mp: vec![0; len], mg: vec![0; len] }
+    fn new(len: usize) -> Result<Self> {
+        let (k, m) = (|| limits::filled("pred", len, 0u32), || limits::filled("pred", len, 0u8));
+        Ok(Scratch { kp: k()?, kg: k()?, mp: m()?, mg: m()? })
     }
 }
 
@@ -167,8 +176,8 @@ fn count_exclusive(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut
     Ok(())
 }
 
-/// Fast path for u8 rows `r .. r + rows` with unit stride on both sides (label maps, or
-/// masks; several rows only when contiguous): per class,
+/// Fast path for u8 rows `r .. r + rows` with unit stride on both sides (two label maps, or
+/// two masks; several rows only when contiguous): per class,
 /// byte compares counted in u8 lanes (vectorised), flushed to u64. Returns false when the
 /// sources do not qualify.
 #[allow(clippy::too_many_arguments)]
@@ -205,6 +214,11 @@ fn count_u8(
             return Err(DiceError::LabelOutOfRange { value: max as i64, classes: c });
         }
         return Ok(true);
+    }
+    // Masks on both sides: nonzero is a member. (A u8 label map is labels, not a mask: a
+    // mixed pair takes the general path.)
+    if !(rp.is_masks() && rg.is_masks()) {
+        return Ok(false);
     }
     for (k, slot) in acc.iter_mut().enumerate() {
         let (Some(a), Some(b)) = (rp.u8_rows(n, k, r, rows), rg.u8_rows(n, k, r, rows)) else {
@@ -296,7 +310,7 @@ fn count_channels(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut 
 
 fn finish(grid: &Grid, partial: Vec<Result<(usize, Vec<[u64; 3]>)>>) -> Result<Confusion> {
     let c = grid.classes;
-    let mut pgt = vec![[0u64; 3]; grid.items * c];
+    let mut pgt = limits::filled("pred", grid.items * c, [0u64; 3])?;
     for part in partial {
         let (n, acc) = part?;
         for (k, a) in acc.iter().enumerate() {
@@ -306,9 +320,7 @@ fn finish(grid: &Grid, partial: Vec<Result<(usize, Vec<[u64; 3]>)>>) -> Result<C
         }
     }
     let voxels = grid.voxels() as u64;
-    let counts = pgt
-        .iter()
-        .map(|&[p, g, t]| Counts { tp: t, fp: p - t, fn_: g - t, tn: voxels + t - p - g })
-        .collect();
+    let mut counts = limits::with_capacity("pred", pgt.len())?;
+    counts.extend(pgt.iter().map(|&[p, g, t]| Counts { tp: t, fp: p - t, fn_: g - t, tn: voxels + t - p - g }));
     Ok(Confusion { items: grid.items, classes: c, counts })
 }

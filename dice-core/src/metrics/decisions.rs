@@ -3,6 +3,7 @@
 //! (a run along the last spatial axis) at a time; label maps are never expanded to one-hot.
 
 use crate::error::{DiceError, Result};
+use crate::limits;
 use crate::float::Float;
 use crate::target::{Label, Labels};
 use crate::tensor::TensorView;
@@ -152,6 +153,9 @@ pub fn pair_grid(pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Re
     if c == 0 {
         return Err(DiceError::BadOption { name: "classes", reason: "required (> 0) when both sides are label maps" });
     }
+    limits::check_classes("classes", c)?;
+    // Every (item, class, voxel) index fits a usize (broadcast views can be larger than memory).
+    limits::product("pred", &[&[np, c][..], &sp].concat())?;
     Ok(Grid { items: np, classes: c, spatial: sp })
 }
 
@@ -199,6 +203,11 @@ impl<'a> Reader<'a> {
         let start = (view.base() as isize + self.row_offset(n, c, r)) as usize;
         let len = self.spatial[self.spatial.len() - 1];
         Some(&view.data()[start..start + len * rows])
+    }
+
+    /// True for u8 masks (nonzero is a member).
+    pub(crate) fn is_masks(&self) -> bool {
+        matches!(self.src, Decisions::Masks(_))
     }
 
     /// True when consecutive rows follow each other in memory (C-contiguous spatial axes).

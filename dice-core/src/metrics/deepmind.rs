@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::metrics::band::{SEARCH_BALL, ball, radius_for};
 use crate::metrics::distances::{Need, check_percentile, directed};
-use crate::metrics::edt::{DistanceMetric, contiguous_mask};
+use crate::metrics::edt::{DistanceMetric, contiguous_mask, unit_spacing};
 use crate::metrics::surface::crop;
 use crate::metrics::surfels::{contour_lengths_2d, surfel_areas_3d};
 use crate::tensor::TensorView;
@@ -189,9 +189,13 @@ pub fn surface_distances(
         contour_lengths_2d([spacing[0], spacing[1]])
     };
     let (sg, sp) = (c.surfels(&c.gt), c.surfels(&c.pred));
-    let search = ball(spacing, DistanceMetric::Euclidean, radius_for(spacing, SEARCH_BALL), 2 * SEARCH_BALL);
+    // Distances in units of `unit` (exact scaling), so no squared distance overflows.
+    let (scaled, unit) = unit_spacing(spacing);
+    let search = ball(&scaled, &c.shape, DistanceMetric::Euclidean, radius_for(&scaled, SEARCH_BALL), 2 * SEARCH_BALL);
     let toward = |from: &[u8], to: &[u8]| {
-        directed(ctx, from, to, &c.shape, spacing, DistanceMetric::Euclidean, search.as_deref(), Need::All).0
+        let mut d = directed(ctx, from, to, &c.shape, &scaled, DistanceMetric::Euclidean, search.as_deref(), Need::All).0;
+        d.iter_mut().for_each(|v| *v *= unit);
+        d
     };
     let sorted = |distances: Vec<f64>, codes: &[u8]| {
         let areas = codes.iter().filter(|&&v| v != 0 && v != c.full).map(|&v| table[v as usize]);
@@ -270,21 +274,24 @@ impl SurfaceDistances {
     /// ascending and >= 0 (+inf allowed), areas finite and >= 0.
     pub fn check(&self) -> Result<()> {
         let sides = [
-            ("distances_gt_to_pred", &self.distances_gt_to_pred, &self.surfel_areas_gt),
-            ("distances_pred_to_gt", &self.distances_pred_to_gt, &self.surfel_areas_pred),
+            ("distances_gt_to_pred", &self.distances_gt_to_pred, "surfel_areas_gt", &self.surfel_areas_gt),
+            ("distances_pred_to_gt", &self.distances_pred_to_gt, "surfel_areas_pred", &self.surfel_areas_pred),
         ];
-        for (name, d, a) in sides {
+        for (name, d, area_name, a) in sides {
             if d.len() != a.len() {
-                return Err(DiceError::ShapeMismatch { arg: name, expected: vec![a.len()], got: vec![d.len()] });
+                return Err(DiceError::ShapeMismatch { arg: area_name, expected: vec![d.len()], got: vec![a.len()] });
             }
-            if d.iter().chain(a.iter()).any(|v| v.is_nan()) {
+            if d.iter().any(|v| v.is_nan()) {
                 return Err(DiceError::NotANumber { arg: name });
             }
             if d.first().is_some_and(|&x| x < 0.0) || d.windows(2).any(|w| w[1] < w[0]) {
                 return Err(DiceError::BadOption { name, reason: "distances must be >= 0 and sorted ascending" });
             }
+            if a.iter().any(|v| v.is_nan()) {
+                return Err(DiceError::NotANumber { arg: area_name });
+            }
             if a.iter().any(|&x| !(x.is_finite() && x >= 0.0)) {
-                return Err(DiceError::BadOption { name, reason: "surfel areas must be finite and >= 0" });
+                return Err(DiceError::BadOption { name: area_name, reason: "surfel areas must be finite and >= 0" });
             }
         }
         Ok(())

@@ -13,7 +13,7 @@
 use crate::context::Context;
 use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
-use crate::metrics::edt::{DistanceMetric, check_spacing, transform};
+use crate::metrics::edt::{DistanceMetric, check_spacing, transform, unit_spacing};
 use crate::metrics::overlap::PerItem;
 use crate::metrics::band::{Ball, MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
 use crate::metrics::surface::{cropped_pair, edges};
@@ -96,10 +96,11 @@ pub fn edge_distances(
 
 fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize, opts: &SurfaceOptions, need: Need) -> Result<EdgeTable> {
     let grid = pair_grid(pred, gt, classes)?;
-    let spacing = spacing_of(&grid, &opts.spacing)?;
+    // Distances in units of `unit` (exact scaling), so no squared distance overflows.
+    let (spacing, unit) = unit_spacing(&spacing_of(&grid, &opts.spacing)?);
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
-    let search = ball(&spacing, opts.metric, radius_for(&spacing, SEARCH_BALL), 2 * SEARCH_BALL);
+    let search = ball(&spacing, &grid.spatial, opts.metric, radius_for(&spacing, SEARCH_BALL), 2 * SEARCH_BALL);
     let mut out = Vec::with_capacity(grid.items * (grid.classes - first));
     for n in 0..grid.items {
         for c in first..grid.classes {
@@ -107,7 +108,11 @@ fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: u
                 None => EdgeDistances::default(),
                 Some(pair) => {
                     let (ep, eg) = (edges(&pair.pred, &pair.shape), edges(&pair.gt, &pair.shape));
-                    let set = |from: &[u8], to: &[u8]| directed(ctx, from, to, &pair.shape, &spacing, opts.metric, search.as_deref(), need);
+                    let set = |from: &[u8], to: &[u8]| {
+                        let (mut d, beyond) = directed(ctx, from, to, &pair.shape, &spacing, opts.metric, search.as_deref(), need);
+                        d.iter_mut().for_each(|v| *v *= unit);
+                        (d, beyond)
+                    };
                     let ((pg, pb), (gp, gb)) = (set(&ep, &eg), set(&eg, &ep));
                     EdgeDistances { pred_to_gt: pg, gt_to_pred: gp, pred_to_gt_beyond: pb, gt_to_pred_beyond: gb }
                 }
@@ -203,12 +208,14 @@ pub fn within_counts(
     tolerances: &[f64],
 ) -> Result<(usize, usize, Vec<Within>)> {
     let grid = pair_grid(pred, gt, classes)?;
-    let spacing = spacing_of(&grid, &opts.spacing)?;
+    // Spacing and tolerances in units of `unit` (exact scaling), so no squared distance overflows.
+    let (spacing, unit) = unit_spacing(&spacing_of(&grid, &opts.spacing)?);
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
     let kept = grid.classes - first;
-    check_tolerances(tolerances, kept)?;
+    check_tolerances("class_thresholds", tolerances, kept)?;
+    let tolerances: Vec<f64> = tolerances.iter().map(|t| t / unit).collect();
     let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
-    let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, opts.metric, t, MAX_BALL)).collect();
+    let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, &grid.spatial, opts.metric, t, MAX_BALL)).collect();
     let mut out = Vec::with_capacity(grid.items * kept);
     for n in 0..grid.items {
         for c in first..grid.classes {
@@ -381,15 +388,16 @@ pub fn surface_dice_monai(
     Ok(table(n, c, values))
 }
 
-fn check_tolerances(t: &[f64], classes: usize) -> Result<()> {
+/// Checks tolerances `t` (argument `arg`): one per kept class, each finite and >= 0.
+fn check_tolerances(arg: &'static str, t: &[f64], classes: usize) -> Result<()> {
     if t.len() != classes {
-        return Err(DiceError::ShapeMismatch { arg: "class_thresholds", expected: vec![classes], got: vec![t.len()] });
+        return Err(DiceError::ShapeMismatch { arg, expected: vec![classes], got: vec![t.len()] });
     }
     if t.iter().any(|v| v.is_nan()) {
-        return Err(DiceError::NotANumber { arg: "class_thresholds" });
+        return Err(DiceError::NotANumber { arg });
     }
     if t.iter().any(|&v| !(v.is_finite() && v >= 0.0)) {
-        return Err(DiceError::BadOption { name: "class_thresholds", reason: "every value must be finite and >= 0" });
+        return Err(DiceError::BadOption { name: arg, reason: "every value must be finite and >= 0" });
     }
     Ok(())
 }
@@ -449,19 +457,16 @@ pub struct BoundaryF {
     pub f1: PerItem,
 }
 
-/// Default boundary-F tolerance: 0.75 % of the grid's diagonal in spacing units (Csurka et al.).
+/// Default boundary-F tolerance: 0.75 % of the grid's diagonal in spacing units (Csurka et al.),
+/// computed in units of the largest side so that no square overflows or underflows.
 pub fn default_boundary_tolerance(spatial: &[usize], spacing: &[f64]) -> f64 {
-    let unit = spacing.is_empty();
-    0.0075
-        * spatial
-            .iter()
-            .enumerate()
-            .map(|(d, &e)| {
-                let s = if unit { 1.0 } else { spacing[d] };
-                (e as f64 * s).powi(2)
-            })
-            .sum::<f64>()
-            .sqrt()
+    let sides: Vec<f64> =
+        spatial.iter().enumerate().map(|(d, &e)| e as f64 * spacing.get(d).copied().unwrap_or(1.0)).collect();
+    let big = sides.iter().copied().fold(0.0, f64::max);
+    if big == 0.0 {
+        return 0.0;
+    }
+    0.0075 * big * sides.iter().map(|&x| (x / big).powi(2)).sum::<f64>().sqrt()
 }
 
 /// Boundary F-score (Csurka et al. 2013) with one tolerance (None: the default above). Both
@@ -475,8 +480,9 @@ pub fn boundary_f(
     tolerance: Option<f64>,
 ) -> Result<BoundaryF> {
     let grid = pair_grid(pred, gt, classes)?;
-    let tol = tolerance.unwrap_or_else(|| default_boundary_tolerance(&grid.spatial, &opts.spacing));
-    check_tolerances(&[tol], 1)?;
+    let spacing = spacing_of(&grid, &opts.spacing)?;
+    let tol = tolerance.unwrap_or_else(|| default_boundary_tolerance(&grid.spatial, &spacing));
+    check_tolerances("tolerance", &[tol], 1)?;
     let kept = if opts.include_background || grid.classes == 1 { grid.classes } else { grid.classes - 1 };
     let (n, c, counts) = within_counts(ctx, pred, gt, classes, opts, &vec![tol; kept])?;
     let (mut p, mut r, mut f) = (Vec::new(), Vec::new(), Vec::new());

@@ -42,11 +42,43 @@ pub(crate) fn check_spacing(spacing: &[f64], rank: usize) -> Result<()> {
     Ok(())
 }
 
+/// `(spacing / 2^e, 2^e)` for `2^e` the power of two at or below the largest spacing: distances
+/// computed with the scaled spacing and multiplied by `2^e` equal the unscaled ones bit for
+/// bit wherever those neither overflow nor underflow, and stay in range for any finite spacing.
+pub(crate) fn unit_spacing(spacing: &[f64]) -> (Vec<f64>, f64) {
+    let top = spacing.iter().copied().fold(f64::MIN_POSITIVE, f64::max);
+    // The exponent bits of a normal number (top >= MIN_POSITIVE).
+    let unit = f64::from_bits(top.to_bits() & (0x7ff << 52));
+    (spacing.iter().map(|s| s / unit).collect(), unit)
+}
+
 /// Distance from every voxel of a C-order grid to the nearest feature voxel — a voxel whose
 /// mask value is nonzero when `features_set`, zero otherwise — or +inf when there is none.
-/// Euclidean values are squared unless `root`. The first pass (last axis) reads the mask
-/// directly; `root` is applied as the last pass writes.
+/// Euclidean values are squared unless `root`.
+///
+/// Computed with [`unit_spacing`]: rooted distances are exact for any finite spacing; squared
+/// ones overflow only when the squared distance itself exceeds f64::MAX.
 pub(crate) fn transform(
+    ctx: &Context,
+    mask: &[u8],
+    features_set: bool,
+    shape: &[usize],
+    spacing: &[f64],
+    metric: DistanceMetric,
+    root: bool,
+) -> Vec<f64> {
+    let (scaled, unit) = unit_spacing(spacing);
+    let mut f = transform_unit(ctx, mask, features_set, shape, &scaled, metric, root);
+    let factor = if metric == DistanceMetric::Euclidean && !root { unit * unit } else { unit };
+    if factor != 1.0 {
+        f.iter_mut().for_each(|v| *v *= factor);
+    }
+    f
+}
+
+/// [`transform`] with spacing in units where the largest is in [1, 2). The first pass (last
+/// axis) reads the mask directly; `root` is applied as the last pass writes.
+fn transform_unit(
     ctx: &Context,
     mask: &[u8],
     features_set: bool,
@@ -389,7 +421,7 @@ pub(crate) fn contiguous_mask<'a>(v: &TensorView<'a, u8>, spacing: &[f64]) -> Re
     if v.layout() == &crate::tensor::Layout::contiguous("mask", shape)? {
         return Ok(std::borrow::Cow::Borrowed(&v.data()[v.base()..v.base() + n]));
     }
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::limits::with_capacity("mask", n)?;
     let mut index = vec![0usize; shape.len()];
     for _ in 0..n {
         out.push(*v.get(&index));

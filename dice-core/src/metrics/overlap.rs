@@ -97,7 +97,7 @@ pub fn overlap_values(conf: &Confusion, metric: OverlapMetric, empty: EmptyGt) -
         .counts()
         .iter()
         .map(|&k| {
-            let gt_empty = k.tp + k.fn_ == 0;
+            let gt_empty = k.tp == 0 && k.fn_ == 0;
             if !(gt_empty && metric.uses_gt_positives()) {
                 return metric.value(k);
             }
@@ -218,7 +218,7 @@ pub fn generalized_dice_score(conf: &Confusion, weight: GdsWeight, per_class: bo
         .counts()
         .iter()
         .map(|k| {
-            let g = (k.tp + k.fn_) as f64;
+            let g = k.tp as f64 + k.fn_ as f64;
             match weight {
                 GdsWeight::Square => 1.0 / (g * g),
                 GdsWeight::Simple => 1.0 / g,
@@ -242,7 +242,9 @@ pub fn generalized_dice_score(conf: &Confusion, weight: GdsWeight, per_class: bo
     let terms = |i: usize, j: usize| {
         let k = conf.get(i, j);
         let wt = w[i * c + j];
-        (2.0 * k.tp as f64 * wt, (2 * k.tp + k.fp + k.fn_) as f64 * wt)
+        // Summed in f64: 2 TP + FP + FN can exceed u64.
+        let tp = k.tp as f64;
+        (2.0 * tp * wt, (2.0 * tp + k.fp as f64 + k.fn_ as f64) * wt)
     };
     if per_class {
         (0..c).map(|j| (0..n).map(|i| safe(terms(i, j).0, terms(i, j).1)).sum::<f64>() / n as f64).collect()

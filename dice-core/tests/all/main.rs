@@ -13,6 +13,7 @@ mod metrics_boundary_loss;
 mod metrics_confusion;
 mod metrics_deepmind;
 mod metrics_edt;
+mod metrics_hardening;
 mod metrics_reference;
 mod metrics_surface;
 mod pointwise_map;
