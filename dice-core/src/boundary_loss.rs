@@ -46,7 +46,7 @@ pub fn signed_distance_maps<T: Float>(ctx: &Context, gt: &Decisions<'_>, classes
     let grid = pair_grid(gt, gt, classes)?;
     let spacing = if spacing.is_empty() { vec![1.0; grid.spatial.len()] } else { spacing.to_vec() };
     check_spacing(&spacing, grid.spatial.len())?;
-    let reader = Reader::new(*gt, &grid);
+    let reader = Reader::new("gt", *gt, &grid);
     let (rows, len, vox) = (grid.rows(), grid.row_len(), grid.voxels());
     // pair_grid checked that items * classes * voxels fits a usize.
     let mut out = limits::with_capacity("gt", grid.items * grid.classes * vox)?;

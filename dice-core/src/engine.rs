@@ -248,7 +248,7 @@ fn decode<T: Float, L: Label>(
         .map(|j| data[(start + j as isize * stride) as usize].to_i64())
         .find(|&v| !(0..classes as i64).contains(&v) && Some(v) != ignore)
         .unwrap_or(-1);
-    Err(DiceError::LabelOutOfRange { value, classes })
+    Err(DiceError::LabelOutOfRange { arg: "target", value, classes })
 }
 
 /// The loop of [`decode`]; returns whether a label was invalid and whether one was `ign`

@@ -24,7 +24,7 @@ pub enum DiceError {
     /// An output shares memory with an input.
     AliasedOutput { arg: &'static str, with: &'static str },
     /// A label is outside `[0, C)` and is not `ignore_index`.
-    LabelOutOfRange { value: i64, classes: usize },
+    LabelOutOfRange { arg: &'static str, value: i64, classes: usize },
     /// A class weight is negative or not finite.
     BadWeight { index: usize, value: f64 },
     /// The number of class weights does not match the kept classes.
@@ -73,9 +73,9 @@ impl fmt::Display for DiceError {
                 write!(f, "{arg}: the strides address some element more than once")
             }
             AliasedOutput { arg, with } => write!(f, "{arg} overlaps the memory of {with}"),
-            LabelOutOfRange { value, classes } => write!(
+            LabelOutOfRange { arg, value, classes } => write!(
                 f,
-                "target: label {value} is outside [0, {classes}) and is not ignore_index"
+                "{arg}: label {value} is outside [0, {classes}) and is not ignore_index"
             ),
             BadWeight { index, value } => {
                 write!(f, "weight[{index}] = {value} must be finite and >= 0")

@@ -113,7 +113,7 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
         let counts = limits::filled("pred", cells, Counts::default())?;
         return Ok(Confusion { items: grid.items, classes: grid.classes, counts });
     }
-    let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
+    let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let (rows, len, c) = (grid.rows(), grid.row_len(), grid.classes);
     let rows_per_task = (TASK_VOXELS / len).max(1);
     let per_item = rows.div_ceil(rows_per_task);
@@ -211,7 +211,8 @@ fn count_u8(
             }
         }
         if max as usize >= c {
-            return Err(DiceError::LabelOutOfRange { value: max as i64, classes: c });
+            let arg = if a.iter().any(|&l| l as usize >= c) { rp.arg } else { rg.arg };
+            return Err(DiceError::LabelOutOfRange { arg, value: max as i64, classes: c });
         }
         return Ok(true);
     }

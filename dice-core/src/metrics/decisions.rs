@@ -161,6 +161,8 @@ pub fn pair_grid(pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Re
 
 /// Reads rows of one side. Offsets were validated when the views were built.
 pub(crate) struct Reader<'a> {
+    /// The argument this side is, for messages ("pred", "gt").
+    pub(crate) arg: &'static str,
     src: Decisions<'a>,
     classes: usize,
     spatial: Vec<usize>,
@@ -171,7 +173,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(src: Decisions<'a>, grid: &Grid) -> Self {
+    pub(crate) fn new(arg: &'static str, src: Decisions<'a>, grid: &Grid) -> Self {
         let strides: Vec<isize> = match &src {
             Decisions::Labels(l) => labels_strides(l),
             Decisions::Masks(v) => v.layout().strides().to_vec(),
@@ -181,7 +183,7 @@ impl<'a> Reader<'a> {
         let k = grid.spatial.len();
         let ss = strides[strides.len() - k..].to_vec();
         let sc = if strides.len() == k + 2 { strides[1] } else { 0 };
-        Reader { src, classes: grid.classes, spatial: grid.spatial.clone(), sn: strides[0], sc, ss }
+        Reader { arg, src, classes: grid.classes, spatial: grid.spatial.clone(), sn: strides[0], sc, ss }
     }
 
     /// Offset of the first voxel of row `r` of item `n`, channel `c`, relative to the base.
@@ -222,10 +224,10 @@ impl<'a> Reader<'a> {
         let step = self.ss[self.ss.len() - 1];
         match &self.src {
             Decisions::Labels(l) => match l {
-                Labels::U8(v) => label_row(v, off, step, self.classes, out),
-                Labels::U16(v) => label_row(v, off, step, self.classes, out),
-                Labels::I32(v) => label_row(v, off, step, self.classes, out),
-                Labels::I64(v) => label_row(v, off, step, self.classes, out),
+                Labels::U8(v) => label_row(self.arg, v, off, step, self.classes, out),
+                Labels::U16(v) => label_row(self.arg, v, off, step, self.classes, out),
+                Labels::I32(v) => label_row(self.arg, v, off, step, self.classes, out),
+                Labels::I64(v) => label_row(self.arg, v, off, step, self.classes, out),
             },
             Decisions::F32(v, _) => argmax_row(v, off, step, self.sc, self.classes, out),
             Decisions::F64(v, _) => argmax_row(v, off, step, self.sc, self.classes, out),
@@ -248,7 +250,7 @@ impl<'a> Reader<'a> {
                 if let Some(row) = self.u8_rows(n, 0, r, 1) {
                     let max = row.iter().copied().fold(0, u8::max);
                     if max as usize >= self.classes {
-                        return Err(DiceError::LabelOutOfRange { value: max as i64, classes: self.classes });
+                        return Err(DiceError::LabelOutOfRange { arg: self.arg, value: max as i64, classes: self.classes });
                     }
                     out.iter_mut().zip(row).for_each(|(o, &b)| *o = (b as usize == c) as u8);
                     return Ok(());
@@ -301,7 +303,7 @@ fn labels_strides(l: &Labels<'_>) -> Vec<isize> {
     }
 }
 
-fn label_row<L: Label>(v: &TensorView<'_, L>, off: isize, step: isize, classes: usize, out: &mut [u32]) -> Result<()> {
+fn label_row<L: Label>(arg: &'static str, v: &TensorView<'_, L>, off: isize, step: isize, classes: usize, out: &mut [u32]) -> Result<()> {
     let (data, base) = (v.data(), v.base() as isize + off);
     let mut bad = None;
     for (x, o) in out.iter_mut().enumerate() {
@@ -312,7 +314,7 @@ fn label_row<L: Label>(v: &TensorView<'_, L>, off: isize, step: isize, classes: 
         *o = l as u32;
     }
     match bad {
-        Some(value) => Err(DiceError::LabelOutOfRange { value, classes }),
+        Some(value) => Err(DiceError::LabelOutOfRange { arg, value, classes }),
         None => Ok(()),
     }
 }

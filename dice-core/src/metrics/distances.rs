@@ -98,7 +98,7 @@ fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: u
     let grid = pair_grid(pred, gt, classes)?;
     // Distances in units of `unit` (exact scaling), so no squared distance overflows.
     let (spacing, unit) = unit_spacing(&spacing_of(&grid, &opts.spacing)?);
-    let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
+    let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
     let search = ball(&spacing, &grid.spatial, opts.metric, radius_for(&spacing, SEARCH_BALL), 2 * SEARCH_BALL);
     let mut out = Vec::with_capacity(grid.items * (grid.classes - first));
@@ -214,7 +214,7 @@ pub fn within_counts(
     let kept = grid.classes - first;
     check_tolerances("class_thresholds", tolerances, kept)?;
     let tolerances: Vec<f64> = tolerances.iter().map(|t| t / unit).collect();
-    let (rp, rg) = (Reader::new(*pred, &grid), Reader::new(*gt, &grid));
+    let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, &grid.spatial, opts.metric, t, MAX_BALL)).collect();
     let mut out = Vec::with_capacity(grid.items * kept);
     for n in 0..grid.items {

@@ -82,7 +82,7 @@ fn labels_out_of_range() {
     for bad in [3i64, -1, 255] {
         let l = vec![0, 1, 2, bad, 0, 0, 0, 0];
         let e = labels_call(&x, &[2, 3, 4], &l, &[2, 1, 4], &opts()).unwrap_err();
-        assert_eq!(e, DiceError::LabelOutOfRange { value: bad, classes: 3 });
+        assert_eq!(e, DiceError::LabelOutOfRange { arg: "target", value: bad, classes: 3 });
     }
     // ...unless it is ignore_index
     let l = vec![0, 1, 2, 255, 0, 0, 0, 0];
@@ -92,7 +92,7 @@ fn labels_out_of_range() {
     let x1 = vec![0.5f32; 4];
     assert!(labels_call(&x1, &[1, 1, 4], &[0, 1, 1, 0], &[1, 1, 4], &opts()).is_ok());
     let e = labels_call(&x1, &[1, 1, 4], &[0, 2, 1, 0], &[1, 1, 4], &opts()).unwrap_err();
-    assert_eq!(e, DiceError::LabelOutOfRange { value: 2, classes: 2 });
+    assert_eq!(e, DiceError::LabelOutOfRange { arg: "target", value: 2, classes: 2 });
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn backward_from_stats_writes_nothing_on_a_bad_label() {
         let mut g = vec![SENTINEL; x.len()];
         let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 20]).unwrap();
         let e = dice_backward(&ctx, &input, &target, &softmax(), &coefficients(&softmax()), &mut grad).unwrap_err();
-        assert_eq!(e, DiceError::LabelOutOfRange { value: 9, classes: 3 });
+        assert_eq!(e, DiceError::LabelOutOfRange { arg: "target", value: 9, classes: 3 });
         assert!(g.iter().all(|&v| v == SENTINEL), "grad written on failure ({threads} threads)");
     }
 }
@@ -77,7 +77,7 @@ fn pointwise_map_writes_nothing_on_a_bad_label() {
     let mut g = vec![SENTINEL; x.len()];
     let mut out = TensorViewMut::contiguous("out", &mut g, &[2, 3, 20]).unwrap();
     let e = dice_pointwise_map(&Context::new(2).unwrap(), &input, &target, None, &focal, &mut out).unwrap_err();
-    assert_eq!(e, DiceError::LabelOutOfRange { value: -3, classes: 3 });
+    assert_eq!(e, DiceError::LabelOutOfRange { arg: "target", value: -3, classes: 3 });
     assert!(g.iter().all(|&v| v == SENTINEL));
 }
 
