@@ -16,8 +16,19 @@ use dice_core::{
 
 const SHAPE: [usize; 4] = [2, 3, 2, 3];
 
-fn contexts() -> Vec<Context> {
-    vec![Context::single(), Context::new(2).unwrap()]
+/// Two tests per case: `<case>_1thread` (Context::single) and `<case>_2threads` (a pool of 2).
+/// scripts/miri.sh runs them under different aliasing models (see docs/reliability.md).
+macro_rules! on_threads {
+    ($case:ident, $one:ident, $two:ident) => {
+        #[test]
+        fn $one() {
+            $case(&Context::single());
+        }
+        #[test]
+        fn $two() {
+            $case(&Context::new(2).unwrap());
+        }
+    };
 }
 
 fn inputs() -> (Vec<f64>, Vec<i64>) {
@@ -29,7 +40,7 @@ fn inputs() -> (Vec<f64>, Vec<i64>) {
 /// The gradient written through a view whose last axis is reversed and whose channel axis
 /// is padded (strides (24, 8, 3, -1), base at the first row's end), compared element-wise
 /// with the oracle; padding elements must stay untouched.
-fn grad_strided<T: dice_core::Float + Copy>(to: impl Fn(f64) -> T, back: impl Fn(T) -> f64, tol: f64) {
+fn grad_strided<T: dice_core::Float + Copy>(ctx: &Context, to: impl Fn(f64) -> T, back: impl Fn(T) -> f64, tol: f64) {
     let (x, l) = inputs();
     let xt: Vec<T> = x.iter().map(|&v| to(v)).collect();
     let xv = TensorView::contiguous("input", &xt, &SHAPE).unwrap();
@@ -38,12 +49,12 @@ fn grad_strided<T: dice_core::Float + Copy>(to: impl Fn(f64) -> T, back: impl Fn
     let opts = DiceOptions { activation: Activation::Softmax, reduction: Reduction::Mean, ..DiceOptions::default() };
     let xr: Vec<f64> = xt.iter().map(|&v| back(v)).collect();
     let r = dice_reference(&TensorView::contiguous("input", &xr, &SHAPE).unwrap(), &target_f64(&l), &opts);
-    for ctx in contexts() {
+    {
         let sentinel = to(7.0);
         let mut buf = vec![sentinel; 48];
         {
             let mut g = TensorViewMut::new("grad", &mut buf, 2, &SHAPE, &[24, 8, 3, -1]).unwrap();
-            let fin = dice_loss_grad(&ctx, &xv, &target, &opts, None, &mut g).unwrap();
+            let fin = dice_loss_grad(ctx, &xv, &target, &opts, None, &mut g).unwrap();
             assert!((fin.loss() - r.loss).abs() < tol, "loss {} vs {}", fin.loss(), r.loss);
         }
         for n in 0..2 {
@@ -67,20 +78,21 @@ fn target_f64(l: &[i64]) -> Target<'_, f64> {
     Target::Labels(Labels::I64(TensorView::contiguous("target", l, &[2, 2, 3]).unwrap()))
 }
 
-#[test]
-fn grad_strided_f64() {
-    grad_strided(|v| v, |v| v, 1e-12);
+fn grad_strided_f64(ctx: &Context) {
+    grad_strided(ctx, |v| v, |v| v, 1e-12);
 }
+on_threads!(grad_strided_f64, grad_strided_f64_1thread, grad_strided_f64_2threads);
 
-#[test]
-fn grad_strided_f32() {
-    grad_strided(|v| v as f32, f64::from, 1e-5);
+fn grad_strided_f32(ctx: &Context) {
+    grad_strided(ctx, |v| v as f32, f64::from, 1e-5);
 }
+on_threads!(grad_strided_f32, grad_strided_f32_1thread, grad_strided_f32_2threads);
 
 /// Dense target, sigmoid, reduction none, the three-step API, an input view with a negative
 /// batch stride.
-#[test]
-fn three_step_dense_negative_batch_stride() {
+on_threads!(three_step_dense_negative_batch_stride, three_step_dense_negative_batch_stride_1thread, three_step_dense_negative_batch_stride_2threads);
+
+fn three_step_dense_negative_batch_stride(ctx: &Context) {
     let (x, l) = inputs();
     let t: Vec<f64> = (0..36).map(|i| if l[(i / 18) * 6 + i % 6] as usize == (i / 6) % 3 { 1.0 } else { 0.0 }).collect();
     // Items stored in reverse order: logical item n sits at physical item 1 - n.
@@ -94,8 +106,8 @@ fn three_step_dense_negative_batch_stride() {
         &Target::Dense(TensorView::contiguous("target", &t, &SHAPE).unwrap()),
         &opts,
     );
-    for ctx in contexts() {
-        let stats = dice_stats(&ctx, &xv, &Target::Dense(tv), &opts).unwrap();
+    {
+        let stats = dice_stats(ctx, &xv, &Target::Dense(tv), &opts).unwrap();
         let fin = dice_finalize(&stats, &opts).unwrap();
         for (a, b) in fin.values().iter().zip(&r.values) {
             assert!((a - b).abs() < 1e-12);
@@ -103,7 +115,7 @@ fn three_step_dense_negative_batch_stride() {
         let coef = fin.coefficients(None).unwrap();
         let mut g = vec![0.0; 36];
         let mut gv = TensorViewMut::contiguous("grad", &mut g, &SHAPE).unwrap();
-        dice_backward(&ctx, &xv, &Target::Dense(tv), &opts, &coef, &mut gv).unwrap();
+        dice_backward(ctx, &xv, &Target::Dense(tv), &opts, &coef, &mut gv).unwrap();
         for (a, b) in g.iter().zip(&r.grad) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
@@ -111,17 +123,18 @@ fn three_step_dense_negative_batch_stride() {
 }
 
 /// The pointwise map's writes (BCE per element) through a reversed view.
-#[test]
-fn pointwise_map_reversed() {
+on_threads!(pointwise_map_reversed, pointwise_map_reversed_1thread, pointwise_map_reversed_2threads);
+
+fn pointwise_map_reversed(ctx: &Context) {
     let (x, l) = inputs();
     let lv = TensorView::contiguous("target", &l, &[2, 2, 3]).unwrap();
     let xv = TensorView::contiguous("input", &x, &SHAPE).unwrap();
     let mut opts = DiceOptions::default();
     opts.pointwise.kind = PointwiseKind::Bce;
-    for ctx in contexts() {
+    {
         let mut out = vec![f64::NAN; 36];
         let mut ov = TensorViewMut::new("out", &mut out, 2, &SHAPE, &[18, 6, 3, -1]).unwrap();
-        dice_pointwise_map(&ctx, &xv, &Target::Labels(Labels::I64(lv)), None, &opts, &mut ov).unwrap();
+        dice_pointwise_map(ctx, &xv, &Target::Labels(Labels::I64(lv)), None, &opts, &mut ov).unwrap();
         for n in 0..2 {
             for c in 0..3 {
                 for s in 0..6 {
@@ -138,8 +151,9 @@ fn pointwise_map_reversed() {
 }
 
 /// Distance transforms (edt line passes), unsigned and signed, 2-D with a reversed axis.
-#[test]
-fn distance_transform_small() {
+on_threads!(distance_transform_small, distance_transform_small_1thread, distance_transform_small_2threads);
+
+fn distance_transform_small(ctx: &Context) {
     let m: [u8; 12] = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
     let mut rev = m;
     for row in rev.chunks_mut(4) {
@@ -147,8 +161,8 @@ fn distance_transform_small() {
     }
     let mv = TensorView::new("mask", &rev, 3, &[3, 4], &[4, -1]).unwrap();
     let spacing = [1.0, 0.5];
-    for ctx in contexts() {
-        let d = distance_transform(&ctx, &mv, &spacing, DistanceMetric::Euclidean).unwrap();
+    {
+        let d = distance_transform(ctx, &mv, &spacing, DistanceMetric::Euclidean).unwrap();
         for i in 0..12 {
             let (y, x) = ((i / 4) as f64, (i % 4) as f64 * 0.5);
             let want = [(0.0, 1.5), (2.0, 1.5)]
@@ -157,42 +171,45 @@ fn distance_transform_small() {
                 .fold(f64::INFINITY, f64::min);
             assert!((d[i] - want).abs() < 1e-12, "edt[{i}] {} vs {want}", d[i]);
         }
-        let s = signed_distance(&ctx, &mv, &spacing).unwrap();
+        let s = signed_distance(ctx, &mv, &spacing).unwrap();
         assert_eq!(s.len(), 12);
         assert!(s[3] <= 0.0 && s[0] > 0.0, "signed distance signs: {s:?}");
-        let t = distance_transform(&ctx, &mv, &spacing, DistanceMetric::Taxicab).unwrap();
+        let t = distance_transform(ctx, &mv, &spacing, DistanceMetric::Taxicab).unwrap();
         assert_eq!(t[0], 1.5);
     }
 }
 
 /// The surface metrics' ball search (band): Hausdorff of two single-voxel masks.
-#[test]
-fn hausdorff_small() {
+on_threads!(hausdorff_small, hausdorff_small_1thread, hausdorff_small_2threads);
+
+fn hausdorff_small(ctx: &Context) {
     let p: [u8; 16] = [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     let g: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
     let pv = TensorView::contiguous("pred", &p, &[1, 1, 4, 4]).unwrap();
     let gv = TensorView::contiguous("gt", &g, &[1, 1, 4, 4]).unwrap();
     let opts = SurfaceOptions { include_background: true, ..SurfaceOptions::default() };
-    for ctx in contexts() {
-        let h = hausdorff_monai(&ctx, &Decisions::Masks(pv), &Decisions::Masks(gv), 1, &opts, None, false).unwrap();
-        let want = (4.0f64 + 4.0).sqrt();
-        let v = h.values();
+    {
+        let h = hausdorff_monai(ctx, &Decisions::Masks(pv), &Decisions::Masks(gv), 1, &opts, None, false).unwrap();
+        // pred at (1, 1), gt at (3, 2).
+        let want = (4.0f64 + 1.0).sqrt();
+        let v = &h.values;
         assert!((v[0] - want).abs() < 1e-12, "hausdorff {v:?} vs {want}");
     }
 }
 
 /// The boundary loss's gradient writes through a reversed view.
-#[test]
-fn boundary_loss_grad_reversed() {
+on_threads!(boundary_loss_grad_reversed, boundary_loss_grad_reversed_1thread, boundary_loss_grad_reversed_2threads);
+
+fn boundary_loss_grad_reversed(ctx: &Context) {
     let (x, _) = inputs();
     let phi: Vec<f64> = (0..36).map(|i| (i % 5) as f64 - 2.0).collect();
     let xv = TensorView::contiguous("input", &x, &SHAPE).unwrap();
     let pv = TensorView::contiguous("phi", &phi, &SHAPE).unwrap();
     let opts = BoundaryLossOptions { activation: Activation::None, include_background: true };
-    for ctx in contexts() {
+    {
         let mut g = vec![f64::NAN; 36];
         let mut gv = TensorViewMut::new("grad", &mut g, 2, &SHAPE, &[18, 6, 3, -1]).unwrap();
-        let loss = boundary_loss(&ctx, &xv, &pv, &opts, Some(&mut gv)).unwrap();
+        let loss = boundary_loss(ctx, &xv, &pv, &opts, Some(&mut gv)).unwrap();
         let want: f64 = x.iter().zip(&phi).map(|(a, b)| a * b).sum::<f64>() / 36.0;
         assert!((loss - want).abs() < 1e-12);
         for i in 0..36 {
