@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
             // SAFETY: DiceLossOptions is integers, floats and raw pointers: all-zero is valid.
             let mut o: DiceLossOptions = unsafe { std::mem::zeroed() };
             // SAFETY: o is a valid, writable DiceLossOptions of DICE_LOSS_OPTIONS_SIZE bytes.
-            let s = unsafe { dice::dice_loss_options_init(&mut o, dice::DICE_LOSS_OPTIONS_SIZE) };
+            let s = unsafe { dice::dice_loss_options_init(&mut o, dice::DICE_LOSS_OPTIONS_SIZE as usize) };
             assert_eq!(s, OK);
             let n = std::mem::size_of::<DiceLossOptions>();
             // SAFETY: o is a plain-old-data repr(C) struct of n bytes.

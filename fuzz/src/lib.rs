@@ -383,9 +383,9 @@ impl Problem {
         let f64_input = b.bool();
         let mut opts: dice::DiceLossOptions = {
             // SAFETY: DiceLossOptions is integers, floats and raw pointers: all-zero is valid.
-            let mut o = unsafe { std::mem::zeroed() };
+            let mut o: dice::DiceLossOptions = unsafe { std::mem::zeroed() };
             // SAFETY: o is a writable DiceLossOptions of DICE_LOSS_OPTIONS_SIZE bytes.
-            let st = unsafe { dice::dice_loss_options_init(&mut o, dice::DICE_LOSS_OPTIONS_SIZE) };
+            let st = unsafe { dice::dice_loss_options_init(&mut o, dice::DICE_LOSS_OPTIONS_SIZE as usize) };
             assert_eq!(st, OK);
             o
         };
