@@ -54,6 +54,11 @@ impl Backend {
     /// Every backend this CPU can run, lowest first.
     pub fn available() -> Vec<Backend> {
         let mut v = vec![Backend::Scalar];
+        // Miri interprets the portable scalar code; the SIMD levels' intrinsics are the
+        // compiler's and out of its scope (and far too slow to interpret).
+        if cfg!(miri) {
+            return v;
+        }
         #[cfg(target_arch = "x86_64")]
         {
             if pulp::x86::V3::try_new().is_some() {

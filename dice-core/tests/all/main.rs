@@ -16,6 +16,7 @@ mod metrics_edt;
 mod metrics_hardening;
 mod metrics_reference;
 mod metrics_surface;
+mod miri_smoke;
 mod pointwise_map;
 mod properties;
 mod reference_cases;
