@@ -47,4 +47,10 @@ stage "C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, 
 bash scripts/test-c.sh
 stage "Python package tests (pytest; installs numpy/pytest into target/python-venv)"
 bash scripts/test-python.sh
+
+stage "Miri: dice-core's unsafe code on the scalar backend, tiny shapes, 1 and 2 threads (nightly)"
+bash scripts/miri.sh
+
+stage "cargo-fuzz smoke: every target of fuzz/ for 60 s (ASan, libFuzzer; long runs: docs/reliability.md)"
+bash scripts/fuzz.sh 60
 echo "ALL TESTS PASSED [${SECONDS}s]"

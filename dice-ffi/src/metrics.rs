@@ -11,7 +11,7 @@ use dice_core::metrics::{
 use dice_core::{Activation, Labels};
 
 use crate::context::{DiceContext, resolve};
-use crate::status::{DiceStatus, FfiResult, fail, guard};
+use crate::status::{DiceStatus, Failure, FfiResult, fail, guard};
 use crate::tensor::{self, DICE_DTYPE_BOOL, DICE_DTYPE_FLOAT, DICE_DTYPE_INT, DICE_DTYPE_UINT, DiceTensor, Parsed};
 
 /// DiceDecisions.kind: integer class indices (uint8/bool/uint16/int32/int64), shaped
@@ -81,6 +81,11 @@ fn classes_arg(num_classes: i64) -> FfiResult<usize> {
     usize::try_from(num_classes).or_else(|_| fail(DiceStatus::BadOption, format!("num_classes = {num_classes} is negative")))
 }
 
+/// The failure of an expected output length that overflows `usize`.
+fn overflow(name: &str) -> Failure {
+    Failure { status: DiceStatus::BadLength, message: format!("{name}: the expected length overflows") }
+}
+
 fn check_len(name: &str, got: usize, expected: usize) -> FfiResult<()> {
     if got != expected {
         return fail(DiceStatus::BadLength, format!("{name} = {got}, expected {expected}"));
@@ -142,8 +147,13 @@ pub unsafe extern "C" fn dice_confusion(
     guard(|| {
         // SAFETY: (all) forwarded contracts.
         let (ctx, p, g) = unsafe { (resolve(ctx)?, decisions("pred", pred)?, decisions("gt", gt)?) };
-        let conf = metrics::confusion(ctx, &p, &g, classes_arg(num_classes)?)?;
-        let mut flat = dice_core::limits::with_capacity("counts", conf.counts().len() * 4)?;
+        let classes = classes_arg(num_classes)?;
+        // The output length is checked before any work.
+        let grid = metrics::pair_grid(&p, &g, classes)?;
+        let len = grid.items.checked_mul(grid.classes).and_then(|k| k.checked_mul(4));
+        check_len("counts_len", counts_len, len.ok_or_else(|| overflow("counts_len"))?)?;
+        let conf = metrics::confusion(ctx, &p, &g, classes)?;
+        let mut flat = dice_core::limits::with_capacity("counts", counts_len)?;
         flat.extend(conf.counts().iter().flat_map(|k| [k.tp, k.fp, k.fn_, k.tn]));
         // SAFETY: forwarded contract.
         unsafe { write("counts", counts_out, counts_len, &flat) }
@@ -540,6 +550,17 @@ pub unsafe extern "C" fn dice_surface_metric(
             include_background: flag("include_background", o.include_background)?,
         };
         let c = classes_arg(num_classes)?;
+        // The output length is checked before any work: N x C_kept x values per entry.
+        let per = match kind {
+            DICE_SURFACE_HAUSDORFF | DICE_SURFACE_AVERAGE_DISTANCE | DICE_SURFACE_DICE => 1,
+            DICE_SURFACE_MEDPY => 4,
+            DICE_SURFACE_BOUNDARY_F => 3,
+            k => return fail(DiceStatus::BadOption, format!("kind = {k} is not a DICE_SURFACE_* value")),
+        };
+        let grid = metrics::pair_grid(&p, &g, c)?;
+        let kept = if so.include_background || grid.classes == 1 { grid.classes } else { grid.classes - 1 };
+        let len = grid.items.checked_mul(kept).and_then(|k| k.checked_mul(per));
+        check_len("out_len", out_len, len.ok_or_else(|| overflow("out_len"))?)?;
         let nan_none = |v: f64| if v.is_nan() { None } else { Some(v) };
         let values: Vec<f64> = match kind {
             DICE_SURFACE_HAUSDORFF => {

@@ -11,6 +11,7 @@
 //! Only the bounding box of the two masks (plus one voxel) is decoded into distance fields.
 
 use crate::context::Context;
+use crate::limits;
 use crate::error::{DiceError, Result};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
 use crate::metrics::edt::{DistanceMetric, check_spacing, transform, unit_spacing};
@@ -101,7 +102,7 @@ fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: u
     let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
     let search = ball(&spacing, &grid.spatial, opts.metric, radius_for(&spacing, SEARCH_BALL), 2 * SEARCH_BALL);
-    let mut out = Vec::with_capacity(grid.items * (grid.classes - first));
+    let mut out = limits::with_capacity("pred", limits::product("pred", &[grid.items, grid.classes - first])?)?;
     for n in 0..grid.items {
         for c in first..grid.classes {
             out.push(match cropped_pair(&grid, &rp, &rg, n, c)? {
@@ -216,7 +217,7 @@ pub fn within_counts(
     let tolerances: Vec<f64> = tolerances.iter().map(|t| t / unit).collect();
     let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, &grid.spatial, opts.metric, t, MAX_BALL)).collect();
-    let mut out = Vec::with_capacity(grid.items * kept);
+    let mut out = limits::with_capacity("pred", limits::product("pred", &[grid.items, kept])?)?;
     for n in 0..grid.items {
         for c in first..grid.classes {
             let Some(pair) = cropped_pair(&grid, &rp, &rg, n, c)? else {

@@ -16,8 +16,8 @@ use dice_core::{
 
 const SHAPE: [usize; 4] = [2, 3, 2, 3];
 
-/// Two tests per case: `<case>_1thread` (Context::single) and `<case>_2threads` (a pool of 2).
-/// scripts/miri.sh runs them under different aliasing models (see docs/reliability.md).
+// Two tests per case: `<case>_1thread` (Context::single) and `<case>_2threads` (a pool of 2).
+// scripts/miri.sh runs them under different aliasing models (see docs/reliability.md).
 macro_rules! on_threads {
     ($case:ident, $one:ident, $two:ident) => {
         #[test]
@@ -37,9 +37,9 @@ fn inputs() -> (Vec<f64>, Vec<i64>) {
     (x, l)
 }
 
-/// The gradient written through a view whose last axis is reversed and whose channel axis
-/// is padded (strides (24, 8, 3, -1), base at the first row's end), compared element-wise
-/// with the oracle; padding elements must stay untouched.
+// The gradient written through a view whose last axis is reversed and whose channel axis
+// is padded (strides (24, 8, 3, -1), base at the first row's end), compared element-wise
+// with the oracle; padding elements must stay untouched.
 fn grad_strided<T: dice_core::Float + Copy>(ctx: &Context, to: impl Fn(f64) -> T, back: impl Fn(T) -> f64, tol: f64) {
     let (x, l) = inputs();
     let xt: Vec<T> = x.iter().map(|&v| to(v)).collect();
@@ -88,8 +88,8 @@ fn grad_strided_f32(ctx: &Context) {
 }
 on_threads!(grad_strided_f32, grad_strided_f32_1thread, grad_strided_f32_2threads);
 
-/// Dense target, sigmoid, reduction none, the three-step API, an input view with a negative
-/// batch stride.
+// Dense target, sigmoid, reduction none, the three-step API, an input view with a negative
+// batch stride.
 on_threads!(three_step_dense_negative_batch_stride, three_step_dense_negative_batch_stride_1thread, three_step_dense_negative_batch_stride_2threads);
 
 fn three_step_dense_negative_batch_stride(ctx: &Context) {
@@ -122,7 +122,7 @@ fn three_step_dense_negative_batch_stride(ctx: &Context) {
     }
 }
 
-/// The pointwise map's writes (BCE per element) through a reversed view.
+// The pointwise map's writes (BCE per element) through a reversed view.
 on_threads!(pointwise_map_reversed, pointwise_map_reversed_1thread, pointwise_map_reversed_2threads);
 
 fn pointwise_map_reversed(ctx: &Context) {
@@ -150,7 +150,7 @@ fn pointwise_map_reversed(ctx: &Context) {
     }
 }
 
-/// Distance transforms (edt line passes), unsigned and signed, 2-D with a reversed axis.
+// Distance transforms (edt line passes), unsigned and signed, 2-D with a reversed axis.
 on_threads!(distance_transform_small, distance_transform_small_1thread, distance_transform_small_2threads);
 
 fn distance_transform_small(ctx: &Context) {
@@ -179,7 +179,7 @@ fn distance_transform_small(ctx: &Context) {
     }
 }
 
-/// The surface metrics' ball search (band): Hausdorff of two single-voxel masks.
+// The surface metrics' ball search (band): Hausdorff of two single-voxel masks.
 on_threads!(hausdorff_small, hausdorff_small_1thread, hausdorff_small_2threads);
 
 fn hausdorff_small(ctx: &Context) {
@@ -197,7 +197,7 @@ fn hausdorff_small(ctx: &Context) {
     }
 }
 
-/// The boundary loss's gradient writes through a reversed view.
+// The boundary loss's gradient writes through a reversed view.
 on_threads!(boundary_loss_grad_reversed, boundary_loss_grad_reversed_1thread, boundary_loss_grad_reversed_2threads);
 
 fn boundary_loss_grad_reversed(ctx: &Context) {
