@@ -57,7 +57,7 @@ pub fn signed_distance_maps<T: Float>(ctx: &Context, gt: &Decisions<'_>, classes
             for r in 0..rows {
                 reader.member_row(n, c, r, &mut scratch, &mut vol[r * len..(r + 1) * len])?;
             }
-            out.extend(signed_from_volume(ctx, &vol, &grid.spatial, &spacing).into_iter().map(T::from_f64));
+            out.extend(signed_from_volume(ctx, &vol, &grid.spatial, &spacing)?.into_iter().map(T::from_f64));
         }
     }
     Ok(out)
@@ -65,6 +65,8 @@ pub fn signed_distance_maps<T: Float>(ctx: &Context, gt: &Decisions<'_>, classes
 
 /// Voxels per parallel task (fixed: tasks must not depend on the thread count).
 const TASK_VOXELS: usize = 1 << 14;
+/// Tasks per batch: the task list and partial sums stay bounded for any batch size N.
+const TASK_BATCH: usize = 1 << 12;
 
 /// The boundary loss, and its input gradient written to `grad` when given (overwritten).
 pub fn boundary_loss<T: Float>(
@@ -107,56 +109,66 @@ pub fn boundary_loss<T: Float>(
     }
     let softmax = opts.activation == Activation::Softmax && c > 1;
     let rows_per_task = (TASK_VOXELS / len.max(1)).max(1);
-    let tasks: Vec<(usize, usize, usize)> = (0..n)
-        .flat_map(|i| (0..rows).step_by(rows_per_task).map(move |r0| (i, r0, (r0 + rows_per_task).min(rows))))
-        .collect();
+    // Task t covers rows [j rows_per_task, (j + 1) rows_per_task) of item t / per_item, with
+    // j = t % per_item; batches of tasks run in order and their sums are added in task order.
+    let per_item = rows.div_ceil(rows_per_task);
+    let task_count = n * per_item; // <= n * voxels, which the view's layout bounds
     let (si, sp) = (input.layout().strides(), phi.layout().strides());
     let k = spatial.len();
-    let totals = ctx.map_ordered(
-        &tasks,
-        n * c * voxels,
-        || (vec![0f64; c], vec![0f64; c]),
-        |(p, g), &(item, r0, r1)| {
-            let mut sum = 0.0;
-            for r in r0..r1 {
-                let oi = input.base() as isize + item as isize * si[0] + row_offset(spatial, &si[2..], r);
-                let op = phi.base() as isize + item as isize * sp[0] + row_offset(spatial, &sp[2..], r);
-                for x in 0..len {
-                    let (xi, xp) = (oi + x as isize * si[k + 1], op + x as isize * sp[k + 1]);
-                    let at = |ch: usize, base: isize, st: &[isize]| (base + ch as isize * st[1]) as usize;
-                    for (ch, v) in p.iter_mut().enumerate() {
-                        *v = input.data()[at(ch, xi, si)].to_f64();
-                    }
-                    activate(p, opts.activation, softmax);
-                    let mut dot = 0.0;
-                    for ch in 0..c {
-                        let w = if ch >= first { phi.data()[at(ch, xp, sp)].to_f64() } else { 0.0 };
-                        sum += w * p[ch];
-                        g[ch] = w / m;
-                        dot += g[ch] * p[ch];
-                    }
-                    if let Some(out) = &out_ptr {
-                        let so = &out.1;
-                        let go = item as isize * so[0] + row_offset(spatial, &so[2..], r) + x as isize * so[k + 1];
+    let mut total = 0.0;
+    let mut batch = Vec::with_capacity(TASK_BATCH.min(task_count));
+    for t0 in (0..task_count).step_by(TASK_BATCH) {
+        batch.clear();
+        batch.extend(t0..(t0 + TASK_BATCH).min(task_count));
+        let sums = ctx.map_ordered(
+            &batch,
+            n * c * voxels,
+            || (vec![0f64; c], vec![0f64; c]),
+            |(p, g), &t| {
+                let (item, r0) = (t / per_item, t % per_item * rows_per_task);
+                let r1 = (r0 + rows_per_task).min(rows);
+                let mut sum = 0.0;
+                for r in r0..r1 {
+                    let oi = input.base() as isize + item as isize * si[0] + row_offset(spatial, &si[2..], r);
+                    let op = phi.base() as isize + item as isize * sp[0] + row_offset(spatial, &sp[2..], r);
+                    for x in 0..len {
+                        let (xi, xp) = (oi + x as isize * si[k + 1], op + x as isize * sp[k + 1]);
+                        let at = |ch: usize, base: isize, st: &[isize]| (base + ch as isize * st[1]) as usize;
+                        for (ch, v) in p.iter_mut().enumerate() {
+                            *v = input.data()[at(ch, xi, si)].to_f64();
+                        }
+                        activate(p, opts.activation, softmax);
+                        let mut dot = 0.0;
                         for ch in 0..c {
-                            let dx = match opts.activation {
-                                Activation::None => g[ch],
-                                Activation::Sigmoid => g[ch] * p[ch] * (1.0 - p[ch]),
-                                Activation::Softmax if softmax => p[ch] * (g[ch] - dot),
-                                Activation::Softmax => g[ch],
-                            };
-                            // SAFETY: `grad` is injective (TensorViewMut) and validated to hold
-                            // every element of this shape; each (item, row, x, ch) is written by
-                            // exactly one task, so writes are disjoint.
-                            unsafe { *out.get().offset(go + ch as isize * so[1]) = T::from_f64(dx) };
+                            let w = if ch >= first { phi.data()[at(ch, xp, sp)].to_f64() } else { 0.0 };
+                            sum += w * p[ch];
+                            g[ch] = w / m;
+                            dot += g[ch] * p[ch];
+                        }
+                        if let Some(out) = &out_ptr {
+                            let so = &out.1;
+                            let go = item as isize * so[0] + row_offset(spatial, &so[2..], r) + x as isize * so[k + 1];
+                            for ch in 0..c {
+                                let dx = match opts.activation {
+                                    Activation::None => g[ch],
+                                    Activation::Sigmoid => g[ch] * p[ch] * (1.0 - p[ch]),
+                                    Activation::Softmax if softmax => p[ch] * (g[ch] - dot),
+                                    Activation::Softmax => g[ch],
+                                };
+                                // SAFETY: `grad` is injective (TensorViewMut) and validated to hold
+                                // every element of this shape; each (item, row, x, ch) is written by
+                                // exactly one task, so writes are disjoint.
+                                unsafe { *out.get().offset(go + ch as isize * so[1]) = T::from_f64(dx) };
+                            }
                         }
                     }
                 }
-            }
-            sum
-        },
-    );
-    Ok(totals.iter().sum::<f64>() / m)
+                sum
+            },
+        );
+        total = sums.iter().fold(total, |acc, s| acc + s);
+    }
+    Ok(total / m)
 }
 
 /// p <- activation(p) in place (softmax stable: max subtracted).

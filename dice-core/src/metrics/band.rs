@@ -7,6 +7,8 @@
 //! paths decide a borderline `d == tau` identically.
 
 use crate::context::Context;
+use crate::error::Result;
+use crate::limits;
 use crate::metrics::edt::DistanceMetric;
 
 /// Grid offsets with their distances (as the transform computes them), closest first.
@@ -121,9 +123,9 @@ pub(crate) fn nearest_in_ball(
     m: DistanceMetric,
     offsets: &[(f64, Vec<isize>)],
     allowed_missing: usize,
-) -> Option<(Vec<f64>, usize)> {
+) -> Result<Option<(Vec<f64>, usize)>> {
     let reach = reach_of(offsets, shape.len());
-    let to = Padded::new(to, shape, &reach);
+    let to = Padded::new(to, shape, &reach)?;
     let flat = flat_offsets(&to.shape, offsets);
     let queries = set_voxels(from);
     let k = shape.len();
@@ -167,7 +169,12 @@ pub(crate) fn nearest_in_ball(
         (found, missing)
     });
     let missing: usize = parts.iter().map(|p| p.1).sum();
-    (missing <= allowed_missing).then(|| (parts.into_iter().flat_map(|p| p.0).collect(), missing))
+    if missing > allowed_missing {
+        return Ok(None);
+    }
+    let mut found = limits::with_capacity("pred", queries.len() - missing)?;
+    parts.into_iter().for_each(|p| found.extend(p.0));
+    Ok(Some((found, missing)))
 }
 
 /// Index of the first offset (closest first) landing on a set voxel of the padded `to`, from
@@ -196,10 +203,12 @@ struct Padded {
 }
 
 impl Padded {
-    fn new(mask: &[u8], shape: &[usize], reach: &[usize]) -> Self {
+    fn new(mask: &[u8], shape: &[usize], reach: &[usize]) -> Result<Self> {
         let k = shape.len();
+        // reach[d] < shape[d] (see `ball`), so the padded extents fit; the product may not.
         let pshape: Vec<usize> = shape.iter().zip(reach).map(|(e, r)| e + 2 * r).collect();
-        let mut out = Padded { mask: vec![0u8; pshape.iter().product()], shape: pshape, reach: reach.to_vec() };
+        let padded = limits::filled("mask", limits::product("mask", &pshape)?, 0u8)?;
+        let mut out = Padded { mask: padded, shape: pshape, reach: reach.to_vec() };
         let len = shape[k - 1];
         let mut index = vec![0usize; k];
         for (r, row) in mask.chunks(len).enumerate() {
@@ -207,7 +216,7 @@ impl Padded {
             let at = out.at(&index);
             out.mask[at..at + len].copy_from_slice(row);
         }
-        out
+        Ok(out)
     }
 
     /// Padded flat index of the unpadded multi-index `index`.
@@ -217,9 +226,9 @@ impl Padded {
 }
 
 /// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
-pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> usize {
+pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> Result<usize> {
     let reach = reach_of(offsets, shape.len());
-    let to = Padded::new(to, shape, &reach);
+    let to = Padded::new(to, shape, &reach)?;
     let flat = flat_offsets(&to.shape, offsets);
     let queries = set_voxels(from);
     let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
@@ -232,5 +241,5 @@ pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize
             })
             .count()
     });
-    parts.iter().sum()
+    Ok(parts.iter().sum())
 }

@@ -13,6 +13,7 @@
 
 use crate::context::Context;
 use crate::error::{DiceError, Result};
+use crate::limits;
 use crate::metrics::band::{SEARCH_BALL, ball, radius_for};
 use crate::metrics::distances::{Need, check_percentile, directed};
 use crate::metrics::edt::{DistanceMetric, contiguous_mask, unit_spacing};
@@ -44,8 +45,10 @@ struct Corners {
 
 impl Corners {
     /// 0/1 mask of the surfels of one side.
-    fn surfels(&self, codes: &[u8]) -> Vec<u8> {
-        codes.iter().map(|&c| (c != 0 && c != self.full) as u8).collect()
+    fn surfels(&self, codes: &[u8]) -> Result<Vec<u8>> {
+        let mut out = limits::with_capacity("mask_gt", codes.len())?;
+        out.extend(codes.iter().map(|&c| (c != 0 && c != self.full) as u8));
+        Ok(out)
     }
 }
 
@@ -70,12 +73,12 @@ fn corners(
         v.iter_mut().for_each(|x| *x = (*x != 0) as u8);
         v
     };
-    let (g, p) = (binary(crop(&g, &shape, &lo, &ext)), binary(crop(&p, &shape, &lo, &ext)));
+    let (g, p) = (binary(crop(&g, &shape, &lo, &ext)?), binary(crop(&p, &shape, &lo, &ext)?));
     let full = if shape.len() == 3 { 255 } else { 15 };
     Ok(Some(Corners {
         shape: ext.iter().map(|e| e + 1).collect(),
-        gt: codes(ctx, &g, &ext),
-        pred: codes(ctx, &p, &ext),
+        gt: codes(ctx, &g, &ext)?,
+        pred: codes(ctx, &p, &ext)?,
         full,
     }))
 }
@@ -112,7 +115,7 @@ fn union_box(a: &[u8], b: &[u8], shape: &[usize]) -> Option<(Vec<usize>, Vec<usi
 /// zero-padded grid (extents `ext + 1`): bit `2^k - 1 - j` holds the voxel `p - 1 + j`,
 /// j in {0, 1}^k read as a binary number (0 outside the mask). Rows of the corner grid are
 /// built from the 2^(k-1) voxel rows they touch; fixed tasks of rows run in parallel.
-fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Vec<u8> {
+fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Result<Vec<u8>> {
     let k = ext.len();
     let n: Vec<usize> = ext.iter().map(|e| e + 1).collect();
     let (len, rows) = (n[k - 1], n[..k - 1].iter().product::<usize>());
@@ -153,7 +156,9 @@ fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Vec<u8> {
             out
         },
     );
-    parts.concat()
+    let mut out = limits::with_capacity("mask_gt", limits::product("mask_gt", &n)?)?;
+    parts.iter().for_each(|p| out.extend_from_slice(p));
+    Ok(out)
 }
 
 /// Number of surfels of the ground truth and of the prediction (the lengths of the lists
@@ -188,14 +193,14 @@ pub fn surface_distances(
     } else {
         contour_lengths_2d([spacing[0], spacing[1]])
     };
-    let (sg, sp) = (c.surfels(&c.gt), c.surfels(&c.pred));
+    let (sg, sp) = (c.surfels(&c.gt)?, c.surfels(&c.pred)?);
     // Distances in units of `unit` (exact scaling), so no squared distance overflows.
     let (scaled, unit) = unit_spacing(spacing);
     let search = ball(&scaled, &c.shape, DistanceMetric::Euclidean, radius_for(&scaled, SEARCH_BALL), 2 * SEARCH_BALL);
-    let toward = |from: &[u8], to: &[u8]| {
-        let mut d = directed(ctx, from, to, &c.shape, &scaled, DistanceMetric::Euclidean, search.as_deref(), Need::All).0;
+    let toward = |from: &[u8], to: &[u8]| -> Result<Vec<f64>> {
+        let mut d = directed(ctx, from, to, &c.shape, &scaled, DistanceMetric::Euclidean, search.as_deref(), Need::All)?.0;
         d.iter_mut().for_each(|v| *v *= unit);
-        d
+        Ok(d)
     };
     let sorted = |distances: Vec<f64>, codes: &[u8]| {
         let areas = codes.iter().filter(|&&v| v != 0 && v != c.full).map(|&v| table[v as usize]);
@@ -203,8 +208,8 @@ pub fn surface_distances(
         pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
         pairs.into_iter().unzip::<f64, f64, Vec<f64>, Vec<f64>>()
     };
-    let (distances_gt_to_pred, surfel_areas_gt) = sorted(toward(&sg, &sp), &c.gt);
-    let (distances_pred_to_gt, surfel_areas_pred) = sorted(toward(&sp, &sg), &c.pred);
+    let (distances_gt_to_pred, surfel_areas_gt) = sorted(toward(&sg, &sp)?, &c.gt);
+    let (distances_pred_to_gt, surfel_areas_pred) = sorted(toward(&sp, &sg)?, &c.pred);
     Ok(SurfaceDistances { distances_gt_to_pred, distances_pred_to_gt, surfel_areas_gt, surfel_areas_pred })
 }
 

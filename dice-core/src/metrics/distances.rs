@@ -109,12 +109,12 @@ fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: u
                 None => EdgeDistances::default(),
                 Some(pair) => {
                     let (ep, eg) = (edges(&pair.pred, &pair.shape), edges(&pair.gt, &pair.shape));
-                    let set = |from: &[u8], to: &[u8]| {
-                        let (mut d, beyond) = directed(ctx, from, to, &pair.shape, &spacing, opts.metric, search.as_deref(), need);
+                    let set = |from: &[u8], to: &[u8]| -> Result<(Vec<f64>, usize)> {
+                        let (mut d, beyond) = directed(ctx, from, to, &pair.shape, &spacing, opts.metric, search.as_deref(), need)?;
                         d.iter_mut().for_each(|v| *v *= unit);
-                        (d, beyond)
+                        Ok((d, beyond))
                     };
-                    let ((pg, pb), (gp, gb)) = (set(&ep, &eg), set(&eg, &ep));
+                    let ((pg, pb), (gp, gb)) = (set(&ep, &eg)?, set(&eg, &ep)?);
                     EdgeDistances { pred_to_gt: pg, gt_to_pred: gp, pred_to_gt_beyond: pb, gt_to_pred_beyond: gb }
                 }
             });
@@ -138,23 +138,27 @@ pub(crate) fn directed(
     m: DistanceMetric,
     search: Option<&[(f64, Vec<isize>)]>,
     need: Need,
-) -> (Vec<f64>, usize) {
+) -> Result<(Vec<f64>, usize)> {
     let count = from.iter().filter(|&&v| v != 0).count();
     if count == 0 {
-        return (Vec::new(), 0);
+        return Ok((Vec::new(), 0));
     }
     if !to.iter().any(|&v| v != 0) {
-        return (vec![f64::INFINITY; count], 0);
+        return Ok((limits::filled("pred", count, f64::INFINITY)?, 0));
     }
     let allowed = match need {
         Need::All => 0,
         Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
     };
-    if let Some((found, beyond)) = search.and_then(|offsets| nearest_in_ball(ctx, from, to, shape, spacing, m, offsets, allowed)) {
+    let found = match search {
+        Some(offsets) => nearest_in_ball(ctx, from, to, shape, spacing, m, offsets, allowed)?,
+        None => None,
+    };
+    if let Some((found, beyond)) = found {
         let root = m == DistanceMetric::Euclidean;
-        return (found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond);
+        return Ok((found.into_iter().map(|d| if root { d.sqrt() } else { d }).collect(), beyond));
     }
-    (distances_at(ctx, from, to, shape, spacing, m), 0)
+    Ok((distances_at(ctx, from, to, shape, spacing, m)?, 0))
 }
 
 fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
@@ -166,21 +170,16 @@ fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
 }
 
 /// Distance from every set voxel of `from` to the nearest set voxel of `to`.
-fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing: &[f64], m: DistanceMetric) -> Vec<f64> {
+fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing: &[f64], m: DistanceMetric) -> Result<Vec<f64>> {
     let count = from.iter().filter(|&&v| v != 0).count();
-    if count == 0 {
-        return Vec::new();
+    if count == 0 || !to.iter().any(|&v| v != 0) {
+        return limits::filled("pred", count, f64::INFINITY);
     }
-    if !to.iter().any(|&v| v != 0) {
-        return vec![f64::INFINITY; count];
-    }
-    let field = transform(ctx, to, true, shape, spacing, m, false);
+    let field = transform(ctx, to, true, shape, spacing, m, false)?;
     let root = m == DistanceMetric::Euclidean;
-    from.iter()
-        .zip(&field)
-        .filter(|(f, _)| **f != 0)
-        .map(|(_, &d)| if root { d.sqrt() } else { d })
-        .collect()
+    let mut out = limits::with_capacity("pred", count)?;
+    out.extend(from.iter().zip(&field).filter(|(f, _)| **f != 0).map(|(_, &d)| if root { d.sqrt() } else { d }));
+    Ok(out)
 }
 
 /// Edge counts of one (item, class) for a tolerance: edges of each side and how many of them
@@ -228,12 +227,12 @@ pub fn within_counts(
             let count = |e: &[u8]| e.iter().filter(|&&v| v != 0).count();
             let tau = tolerances[c - first];
             let (pred_within, gt_within) = match &balls[c - first] {
-                Some(offsets) => (count_within(ctx, &ep, &eg, &pair.shape, offsets), count_within(ctx, &eg, &ep, &pair.shape, offsets)),
+                Some(offsets) => (count_within(ctx, &ep, &eg, &pair.shape, offsets)?, count_within(ctx, &eg, &ep, &pair.shape, offsets)?),
                 None => {
                     let within = |d: Vec<f64>| d.iter().filter(|&&v| v <= tau).count();
                     (
-                        within(distances_at(ctx, &ep, &eg, &pair.shape, &spacing, opts.metric)),
-                        within(distances_at(ctx, &eg, &ep, &pair.shape, &spacing, opts.metric)),
+                        within(distances_at(ctx, &ep, &eg, &pair.shape, &spacing, opts.metric)?),
+                        within(distances_at(ctx, &eg, &ep, &pair.shape, &spacing, opts.metric)?),
                     )
                 }
             };

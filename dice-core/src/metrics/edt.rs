@@ -9,6 +9,7 @@
 
 use crate::context::Context;
 use crate::error::{DiceError, Result};
+use crate::limits;
 use crate::tensor::TensorView;
 
 /// The distance between voxel centres.
@@ -66,32 +67,16 @@ pub(crate) fn transform(
     spacing: &[f64],
     metric: DistanceMetric,
     root: bool,
-) -> Vec<f64> {
+) -> Result<Vec<f64>> {
+    // Passes run in units where the largest spacing is in [1, 2); the first (last axis)
+    // reads the mask directly, and `root` is applied as the last pass writes.
     let (scaled, unit) = unit_spacing(spacing);
-    let mut f = transform_unit(ctx, mask, features_set, shape, &scaled, metric, root);
-    let factor = if metric == DistanceMetric::Euclidean && !root { unit * unit } else { unit };
-    if factor != 1.0 {
-        f.iter_mut().for_each(|v| *v *= factor);
-    }
-    f
-}
-
-/// [`transform`] with spacing in units where the largest is in [1, 2). The first pass (last
-/// axis) reads the mask directly; `root` is applied as the last pass writes.
-fn transform_unit(
-    ctx: &Context,
-    mask: &[u8],
-    features_set: bool,
-    shape: &[usize],
-    spacing: &[f64],
-    metric: DistanceMetric,
-    root: bool,
-) -> Vec<f64> {
+    let spacing = scaled.as_slice();
     let total: usize = shape.iter().product();
     debug_assert_eq!(mask.len(), total);
-    let mut f = vec![0.0f64; total];
+    let mut f = limits::filled("mask", total, 0.0f64)?;
     if total == 0 {
-        return f;
+        return Ok(f);
     }
     let k = shape.len();
     let euclid = metric == DistanceMetric::Euclidean;
@@ -100,7 +85,8 @@ fn transform_unit(
     let len = shape[k - 1];
     let rows = total / len;
     let rows_per_task = (TASK_ELEMS / len).max(1);
-    let tasks: Vec<usize> = (0..rows).step_by(rows_per_task).collect();
+    let mut tasks = limits::with_capacity("mask", rows.div_ceil(rows_per_task))?;
+    tasks.extend((0..rows).step_by(rows_per_task));
     let ptr = SharedMut(f.as_mut_ptr());
     let square = euclid && !(k == 1 && root);
     let s_last = spacing[k - 1];
@@ -121,13 +107,13 @@ fn transform_unit(
         let outer = total / (len * inner);
         // Tasks: (outer index, first column, end column), in fixed order.
         let cols_per_task = (TASK_ELEMS / len).max(PANEL).div_ceil(PANEL) * PANEL;
-        let tasks: Vec<(usize, usize, usize)> = (0..outer)
-            .flat_map(|o| (0..inner).step_by(cols_per_task).map(move |i0| (o, i0, (i0 + cols_per_task).min(inner))))
-            .collect();
+        let mut tasks = limits::with_capacity("mask", outer * inner.div_ceil(cols_per_task))?;
+        tasks.extend((0..outer).flat_map(|o| (0..inner).step_by(cols_per_task).map(move |i0| (o, i0, (i0 + cols_per_task).min(inner)))));
+        // Scratch of min(PANEL, inner) lines per task: at most twice the field per thread.
         ctx.map_ordered(
             &tasks,
             total,
-            || Lines::new(len, PANEL),
+            || Lines::new(len, PANEL.min(inner)),
             |lines, &(o, i0, i1)| {
                 let start = o * len * inner;
                 for p in (i0..i1).step_by(PANEL) {
@@ -140,7 +126,11 @@ fn transform_unit(
             },
         );
     }
-    f
+    let factor = if euclid && !root { unit * unit } else { unit };
+    if factor != 1.0 {
+        f.iter_mut().for_each(|v| *v *= factor);
+    }
+    Ok(f)
 }
 
 /// One row of the first pass: `s * |x - y*|` (squared when `square`), y* the nearest feature
@@ -386,7 +376,7 @@ pub fn distance_transform(
     metric: DistanceMetric,
 ) -> Result<Vec<f64>> {
     let mask = contiguous_mask(features, spacing)?;
-    Ok(transform(ctx, &mask, true, features.shape(), spacing, metric, true))
+    transform(ctx, &mask, true, features.shape(), spacing, metric, true)
 }
 
 /// Signed Euclidean distance map: outside the mask the distance to the nearest mask voxel
@@ -394,19 +384,24 @@ pub fn distance_transform(
 /// mask is empty or full (no boundary). C order over the view's shape.
 pub fn signed_distance(ctx: &Context, mask: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<f64>> {
     let vol = contiguous_mask(mask, spacing)?;
-    Ok(signed_from_volume(ctx, &vol, mask.shape(), spacing))
+    signed_from_volume(ctx, &vol, mask.shape(), spacing)
 }
 
 /// [`signed_distance`] of a C-order volume (spacing already checked).
-pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spacing: &[f64]) -> Vec<f64> {
+pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spacing: &[f64]) -> Result<Vec<f64>> {
     let any_in = vol.iter().any(|&v| v != 0);
     let any_out = vol.contains(&0);
     if !(any_in && any_out) {
-        return vec![0.0; vol.len()];
+        return limits::filled("mask", vol.len(), 0.0);
     }
-    let outside = transform(ctx, vol, true, shape, spacing, DistanceMetric::Euclidean, true);
-    let inside = transform(ctx, vol, false, shape, spacing, DistanceMetric::Euclidean, true);
-    vol.iter().zip(outside.iter().zip(&inside)).map(|(&v, (&o, &i))| if v == 0 { o } else { -i }).collect()
+    let mut outside = transform(ctx, vol, true, shape, spacing, DistanceMetric::Euclidean, true)?;
+    let inside = transform(ctx, vol, false, shape, spacing, DistanceMetric::Euclidean, true)?;
+    for ((o, &i), &v) in outside.iter_mut().zip(&inside).zip(vol) {
+        if v != 0 {
+            *o = -i;
+        }
+    }
+    Ok(outside)
 }
 
 /// The view's values in C order (borrowed when the view is contiguous, else a copy);
@@ -421,7 +416,7 @@ pub(crate) fn contiguous_mask<'a>(v: &TensorView<'a, u8>, spacing: &[f64]) -> Re
     if v.layout() == &crate::tensor::Layout::contiguous("mask", shape)? {
         return Ok(std::borrow::Cow::Borrowed(&v.data()[v.base()..v.base() + n]));
     }
-    let mut out = crate::limits::with_capacity("mask", n)?;
+    let mut out = limits::with_capacity("mask", n)?;
     let mut index = vec![0usize; shape.len()];
     for _ in 0..n {
         out.push(*v.get(&index));

@@ -5,6 +5,7 @@
 //! This is the edge definition of MONAI (`get_mask_edges` without subvoxels) and medpy.
 
 use crate::error::Result;
+use crate::limits;
 use crate::metrics::decisions::{Grid, Reader};
 
 /// Two masks of one (item, class) restricted to a box, C order over `shape`.
@@ -22,9 +23,9 @@ pub(crate) struct CroppedPair {
 pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usize, c: usize) -> Result<Option<CroppedPair>> {
     let (rows, len) = (grid.rows(), grid.row_len());
     let k = grid.spatial.len();
-    let mut pred = vec![0u8; rows * len];
-    let mut gt = vec![0u8; rows * len];
-    let mut scratch = vec![0u32; len];
+    let mut pred = limits::filled("pred", rows * len, 0u8)?;
+    let mut gt = limits::filled("gt", rows * len, 0u8)?;
+    let mut scratch = limits::filled("gt", len, 0u32)?;
     let mut lo = grid.spatial.clone();
     let mut hi = vec![0usize; k];
     let mut index = vec![0usize; k];
@@ -55,14 +56,14 @@ pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usi
     let lo: Vec<usize> = lo.iter().map(|&l| l.saturating_sub(1)).collect();
     let hi: Vec<usize> = hi.iter().zip(&grid.spatial).map(|(&h, &e)| (h + 1).min(e)).collect();
     let shape: Vec<usize> = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
-    Ok(Some(CroppedPair { pred: crop(&pred, &grid.spatial, &lo, &shape), gt: crop(&gt, &grid.spatial, &lo, &shape), shape }))
+    Ok(Some(CroppedPair { pred: crop(&pred, &grid.spatial, &lo, &shape)?, gt: crop(&gt, &grid.spatial, &lo, &shape)?, shape }))
 }
 
 /// Copies the box at `lo` with extents `shape` out of a C-order volume of extents `full`.
-pub(crate) fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> Vec<u8> {
+pub(crate) fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> Result<Vec<u8>> {
     let k = full.len();
     let (len, rows) = (shape[k - 1], shape[..k - 1].iter().product::<usize>());
-    let mut out = Vec::with_capacity(rows * len);
+    let mut out = limits::with_capacity("mask", rows * len)?;
     let mut index = vec![0usize; k];
     for r in 0..rows {
         let mut rest = r;
@@ -74,7 +75,7 @@ pub(crate) fn crop(v: &[u8], full: &[usize], lo: &[usize], shape: &[usize]) -> V
         let start = index.iter().zip(full).fold(0usize, |acc, (&i, &e)| acc * e + i);
         out.extend_from_slice(&v[start..start + len]);
     }
-    out
+    Ok(out)
 }
 
 /// Edge voxels of a C-order 0/1 mask: set, with a face neighbour unset or outside the grid.

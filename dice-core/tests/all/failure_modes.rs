@@ -1,7 +1,11 @@
 //! Failures leave every output untouched, and sizes past what the machine or the library's
 //! limits allow fail with a typed error instead of aborting or hanging.
 
+use dice_core::boundary_loss::signed_distance_maps;
 use dice_core::limits::{MAX_CLASSES, MAX_THREADS};
+use dice_core::metrics::distances::{SurfaceOptions, hausdorff_monai};
+use dice_core::metrics::edt::{DistanceMetric, distance_transform, signed_distance};
+use dice_core::metrics::{Decisions, surface_distances};
 use dice_core::*;
 
 const SENTINEL: f32 = 7.25;
@@ -121,4 +125,44 @@ fn thread_counts_above_the_limit_are_refused_at_once() {
         assert!(t0.elapsed().as_secs() < 1, "refusing {threads} threads took {:?}", t0.elapsed());
     }
     assert!(Context::new(0).unwrap().threads() <= MAX_THREADS);
+}
+
+/// Under an address-space limit (`ulimit -v` in a child process), the metrics' working buffers
+/// that do not fit fail as OutOfMemory: a 256 MiB broadcast mask is copied, and what follows
+/// (2 GiB of f64 distances, the cropped and corner-code buffers of a 2^28-voxel grid) does not fit.
+#[test]
+fn metric_work_buffers_past_memory_fail_cleanly() {
+    const SIDE: usize = 1 << 14;
+    const LIMIT_KIB: usize = 1 << 20;
+    if std::env::var_os("DICE_RLIMIT_CHILD").is_none() {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "failure_modes::metric_work_buffers_past_memory_fail_cleanly", "--nocapture", "--test-threads=1"])
+            .env("DICE_RLIMIT_CHILD", "1")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "child: {:?}\n{stdout}\n{stderr}", out.status);
+        assert!(stdout.contains("1 passed"), "the child ran no test: {stdout}");
+        return;
+    }
+    let oom = |r: std::result::Result<(), DiceError>, what: &str| {
+        assert!(matches!(r, Err(DiceError::OutOfMemory { .. })), "{what}: {r:?}");
+    };
+    let ctx = Context::single();
+    let row: Vec<u8> = (0..SIDE).map(|x| (x < SIDE / 2) as u8).collect();
+    let mask = TensorView::new("mask", &row, 0, &[SIDE, SIDE], &[0, 1]).unwrap();
+    let spacing = [1.0, 1.0];
+    oom(distance_transform(&ctx, &mask, &spacing, DistanceMetric::Euclidean).map(drop), "distance_transform");
+    oom(signed_distance(&ctx, &mask, &spacing).map(drop), "signed_distance");
+    oom(surface_distances(&ctx, &mask, &mask, &spacing).map(drop), "surface_distances");
+    // Left half against right half: the union box is the whole grid.
+    let right: Vec<u8> = row.iter().map(|&v| 1 - v).collect();
+    let batch = |r| Decisions::Masks(TensorView::new("pred", r, 0, &[1, 1, SIDE, SIDE], &[0, 0, 0, 1]).unwrap());
+    let (pred, gt) = (batch(&row), batch(&right));
+    let opts = SurfaceOptions::default();
+    oom(hausdorff_monai(&ctx, &pred, &gt, 1, &opts, None, false).map(drop), "hausdorff_monai");
+    oom(signed_distance_maps::<f32>(&ctx, &gt, 1, &spacing).map(drop), "signed_distance_maps");
 }

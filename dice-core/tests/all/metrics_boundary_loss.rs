@@ -168,3 +168,22 @@ fn bad_input_is_an_error() {
     let lv = TensorView::contiguous("gt", &ok, &[1, 1, 4]).unwrap();
     assert!(signed_distance_maps::<f64>(&ctx, &Decisions::Labels(Labels::I64(lv)), 3, &[0.0]).is_err());
 }
+
+/// More items than one batch of tasks holds (one task per item here): the batches add up to
+/// the direct formula, identically for any thread count.
+#[test]
+fn batches_of_tasks_add_up() {
+    let shape = [9000usize, 2, 1, 3];
+    let mut rng = Rng(5);
+    let n: usize = shape.iter().product();
+    let x: Vec<f64> = (0..n).map(|_| rng.uniform(-3.0, 3.0)).collect();
+    let phi: Vec<f64> = (0..n).map(|_| rng.uniform(-4.0, 4.0)).collect();
+    let xv = TensorView::contiguous("input", &x, &shape).unwrap();
+    let pv = TensorView::contiguous("phi", &phi, &shape).unwrap();
+    let opts = BoundaryLossOptions { activation: Activation::Sigmoid, include_background: true };
+    let want: f64 = x.iter().zip(&phi).map(|(z, p)| p / (1.0 + (-z).exp())).sum::<f64>() / n as f64;
+    let one = boundary_loss(&Context::single(), &xv, &pv, &opts, None).unwrap();
+    assert!((one - want).abs() <= 1e-12 * want.abs().max(1.0), "{one} vs {want}");
+    let two = boundary_loss(&Context::new(2).unwrap(), &xv, &pv, &opts, None).unwrap();
+    assert_eq!(one.to_bits(), two.to_bits());
+}
