@@ -5,8 +5,8 @@ The cases are data (tests/reference/upstream/{monai,smp}_losses.json): "value" c
 upstream inputs, keywords, expected output and that test's own tolerance; "raises" cases name
 what the original rejects (here: a dice.DiceError subclass); the other kinds are the upstream
 relational checks (e.g. DiceFocalLoss == DiceLoss + lambda * FocalLoss) on seeded random inputs.
-Relations that upstream asserts at rtol 1e-7 on float32 results are checked on float64 inputs,
-both as the relation itself and against the installed MONAI's own float64 result.
+Relations that upstream asserts at rtol 1e-7 on float32 results are checked on float64 inputs
+(the relation itself at 1e-7), and against the installed MONAI's own float64 result.
 """
 
 import json
@@ -108,7 +108,10 @@ def test_dice_focal_is_dice_plus_focal(case):
     tw = None if common["weight"] is None else torch.as_tensor(common["weight"], dtype=torch.float64)
     ref = ml.DiceFocalLoss(lambda_focal=lf, softmax=softmax, alpha=alpha, gamma=gamma, **dict(common, weight=tw))(
         torch.from_numpy(pred), torch.from_numpy(label))
-    np.testing.assert_allclose(result, ref.numpy(), rtol=1e-7)
+    # MONAI's float64 focal term carries float32-level rounding (its elementwise values differ from
+    # a float64 evaluation of the same formula by ~1e-6 relative, the library's by ~1e-15), so
+    # the comparison with it uses the loss tables' tolerance
+    np.testing.assert_allclose(result, ref.numpy(), rtol=1e-5, atol=1e-8)
 
 
 def test_ignore_index_label_map_equals_crop():

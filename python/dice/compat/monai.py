@@ -37,14 +37,32 @@ def _monai_none_shape(values, ndim, batch):
     return values.reshape(*lead, *([1] * (ndim - 2)))
 
 
+def _kept(kwargs, input):
+    """The number of channels MONAI keeps: all, or all but the background (never fewer than one)."""
+    channels = input.shape[1]
+    return channels if channels == 1 or kwargs["include_background"] else channels - 1
+
+
 def _single_class_unweighted(kwargs, input):
-    """MONAI applies `weight` only when more than one class is kept (its `num_of_classes != 1`
-    test): with a single kept class the weight is ignored."""
+    """MONAI's Dice term applies `weight` only when more than one class is kept (its
+    `num_of_classes != 1` test): with a single kept class the weight is ignored."""
     if kwargs.get("weight") is None or input.ndim < 2:
         return kwargs
-    channels = input.shape[1]
-    kept = channels if channels == 1 or kwargs["include_background"] else channels - 1
-    return dict(kwargs, weight=None) if kept == 1 else kwargs
+    return dict(kwargs, weight=None) if _kept(kwargs, input) == 1 else kwargs
+
+
+def _check_focal_weight(kwargs, input):
+    """MONAI FocalLoss' rule for its `weight` (here `pointwise_weight`): a scalar applies to every
+    kept channel, a sequence needs one value per kept channel and more than one kept channel."""
+    w = kwargs.get("pointwise_weight")
+    if w is None or w.ndim == 0 or input.ndim < 2:
+        return
+    kept = _kept(kwargs, input)
+    if kept == 1:
+        raise WeightError(f"weight = {w.tolist()} is per class, but only one channel is kept "
+                          "(MONAI: per-class class_weight is not supported for single-channel outputs)")
+    if w.size != kept:
+        raise WeightError(f"weight holds {w.size} values for {kept} kept channels (one per kept channel)")
 
 
 def _monai_ignore(kwargs, input, target, to_onehot_y):
@@ -227,20 +245,14 @@ class FocalLoss(_Loss):
                          focal_alpha=_focal_alpha(alpha),
                          pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
 
-    def _kept(self, input):
-        channels = input.shape[1]
-        return channels if channels == 1 or self.kwargs["include_background"] else channels - 1
-
     def spec(self, input):
         """The library's options: a scalar weight is left to compute() (MONAI applies it to a
         single kept channel too), and with ignore_index "sum" is computed from per-item means."""
         kw = self.kwargs
         if input is None or input.ndim < 2:
             return kw
+        _check_focal_weight(kw, input)
         w = kw["pointwise_weight"]
-        if w is not None and w.ndim and self._kept(input) == 1:
-            raise WeightError(f"weight = {w.tolist()} is per class, but only one channel is kept "
-                              "(MONAI: per-class class_weight is not supported for single-channel outputs)")
         if w is not None and w.ndim == 0:
             kw = dict(kw, pointwise_weight=None)
         if kw["ignore_index"] is not None and kw["reduction"] == "sum":
@@ -254,7 +266,7 @@ class FocalLoss(_Loss):
         target is 0 (-inf * 0)."""
         if input.ndim < 2 or not np.isinf(input).any():
             return None
-        x = input[:, input.shape[1] - self._kept(input):]
+        x = input[:, input.shape[1] - _kept(self.kwargs, input):]
         if self.kwargs["pointwise"] != "softmax_focal":
             return np.isinf(x)
         t = np.asarray(target)
@@ -282,7 +294,7 @@ class FocalLoss(_Loss):
             # The library's mean over kept elements divides by kept voxels x C_kept; MONAI's by the
             # kept voxels: "mean" is C_kept times the library's, and "sum" C_kept times the sum of
             # every item's own mean (each item divided by its own kept voxels).
-            kept = self._kept(input)
+            kept = _kept(self.kwargs, input)
             items = [(input, target)] if reduction == "mean" else \
                 [(input[b:b + 1], np.asarray(target)[b:b + 1]) for b in range(input.shape[0])]
             means = [self._ignored_mean(x, y, return_grad, upstream) for x, y in items]
@@ -333,22 +345,32 @@ class DiceCELoss(_Loss):
 
 class DiceFocalLoss(_Loss):
     """monai.losses.DiceFocalLoss: lambda_dice * DiceLoss + lambda_focal * the SIGMOID FocalLoss on
-    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms. With
-    reduction="none": the Dice values (B, C_kept, 1, ...) broadcast-added to lambda_focal times
-    the focal loss per element (B, C_kept, spatial...)."""
+    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms. With a
+    single kept channel the Dice term ignores it while the focal term still applies a scalar one
+    (a per-class one raises WeightError there, as in MONAI). With reduction="none": the Dice
+    values (B, C_kept, 1, ...) broadcast-added to lambda_focal times the focal loss per element
+    (B, C_kept, spatial...)."""
 
     def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
                  squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
                  gamma=2.0, weight=None, lambda_dice=1.0, lambda_focal=1.0, alpha=None):
         if lambda_dice < 0 or lambda_focal < 0:
             raise OptionError("lambda_dice and lambda_focal should be no less than 0.0.")
+        w = None if weight is None else np.asarray(weight, np.float64)
+        scalar = w is not None and w.ndim == 0
+        if scalar and not w >= 0:
+            raise WeightError(f"weight = {float(w)!r} must be >= 0")
+        # a scalar focal weight is a factor of the focal term: folded into its lambda
         super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
                          softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
-                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
+                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=w,
                          lambda_overlap=float(lambda_dice), pointwise="sigmoid_focal",
-                         pointwise_lambda=float(lambda_focal), focal_gamma=float(gamma),
-                         focal_alpha=_focal_alpha(alpha),
-                         pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
+                         pointwise_lambda=float(lambda_focal) * (float(w) if scalar else 1.0),
+                         focal_gamma=float(gamma), focal_alpha=_focal_alpha(alpha),
+                         pointwise_weight=None if scalar else w)
 
     def spec(self, input):
-        return self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
+        if input is None:
+            return self.kwargs
+        _check_focal_weight(self.kwargs, input)
+        return _single_class_unweighted(self.kwargs, input)
