@@ -9,6 +9,8 @@ grad = d(sum of value)/d(input), in the input's dtype and shape. reduction="none
 shapes: DiceLoss (B, C, 1, ...), or (C, 1, ...) with batch=True.
 """
 
+import copy
+
 import numpy as np
 
 from .. import losses
@@ -25,10 +27,13 @@ __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceC
            "DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
 
 
-def _check_other_act(other_act):
-    if other_act is not None:
-        raise OptionError("other_act is not supported: the activation is fused into the library's "
-                          "passes (sigmoid or softmax); pass probabilities with neither to use another")
+def _check_other_act(other_act, kwargs):
+    if other_act is None:
+        return
+    if not callable(other_act):
+        raise OptionError(f"other_act = {other_act!r} must be callable")
+    if kwargs.get("sigmoid") or kwargs.get("softmax"):
+        raise OptionError("Incompatible values: more than 1 of [sigmoid=True, softmax=True, other_act is not None].")
 
 
 def _monai_none_shape(values, ndim, batch):
@@ -103,15 +108,37 @@ def _monai_ignore(kwargs, input, target, to_onehot_y):
 
 
 class _Loss:
-    """A MONAI loss over the library: subclasses give the option spec and MONAI's "none" shape."""
+    """A MONAI loss over the library: subclasses give the option spec and MONAI's "none" shape.
+
+    `other_act` (MONAI's: a callable applied to the input instead of sigmoid/softmax) is applied
+    to a copy of the input here, in numpy, before the library runs without an activation; it
+    feeds the overlap term only (a CE/focal term reads the raw logits, as in MONAI). The library
+    cannot differentiate it: return_grad=True with other_act raises OptionError (dice.torch
+    applies it in torch, so autograd chains it)."""
+
+    none_keeps_spatial = True  # MONAI's reduction="none" output ends with the spatial axes (kept as 1s)
 
     def __init__(self, to_onehot_y, other_act, **kwargs):
-        _check_other_act(other_act)
+        _check_other_act(other_act, kwargs)
         if kwargs.get("weight") is not None:
             kwargs["weight"] = np.asarray(kwargs["weight"], dtype=np.float64)
         self.kwargs = kwargs
         self.to_onehot_y = to_onehot_y
+        self.other_act = other_act
         losses.family_options(**self.spec(None))  # validates the options now, as MONAI's constructor does
+
+    def split(self):
+        """The loss as a sum of parts without other_act: [(part, reads other_act(input))]. One part
+        when there is no pointwise term; else the overlap part (lambda of the pointwise term 0),
+        which reads other_act(input), and the pointwise part (lambda_overlap 0) on the raw input."""
+        base = copy.copy(self)
+        base.other_act = None
+        if self.kwargs.get("pointwise", "none") == "none":
+            return [(base, True)]
+        overlap, pointwise = copy.copy(base), copy.copy(base)
+        overlap.kwargs = dict(self.kwargs, pointwise_lambda=0.0)
+        pointwise.kwargs = dict(self.kwargs, lambda_overlap=0.0)
+        return [(overlap, True), (pointwise, False)]
 
     def spec(self, input):
         """family_options keywords for this input (None: at construction)."""
@@ -121,8 +148,24 @@ class _Loss:
         return _monai_none_shape(values, input.ndim, self.kwargs.get("batch", False))
 
     def compute(self, input, target, return_grad=False, upstream=None):
-        """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones)."""
+        """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones).
+        A (B, C) input (no spatial axes, MONAI's classification use) is read as one voxel."""
         input = np.asarray(input)
+        if self.other_act is not None:
+            if return_grad:
+                raise OptionError("return_grad=True with other_act: the library cannot differentiate an "
+                                  "arbitrary callable; use dice.torch, where autograd chains other_act")
+            activated = np.asarray(self.other_act(input.copy()))
+            return sum(part.compute(activated if act else input, target)[0] for part, act in self.split()), None
+        if input.ndim == 2:
+            t = np.asarray(target)
+            value, grad = self._compute(input[..., None], t[..., None] if t.ndim == 2 else t, return_grad, upstream)
+            if self.kwargs.get("reduction", "mean") == "none" and self.none_keeps_spatial:
+                value = value[..., 0]
+            return value, None if grad is None else grad[..., 0]
+        return self._compute(input, target, return_grad, upstream)
+
+    def _compute(self, input, target, return_grad, upstream):
         kwargs = self.spec(input)
         target, kwargs = _monai_ignore(kwargs, input, target, self.to_onehot_y)
         if self.kwargs.get("reduction", "mean") == "none" and self.kwargs.get("pointwise", "none") != "none":
@@ -155,7 +198,7 @@ class _Loss:
         focal = focal[:, first:].astype(np.float64)
         grad = None
         if kwargs.get("lambda_overlap", 1.0) == 0.0:
-            value = focal  # FocalLoss
+            value = kwargs.get("pointwise_lambda", 1.0) * focal  # FocalLoss, or DiceFocalLoss' focal part
             if return_grad:
                 grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=True)[2]
         else:
@@ -216,6 +259,8 @@ class TverskyLoss(_Loss):
                          softmax=softmax, reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
                          batch=batch, soft_label=soft_label, ignore_index=ignore_index, overlap="tversky",
                          alpha=float(alpha), beta=float(beta))
+
+    none_keeps_spatial = False
 
     def none_shape(self, values, input):
         return values[0] if self.kwargs["batch"] else values
@@ -280,16 +325,33 @@ class FocalLoss(_Loss):
     def _ignored_mean(self, input, target, return_grad, upstream):
         """The library's mean over kept elements (spec() turns "sum" into "mean"); 0 with a zero
         gradient where every voxel is ignored and the logits are finite (MONAI's 0 / eps)."""
-        value, grad = super().compute(input, target, return_grad, upstream)
+        value, grad = super()._compute(input, target, return_grad, upstream)
         if np.isnan(value) and np.isfinite(input).all():
             value, grad = np.float64(0.0), None if grad is None else np.zeros_like(grad)
         return value, grad
 
-    def compute(self, input, target, return_grad=False, upstream=None):
-        input = np.asarray(input)
+    def _alpha_above_one(self, input, target, return_grad, upstream):
+        """MONAI's focal loss is affine in alpha (alpha t + (1 - alpha)(1 - t), or a per-class alpha
+        on positive targets), so alpha = k a with a in [0, 1] (the library's range) and k > 1
+        gives (1 - k) L(0) + k L(a): two library calls."""
+        alpha = self.kwargs["focal_alpha"]
+        k = float(np.max(alpha))
+        zero, scaled = copy.copy(self), copy.copy(self)
+        zero.kwargs = dict(self.kwargs, focal_alpha=alpha * 0.0)
+        scaled.kwargs = dict(self.kwargs, focal_alpha=alpha / k)
+        (v0, g0), (v1, g1) = (part._compute(input, target, return_grad, upstream) for part in (zero, scaled))
+        value = (1.0 - k) * v0 + k * v1
+        if not return_grad:
+            return value, None
+        return value, g0 * g0.dtype.type(1.0 - k) + g1 * g1.dtype.type(k)
+
+    def _compute(self, input, target, return_grad=False, upstream=None):
+        alpha = self.kwargs["focal_alpha"]
+        if alpha is not None and np.max(alpha) > 1.0 and np.min(alpha) >= 0.0:
+            return self._alpha_above_one(input, target, return_grad, upstream)
         reduction = self.kwargs["reduction"]
         if self.kwargs["ignore_index"] is None or reduction == "none" or input.ndim < 2:
-            value, grad = super().compute(input, target, return_grad, upstream)
+            value, grad = super()._compute(input, target, return_grad, upstream)
         else:
             # The library's mean over kept elements divides by kept voxels x C_kept; MONAI's by the
             # kept voxels: "mean" is C_kept times the library's, and "sum" C_kept times the sum of
