@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _lib
 from ._errors import INT64, UINT32, UINT64, DtypeError, LabelError, LimitError, OptionError, c_int
-from ._tensor import Tensor, doubles
+from ._tensor import Tensor, doubles, host_array
 
 
 def _flag(name, v):
@@ -185,7 +185,7 @@ def prepare_target(input, target, to_onehot_y):
     """
     if target is None or input is None:
         return target
-    t = target if isinstance(target, np.ndarray) else np.asarray(target)
+    t = host_array(target, "target")
     channels = input.shape[1] if input.ndim >= 2 else 0
     if t.dtype.kind == "f":
         if to_onehot_y and channels > 1:
@@ -208,7 +208,7 @@ _DICE_KEYS = ("sigmoid", "softmax", "include_background", "squared_pred", "jacca
 
 
 def _as_input(input):
-    return input if input is None or isinstance(input, np.ndarray) else np.asarray(input)
+    return host_array(input, "input")
 
 
 def _shape(inp, opts):
@@ -224,7 +224,7 @@ def _loss_mask(opts, inp, loss_mask):
     masks are converted to it (the library reads the input's float type)."""
     if loss_mask is None:
         return None
-    m = loss_mask if isinstance(loss_mask, np.ndarray) else np.asarray(loss_mask)
+    m = host_array(loss_mask, "loss_mask")
     if inp.array.dtype.kind == "f" and m.dtype != inp.array.dtype:
         m = m.astype(inp.array.dtype)
     t = Tensor(m, "loss_mask")

@@ -23,21 +23,20 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 import numpy as np
 from torch.autograd.function import once_differentiable
 
-from ._errors import DeviceError, DtypeError
+from ._errors import DtypeError
+from ._tensor import host_array
 from .compat import monai as _monai
 
 _FLOATS = (torch.float32, torch.float64)
 
 
 def _host_view(t, name):
-    """A numpy view of a CPU tensor's memory (same storage and strides)."""
+    """A numpy view of a CPU tensor's memory (same storage and strides); DeviceError off the CPU."""
     if not isinstance(t, torch.Tensor):
         return t  # numpy arrays and array-likes go to the library's own checks
-    if t.device.type != "cpu":
-        raise DeviceError(f"{name} is on {t.device}: dice.torch computes on the CPU (move it with .cpu())")
     if name == "input" and t.dtype not in _FLOATS:
         raise DtypeError(f"input.dtype = {t.dtype} is not supported (torch.float32 or torch.float64)")
-    return t.detach().resolve_conj().resolve_neg().numpy()
+    return host_array(t, name)
 
 
 class _LibraryLoss(torch.autograd.Function):

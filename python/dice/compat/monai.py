@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import losses
 from .._errors import OptionError, WeightError
+from .._tensor import host_array
 from .monai_metrics import (  # re-exported: MONAI's metrics live in monai.metrics
     DiceMetric,
     HausdorffDistanceMetric,
@@ -150,7 +151,7 @@ class _Loss:
     def compute(self, input, target, return_grad=False, upstream=None):
         """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones).
         A (B, C) input (no spatial axes, MONAI's classification use) is read as one voxel."""
-        input = np.asarray(input)
+        input, target = host_array(input, "input"), host_array(target, "target")
         if self.other_act is not None:
             if return_grad:
                 raise OptionError("return_grad=True with other_act: the library cannot differentiate an "
@@ -330,25 +331,36 @@ class FocalLoss(_Loss):
             value, grad = np.float64(0.0), None if grad is None else np.zeros_like(grad)
         return value, grad
 
-    def _alpha_above_one(self, input, target, return_grad, upstream):
-        """MONAI's focal loss is affine in alpha (alpha t + (1 - alpha)(1 - t), or a per-class alpha
-        on positive targets), so alpha = k a with a in [0, 1] (the library's range) and k > 1
-        gives (1 - k) L(0) + k L(a): two library calls."""
-        alpha = self.kwargs["focal_alpha"]
-        k = float(np.max(alpha))
-        zero, scaled = copy.copy(self), copy.copy(self)
-        zero.kwargs = dict(self.kwargs, focal_alpha=alpha * 0.0)
-        scaled.kwargs = dict(self.kwargs, focal_alpha=alpha / k)
-        (v0, g0), (v1, g1) = (part._compute(input, target, return_grad, upstream) for part in (zero, scaled))
-        value = (1.0 - k) * v0 + k * v1
-        if not return_grad:
-            return value, None
-        return value, g0 * g0.dtype.type(1.0 - k) + g1 * g1.dtype.type(k)
+    def _alpha_outside_unit(self, input, target, return_grad, upstream):
+        """MONAI accepts any alpha; the library takes alpha in [0, 1]. MONAI's focal loss is affine
+        in alpha (alpha t + (1 - alpha)(1 - t), or a per-class alpha on positive targets), so with
+        k = max |alpha| and v = alpha / k split into its parts v+ = max(v, 0), v- = max(-v, 0):
+        L(alpha) = L(0) + k (L(v+) - L(v-)), from library calls with alpha in [0, 1]."""
+        alpha = np.asarray(self.kwargs["focal_alpha"], dtype=np.float64)
+        k = float(np.max(np.abs(alpha)))
+        v = alpha / k
+        zero_coef, terms = 1.0, []
+        for c, a in ((k, np.maximum(v, 0.0)), (-k, np.maximum(-v, 0.0))):
+            if a.any():
+                terms.append((c, a))
+            else:
+                zero_coef += c  # L(0) itself
+        terms.append((zero_coef, np.zeros_like(v)))
+        value, grad = 0.0, None
+        for c, a in terms:
+            part = copy.copy(self)
+            part.kwargs = dict(self.kwargs, focal_alpha=float(a) if a.ndim == 0 else a)
+            pv, pg = part._compute(input, target, return_grad, upstream)
+            value = value + c * pv
+            if pg is not None:
+                pg = pg * pg.dtype.type(c)
+                grad = pg if grad is None else grad + pg
+        return value, grad
 
     def _compute(self, input, target, return_grad=False, upstream=None):
         alpha = self.kwargs["focal_alpha"]
-        if alpha is not None and np.max(alpha) > 1.0 and np.min(alpha) >= 0.0:
-            return self._alpha_above_one(input, target, return_grad, upstream)
+        if alpha is not None and (np.min(alpha) < 0.0 or np.max(alpha) > 1.0):
+            return self._alpha_outside_unit(input, target, return_grad, upstream)
         reduction = self.kwargs["reduction"]
         if self.kwargs["ignore_index"] is None or reduction == "none" or input.ndim < 2:
             value, grad = super()._compute(input, target, return_grad, upstream)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import losses
 from .._errors import OptionError, ShapeError
+from .._tensor import host_array
 
 MODES = ("binary", "multiclass", "multilabel")
 
@@ -53,7 +54,7 @@ class _SmpLoss:
         return x, y_true.reshape(b, y_pred.shape[1], -1)
 
     def compute(self, y_pred, y_true, return_grad=False, upstream=None):
-        x, y = np.asarray(y_pred), np.asarray(y_true)
+        x, y = host_array(y_pred, "y_pred"), host_array(y_true, "y_true")
         if y.ndim == 0 or x.ndim < 2 or y.shape[0] != x.shape[0]:
             raise ShapeError(f"y_true.shape = {y.shape} and y_pred.shape = {x.shape} need the same batch size")
         xf, yf = self._flat(x, y)
