@@ -118,6 +118,7 @@ class _Loss:
     applies it in torch, so autograd chains it)."""
 
     none_keeps_spatial = True  # MONAI's reduction="none" output ends with the spatial axes (kept as 1s)
+    flat_input_as_voxel = False  # a (B, C) input is one voxel per item (FocalLoss)
 
     def __init__(self, to_onehot_y, other_act, **kwargs):
         _check_other_act(other_act, kwargs)
@@ -150,7 +151,9 @@ class _Loss:
 
     def compute(self, input, target, return_grad=False, upstream=None):
         """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones).
-        A (B, C) input (no spatial axes, MONAI's classification use) is read as one voxel."""
+        FocalLoss reads a (B, C) input (no spatial axes, MONAI's classification use) as one voxel;
+        the overlap losses raise NdimError there (MONAI's sums over an empty axis list pool the
+        whole batch and every class, a torch artefact rather than a per-item overlap)."""
         input, target = host_array(input, "input"), host_array(target, "target")
         if self.other_act is not None:
             if return_grad:
@@ -158,7 +161,7 @@ class _Loss:
                                   "arbitrary callable; use dice.torch, where autograd chains other_act")
             activated = np.asarray(self.other_act(input.copy()))
             return sum(part.compute(activated if act else input, target)[0] for part, act in self.split()), None
-        if input.ndim == 2:
+        if input.ndim == 2 and self.flat_input_as_voxel:
             t = np.asarray(target)
             value, grad = self._compute(input[..., None], t[..., None] if t.ndim == 2 else t, return_grad, upstream)
             if self.kwargs.get("reduction", "mean") == "none" and self.none_keeps_spatial:
@@ -280,6 +283,8 @@ class FocalLoss(_Loss):
     with ignore_index, the sum over kept elements divided by the number of kept VOXELS (not
     voxels x channels). "sum": per (item, channel) the spatial mean (with ignore_index: the
     spatial sum over that item's kept voxels), summed."""
+
+    flat_input_as_voxel = True
 
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
