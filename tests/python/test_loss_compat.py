@@ -114,12 +114,12 @@ def _smp_case(mode, dtype, spatial, rng, channel_axis):
 
 @pytest.mark.parametrize("dim", list(SPATIAL))
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("mode, channel_axis", [("binary", False), ("binary", True), ("multiclass", False),
+                                                ("multiclass", True), ("multilabel", True)],
+                         ids=["binary-(B,...)", "binary-(B,1,...)", "multiclass-(B,...)", "multiclass-(B,1,...)",
+                              "multilabel"])
 @pytest.mark.parametrize("name", ["DiceLoss", "JaccardLoss", "TverskyLoss"])
-@pytest.mark.parametrize("channel_axis", [False, True], ids=["no_channel_axis", "channel_axis"])
 def test_smp_target_dtypes(name, mode, dtype, dim, channel_axis):
-    if mode == "multilabel" and not channel_axis:
-        pytest.skip("multilabel targets always have the channel axis")
     rng = np.random.default_rng(DTYPES.index(dtype) * 10 + len(dim) + 100 * len(mode))
     x, y, ref_y = _smp_case(mode, dtype, SPATIAL[dim], rng, channel_axis)
     kw = dict(alpha=0.3, beta=0.7, gamma=1.5) if name == "TverskyLoss" else {}
