@@ -186,6 +186,18 @@ def test_focal_alpha_outside_unit_interval(alpha, use_softmax, reduction):
     np.testing.assert_allclose(grad, ref_grad, **_tol("FocalLoss"))
 
 
+@pytest.mark.parametrize("alpha", [2.0, -0.5])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_dice_focal_alpha_outside_unit_interval(alpha, reduction):
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal((2, 3, 4, 4)), rng.integers(0, 2, size=(2, 3, 4, 4)).astype(np.float64)
+    kw = dict(alpha=alpha, sigmoid=True, reduction=reduction, lambda_focal=0.7)
+    value, grad = monai.DiceFocalLoss(**kw)(x, t, return_grad=True)
+    ref_value, ref_grad = _monai_ref("DiceFocalLoss", kw, x, t)
+    np.testing.assert_allclose(value, ref_value, **_tol("DiceFocalLoss"))
+    np.testing.assert_allclose(grad, ref_grad, **_tol("DiceFocalLoss"))
+
+
 OTHER_ACTS = {"tanh": (np.tanh, torch.tanh),
               "log_softmax": (lambda v: v - np.log(np.exp(v).sum(axis=1, keepdims=True)),
                               lambda v: torch.log_softmax(v, dim=1))}

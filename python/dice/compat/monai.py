@@ -117,7 +117,6 @@ class _Loss:
     cannot differentiate it: return_grad=True with other_act raises OptionError (dice.torch
     applies it in torch, so autograd chains it)."""
 
-    none_keeps_spatial = True  # MONAI's reduction="none" output ends with the spatial axes (kept as 1s)
     flat_input_as_voxel = False  # a (B, C) input is one voxel per item (FocalLoss)
 
     def __init__(self, to_onehot_y, other_act, **kwargs):
@@ -161,13 +160,44 @@ class _Loss:
                                   "arbitrary callable; use dice.torch, where autograd chains other_act")
             activated = np.asarray(self.other_act(input.copy()))
             return sum(part.compute(activated if act else input, target)[0] for part, act in self.split()), None
-        if input.ndim == 2 and self.flat_input_as_voxel:
-            t = np.asarray(target)
-            value, grad = self._compute(input[..., None], t[..., None] if t.ndim == 2 else t, return_grad, upstream)
-            if self.kwargs.get("reduction", "mean") == "none" and self.none_keeps_spatial:
-                value = value[..., 0]
-            return value, None if grad is None else grad[..., 0]
-        return self._compute(input, target, return_grad, upstream)
+        flat = input.ndim == 2 and self.flat_input_as_voxel
+        if flat:
+            input, target = input[..., None], (target[..., None] if target.ndim == 2 else target)
+        alpha = self.kwargs.get("focal_alpha")
+        if alpha is not None and (np.min(alpha) < 0.0 or np.max(alpha) > 1.0):
+            value, grad = self._alpha_outside_unit(input, target, return_grad, upstream)
+        else:
+            value, grad = self._compute(input, target, return_grad, upstream)
+        if flat:
+            value = value[..., 0] if self.kwargs["reduction"] == "none" else value
+            grad = None if grad is None else grad[..., 0]
+        return value, grad
+
+    def _alpha_outside_unit(self, input, target, return_grad, upstream):
+        """MONAI accepts any focal alpha; the library takes alpha in [0, 1]. A loss with MONAI's
+        focal term is affine in alpha (alpha t + (1 - alpha)(1 - t), or a per-class alpha on positive targets), so with
+        k = max |alpha| and v = alpha / k split into its parts v+ = max(v, 0), v- = max(-v, 0):
+        L(alpha) = L(0) + k (L(v+) - L(v-)), from library calls with alpha in [0, 1]."""
+        alpha = np.asarray(self.kwargs["focal_alpha"], dtype=np.float64)
+        k = float(np.max(np.abs(alpha)))
+        v = alpha / k
+        zero_coef, terms = 1.0, []
+        for c, a in ((k, np.maximum(v, 0.0)), (-k, np.maximum(-v, 0.0))):
+            if a.any():
+                terms.append((c, a))
+            else:
+                zero_coef += c  # L(0) itself
+        terms.append((zero_coef, np.zeros_like(v)))
+        value, grad = 0.0, None
+        for c, a in terms:
+            part = copy.copy(self)
+            part.kwargs = dict(self.kwargs, focal_alpha=float(a) if a.ndim == 0 else a)
+            pv, pg = part._compute(input, target, return_grad, upstream)
+            value = value + c * pv
+            if pg is not None:
+                pg = pg * pg.dtype.type(c)
+                grad = pg if grad is None else grad + pg
+        return value, grad
 
     def _compute(self, input, target, return_grad, upstream):
         kwargs = self.spec(input)
@@ -264,8 +294,6 @@ class TverskyLoss(_Loss):
                          batch=batch, soft_label=soft_label, ignore_index=ignore_index, overlap="tversky",
                          alpha=float(alpha), beta=float(beta))
 
-    none_keeps_spatial = False
-
     def none_shape(self, values, input):
         return values[0] if self.kwargs["batch"] else values
 
@@ -336,36 +364,7 @@ class FocalLoss(_Loss):
             value, grad = np.float64(0.0), None if grad is None else np.zeros_like(grad)
         return value, grad
 
-    def _alpha_outside_unit(self, input, target, return_grad, upstream):
-        """MONAI accepts any alpha; the library takes alpha in [0, 1]. MONAI's focal loss is affine
-        in alpha (alpha t + (1 - alpha)(1 - t), or a per-class alpha on positive targets), so with
-        k = max |alpha| and v = alpha / k split into its parts v+ = max(v, 0), v- = max(-v, 0):
-        L(alpha) = L(0) + k (L(v+) - L(v-)), from library calls with alpha in [0, 1]."""
-        alpha = np.asarray(self.kwargs["focal_alpha"], dtype=np.float64)
-        k = float(np.max(np.abs(alpha)))
-        v = alpha / k
-        zero_coef, terms = 1.0, []
-        for c, a in ((k, np.maximum(v, 0.0)), (-k, np.maximum(-v, 0.0))):
-            if a.any():
-                terms.append((c, a))
-            else:
-                zero_coef += c  # L(0) itself
-        terms.append((zero_coef, np.zeros_like(v)))
-        value, grad = 0.0, None
-        for c, a in terms:
-            part = copy.copy(self)
-            part.kwargs = dict(self.kwargs, focal_alpha=float(a) if a.ndim == 0 else a)
-            pv, pg = part._compute(input, target, return_grad, upstream)
-            value = value + c * pv
-            if pg is not None:
-                pg = pg * pg.dtype.type(c)
-                grad = pg if grad is None else grad + pg
-        return value, grad
-
     def _compute(self, input, target, return_grad=False, upstream=None):
-        alpha = self.kwargs["focal_alpha"]
-        if alpha is not None and (np.min(alpha) < 0.0 or np.max(alpha) > 1.0):
-            return self._alpha_outside_unit(input, target, return_grad, upstream)
         reduction = self.kwargs["reduction"]
         if self.kwargs["ignore_index"] is None or reduction == "none" or input.ndim < 2:
             value, grad = super()._compute(input, target, return_grad, upstream)
