@@ -3,9 +3,11 @@
 Every function takes `input` (N, C, spatial...) float32/float64 logits or probabilities and
 `target`: dense of the input's shape (float, or bool/integer holding 0/1), or a label map
 (N, 1, spatial...) / (N, spatial...) of any integer dtype or bool (float label maps, MONAI's
-convention with `to_onehot_y`, are converted; see prepare_target). It returns the loss (a float, or per-entry values with reduction="none") and, with
-`return_grad=True`, `(loss, grad)` where grad = d(sum of loss)/d(input), in the input's dtype,
-shape and memory order.
+convention with `to_onehot_y`, are converted; see prepare_target). Arrays may be any DLPack or
+`__array_interface__` object (read in place, see dice._tensor.host_array). It returns the loss
+(a float, or per-entry values with reduction="none") and, with `return_grad=True`,
+`(loss, grad)` where grad = d(sum of loss)/d(input), in the input's dtype, shape and memory
+order.
 
 Reduction "none" gives an array (N, C_kept), or (C_kept,) with batch=True; the compat layers
 reshape it to the originals' shapes.

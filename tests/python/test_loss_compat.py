@@ -131,6 +131,21 @@ def test_smp_target_dtypes(name, mode, dtype, dim, channel_axis):
     np.testing.assert_allclose(grad, xt.grad.numpy(), rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64, np.float32], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("mode", ["binary", "multiclass", "multilabel"])
+@pytest.mark.parametrize("name", ["DiceLoss", "JaccardLoss"])
+def test_smp_ignore_index(name, mode, dtype):
+    rng = np.random.default_rng(["binary", "multiclass", "multilabel"].index(mode))
+    c = 1 if mode == "binary" else 3
+    x = rng.standard_normal((2, c, 4, 5))
+    y = rng.integers(0, 2 if mode != "multiclass" else c, size=(2, 4, 5) if mode != "multilabel" else x.shape)
+    y[..., 0] = 7
+    ref_y = torch.from_numpy(y.astype(np.int64 if mode == "multiclass" else np.float64))
+    value = getattr(smp, name)(mode, ignore_index=7)(x, y.astype(dtype))
+    ref = getattr(smp_ref, name)(mode, ignore_index=7)(torch.from_numpy(x), ref_y)
+    np.testing.assert_allclose(value, ref.item(), rtol=1e-7, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["DiceLoss", "JaccardLoss", "TverskyLoss"])
 def test_smp_binary_flattens_both(name):
     """smp reads binary y_pred and y_true as (B, 1, -1): only the element counts must agree."""
