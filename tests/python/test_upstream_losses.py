@@ -72,6 +72,24 @@ def test_monai_value(case):
         assert grad.shape == x.shape and grad.dtype == x.dtype
 
 
+@pytest.mark.parametrize("case", _params(MONAI_CASES, {"value"}))
+def test_monai_value_torch(case):
+    """The same case with torch tensors through dice.torch (the one-import change)."""
+    torch = pytest.importorskip("torch")
+    from dice import torch as dtorch
+
+    acts = {"tanh": torch.tanh, "log_softmax_channels": lambda v: torch.log_softmax(v, dim=1)}
+    init = dict(case["init"])
+    if "other_act" in init:
+        init["other_act"] = acts[init["other_act"]]
+    x, y = (torch.from_numpy(a) for a in _arrays(case))
+    x.requires_grad_()
+    value = getattr(dtorch, case["cls"])(**init)(x, y)
+    _assert_value(case, value.detach().numpy())
+    value.sum().backward()
+    assert x.grad.shape == x.shape and torch.isfinite(x.grad).all()
+
+
 @pytest.mark.parametrize("case", _params(MONAI_CASES, {"raises"}))
 def test_monai_raises(case):
     cls = getattr(monai, case["cls"])
