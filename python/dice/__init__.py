@@ -7,6 +7,8 @@ Drop-in layers for code written against other libraries live in `dice.compat` (n
 numpy out) and, with torch installed, `dice.torch` (autograd modules).
 """
 
+import importlib
+
 from ._errors import (
     DeviceError,
     DiceError,
@@ -47,11 +49,19 @@ from .losses import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    """`dice.compat` is imported on first use (it is not needed by the core API)."""
+    if name == "compat":
+        return importlib.import_module(".compat", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DeviceError", "DiceError", "DtypeError", "InternalError", "LabelError", "LayoutError",
     "LengthError", "LimitError", "NdimError", "OutOfMemoryError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
-    "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
+    "compat", "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
     "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats", "generalized_dice_loss",
     "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss", "loss", "ramp",
 ]

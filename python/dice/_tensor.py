@@ -1,4 +1,8 @@
-"""numpy array -> DiceTensor, zero-copy for any layout numpy can describe.
+"""Array-likes -> numpy arrays -> DiceTensor, zero-copy for any layout numpy can describe.
+
+`host_array` takes any object exposing its memory: `__dlpack__` (torch, JAX, CuPy...) through
+numpy.from_dlpack, `__array_interface__` / `__array__` through numpy.asarray; strides are kept
+as they are (a permuted or sliced view is read in place, never made contiguous).
 
 numpy strides are in bytes; DiceTensor strides are in elements, so each byte stride must be a
 multiple of the item size (always true except for views into structured arrays). Negative
@@ -10,8 +14,33 @@ import ctypes
 
 import numpy as np
 
-from ._errors import DtypeError, LayoutError, NullPointerError
+from ._errors import DeviceError, DtypeError, LayoutError, NullPointerError
 from ._lib import DiceTensor
+
+_DL_CPU = 1  # DLPack kDLCPU
+
+
+def host_array(obj, name):
+    """`obj` as a numpy array on the same memory: ndarrays as they are, DLPack producers through
+    numpy.from_dlpack (a torch tensor that requires grad is read through .detach(), the same
+    memory), anything else through numpy.asarray (zero-copy for `__array_interface__`). None
+    stays None. A tensor on a non-CPU device raises DeviceError naming `.cpu()`."""
+    if obj is None or isinstance(obj, np.ndarray):
+        return obj
+    if hasattr(obj, "__dlpack__"):
+        try:
+            device = int(obj.__dlpack_device__()[0]) if hasattr(obj, "__dlpack_device__") else _DL_CPU
+        except (BufferError, RuntimeError, TypeError, ValueError):  # a device DLPack cannot name (torch "meta")
+            device = None
+        if device != _DL_CPU:
+            where = getattr(obj, "device", f"DLPack device type {device}")
+            raise DeviceError(f"{name} is on {where}: the library computes on the host; move it there "
+                              f"first ({name}.cpu() in torch, jax.device_get({name}) in JAX)")
+        if getattr(obj, "requires_grad", False):
+            obj = obj.detach()
+        return np.from_dlpack(obj)
+    return np.asarray(obj)
+
 
 # numpy dtype kind -> DLPack type code
 _CODES = {"f": 2, "i": 0, "u": 1, "b": 6}
@@ -25,7 +54,7 @@ class Tensor:
     def __init__(self, array, name):
         if array is None:
             raise NullPointerError(f"{name} is None")
-        a = array if isinstance(array, np.ndarray) else np.asarray(array)
+        a = host_array(array, name)
         dt = a.dtype
         code = _CODES.get(dt.kind)
         if code is None or dt.fields is not None or dt.subdtype is not None:

@@ -1,11 +1,13 @@
 """Functional losses with MONAI's keyword names and defaults, numpy in and numpy out.
 
 Every function takes `input` (N, C, spatial...) float32/float64 logits or probabilities and
-`target`: dense of the input's shape, or a label map (N, 1, spatial...) / (N, spatial...) of
-bool/uint8/uint16/int32/int64 (float label maps, MONAI's convention with `to_onehot_y`, are
-converted). It returns the loss (a float, or per-entry values with reduction="none") and, with
-`return_grad=True`, `(loss, grad)` where grad = d(sum of loss)/d(input), in the input's dtype,
-shape and memory order.
+`target`: dense of the input's shape (float, or bool/integer holding 0/1), or a label map
+(N, 1, spatial...) / (N, spatial...) of any integer dtype or bool (float label maps, MONAI's
+convention with `to_onehot_y`, are converted; see prepare_target). Arrays may be any DLPack or
+`__array_interface__` object (read in place, see dice._tensor.host_array). It returns the loss
+(a float, or per-entry values with reduction="none") and, with `return_grad=True`,
+`(loss, grad)` where grad = d(sum of loss)/d(input), in the input's dtype, shape and memory
+order.
 
 Reduction "none" gives an array (N, C_kept), or (C_kept,) with batch=True; the compat layers
 reshape it to the originals' shapes.
@@ -17,7 +19,7 @@ import numpy as np
 
 from . import _lib
 from ._errors import INT64, UINT32, UINT64, DtypeError, LabelError, LimitError, OptionError, c_int
-from ._tensor import Tensor, doubles
+from ._tensor import Tensor, doubles, host_array
 
 
 def _flag(name, v):
@@ -155,35 +157,52 @@ def _is_default(value, default):
     return np.array_equal(np.asarray(value), np.asarray(default))
 
 
+# integer target dtypes the library does not read -> the one it reads that holds all their values
+_WIDER_LABELS = {np.dtype(np.int8): np.int32, np.dtype(np.int16): np.int32, np.dtype(np.uint32): np.int64,
+                 np.dtype(np.uint64): np.int64}
+
+
+def float_labels(t):
+    """A float label map as int64 (one pass); LabelError names a non-integral value."""
+    with np.errstate(invalid="ignore"):  # NaN/inf cast to garbage, caught by the comparison
+        labels = t.astype(np.int64)
+    if not np.array_equal(labels, t):
+        bad = float(t[labels != t].reshape(-1)[0])
+        raise LabelError(f"target holds the non-integral label {bad!r} (a label map holds class indices)")
+    return labels
+
+
 def prepare_target(input, target, to_onehot_y):
-    """The target array the library reads (zero-copy unless a conversion is needed).
+    """The target array the library reads: zero-copy when it already reads the dtype, else one
+    conversion (never a chain of temporaries):
 
     - float label map with to_onehot_y (C > 1): checked integral, converted to int64;
     - integer/bool target of the input's shape without to_onehot_y (C > 1): a one-hot
       encoding, cast to the input's dtype (MONAI reads it as dense);
     - dense float target of another float dtype: cast to the input's dtype;
+    - int8/int16 labels widened to int32, uint32/uint64 to int64 (uint64 values above the int64
+      range raise LabelError);
     - anything else is passed as is (the library validates it).
     With a single channel, to_onehot_y is ignored (as in MONAI).
     """
     if target is None or input is None:
         return target
-    t = target if isinstance(target, np.ndarray) else np.asarray(target)
+    t = host_array(target, "target")
     channels = input.shape[1] if input.ndim >= 2 else 0
     if t.dtype.kind == "f":
         if to_onehot_y and channels > 1:
-            with np.errstate(invalid="ignore"):  # NaN/inf cast to garbage, caught by the comparison
-                labels = t.astype(np.int64)
-            if not np.array_equal(labels, t):
-                bad = float(t[labels != t].reshape(-1)[0])
-                raise LabelError(f"target holds the non-integral label {bad!r} (to_onehot_y=True "
-                                 "reads the target as a label map)")
-            return labels
+            return float_labels(t)
         if input.dtype.kind == "f" and t.dtype != input.dtype:
             return t.astype(input.dtype)
         return t
     if t.dtype.kind in "iub" and not to_onehot_y and channels > 1 and t.shape == input.shape:
         return t.astype(input.dtype if input.dtype.kind == "f" else np.float64)
-    return t
+    wider = _WIDER_LABELS.get(t.dtype)
+    if wider is None:
+        return t
+    if t.dtype == np.uint64 and t.size and t.max() > np.iinfo(np.int64).max:
+        raise LabelError(f"target holds the label {int(t.max())}, beyond any class index")
+    return t.astype(wider)
 
 
 _DICE_KEYS = ("sigmoid", "softmax", "include_background", "squared_pred", "jaccard", "smooth_nr", "smooth_dr",
@@ -191,7 +210,7 @@ _DICE_KEYS = ("sigmoid", "softmax", "include_background", "squared_pred", "jacca
 
 
 def _as_input(input):
-    return input if input is None or isinstance(input, np.ndarray) else np.asarray(input)
+    return host_array(input, "input")
 
 
 def _shape(inp, opts):
@@ -207,7 +226,7 @@ def _loss_mask(opts, inp, loss_mask):
     masks are converted to it (the library reads the input's float type)."""
     if loss_mask is None:
         return None
-    m = loss_mask if isinstance(loss_mask, np.ndarray) else np.asarray(loss_mask)
+    m = host_array(loss_mask, "loss_mask")
     if inp.array.dtype.kind == "f" and m.dtype != inp.array.dtype:
         m = m.astype(inp.array.dtype)
     t = Tensor(m, "loss_mask")

@@ -8,10 +8,13 @@ Each module is an nn.Module over a `torch.autograd.Function` that calls the libr
 tensors' memory (numpy views of the same storage and strides: no copy). With mean/sum reduction
 the forward computes the gradient in the same pass and the backward scales it by the incoming
 gradient; with reduction="none" the backward calls the library again with one upstream value per
-entry. Only CPU tensors are accepted (the library runs on the host); double backward is not
-supported. The library computes no gradient with respect to the target: a target that
-requires grad (where autograd is recording) raises NotImplementedError instead of silently
-getting none; detach it (target.detach()) to train on it as a constant.
+entry. `other_act` is applied in torch before the library call (which then runs without an
+activation), so autograd differentiates through it; with DiceCELoss/DiceFocalLoss it feeds the
+overlap term only, the CE/focal term reads the raw input (as in MONAI). Only CPU tensors are
+accepted (the library runs on the host); double backward is not supported. The library
+computes no gradient with respect to the target: a target that requires grad (where autograd
+is recording) raises NotImplementedError instead of silently getting none; detach it
+(target.detach()) to train on it as a constant.
 """
 
 try:
@@ -23,21 +26,20 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 import numpy as np
 from torch.autograd.function import once_differentiable
 
-from ._errors import DeviceError, DtypeError
+from ._errors import DtypeError
+from ._tensor import host_array
 from .compat import monai as _monai
 
 _FLOATS = (torch.float32, torch.float64)
 
 
 def _host_view(t, name):
-    """A numpy view of a CPU tensor's memory (same storage and strides)."""
+    """A numpy view of a CPU tensor's memory (same storage and strides); DeviceError off the CPU."""
     if not isinstance(t, torch.Tensor):
         return t  # numpy arrays and array-likes go to the library's own checks
-    if t.device.type != "cpu":
-        raise DeviceError(f"{name} is on {t.device}: dice.torch computes on the CPU (move it with .cpu())")
     if name == "input" and t.dtype not in _FLOATS:
         raise DtypeError(f"input.dtype = {t.dtype} is not supported (torch.float32 or torch.float64)")
-    return t.detach().resolve_conj().resolve_neg().numpy()
+    return host_array(t, name)
 
 
 class _LibraryLoss(torch.autograd.Function):
@@ -88,7 +90,12 @@ class _Loss(torch.nn.Module):
             raise NotImplementedError(
                 f"target requires grad: {type(self).__name__} computes no gradient with respect to the "
                 "target (only the input); pass target.detach() to treat it as a constant")
-        return _LibraryLoss.apply(input, target, self.impl)
+        if self.impl.other_act is None:
+            return _LibraryLoss.apply(input, target, self.impl)
+        # other_act runs in torch (autograd chains it); the library then runs without an activation
+        activated = self.impl.other_act(input)
+        parts = [_LibraryLoss.apply(activated if act else input, target, part) for part, act in self.impl.split()]
+        return parts[0] if len(parts) == 1 else parts[0] + parts[1]
 
 
 class DiceLoss(_Loss):

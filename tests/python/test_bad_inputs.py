@@ -90,7 +90,8 @@ ROWS = [
     # the MONAI functional forms
     ("focal-gamma-negative", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, gamma=-1.0), dice.OptionError,
      "gamma"),
-    ("focal-alpha-range", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, alpha=2.0), dice.OptionError, "alpha"),
+    ("focal-alpha-length", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, alpha=[0.1, 0.5]), dice.WeightError,
+     "2 values"),
     ("focal-weight-negative", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, weight=[1, -1, 1]),
      dice.WeightError, "weight"),
     ("tversky-ignore-huge", dice.tversky_loss, (X, LAB), dict(to_onehot_y=True, ignore_index=2**64 + 1),

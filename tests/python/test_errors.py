@@ -49,8 +49,11 @@ def test_input_dtype_rejected_in_python(bad):
 
 
 def test_target_dtype():
-    _raises(dice.DtypeError, "target", X, T.astype(np.int8))
-    _raises(dice.DtypeError, "target", X, T.astype(np.uint64))
+    _raises(dice.DtypeError, "target", X, T.astype(np.complex64))
+    _raises(dice.LabelError, "beyond any class index", X, np.full(T.shape, 2**63, np.uint64))
+    expected = dice.dice_loss(X, T, softmax=True)
+    for dtype in (np.int8, np.int16, np.uint32, np.uint64):  # widened in one pass to a dtype the library reads
+        assert dice.dice_loss(X, T.astype(dtype), softmax=True) == expected
 
 
 def test_byte_order_alignment_and_item_strides():

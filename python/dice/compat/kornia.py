@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import losses
 from .._errors import OptionError, ShapeError
+from .._tensor import host_array
 
 
 def _check(pred, target):
@@ -52,7 +53,7 @@ def _present_mean(pred, target, ignore_index, weight, return_grad, **options):
 
 
 def dice_loss(pred, target, average="micro", eps=1e-8, weight=None, ignore_index=-100, return_grad=False):
-    pred = np.asarray(pred)
+    pred, target = host_array(pred, "pred"), host_array(target, "target")
     _check(pred, target)
     if average not in ("micro", "macro"):
         raise OptionError(f"The `average` has to be one of {{'micro', 'macro'}}. Got: {average}")
@@ -68,7 +69,7 @@ def dice_loss(pred, target, average="micro", eps=1e-8, weight=None, ignore_index
 
 
 def tversky_loss(pred, target, alpha, beta, eps=1e-8, ignore_index=-100, return_grad=False):
-    pred = np.asarray(pred)
+    pred, target = host_array(pred, "pred"), host_array(target, "target")
     _check(pred, target)
     return _present_mean(pred, target, ignore_index, None, return_grad, smooth_dr=float(eps), overlap="tversky",
                          alpha=float(alpha), beta=float(beta))

@@ -9,10 +9,13 @@ grad = d(sum of value)/d(input), in the input's dtype and shape. reduction="none
 shapes: DiceLoss (B, C, 1, ...), or (C, 1, ...) with batch=True.
 """
 
+import copy
+
 import numpy as np
 
 from .. import losses
 from .._errors import OptionError, WeightError
+from .._tensor import host_array
 from .monai_metrics import (  # re-exported: MONAI's metrics live in monai.metrics
     DiceMetric,
     HausdorffDistanceMetric,
@@ -25,10 +28,13 @@ __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceC
            "DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
 
 
-def _check_other_act(other_act):
-    if other_act is not None:
-        raise OptionError("other_act is not supported: the activation is fused into the library's "
-                          "passes (sigmoid or softmax); pass probabilities with neither to use another")
+def _check_other_act(other_act, kwargs):
+    if other_act is None:
+        return
+    if not callable(other_act):
+        raise OptionError(f"other_act = {other_act!r} must be callable")
+    if kwargs.get("sigmoid") or kwargs.get("softmax"):
+        raise OptionError("Incompatible values: more than 1 of [sigmoid=True, softmax=True, other_act is not None].")
 
 
 def _monai_none_shape(values, ndim, batch):
@@ -37,14 +43,32 @@ def _monai_none_shape(values, ndim, batch):
     return values.reshape(*lead, *([1] * (ndim - 2)))
 
 
+def _kept(kwargs, input):
+    """The number of channels MONAI keeps: all, or all but the background (never fewer than one)."""
+    channels = input.shape[1]
+    return channels if channels == 1 or kwargs["include_background"] else channels - 1
+
+
 def _single_class_unweighted(kwargs, input):
-    """MONAI applies `weight` only when more than one class is kept (its `num_of_classes != 1`
-    test): with a single kept class the weight is ignored."""
+    """MONAI's Dice term applies `weight` only when more than one class is kept (its
+    `num_of_classes != 1` test): with a single kept class the weight is ignored."""
     if kwargs.get("weight") is None or input.ndim < 2:
         return kwargs
-    channels = input.shape[1]
-    kept = channels if channels == 1 or kwargs["include_background"] else channels - 1
-    return dict(kwargs, weight=None) if kept == 1 else kwargs
+    return dict(kwargs, weight=None) if _kept(kwargs, input) == 1 else kwargs
+
+
+def _check_focal_weight(kwargs, input):
+    """MONAI FocalLoss' rule for its `weight` (here `pointwise_weight`): a scalar applies to every
+    kept channel, a sequence needs one value per kept channel and more than one kept channel."""
+    w = kwargs.get("pointwise_weight")
+    if w is None or w.ndim == 0 or input.ndim < 2:
+        return
+    kept = _kept(kwargs, input)
+    if kept == 1:
+        raise WeightError(f"weight = {w.tolist()} is per class, but only one channel is kept "
+                          "(MONAI: per-class class_weight is not supported for single-channel outputs)")
+    if w.size != kept:
+        raise WeightError(f"weight holds {w.size} values for {kept} kept channels (one per kept channel)")
 
 
 def _monai_ignore(kwargs, input, target, to_onehot_y):
@@ -85,15 +109,37 @@ def _monai_ignore(kwargs, input, target, to_onehot_y):
 
 
 class _Loss:
-    """A MONAI loss over the library: subclasses give the option spec and MONAI's "none" shape."""
+    """A MONAI loss over the library: subclasses give the option spec and MONAI's "none" shape.
+
+    `other_act` (MONAI's: a callable applied to the input instead of sigmoid/softmax) is applied
+    to a copy of the input here, in numpy, before the library runs without an activation; it
+    feeds the overlap term only (a CE/focal term reads the raw logits, as in MONAI). The library
+    cannot differentiate it: return_grad=True with other_act raises OptionError (dice.torch
+    applies it in torch, so autograd chains it)."""
+
+    flat_input_as_voxel = False  # a (B, C) input is one voxel per item (FocalLoss)
 
     def __init__(self, to_onehot_y, other_act, **kwargs):
-        _check_other_act(other_act)
+        _check_other_act(other_act, kwargs)
         if kwargs.get("weight") is not None:
             kwargs["weight"] = np.asarray(kwargs["weight"], dtype=np.float64)
         self.kwargs = kwargs
         self.to_onehot_y = to_onehot_y
+        self.other_act = other_act
         losses.family_options(**self.spec(None))  # validates the options now, as MONAI's constructor does
+
+    def split(self):
+        """The loss as a sum of parts without other_act: [(part, reads other_act(input))]. One part
+        when there is no pointwise term; else the overlap part (lambda of the pointwise term 0),
+        which reads other_act(input), and the pointwise part (lambda_overlap 0) on the raw input."""
+        base = copy.copy(self)
+        base.other_act = None
+        if self.kwargs.get("pointwise", "none") == "none":
+            return [(base, True)]
+        overlap, pointwise = copy.copy(base), copy.copy(base)
+        overlap.kwargs = dict(self.kwargs, pointwise_lambda=0.0)
+        pointwise.kwargs = dict(self.kwargs, lambda_overlap=0.0)
+        return [(overlap, True), (pointwise, False)]
 
     def spec(self, input):
         """family_options keywords for this input (None: at construction)."""
@@ -103,8 +149,57 @@ class _Loss:
         return _monai_none_shape(values, input.ndim, self.kwargs.get("batch", False))
 
     def compute(self, input, target, return_grad=False, upstream=None):
-        """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones)."""
-        input = np.asarray(input)
+        """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones).
+        FocalLoss reads a (B, C) input (no spatial axes, MONAI's classification use) as one voxel;
+        the overlap losses raise NdimError there (MONAI's sums over an empty axis list pool the
+        whole batch and every class, a torch artefact rather than a per-item overlap)."""
+        input, target = host_array(input, "input"), host_array(target, "target")
+        if self.other_act is not None:
+            if return_grad:
+                raise OptionError("return_grad=True with other_act: the library cannot differentiate an "
+                                  "arbitrary callable; use dice.torch, where autograd chains other_act")
+            activated = np.asarray(self.other_act(input.copy()))
+            return sum(part.compute(activated if act else input, target)[0] for part, act in self.split()), None
+        flat = input.ndim == 2 and self.flat_input_as_voxel
+        if flat:
+            input, target = input[..., None], (target[..., None] if target.ndim == 2 else target)
+        alpha = self.kwargs.get("focal_alpha")
+        if alpha is not None and (np.min(alpha) < 0.0 or np.max(alpha) > 1.0):
+            value, grad = self._alpha_outside_unit(input, target, return_grad, upstream)
+        else:
+            value, grad = self._compute(input, target, return_grad, upstream)
+        if flat:
+            value = value[..., 0] if self.kwargs["reduction"] == "none" else value
+            grad = None if grad is None else grad[..., 0]
+        return value, grad
+
+    def _alpha_outside_unit(self, input, target, return_grad, upstream):
+        """MONAI accepts any focal alpha; the library takes alpha in [0, 1]. A loss with MONAI's
+        focal term is affine in alpha (alpha t + (1 - alpha)(1 - t), or a per-class alpha on positive targets), so with
+        k = max |alpha| and v = alpha / k split into its parts v+ = max(v, 0), v- = max(-v, 0):
+        L(alpha) = L(0) + k (L(v+) - L(v-)), from library calls with alpha in [0, 1]."""
+        alpha = np.asarray(self.kwargs["focal_alpha"], dtype=np.float64)
+        k = float(np.max(np.abs(alpha)))
+        v = alpha / k
+        zero_coef, terms = 1.0, []
+        for c, a in ((k, np.maximum(v, 0.0)), (-k, np.maximum(-v, 0.0))):
+            if a.any():
+                terms.append((c, a))
+            else:
+                zero_coef += c  # L(0) itself
+        terms.append((zero_coef, np.zeros_like(v)))
+        value, grad = 0.0, None
+        for c, a in terms:
+            part = copy.copy(self)
+            part.kwargs = dict(self.kwargs, focal_alpha=float(a) if a.ndim == 0 else a)
+            pv, pg = part._compute(input, target, return_grad, upstream)
+            value = value + c * pv
+            if pg is not None:
+                pg = pg * pg.dtype.type(c)
+                grad = pg if grad is None else grad + pg
+        return value, grad
+
+    def _compute(self, input, target, return_grad, upstream):
         kwargs = self.spec(input)
         target, kwargs = _monai_ignore(kwargs, input, target, self.to_onehot_y)
         if self.kwargs.get("reduction", "mean") == "none" and self.kwargs.get("pointwise", "none") != "none":
@@ -137,7 +232,7 @@ class _Loss:
         focal = focal[:, first:].astype(np.float64)
         grad = None
         if kwargs.get("lambda_overlap", 1.0) == 0.0:
-            value = focal  # FocalLoss
+            value = kwargs.get("pointwise_lambda", 1.0) * focal  # FocalLoss, or DiceFocalLoss' focal part
             if return_grad:
                 grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=True)[2]
         else:
@@ -217,6 +312,8 @@ class FocalLoss(_Loss):
     voxels x channels). "sum": per (item, channel) the spatial mean (with ignore_index: the
     spatial sum over that item's kept voxels), summed."""
 
+    flat_input_as_voxel = True
+
     def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
                  reduction="mean", use_softmax=False, ignore_index=None):
         # No Dice term (lambda 0), so its activation is free: the softmax one lets a softmax
@@ -227,20 +324,14 @@ class FocalLoss(_Loss):
                          focal_alpha=_focal_alpha(alpha),
                          pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
 
-    def _kept(self, input):
-        channels = input.shape[1]
-        return channels if channels == 1 or self.kwargs["include_background"] else channels - 1
-
     def spec(self, input):
         """The library's options: a scalar weight is left to compute() (MONAI applies it to a
         single kept channel too), and with ignore_index "sum" is computed from per-item means."""
         kw = self.kwargs
         if input is None or input.ndim < 2:
             return kw
+        _check_focal_weight(kw, input)
         w = kw["pointwise_weight"]
-        if w is not None and w.ndim and self._kept(input) == 1:
-            raise WeightError(f"weight = {w.tolist()} is per class, but only one channel is kept "
-                              "(MONAI: per-class class_weight is not supported for single-channel outputs)")
         if w is not None and w.ndim == 0:
             kw = dict(kw, pointwise_weight=None)
         if kw["ignore_index"] is not None and kw["reduction"] == "sum":
@@ -254,7 +345,7 @@ class FocalLoss(_Loss):
         target is 0 (-inf * 0)."""
         if input.ndim < 2 or not np.isinf(input).any():
             return None
-        x = input[:, input.shape[1] - self._kept(input):]
+        x = input[:, input.shape[1] - _kept(self.kwargs, input):]
         if self.kwargs["pointwise"] != "softmax_focal":
             return np.isinf(x)
         t = np.asarray(target)
@@ -268,21 +359,20 @@ class FocalLoss(_Loss):
     def _ignored_mean(self, input, target, return_grad, upstream):
         """The library's mean over kept elements (spec() turns "sum" into "mean"); 0 with a zero
         gradient where every voxel is ignored and the logits are finite (MONAI's 0 / eps)."""
-        value, grad = super().compute(input, target, return_grad, upstream)
+        value, grad = super()._compute(input, target, return_grad, upstream)
         if np.isnan(value) and np.isfinite(input).all():
             value, grad = np.float64(0.0), None if grad is None else np.zeros_like(grad)
         return value, grad
 
-    def compute(self, input, target, return_grad=False, upstream=None):
-        input = np.asarray(input)
+    def _compute(self, input, target, return_grad=False, upstream=None):
         reduction = self.kwargs["reduction"]
         if self.kwargs["ignore_index"] is None or reduction == "none" or input.ndim < 2:
-            value, grad = super().compute(input, target, return_grad, upstream)
+            value, grad = super()._compute(input, target, return_grad, upstream)
         else:
             # The library's mean over kept elements divides by kept voxels x C_kept; MONAI's by the
             # kept voxels: "mean" is C_kept times the library's, and "sum" C_kept times the sum of
             # every item's own mean (each item divided by its own kept voxels).
-            kept = self._kept(input)
+            kept = _kept(self.kwargs, input)
             items = [(input, target)] if reduction == "mean" else \
                 [(input[b:b + 1], np.asarray(target)[b:b + 1]) for b in range(input.shape[0])]
             means = [self._ignored_mean(x, y, return_grad, upstream) for x, y in items]
@@ -333,22 +423,32 @@ class DiceCELoss(_Loss):
 
 class DiceFocalLoss(_Loss):
     """monai.losses.DiceFocalLoss: lambda_dice * DiceLoss + lambda_focal * the SIGMOID FocalLoss on
-    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms. With
-    reduction="none": the Dice values (B, C_kept, 1, ...) broadcast-added to lambda_focal times
-    the focal loss per element (B, C_kept, spatial...)."""
+    the raw logits (also with softmax=True, as MONAI does); `weight` weighs both terms. With a
+    single kept channel the Dice term ignores it while the focal term still applies a scalar one
+    (a per-class one raises WeightError there, as in MONAI). With reduction="none": the Dice
+    values (B, C_kept, 1, ...) broadcast-added to lambda_focal times the focal loss per element
+    (B, C_kept, spatial...)."""
 
     def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
                  squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
                  gamma=2.0, weight=None, lambda_dice=1.0, lambda_focal=1.0, alpha=None):
         if lambda_dice < 0 or lambda_focal < 0:
             raise OptionError("lambda_dice and lambda_focal should be no less than 0.0.")
+        w = None if weight is None else np.asarray(weight, np.float64)
+        scalar = w is not None and w.ndim == 0
+        if scalar and not w >= 0:
+            raise WeightError(f"weight = {float(w)!r} must be >= 0")
+        # a scalar focal weight is a factor of the focal term: folded into its lambda
         super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
                          softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
-                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
+                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=w,
                          lambda_overlap=float(lambda_dice), pointwise="sigmoid_focal",
-                         pointwise_lambda=float(lambda_focal), focal_gamma=float(gamma),
-                         focal_alpha=_focal_alpha(alpha),
-                         pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
+                         pointwise_lambda=float(lambda_focal) * (float(w) if scalar else 1.0),
+                         focal_gamma=float(gamma), focal_alpha=_focal_alpha(alpha),
+                         pointwise_weight=None if scalar else w)
 
     def spec(self, input):
-        return self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
+        if input is None:
+            return self.kwargs
+        _check_focal_weight(self.kwargs, input)
+        return _single_class_unweighted(self.kwargs, input)

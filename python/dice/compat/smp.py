@@ -6,14 +6,17 @@ eps) (Dice: 0.5, 0.5; Jaccard: 1, 1); batch and space are pooled per class; clas
 ground truth is empty in the whole batch get loss 0 but still count in the mean; `classes`
 selects channels; `class_weights` give a weighted mean; `eps` bounds the score's denominator
 from below (and the score itself in the log form); TverskyLoss raises the (weighted) mean to
-`gamma`. Modes: "binary" (one channel, target (B, 1, ...) or (B, ...)), "multiclass" (target
-(B, ...) class indices, softmax), "multilabel" (target (B, C, ...), sigmoid).
+`gamma`. Modes, with smp's flattening (only the element count per item must agree):
+"binary" (y_pred and y_true both read as (B, 1, -1), sigmoid), "multiclass" (y_pred (B, C, -1),
+y_true (B, -1) class indices of any integer dtype, or floats holding integers; softmax),
+"multilabel" (both (B, C, -1), sigmoid). Dense targets may be float, bool or integer 0/1.
 """
 
 import numpy as np
 
 from .. import losses
-from .._errors import OptionError
+from .._errors import OptionError, ShapeError
+from .._tensor import host_array
 
 MODES = ("binary", "multiclass", "multilabel")
 
@@ -24,6 +27,8 @@ class _SmpLoss:
             raise OptionError(f"mode = {mode!r} is not one of {MODES}")
         if classes is not None and mode == "binary":
             raise OptionError("Masking classes is not supported with mode=binary")
+        if class_weights is not None and mode == "binary":
+            raise OptionError("class_weights are not supported with mode=binary")
         self.mode = mode
         self.ignore_index = ignore_index
         act = ("softmax" if mode == "multiclass" else "sigmoid") if from_logits else None
@@ -37,22 +42,26 @@ class _SmpLoss:
             ignore_index=ignore_index, dense_ignore="all_zero" if mode == "multiclass" else "equal", **overlap)
         losses.family_options(**self.kwargs)  # validates now
 
-    def _target(self, y_pred, y_true):
-        y = np.asarray(y_true)
-        if self.mode == "binary" and y.ndim == y_pred.ndim - 1:
-            y = y[:, None]
+    def _flat(self, y_pred, y_true):
+        """(y_pred, y_true) flattened as smp does: views where numpy can describe them."""
+        b = y_pred.shape[0]
+        if self.mode == "binary":
+            return y_pred.reshape(b, 1, -1), y_true.reshape(b, 1, -1)
+        x = y_pred.reshape(b, y_pred.shape[1], -1)
         if self.mode == "multiclass":
-            if y.dtype.kind == "f":
-                y = y.astype(np.int64)
-            return y  # (B, ...) class indices: a label map
-        return y.astype(y_pred.dtype) if y.dtype != y_pred.dtype else y
+            y = y_true.reshape(b, -1)
+            return x, losses.float_labels(y) if y.dtype.kind == "f" else y
+        return x, y_true.reshape(b, y_pred.shape[1], -1)
 
     def compute(self, y_pred, y_true, return_grad=False, upstream=None):
-        x = np.asarray(y_pred)
+        x, y = host_array(y_pred, "y_pred"), host_array(y_true, "y_true")
+        if y.ndim == 0 or x.ndim < 2 or y.shape[0] != x.shape[0]:
+            raise ShapeError(f"y_true.shape = {y.shape} and y_pred.shape = {x.shape} need the same batch size")
+        xf, yf = self._flat(x, y)
         opts, keep = losses.family_options(**self.kwargs)
-        loss, _, grad = losses.run(x, self._target(x, y_true), opts, return_grad=return_grad, upstream=upstream)
+        loss, _, grad = losses.run(xf, yf, opts, return_grad=return_grad, upstream=upstream)
         del keep
-        return np.float64(loss), grad
+        return np.float64(loss), None if grad is None else grad.reshape(x.shape)
 
     def __call__(self, y_pred, y_true, return_grad=False):
         value, grad = self.compute(y_pred, y_true, return_grad)
