@@ -352,3 +352,4 @@ class DiceFocalLoss(_Loss):
 
     def spec(self, input):
         return self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
+from .monai_metrics import *  # noqa: E402,F401,F403 -- monai_metrics.__all__: MONAI's metrics (monai.metrics)
