@@ -4,8 +4,9 @@
     batch_value = m(preds, target)      # forward: this batch's score
     m.update(preds, target); m.compute()  # the mean of per-sample scores over every update
 
-input_format "one-hot": (B, C, spatial...) binary arrays; "index": (B, spatial...) class
-indices; "mixed": each side either (the one with the channel axis is one-hot).
+input_format "one-hot": (B, C, spatial...) arrays, binary of any integer dtype or bool, or float
+scores (their argmax over C is taken, as torchmetrics does); "index": (B, spatial...) class indices
+of any integer dtype; "mixed": each side either (the one with the channel axis is one-hot).
 """
 
 import numpy as np
@@ -31,12 +32,18 @@ class GeneralizedDiceScore:
         self.reset()
 
     def _kinds(self, preds, target):
-        if self.input_format == "one-hot":
-            return "masks", "masks"
-        if self.input_format == "index":
-            return "labels", "labels"
+        """Decision kinds: an index side is "labels"; a one-hot side is "masks" (bool or any
+        integer dtype, nonzero = member), or "argmax" when floating (torchmetrics reads float
+        one-hot inputs as scores and takes their argmax)."""
         p, t = np.ndim(preds), np.ndim(target)
-        return ("masks" if p > t else "labels"), ("masks" if t > p else "labels")
+        if self.input_format == "index":
+            onehot = (False, False)
+        elif self.input_format == "one-hot":
+            onehot = (True, True)
+        else:
+            onehot = (p > t, t > p)
+        return tuple(("argmax" if np.asarray(a).dtype.kind == "f" else "masks") if o else "labels"
+                     for a, o in zip((preds, target), onehot))
 
     def _batch(self, preds, target):
         pk, tk = self._kinds(preds, target)
