@@ -75,7 +75,13 @@ class _Cumulative:
         self._buffer = []
 
     def __call__(self, y_pred, y=None, **kwargs):
-        values = np.asarray(self._compute(y_pred, y, **kwargs), dtype=np.float64)
+        """Values of one batch: (B, C, spatial...) arrays, or lists of channel-first (C, spatial...)
+        items (each computed as a batch of one, as MONAI does)."""
+        if isinstance(y_pred, (list, tuple)):
+            values = np.concatenate([self._compute(np.asarray(p)[None], np.asarray(g)[None], **kwargs)
+                                     for p, g in zip(y_pred, y)])
+        else:
+            values = np.asarray(self._compute(y_pred, y, **kwargs), dtype=np.float64)
         self._buffer.append(values)
         return values
 
@@ -263,8 +269,24 @@ def get_confusion_matrix(y_pred, y, include_background=True, ignore_index=None):
         raise OptionError(f"y_pred and y should have same shapes, got {p.shape} and {g.shape}.")
     if p.ndim == 2:  # classification: one "pixel" per (item, class)
         p, g = p[..., None], g[..., None]
+    nan = np.isnan(g) if g.dtype.kind == "f" else None
+    if nan is not None and nan.any():
+        return _confusion_nan_gt(p, g, nan)
     counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(g, "y"), pred_kind="masks", gt_kind="masks")
     return counts[..., [0, 1, 3, 2]].astype(np.float64)
+
+
+def _confusion_nan_gt(p, g, nan):
+    """MONAI's matrices when y holds NaN: a NaN voxel is neither tp nor tn, and the (item, class)
+    entries holding one get fp = fn = NaN (their positive count is NaN)."""
+    counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(np.where(nan, 0.0, g), "y"), pred_kind="masks",
+                               gt_kind="masks")
+    cm = counts[..., [0, 1, 3, 2]].astype(np.float64)
+    b, c = p.shape[:2]
+    nan = nan.reshape(b, c, -1)
+    cm[..., 2] -= np.count_nonzero(nan & (p.reshape(b, c, -1) == 0), axis=-1)
+    cm[nan.any(axis=-1)] *= [1.0, np.nan, 1.0, np.nan]
+    return cm
 
 
 _CM_ALIASES = {
