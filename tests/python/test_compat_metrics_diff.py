@@ -229,3 +229,32 @@ def test_empty_both_sides():
     _close(dm.compute_surface_dice(z, z, [1.0]), mm.compute_surface_dice(tz, tz, [1.0]))
     _close(dm.compute_surface_dice(z, z, [1.0], use_subvoxels=True),
            mm.compute_surface_dice(tz, tz, [1.0], use_subvoxels=True))
+
+
+@pytest.mark.parametrize("ignore_index", [0, 1, 2, 255, -1])
+@pytest.mark.parametrize("ib", [True, False])
+def test_ignore_index(ignore_index, ib):
+    p, g = _pair("2d", 10)
+    tp, tg = _t(p), _t(g)
+    ii = dict(ignore_index=ignore_index)
+    _close(dm.compute_dice(p, g.astype(np.int32), ib, **ii), mm.compute_dice(tp, tg, ib, **ii))
+    _close(dm.compute_dice(p, g, ib, ignore_empty=False, **ii), mm.compute_dice(tp, tg, ib, ignore_empty=False, **ii))
+    lp, lg = p.argmax(1)[:, None], g.argmax(1)[:, None]
+    _close(dm.compute_dice(lp, lg, ib, num_classes=3, **ii), mm.compute_dice(_t(lp), _t(lg), ib, num_classes=3, **ii))
+    for ie in (True, False):
+        _close(dm.compute_iou(p, g, ib, ie, **ii), mm.compute_iou(tp, tg, ib, ie, **ii))
+    _close(dm.get_confusion_matrix(p, g, ib, **ii), mm.get_confusion_matrix(tp, tg, ib, **ii))
+    for so in (False, True):
+        _close(dm.compute_generalized_dice(p, g, ib, sum_over_classes=so, **ii),
+               mm.compute_generalized_dice(tp, tg, ib, sum_over_classes=so, **ii))
+    th = [1.1, 2.3, 0.7][:3 if ib else 2]
+    for sv in (False, True):
+        _close(dm.compute_surface_dice(p, g, th, ib, use_subvoxels=sv, **ii),
+               mm.compute_surface_dice(tp, tg, th, ib, use_subvoxels=sv, **ii))
+    _close(dm.compute_hausdorff_distance(p, g, ib, **ii), mm.compute_hausdorff_distance(tp, tg, ib, **ii))
+    batches = [(p, g)]
+    for name, kw in (("DiceMetric", {}), ("MeanIoU", {}), ("GeneralizedDiceScore", {}),
+                     ("ConfusionMatrixMetric", dict(metric_name="accuracy")), ("HausdorffDistanceMetric", {}),
+                     ("SurfaceDistanceMetric", dict(symmetric=True)), ("SurfaceDiceMetric", dict(class_thresholds=th))):
+        _run(getattr(dm, name)(include_background=ib, **ii, **kw), getattr(mm, name)(include_background=ib, **ii, **kw),
+             batches)

@@ -15,8 +15,13 @@ and compute_dice also take (B, 1, spatial...) label maps (integers, or floats ho
 on either side. Counts come from the library's exact confusion kernel, distances from its
 distance transforms; values are float64.
 
-Not implemented (raise NotImplementedError): ignore_index, DiceMetric's per_component, and
-use_subvoxels with a non-euclidean distance_metric.
+ignore_index follows MONAI per metric: a label-map y excludes the voxels holding that label; a
+one-hot y excludes the voxels of that class (channel index), or, for an index outside the channels,
+the voxels where no channel is set. IoU and the confusion matrices instead blank the ignored
+channel; GeneralizedDiceScore also drops it; HausdorffDistanceMetric gives it NaN.
+
+Not implemented (raise NotImplementedError): DiceMetric's per_component, and use_subvoxels with a
+non-euclidean distance_metric.
 """
 
 import numpy as np
@@ -123,18 +128,64 @@ def _overlap_inputs(y_pred, y, num_classes):
     return p, g, n, pk, gk
 
 
-def _counts(y_pred, y, num_classes=None):
-    """Exact (tp, fp, fn, tn) counts (B, C, 4) of binarised one-hot arrays or label maps."""
+def _ignore_mask(y, ignore_index):
+    """MONAI's create_ignore_mask as bool (B, 1, spatial...), True = kept; None without ignore_index."""
+    if ignore_index is None:
+        return None
+    y = np.asarray(y)
+    if y.shape[1] == 1:
+        return as_labels(y, "y") != ignore_index
+    if 0 <= ignore_index < y.shape[1]:
+        return ~as_mask(y[:, ignore_index:ignore_index + 1], "y").astype(bool)
+    return np.any(as_mask(y, "y"), axis=1, keepdims=True)
+
+
+def _keep(a, mask, name):
+    """Mask `a` (one-hot) to the kept voxels: a bool copy, or `a` as a mask when mask is None."""
+    a = as_mask(a, name)
+    return a if mask is None else np.logical_and(a, mask)
+
+
+def _onehot(a, kind, n):
+    """A label map (B, 1, spatial...) as bool one-hot (B, n, spatial...); masks pass through."""
+    if kind == "masks":
+        return a
+    return a == np.arange(n).reshape((1, n) + (1,) * (a.ndim - 2))
+
+
+def _counts(y_pred, y, num_classes=None, mask=None):
+    """Exact (tp, fp, fn, tn) counts (B, C, 4) of binarised one-hot arrays or label maps, over
+    the voxels of `mask` only when one is given (tn counts kept voxels only)."""
     p, g, n, pk, gk = _overlap_inputs(y_pred, y, num_classes)
-    return metrics.confusion(p, g, num_classes=n if pk == gk == "labels" else 0, pred_kind=pk, gt_kind=gk)
+    if mask is None:
+        return metrics.confusion(p, g, num_classes=n if pk == gk == "labels" else 0, pred_kind=pk, gt_kind=gk)
+    p, g = _keep(_onehot(p, pk, n), mask, "y_pred"), _keep(_onehot(g, gk, n), mask, "y")
+    counts = metrics.confusion(p, g, pred_kind="masks", gt_kind="masks")
+    flat = mask.reshape(mask.shape[0], -1)
+    counts[..., 3] -= (flat.shape[1] - np.count_nonzero(flat, axis=1)).astype(np.uint64)[:, None]
+    return counts
+
+
+def _blank_channel(counts, ignore_index, include_background):
+    """Counts of the kept classes with MONAI's ignored channel set to all-negative (tp, fp, fn = 0,
+    tn = every voxel), as compute_iou and get_confusion_matrix zero it; (counts, blanked?)."""
+    kept = _drop_background(counts, include_background)
+    if ignore_index is None or not 0 <= ignore_index < kept.shape[1] + (0 if include_background else 1):
+        return kept, False
+    ch = ignore_index if include_background else ignore_index - 1
+    if 0 <= ch < kept.shape[1]:
+        kept = kept.copy()
+        kept[:, ch, 3] = kept[:, ch].sum(axis=-1)
+        kept[:, ch, :3] = 0
+    return kept, True
 
 
 def compute_dice(y_pred, y, include_background=True, ignore_empty=True, num_classes=None, per_component=False,
                  ignore_index=None):
     """monai.metrics.compute_dice: 2|P∩G| / (|P| + |G|) per (item, kept class), (B, C_kept);
     an empty ground truth gives NaN (ignore_empty) or 1 if the prediction is empty too, else 0."""
-    _unsupported(per_component=per_component, ignore_index=ignore_index)
-    counts = _counts(y_pred, y, num_classes)
+    _unsupported(per_component=per_component)
+    counts = _counts(y_pred, y, num_classes, _ignore_mask(y, ignore_index))
     return metrics.overlap_metric(counts, "dice", include_background=include_background,
                                   empty_gt="nan" if ignore_empty else "one_if_both_empty")
 
@@ -142,10 +193,17 @@ def compute_dice(y_pred, y, include_background=True, ignore_empty=True, num_clas
 def compute_iou(y_pred, y, include_background=True, ignore_empty=True, ignore_index=None):
     """monai.metrics.compute_iou: |P∩G| / |P∪G| per (item, kept class), (B, C_kept); empty ground
     truth as compute_dice."""
-    _unsupported(ignore_index=ignore_index)
-    counts = _counts(y_pred, y)
-    return metrics.overlap_metric(counts, "iou", include_background=include_background,
-                                  empty_gt="nan" if ignore_empty else "one_if_both_empty")
+    p, g = np.asarray(y_pred), np.asarray(y)
+    if ignore_index is None:
+        counts = _counts(p, g)
+    else:
+        if p.shape != g.shape:
+            raise OptionError(f"y_pred and y should have same shapes, got {p.shape} and {g.shape}.")
+        counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(g, "y"), pred_kind="masks", gt_kind="masks")
+    kept, blanked = _blank_channel(counts, ignore_index, include_background)
+    if ignore_index is not None and not blanked:
+        kept = _drop_background(_counts(p, g, mask=_ignore_mask(g, ignore_index)), include_background)
+    return metrics.overlap_metric(kept, "iou", empty_gt="nan" if ignore_empty else "one_if_both_empty")
 
 
 class DiceMetric(_Cumulative):
@@ -155,15 +213,17 @@ class DiceMetric(_Cumulative):
 
     def __init__(self, include_background=True, reduction="mean", get_not_nans=False, ignore_empty=True,
                  num_classes=None, return_with_label=False, per_component=False, ignore_index=None):
-        _unsupported(per_component=per_component, ignore_index=ignore_index)
+        _unsupported(per_component=per_component)
         super().__init__(reduction, get_not_nans)
         self.include_background = include_background
         self.ignore_empty = ignore_empty
         self.num_classes = num_classes
         self.return_with_label = return_with_label
+        self.ignore_index = ignore_index
 
     def _compute(self, y_pred, y):
-        return compute_dice(y_pred, y, self.include_background, self.ignore_empty, self.num_classes)
+        return compute_dice(y_pred, y, self.include_background, self.ignore_empty, self.num_classes,
+                            ignore_index=self.ignore_index)
 
     def aggregate(self, reduction=None):
         value, not_nans = do_metric_reduction(self._data(), reduction or self.reduction)
@@ -182,13 +242,13 @@ class MeanIoU(_Cumulative):
 
     def __init__(self, include_background=True, reduction="mean", get_not_nans=False, ignore_empty=True,
                  ignore_index=None):
-        _unsupported(ignore_index=ignore_index)
         super().__init__(reduction, get_not_nans)
         self.include_background = include_background
         self.ignore_empty = ignore_empty
+        self.ignore_index = ignore_index
 
     def _compute(self, y_pred, y):
-        return compute_iou(y_pred, y, self.include_background, self.ignore_empty)
+        return compute_iou(y_pred, y, self.include_background, self.ignore_empty, self.ignore_index)
 
 
 _GDS_WEIGHTS = ("square", "simple", "uniform")
@@ -200,8 +260,8 @@ def compute_generalized_dice(y_pred, y, include_background=True, weight_type="sq
     ((B, 1) with sum_over_classes, else per class (B, C_kept) without the sums), w_c = 1/|G_c|^2
     (square), 1/|G_c| (simple) or 1 (uniform); a class absent from the ground truth takes the
     item's largest finite weight (1 if none). A zero denominator gives 1 (per class: 1 if the
-    weighted prediction is 0, else 0). `epsilon` is accepted and unused, as in MONAI."""
-    _unsupported(ignore_index=ignore_index)
+    weighted prediction is 0, else 0). With ignore_index, its voxels leave every sum and a class
+    index is dropped from the channels. `epsilon` is accepted and unused, as in MONAI."""
     weight_type = str(getattr(weight_type, "value", weight_type))
     if weight_type not in _GDS_WEIGHTS:
         raise OptionError(f"weight_type = {weight_type!r} is not one of {list(_GDS_WEIGHTS)}")
@@ -210,11 +270,12 @@ def compute_generalized_dice(y_pred, y, include_background=True, weight_type="sq
         raise OptionError(f"y_pred should have at least 3 dimensions (batch, channel, spatial), got {p.ndim}.")
     if p.shape != g.shape:
         raise OptionError(f"y_pred - {p.shape} - and y - {g.shape} - should have the same shapes.")
-    counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(g, "y"), pred_kind="masks", gt_kind="masks")
-    if not include_background:
-        counts = counts[:, 1:]
-    if counts.shape[1] == 0:
+    mask = _ignore_mask(g, ignore_index)
+    counts = metrics.confusion(_keep(p, mask, "y_pred"), _keep(g, mask, "y"), pred_kind="masks", gt_kind="masks")
+    channels = [c for c in range(counts.shape[1]) if (include_background or c > 0) and c != ignore_index]
+    if not channels:
         return np.zeros((counts.shape[0], 1))
+    counts = counts[:, channels]
     c = counts.astype(np.float64)
     inter, pred_o, gt_o = c[..., 0], c[..., 0] + c[..., 1], c[..., 0] + c[..., 2]
     with np.errstate(divide="ignore"):
@@ -240,7 +301,6 @@ class GeneralizedDiceScore(_Cumulative):
 
     def __init__(self, include_background=True, reduction="mean", weight_type="square", ignore_index=None,
                  epsilon=1e-8):
-        _unsupported(ignore_index=ignore_index)
         super().__init__(reduction)
         weight_type = str(getattr(weight_type, "value", weight_type))
         if weight_type not in _GDS_WEIGHTS:
@@ -248,10 +308,12 @@ class GeneralizedDiceScore(_Cumulative):
         self.include_background = include_background
         self.weight_type = weight_type
         self.epsilon = float(epsilon)
+        self.ignore_index = ignore_index
         self.sum_over_classes = self.reduction in ("sum", "mean", "mean_channel", "sum_channel")
 
     def _compute(self, y_pred, y):
-        return compute_generalized_dice(y_pred, y, self.include_background, self.weight_type, self.sum_over_classes)
+        return compute_generalized_dice(y_pred, y, self.include_background, self.weight_type, self.sum_over_classes,
+                                        self.ignore_index)
 
     def aggregate(self, reduction=None):
         return do_metric_reduction(self._data(), self.reduction)[0]
@@ -260,19 +322,26 @@ class GeneralizedDiceScore(_Cumulative):
 def get_confusion_matrix(y_pred, y, include_background=True, ignore_index=None):
     """monai.metrics.get_confusion_matrix: (B, C_kept, 4) float64 (tp, fp, tn, fn) per item and class
     (MONAI's order), from the library's exact counts. (B, C) inputs are classification outputs."""
-    _unsupported(ignore_index=ignore_index)
     p, g = np.asarray(y_pred), np.asarray(y)
     if p.ndim < 2:
         raise OptionError("y_pred should have at least two dimensions.")
-    p, g = _drop_background(p, include_background), _drop_background(g, include_background)
-    if p.shape != g.shape:
-        raise OptionError(f"y_pred and y should have same shapes, got {p.shape} and {g.shape}.")
     if p.ndim == 2:  # classification: one "pixel" per (item, class)
-        p, g = p[..., None], g[..., None]
-    nan = np.isnan(g) if g.dtype.kind == "f" else None
+        p, g = p[..., None], g[..., None] if g.ndim == 2 else g
+    kp, kg = _drop_background(p, include_background), _drop_background(g, include_background)
+    if kp.shape != kg.shape:
+        raise OptionError(f"y_pred and y should have same shapes, got {kp.shape} and {kg.shape}.")
+    nan = np.isnan(kg) if kg.dtype.kind == "f" else None
     if nan is not None and nan.any():
-        return _confusion_nan_gt(p, g, nan)
-    counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(g, "y"), pred_kind="masks", gt_kind="masks")
+        if ignore_index is not None:
+            raise NotImplementedError("ignore_index with NaN in y is not implemented by dice.compat.monai")
+        return _confusion_nan_gt(kp, kg, nan)
+    if ignore_index is None:
+        counts = metrics.confusion(as_mask(kp, "y_pred"), as_mask(kg, "y"), pred_kind="masks", gt_kind="masks")
+    else:
+        counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(g, "y"), pred_kind="masks", gt_kind="masks")
+        counts, blanked = _blank_channel(counts, ignore_index, include_background)
+        if not blanked:
+            counts = _drop_background(_counts(p, g, mask=_ignore_mask(g, ignore_index)), include_background)
     return counts[..., [0, 1, 3, 2]].astype(np.float64)
 
 
@@ -367,18 +436,18 @@ class ConfusionMatrixMetric(_Cumulative):
 
     def __init__(self, include_background=True, metric_name="hit_rate", compute_sample=False, reduction="mean",
                  get_not_nans=False, ignore_index=None):
-        _unsupported(ignore_index=ignore_index)
         super().__init__(reduction, get_not_nans)
         self.include_background = include_background
         self.metric_name = (metric_name,) if isinstance(metric_name, str) else tuple(metric_name)
         self.compute_sample = compute_sample
+        self.ignore_index = ignore_index
 
     def _compute(self, y_pred, y):
         if np.ndim(y_pred) < 2:
             raise OptionError("y_pred should have at least two dimensions.")
         if np.ndim(y_pred) == 2 or (np.ndim(y_pred) == 3 and np.shape(y_pred)[-1] == 1):
             self.compute_sample = False  # classification (MONAI warns and turns it off)
-        return get_confusion_matrix(y_pred, y, self.include_background)
+        return get_confusion_matrix(y_pred, y, self.include_background, self.ignore_index)
 
     def aggregate(self, compute_sample=False, reduction=None):
         data = self._data()
@@ -487,17 +556,21 @@ def compute_hausdorff_distance(y_pred, y, include_background=False, distance_met
                                directed=False, spacing=None, ignore_index=None):
     """monai.metrics.compute_hausdorff_distance: (B, C_kept) maximum (or `percentile`) of the edge
     distances, both directions unless `directed`; NaN for an empty ground truth, inf for an empty
-    prediction."""
-    _unsupported(ignore_index=ignore_index)
-    return _surface(y_pred, y, "hausdorff", spacing, include_background, distance_metric, percentile=percentile,
-                    directed=directed)
+    prediction; NaN for the class `ignore_index` (its voxels are not masked here: the metric class
+    does that)."""
+    out = _surface(y_pred, y, "hausdorff", spacing, include_background, distance_metric, percentile=percentile,
+                   directed=directed)
+    first = 0 if include_background else 1  # MONAI's class offset, also with one channel
+    if ignore_index is not None and 0 <= ignore_index - first < out.shape[1]:
+        out[:, ignore_index - first] = np.nan
+    return out
 
 
 def compute_average_surface_distance(y_pred, y, include_background=False, symmetric=False,
                                      distance_metric="euclidean", spacing=None, ignore_index=None):
     """monai.metrics.compute_average_surface_distance: (B, C_kept) mean distance from the
-    prediction's edge voxels to the ground truth's edge (both directions pooled with `symmetric`)."""
-    _unsupported(ignore_index=ignore_index)
+    prediction's edge voxels to the ground truth's edge (both directions pooled with `symmetric`).
+    `ignore_index` only silences MONAI's empty-mask warnings there: the metric class masks."""
     return _surface(y_pred, y, "average_distance", spacing, include_background, distance_metric,
                     symmetric=symmetric)
 
@@ -521,8 +594,13 @@ def compute_surface_dice(y_pred, y, class_thresholds, include_background=False, 
                          spacing=None, use_subvoxels=False, ignore_index=None):
     """monai.metrics.compute_surface_dice: (B, C_kept) fraction of both edges within the class's
     threshold of the other edge; NaN when both are empty, 0 when one is. use_subvoxels=True weighs
-    each boundary element by its surfel area (DeepMind's surface Dice)."""
-    _unsupported(ignore_index=ignore_index)
+    each boundary element by its surfel area (DeepMind's surface Dice). ignore_index's voxels are
+    removed from both masks first."""
+    mask = _ignore_mask(y, ignore_index)
+    if mask is not None:
+        if np.shape(y_pred) != np.shape(y):
+            raise OptionError(f"y_pred and y should have same shapes, got {np.shape(y_pred)} and {np.shape(y)}.")
+        y_pred, y = _keep(y_pred, mask, "y_pred"), _keep(y, mask, "y")
     thresholds = np.asarray(class_thresholds, dtype=np.float64).reshape(-1)
     if not np.isfinite(thresholds).all():
         raise OptionError("All class thresholds need to be finite.")
@@ -544,12 +622,18 @@ def compute_surface_dice(y_pred, y, class_thresholds, include_background=False, 
 
 
 class _Surface(_Cumulative):
+    masks_inputs = True  # MONAI's class removes ignore_index's voxels before its function runs
+
     def __init__(self, reduction, get_not_nans, ignore_index, **options):
-        _unsupported(ignore_index=ignore_index)
         super().__init__(reduction, get_not_nans)
-        self.options = options
+        self.options = dict(options, ignore_index=ignore_index)
 
     def _compute(self, y_pred, y, spacing=None):
+        if np.ndim(y_pred) < 3:
+            raise OptionError("y_pred should have at least three dimensions.")
+        mask = _ignore_mask(y, self.options["ignore_index"]) if self.masks_inputs else None
+        if mask is not None:
+            y_pred, y = _keep(y_pred, mask, "y_pred"), _keep(y, mask, "y")
         return self.function(y_pred, y, spacing=spacing, **self.options)
 
 
@@ -580,6 +664,7 @@ class SurfaceDiceMetric(_Surface):
     """monai.metrics.SurfaceDiceMetric (values of compute_surface_dice)."""
 
     function = staticmethod(compute_surface_dice)
+    masks_inputs = False  # compute_surface_dice masks itself
 
     def __init__(self, class_thresholds, include_background=False, distance_metric="euclidean", reduction="mean",
                  get_not_nans=False, use_subvoxels=False, ignore_index=None):
