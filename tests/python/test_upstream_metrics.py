@@ -5,8 +5,9 @@ dice.compat.monai with numpy arrays, each within its upstream tolerance.
 A case: `api` (a function, or a class with `init`), `calls` (keyword arguments; a class is called
 once per entry, then `reset` if set), `aggregate` (keywords of aggregate(); absent: the last call's
 value is the result, or the function's), `select` (indexing steps into the result: an int or a
-list of ints, "each" maps the remaining steps over a list), `check` and `expected`; with `variants`
-(init keywords), the case runs once per variant and the results are compared with each other."""
+list of ints, "each" maps the remaining steps over a list, "first" takes a list's first entry),
+`check` and `expected`; with `variants` (init keywords) or `call_variants` (lists of calls), the
+case runs once per variant and the results are compared with each other."""
 
 import builtins
 import json
@@ -77,6 +78,9 @@ def _select(result, steps):
     for i, step in enumerate(steps):
         if step == "each":
             return [_select(r, steps[i + 1:]) for r in result]
+        if step == "first":  # the first entry of a list result (ConfusionMatrixMetric), anything else as is
+            result = result[0] if isinstance(result, list) else result
+            continue
         result = result[tuple(step)] if isinstance(step, list) else result[step]
     return result
 
@@ -121,14 +125,18 @@ def test_upstream_case(arrays, case):
         with pytest.raises(getattr(builtins, case["raises"])):
             _execute(case, arrays)
         return
-    if "variants" in case:  # the same calls under each init in turn, results compared with each other
-        results = [np.asarray(_select(_execute(dict(case, init=dict(case.get("init", {}), **v)), arrays),
-                                      case.get("select", [])), dtype=np.float64) for v in case["variants"]]
+    if "variants" in case or "call_variants" in case:  # one run per variant, results compared with each other
+        runs = [dict(case, init=dict(case.get("init", {}), **v)) for v in case.get("variants", [])]
+        runs += [dict(case, calls=calls) for calls in case.get("call_variants", [])]
+        results = [np.asarray(_select(_execute(run, arrays), case.get("select", [])), dtype=np.float64) for run in runs]
         if check == "strictly_increasing":
             assert all(a < b for a, b in zip(results, results[1:])), results
         elif check == "all_equal":
             for r in results[1:]:
                 np.testing.assert_array_equal(r, results[0])
+        elif check == "all_close":
+            for r in results[1:]:
+                np.testing.assert_allclose(r, results[0], rtol=case["rtol"], atol=case["atol"])
         else:
             raise AssertionError(f"unknown check {check!r}")
         return
@@ -156,5 +164,5 @@ def test_every_upstream_file_is_present():
     names = {p.name for p in FILES}
     for stem in ("compute_meandice", "compute_meaniou", "compute_generalized_dice", "hausdorff_distance",
                  "surface_distance", "surface_dice", "compute_confusion_matrix", "compute_f_beta",
-                 "absolute_volume_difference"):
+                 "absolute_volume_difference", "ignore_index_metrics"):
         assert f"metrics_{stem}.json" in names
