@@ -258,3 +258,40 @@ def test_ignore_index(ignore_index, ib):
                      ("SurfaceDistanceMetric", dict(symmetric=True)), ("SurfaceDiceMetric", dict(class_thresholds=th))):
         _run(getattr(dm, name)(include_background=ib, **ii, **kw), getattr(mm, name)(include_background=ib, **ii, **kw),
              batches)
+
+
+def _tm_inputs(fmt, dtype, dim, seed):
+    p, g = _pair(dim, seed)
+    if fmt == "index":
+        return p.argmax(1).astype(dtype), g.argmax(1).astype(dtype)
+    if fmt == "mixed":
+        return p.astype(dtype), g.argmax(1).astype(np.int64)
+    return p.astype(dtype), g.astype(dtype)
+
+
+def _tm_ref(a):
+    """torchmetrics one-hot encodes index maps with torch's one_hot, which takes int64 only."""
+    return torch.from_numpy(a.astype(np.int64) if a.dtype.kind in "biu" else a)
+
+
+@pytest.mark.parametrize("dim", SHAPES)
+@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.int64), ("one-hot", np.float32),
+                                        ("index", np.int64), ("index", np.int16), ("mixed", np.int32)])
+def test_torchmetrics_segmentation(dim, fmt, dtype):
+    tms = pytest.importorskip("torchmetrics.segmentation")
+    batches = [_tm_inputs(fmt, dtype, dim, s) for s in (11, 12)]
+    sp = list(SPACING[dim])
+    variants = [(tms.DiceScore, dtm.DiceScore, dict(average=a, aggregation_level=lv, include_background=ib))
+                for a in ("micro", "macro", "weighted", "none") for lv in ("samplewise", "global") for ib in (True, False)]
+    variants += [(tms.MeanIoU, dtm.MeanIoU, dict(per_class=pc, include_background=ib))
+                 for pc in (False, True) for ib in (True, False)]
+    # torchmetrics' HausdorffDistance takes 2-D images only (its distance transform is 2-D)
+    hd = [(False, False, None, "euclidean"), (True, True, sp, "euclidean")] + [
+        (False, d, None, "taxicab") for d in (False, True)] if dim == "2d" else []
+    variants += [(tms.HausdorffDistance, dtm.HausdorffDistance, dict(include_background=ib, directed=d, spacing=s,
+                                                                     distance_metric=m)) for ib, d, s, m in hd]
+    for theirs_cls, ours_cls, kw in variants:
+        theirs, ours = theirs_cls(num_classes=3, input_format=fmt, **kw), ours_cls(num_classes=3, input_format=fmt, **kw)
+        for p, g in batches:
+            _close(ours(p, g), theirs(_tm_ref(p), _tm_ref(g)))
+        _close(ours.compute(), theirs.compute())
