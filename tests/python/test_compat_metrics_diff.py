@@ -295,3 +295,17 @@ def test_torchmetrics_segmentation(dim, fmt, dtype):
         for p, g in batches:
             _close(ours(p, g), theirs(_tm_ref(p), _tm_ref(g)))
         _close(ours.compute(), theirs.compute())
+
+
+@pytest.mark.parametrize("dim", SHAPES)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_kornia_mean_iou(dim, dtype):
+    km = pytest.importorskip("kornia.metrics")
+    from dice.compat import kornia_metrics as dk
+    p, g = _pair(dim, 13)
+    lp, lg = p.argmax(1), g.argmax(1)
+    lp[0] = 0  # classes 1 and 2 absent from item 0's prediction
+    for eps in (1e-6, 0.0):
+        _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 3, eps),
+               km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 3, eps))
+    _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 5), km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 5))
