@@ -309,3 +309,22 @@ def test_kornia_mean_iou(dim, dtype):
         _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 3, eps),
                km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 3, eps))
     _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 5), km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 5))
+
+
+@pytest.mark.parametrize("dim", SHAPES)
+def test_dice_helper(dim):
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=SHAPES[dim]).astype(np.float32)
+    _, g = _pair(dim, 14)
+    lg = g.argmax(1)[:, None]
+    for kw in (dict(), dict(threshold=True), dict(threshold=True, activate=True), dict(apply_argmax=True),
+               dict(apply_argmax=True, include_background=True, reduction="none", get_not_nans=False),
+               dict(threshold=True, ignore_empty=False, reduction="mean"), dict(apply_argmax=True, ignore_index=1),
+               dict(sigmoid=True), dict(softmax=True)):
+        for target in (g, lg):
+            a, b = dm.DiceHelper(**kw)(x, target), mm.DiceHelper(**kw)(torch.from_numpy(x), _t(target))
+            for u, v in zip(a, b) if isinstance(b, tuple) else ((a, b),):
+                _close(u, v)
+    lp = x.argmax(1)[:, None]
+    _close(dm.DiceHelper(threshold=True, num_classes=3)(lp, g)[0],
+           mm.DiceHelper(threshold=True, num_classes=3)(torch.from_numpy(lp), _t(g))[0])

@@ -1,6 +1,6 @@
 """MONAI 1.6 segmentation metrics (numpy in, numpy out), re-exported by dice.compat.monai.
 
-Classes: DiceMetric, MeanIoU, GeneralizedDiceScore, ConfusionMatrixMetric, FBetaScore,
+Classes: DiceMetric, DiceHelper, MeanIoU, GeneralizedDiceScore, ConfusionMatrixMetric, FBetaScore,
 AbsoluteVolumeDifferenceMetric, HausdorffDistanceMetric, SurfaceDistanceMetric, SurfaceDiceMetric.
 Functions: compute_dice, compute_iou, compute_generalized_dice, get_confusion_matrix,
 compute_confusion_matrix_metric, compute_absolute_volume_difference, compute_hausdorff_distance,
@@ -30,7 +30,7 @@ from .. import metrics
 from .._errors import OptionError
 from .._masks import as_labels, as_mask
 
-__all__ = ["DiceMetric", "MeanIoU", "GeneralizedDiceScore", "ConfusionMatrixMetric", "FBetaScore",
+__all__ = ["DiceMetric", "DiceHelper", "MeanIoU", "GeneralizedDiceScore", "ConfusionMatrixMetric", "FBetaScore",
            "AbsoluteVolumeDifferenceMetric", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric",
            "compute_dice", "compute_iou", "compute_generalized_dice", "get_confusion_matrix",
            "compute_confusion_matrix_metric", "check_confusion_matrix_metric_name",
@@ -204,6 +204,46 @@ def compute_iou(y_pred, y, include_background=True, ignore_empty=True, ignore_in
     if ignore_index is not None and not blanked:
         kept = _drop_background(_counts(p, g, mask=_ignore_mask(g, ignore_index)), include_background)
     return metrics.overlap_metric(kept, "iou", empty_gt="nan" if ignore_empty else "one_if_both_empty")
+
+
+class DiceHelper:
+    """monai.metrics.DiceHelper: Dice of raw predictions in one call. `apply_argmax` (default: not
+    threshold) takes the argmax over the channels of y_pred (first maximal channel); `threshold`
+    takes y_pred > 0.5 (of sigmoid(y_pred) with `activate`); a one-channel y_pred with
+    num_classes > 1 is a label map and is read as is. Then compute_dice per (item, kept class)
+    and do_metric_reduction with `reduction`: (value, not_nans) with get_not_nans, else value.
+    include_background defaults to `threshold`."""
+
+    def __init__(self, include_background=None, threshold=False, apply_argmax=None, activate=False, get_not_nans=True,
+                 reduction="mean_batch", ignore_empty=True, num_classes=None, sigmoid=None, softmax=None,
+                 per_component=False, ignore_index=None):
+        _unsupported(per_component=per_component)
+        threshold = threshold if sigmoid is None else sigmoid
+        apply_argmax = apply_argmax if softmax is None else softmax
+        self.threshold = threshold
+        self.include_background = threshold if include_background is None else include_background
+        self.apply_argmax = (not threshold) if apply_argmax is None else apply_argmax
+        self.activate = activate
+        self.get_not_nans = get_not_nans
+        self.reduction = str(getattr(reduction, "value", reduction))
+        self.ignore_empty = ignore_empty
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def __call__(self, y_pred, y):
+        p = np.asarray(y_pred)
+        n = p.shape[1] if self.num_classes is None else self.num_classes
+        decide = not (p.shape[1] == 1 and n > 1)
+        if decide and self.apply_argmax and n > 1:
+            p = np.argmax(p, axis=1)[:, None]
+        elif decide and self.threshold:
+            if self.activate:
+                with np.errstate(over="ignore"):
+                    p = 1.0 / (1.0 + np.exp(-p))
+            p = p > 0.5
+        data = compute_dice(p, y, self.include_background, self.ignore_empty, n, ignore_index=self.ignore_index)
+        value, not_nans = do_metric_reduction(data, self.reduction)
+        return (value, not_nans) if self.get_not_nans else value
 
 
 class DiceMetric(_Cumulative):
