@@ -280,21 +280,51 @@ def _tm_ref(a):
 def test_torchmetrics_segmentation(dim, fmt, dtype):
     tms = pytest.importorskip("torchmetrics.segmentation")
     batches = [_tm_inputs(fmt, dtype, dim, s) for s in (11, 12)]
-    sp = list(SPACING[dim])
     variants = [(tms.DiceScore, dtm.DiceScore, dict(average=a, aggregation_level=lv, include_background=ib))
                 for a in ("micro", "macro", "weighted", "none") for lv in ("samplewise", "global") for ib in (True, False)]
     variants += [(tms.MeanIoU, dtm.MeanIoU, dict(per_class=pc, include_background=ib))
                  for pc in (False, True) for ib in (True, False)]
-    # torchmetrics' HausdorffDistance takes 2-D images only (its distance transform is 2-D)
-    hd = [(False, False, None, "euclidean"), (True, True, sp, "euclidean")] + [
-        (False, d, None, "taxicab") for d in (False, True)] if dim == "2d" else []
-    variants += [(tms.HausdorffDistance, dtm.HausdorffDistance, dict(include_background=ib, directed=d, spacing=s,
-                                                                     distance_metric=m)) for ib, d, s, m in hd]
     for theirs_cls, ours_cls, kw in variants:
         theirs, ours = theirs_cls(num_classes=3, input_format=fmt, **kw), ours_cls(num_classes=3, input_format=fmt, **kw)
         for p, g in batches:
             _close(ours(p, g), theirs(_tm_ref(p), _tm_ref(g)))
         _close(ours.compute(), theirs.compute())
+
+
+def _tm_square(fmt, dtype, seed, empty):
+    """Square 2-D one-hot pairs (2, 3, 18, 18) in `fmt`: torchmetrics' Hausdorff distance takes 2-D
+    images only, and places its distances correctly only when they are square (its pytorch
+    distance transform indexes the flattened image with the row count); with `empty`, item 0 has
+    no ground-truth class 1 and item 1 no predicted class 2."""
+    rng = np.random.default_rng(seed)
+    p, g = _onehot(rng, (2, 3, 18, 18)), _onehot(rng, (2, 3, 18, 18))
+    if empty:
+        g[0, 1] = 0
+        p[1, 2] = 0
+    if fmt == "index":
+        return p.argmax(1).astype(dtype), g.argmax(1).astype(dtype)
+    if fmt == "mixed":
+        return p.astype(dtype), g.argmax(1).astype(np.int64)
+    return p.astype(dtype), g.astype(dtype)
+
+
+@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.int64), ("one-hot", np.float32),
+                                        ("index", np.int64), ("mixed", np.int32)])
+def test_torchmetrics_hausdorff(fmt, dtype):
+    tms = pytest.importorskip("torchmetrics.segmentation")
+    tf = pytest.importorskip("torchmetrics.functional.segmentation")
+    batches = [_tm_square(fmt, dtype, s, empty=False) for s in (16, 17)]  # finite values: the means compare
+    for ib, d, sp, m in ((False, False, None, "euclidean"), (True, True, [0.7, 1.9], "euclidean"),
+                         (False, False, None, "taxicab"), (True, True, None, "chessboard")):
+        kw = dict(include_background=ib, directed=d, spacing=sp, distance_metric=m)
+        theirs, ours = tms.HausdorffDistance(3, input_format=fmt, **kw), dtm.HausdorffDistance(3, input_format=fmt, **kw)
+        for p, g in batches:
+            _close(ours(p, g), theirs(_tm_ref(p), _tm_ref(g)))
+        assert np.isfinite(ours.compute())
+        _close(ours.compute(), theirs.compute())
+        p, g = _tm_square(fmt, dtype, 18, empty=True)  # inf where one side is empty
+        _close(dtm.hausdorff_distance(p, g, 3, input_format=fmt, **kw),
+               tf.hausdorff_distance(_tm_ref(p), _tm_ref(g), 3, input_format=fmt, **kw))
 
 
 @pytest.mark.parametrize("dim", SHAPES)
@@ -328,3 +358,18 @@ def test_dice_helper(dim):
     lp = x.argmax(1)[:, None]
     _close(dm.DiceHelper(threshold=True, num_classes=3)(lp, g)[0],
            mm.DiceHelper(threshold=True, num_classes=3)(torch.from_numpy(lp), _t(g))[0])
+
+
+@pytest.mark.parametrize("dim", SHAPES)
+@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.float32), ("index", np.int64),
+                                        ("mixed", np.int32)])
+def test_torchmetrics_functional(dim, fmt, dtype):
+    tf = pytest.importorskip("torchmetrics.functional.segmentation")
+    p, g = _tm_inputs(fmt, dtype, dim, 15)
+    tp, tg = _tm_ref(p), _tm_ref(g)
+    for ib in (True, False):
+        for pc in (False, True):
+            _close(dtm.mean_iou(p, g, 3, ib, pc, fmt), tf.mean_iou(tp, tg, 3, ib, pc, fmt))
+        for avg in ("micro", "macro", "weighted", "none"):
+            for lv in ("samplewise", "global"):
+                _close(dtm.dice_score(p, g, 3, ib, avg, fmt, lv), tf.dice_score(tp, tg, 3, ib, avg, fmt, lv))

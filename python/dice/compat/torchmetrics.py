@@ -1,5 +1,6 @@
 """Drop-in for torchmetrics.segmentation (numpy in, numpy out): GeneralizedDiceScore, DiceScore,
-MeanIoU, HausdorffDistance.
+MeanIoU, HausdorffDistance, and the per-sample functions of torchmetrics.functional.segmentation:
+dice_score, mean_iou, hausdorff_distance.
 
     m = DiceScore(num_classes=3)
     batch_value = m(preds, target)        # forward: this batch's value (also accumulated)
@@ -139,6 +140,9 @@ class DiceScore(_Metric):
         return 2.0 * tp, 2.0 * tp + fp + fn, tp + fn
 
     def _value(self, states):
+        return _nanmean(self._per_sample(states), 0)
+
+    def _per_sample(self, states):
         num, den, support = _stack(states, 0), _stack(states, 1), _stack(states, 2)
         if self.aggregation_level == "global":
             num, den, support = num.sum(0, keepdims=True), den.sum(0, keepdims=True), support.sum(0)
@@ -154,7 +158,7 @@ class DiceScore(_Metric):
                 per_sample[np.isnan(dice).all(axis=-1)] = np.nan
             else:
                 per_sample = dice
-        return _nanmean(per_sample, 0)
+        return per_sample
 
 
 def _nanmean(a, axis):
@@ -206,13 +210,45 @@ class HausdorffDistance(_Metric):
         self.directed = directed
         super().__init__(num_classes, include_background, input_format)
 
-    def _state(self, preds, target):
+    def _distances(self, preds, target):
         pk, tk = self._kinds(preds, target)
-        hd = metrics.surface_metric(np.asarray(preds), np.asarray(target), "hausdorff",
-                                    num_classes=self._classes(preds, target),
-                                    include_background=self.include_background, distance_metric=self.distance_metric,
-                                    directed=self.directed, spacing=self.spacing, pred_kind=pk, gt_kind=tk)
+        return metrics.surface_metric(np.asarray(preds), np.asarray(target), "hausdorff",
+                                      num_classes=self._classes(preds, target),
+                                      include_background=self.include_background,
+                                      distance_metric=self.distance_metric, directed=self.directed,
+                                      spacing=self.spacing, pred_kind=pk, gt_kind=tk)
+
+    def _state(self, preds, target):
+        hd = self._distances(preds, target)
         return hd.sum(), hd.size
 
     def _value(self, states):
         return np.float64(sum(s for s, _ in states) / sum(n for _, n in states))
+
+
+def dice_score(preds, target, num_classes, include_background=True, average="macro", input_format="one-hot",
+               aggregation_level="samplewise"):
+    """torchmetrics.functional.segmentation.dice_score: DiceScore's value per sample, (B,), or
+    (B, C_kept) with average "none" ((1, ...) with aggregation_level "global")."""
+    m = DiceScore(num_classes, include_background, average, aggregation_level, input_format)
+    return m._per_sample([m._state(preds, target)])
+
+
+def mean_iou(preds, target, num_classes=None, include_background=True, per_class=False, input_format="one-hot"):
+    """torchmetrics.functional.segmentation.mean_iou: per sample, the mean IoU over the kept classes
+    whose union is not empty, (B,); with per_class the IoU of every class, (B, C_kept), -1 where the
+    union is empty."""
+    m = MeanIoU(num_classes, include_background, per_class, input_format)
+    c = m._counts(preds, target).astype(np.float64)
+    union = c[..., 0] + c[..., 1] + c[..., 2]
+    iou = _divide(c[..., 0], union)
+    if per_class:
+        return np.where(np.isnan(iou), -1.0, iou)
+    return _divide(np.nansum(iou, axis=-1), (union > 0).sum(axis=-1))
+
+
+def hausdorff_distance(preds, target, num_classes, include_background=False, distance_metric="euclidean",
+                       spacing=None, directed=False, input_format="one-hot"):
+    """torchmetrics.functional.segmentation.hausdorff_distance: (B, C_kept) distances."""
+    m = HausdorffDistance(num_classes, include_background, distance_metric, spacing, directed, input_format)
+    return m._distances(preds, target)
