@@ -94,7 +94,8 @@ def test_overlap_functions(dim, ib):
     for ie in (True, False):
         _close(dm.compute_dice(p, g, ib, ie), mm.compute_dice(tp, tg, ib, ie))
         _close(dm.compute_iou(p, g, ib, ie), mm.compute_iou(tp, tg, ib, ie))
-        _close(dm.compute_absolute_volume_difference(p, g, ib, ie), mm.compute_absolute_volume_difference(tp, tg, ib, ie))
+        _close(dm.compute_absolute_volume_difference(p, g, ib, ie),
+               mm.compute_absolute_volume_difference(tp, tg, ib, ie))
     for wt in ("square", "simple", "uniform"):
         for so in (True, False):
             _close(dm.compute_generalized_dice(p, g, ib, wt, so), mm.compute_generalized_dice(tp, tg, ib, wt, so))
@@ -102,7 +103,8 @@ def test_overlap_functions(dim, ib):
     _close(cm, mm.get_confusion_matrix(tp, tg, ib))
     for name in CM_NAMES:
         _close(dm.compute_confusion_matrix_metric(name, cm), mm.compute_confusion_matrix_metric(name, _t(cm)))
-        _close(dm.compute_confusion_matrix_metric(name, cm[0, 0]), mm.compute_confusion_matrix_metric(name, _t(cm[0, 0])))
+        _close(dm.compute_confusion_matrix_metric(name, cm[0, 0]),
+               mm.compute_confusion_matrix_metric(name, _t(cm[0, 0])))
 
 
 def test_label_maps_and_float_labels():
@@ -165,7 +167,8 @@ def test_classes_aggregate(reduction):
     for ib in (True, False):
         _run(dm.DiceMetric(ib, reduction, get_not_nans=True), mm.DiceMetric(ib, reduction, get_not_nans=True), batches)
         _run(dm.MeanIoU(ib, reduction, True, False), mm.MeanIoU(ib, reduction, True, False), batches)
-        _run(dm.AbsoluteVolumeDifferenceMetric(ib, reduction, True), mm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
+        _run(dm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
+             mm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
              batches)
         _run(dm.GeneralizedDiceScore(ib, reduction), mm.GeneralizedDiceScore(ib, reduction), batches)
         _run(dm.FBetaScore(0.5, ib, reduction, True), mm.FBetaScore(0.5, ib, reduction, True), batches)
@@ -281,11 +284,13 @@ def test_torchmetrics_segmentation(dim, fmt, dtype):
     tms = pytest.importorskip("torchmetrics.segmentation")
     batches = [_tm_inputs(fmt, dtype, dim, s) for s in (11, 12)]
     variants = [(tms.DiceScore, dtm.DiceScore, dict(average=a, aggregation_level=lv, include_background=ib))
-                for a in ("micro", "macro", "weighted", "none") for lv in ("samplewise", "global") for ib in (True, False)]
+                for a in ("micro", "macro", "weighted", "none") for lv in ("samplewise", "global")
+                for ib in (True, False)]
     variants += [(tms.MeanIoU, dtm.MeanIoU, dict(per_class=pc, include_background=ib))
                  for pc in (False, True) for ib in (True, False)]
     for theirs_cls, ours_cls, kw in variants:
-        theirs, ours = theirs_cls(num_classes=3, input_format=fmt, **kw), ours_cls(num_classes=3, input_format=fmt, **kw)
+        theirs = theirs_cls(num_classes=3, input_format=fmt, **kw)
+        ours = ours_cls(num_classes=3, input_format=fmt, **kw)
         for p, g in batches:
             _close(ours(p, g), theirs(_tm_ref(p), _tm_ref(g)))
         _close(ours.compute(), theirs.compute())
@@ -317,7 +322,8 @@ def test_torchmetrics_hausdorff(fmt, dtype):
     for ib, d, sp, m in ((False, False, None, "euclidean"), (True, True, [0.7, 1.9], "euclidean"),
                          (False, False, None, "taxicab"), (True, True, None, "chessboard")):
         kw = dict(include_background=ib, directed=d, spacing=sp, distance_metric=m)
-        theirs, ours = tms.HausdorffDistance(3, input_format=fmt, **kw), dtm.HausdorffDistance(3, input_format=fmt, **kw)
+        theirs = tms.HausdorffDistance(3, input_format=fmt, **kw)
+        ours = dtm.HausdorffDistance(3, input_format=fmt, **kw)
         for p, g in batches:
             _close(ours(p, g), theirs(_tm_ref(p), _tm_ref(g)))
         assert np.isfinite(ours.compute())
@@ -338,7 +344,8 @@ def test_kornia_mean_iou(dim, dtype):
     for eps in (1e-6, 0.0):
         _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 3, eps),
                km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 3, eps))
-    _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 5), km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 5))
+    _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 5),
+           km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 5))
 
 
 @pytest.mark.parametrize("dim", SHAPES)
