@@ -48,7 +48,7 @@ def _index(steps):
 def _build(spec, arrays):
     """An input value from its JSON spec (plain values pass through)."""
     if not isinstance(spec, dict):
-        return spec
+        return _num(spec)
     if "ref" in spec:
         a = _build(arrays[spec["ref"]], arrays)
     elif "list" in spec:
@@ -90,7 +90,7 @@ def _execute(case, arrays):
     calls = [{k: _build(v, arrays) for k, v in c.items()} for c in case["calls"]]
     if case["kind"] == "function":
         return api(**calls[0])
-    metric = api(**case.get("init", {}))
+    metric = api(**_num(case.get("init", {})))
     out = None
     for kw in calls:
         out = metric(**kw)
