@@ -3,10 +3,11 @@ reductions, torchmetrics' Generalized Dice score, distance transforms and surfac
 numpy in, numpy out; the compat layers build the originals' classes on these.
 
 Decisions (what counts as predicted / true) come from one of:
-- "masks": binary or one-hot bool/uint8 (N, C, spatial...), nonzero = member (float arrays
-  holding only 0 and 1 are accepted and converted);
-- "labels": integer class indices (N, 1, spatial...) or (N, spatial...) (needs num_classes
-  when both sides are labels);
+- "masks": binary or one-hot (N, C, spatial...) of any integer dtype or bool, nonzero = member
+  (floats holding only 0 and 1 are accepted); bool/uint8 are read in place, other dtypes
+  narrowed in one pass (dice._masks);
+- "labels": class indices (N, 1, spatial...) or (N, spatial...) of any integer dtype, or floats
+  holding integers (needs num_classes when both sides are labels);
 - "argmax": float scores (N, C, spatial...), the first maximal channel wins;
 - "threshold": float scores, member where value >= threshold.
 """
@@ -18,6 +19,7 @@ import numpy as np
 from . import _lib
 from ._errors import (MAX_CLASSES, UINT64, DtypeError, LengthError, LimitError, NdimError, NullPointerError,
                       OptionError, c_int)
+from ._masks import as_labels, as_mask
 from ._tensor import Tensor, doubles
 
 _U64 = ctypes.POINTER(ctypes.c_uint64)
@@ -49,14 +51,11 @@ class Decisions:
             raise NullPointerError(f"{name} is None")
         a = array if isinstance(array, np.ndarray) else np.asarray(array)
         if kind is None:
-            kind = "masks" if a.dtype.kind in "bu" and a.dtype.itemsize == 1 else "labels"
-            if a.dtype.kind == "f":
-                kind = "masks"
-        if kind == "masks" and a.dtype.kind == "f":
-            if a.size and not np.isin(a, (0.0, 1.0)).all():
-                raise DtypeError(f"{name} holds values other than 0 and 1: binarise it first "
-                                 "(e.g. argmax + one-hot, or a threshold)")
-            a = a.astype(np.uint8)
+            kind = "masks" if a.dtype.kind == "f" or a.dtype in (np.bool_, np.uint8) else "labels"
+        if kind == "masks":
+            a = as_mask(a, name)
+        elif kind == "labels":
+            a = as_labels(a, name)
         if kind not in _lib.DECISIONS:
             raise OptionError(f"{name} kind = {kind!r} is not one of {sorted(_lib.DECISIONS)}")
         self.tensor = Tensor(a, name)
@@ -172,10 +171,10 @@ def _spacing(spacing, ndim):
 
 
 def distance_transform(mask, *, spacing=None, metric="euclidean", signed=False):
-    """Distance from every voxel to the nearest nonzero voxel of `mask` (bool/uint8, 1..4-D),
+    """Distance from every voxel to the nearest nonzero voxel of `mask` (a mask, 1..4-D),
     +inf when there is none; with signed=True (euclidean) the signed distance map (negative
     inside). scipy.ndimage.distance_transform_edt(x) is distance_transform(x == 0)."""
-    m = Tensor(mask, "mask")
+    m = Tensor(as_mask(mask, "mask"), "mask")
     sp, spptr, splen = doubles(_spacing(spacing, m.array.ndim))
     if metric not in _lib.DISTANCE_METRIC:
         raise OptionError(f"metric = {metric!r} is not one of {sorted(_lib.DISTANCE_METRIC)}")
@@ -271,12 +270,12 @@ _DEEPMIND_PER = {"average_surface_distance": 2, "robust_hausdorff": 1, "surface_
 
 
 def surface_distances(mask_gt, mask_pred, spacing):
-    """DeepMind surface-distance's compute_surface_distances for bool/uint8 2-D or 3-D masks
+    """DeepMind surface-distance's compute_surface_distances for 2-D or 3-D masks
     (any strides) and one spacing per axis: a dict of float64 arrays "distances_gt_to_pred",
     "distances_pred_to_gt" (sorted ascending; +inf when the other mask is empty) and
     "surfel_areas_gt", "surfel_areas_pred" (areas, 2-D: contour lengths, in the same order)."""
-    g = Tensor(mask_gt, "mask_gt")
-    p = Tensor(mask_pred, "mask_pred")
+    g = Tensor(as_mask(mask_gt, "mask_gt"), "mask_gt")
+    p = Tensor(as_mask(mask_pred, "mask_pred"), "mask_pred")
     sp, spptr, splen = doubles(spacing)
     ctx = _lib.context()
     counts = np.zeros(2, dtype=np.uint64)

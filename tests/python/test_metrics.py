@@ -132,7 +132,9 @@ def test_metric_bad_input():
     with pytest.raises(dice.ShapeError):
         metrics.confusion(p, p[:, :, :4])
     with pytest.raises(dice.DtypeError):
-        metrics.confusion(p.astype(np.float32), p, pred_kind="labels")
+        metrics.confusion(np.full((2, 1, 5, 5), np.nan), p, pred_kind="labels")
+    with pytest.raises(dice.DtypeError):
+        metrics.confusion(p.astype(np.complex64), p)
     with pytest.raises(dice.OptionError):
         metrics.overlap_metric(metrics.confusion(p, p), "f2")
     with pytest.raises(dice.OptionError):

@@ -16,16 +16,11 @@ import numpy as np
 from .. import losses
 from .._errors import OptionError, WeightError
 from .._tensor import host_array
-from .monai_metrics import (  # re-exported: MONAI's metrics live in monai.metrics
-    DiceMetric,
-    HausdorffDistanceMetric,
-    MeanIoU,
-    SurfaceDiceMetric,
-    SurfaceDistanceMetric,
-)
+from . import monai_metrics
+from .monai_metrics import *  # noqa: F401,F403 -- re-exported: MONAI's metrics live in monai.metrics
 
 __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceCELoss", "DiceFocalLoss",
-           "DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
+           *monai_metrics.__all__]
 
 
 def _check_other_act(other_act, kwargs):
