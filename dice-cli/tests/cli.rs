@@ -182,7 +182,7 @@ fn usage_errors_exit_2() {
     let cases: [(&[&str], &str); 5] = [
         (&["--metrics", "dice,bogus"], "unknown metric \"bogus\""),
         (&["--regions", "1,x"], "--regions"),
-        (&["--tolerance", "-1"], "--tolerance"),
+        (&["--tolerance=-1"], "--tolerance"),
         (&["--labels", "0,1"], "background"),
         (&["--spacing", "1,1"], "--spacing has 2 values"),
     ];
