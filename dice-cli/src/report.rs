@@ -23,8 +23,10 @@ fn table_number(v: f64, m: Metric) -> String {
     }
     if m.better() == crate::metric::Better::Neither && v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
-    } else if v.abs() >= 1e5 {
+    } else if v.abs() >= 1e12 {
         format!("{v:.4e}")
+    } else if v.abs() >= 1e4 {
+        format!("{v:.1}")
     } else {
         format!("{v:.4}")
     }
@@ -35,11 +37,11 @@ pub fn table(summary: &Summary, s: &Settings, cases_done: usize, failed: usize) 
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{cases_done} cases scored{}; convention {:?}, tolerance {} mm, empty ground truth: {:?}",
+        "{cases_done} cases scored{}; convention {}, tolerance {} mm, empty ground truth: {}",
         if failed > 0 { format!(", {failed} failed") } else { String::new() },
-        s.convention,
+        format!("{:?}", s.convention).to_lowercase(),
         s.tolerance,
-        s.empty
+        format!("{:?}", s.empty).to_lowercase()
     );
     let _ = writeln!(out, "{:<10} {:<12} {:>5} {:>12} {:>12} {:>12} {:>12}  worst case", "label", "metric", "n", "mean", "std", "median", "worst");
     for (t, stats) in &summary.per_target {

@@ -56,6 +56,7 @@ fn exact_values_on_a_small_pair() {
     let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("spacing 1 was used"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("[1/1]"), "--quiet prints no progress");
     let rows = csv_rows(&csv);
     assert_eq!(rows.len(), 2);
     let get = |n: &str| rows[1][column(&rows, n)].clone();
@@ -206,6 +207,9 @@ fn demo_csv_and_json_shapes() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("3 cases scored"), "{stdout}");
+    // stderr is not a terminal here: one plain progress line per case.
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().filter(|l| l.starts_with('[') && l.contains("/3] case_") && l.ends_with(": ok")).count(), 3, "{err}");
     for metric in ["dice", "hd95", "nsd", "bf", "vol_ref"] {
         assert!(stdout.contains(metric), "{stdout}");
     }
