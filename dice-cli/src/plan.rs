@@ -12,11 +12,17 @@ pub struct Case {
     pub id: String,
     pub pred: Option<PathBuf>,
     pub gt: Option<PathBuf>,
+    /// Files named on the command line that do not exist.
+    pub absent: Vec<PathBuf>,
 }
 
 impl Case {
     /// The message of an unpaired case, None when both files are there.
     pub fn missing(&self) -> Option<String> {
+        if !self.absent.is_empty() {
+            let names: Vec<String> = self.absent.iter().map(|p| p.display().to_string()).collect();
+            return Some(format!("no such file: {}", names.join(", ")));
+        }
         match (&self.pred, &self.gt) {
             (Some(_), Some(_)) => None,
             (None, Some(g)) => Some(format!("missing pair: no prediction for ground truth {}", g.display())),
@@ -73,13 +79,14 @@ pub fn plan(pred: &Path, gt: &Path, suffix: Option<&str>, gt_suffix: Option<&str
                 ));
             }
             let ids: std::collections::BTreeSet<&String> = p.keys().chain(g.keys()).collect();
-            Ok(ids.into_iter().map(|id| Case { id: id.clone(), pred: p.get(id).cloned(), gt: g.get(id).cloned() }).collect())
+            Ok(ids.into_iter().map(|id| Case { id: id.clone(), pred: p.get(id).cloned(), gt: g.get(id).cloned(), absent: Vec::new() }).collect())
         }
         (false, false) => {
             let name = pred.file_name().and_then(|n| n.to_str()).unwrap_or("case");
             let id = case_id(name, None).unwrap_or_else(|| name.to_owned());
             let exists = |p: &Path| p.is_file().then(|| p.to_path_buf());
-            Ok(vec![Case { id, pred: exists(pred), gt: exists(gt) }])
+            let absent = [pred, gt].iter().filter(|p| !p.is_file()).map(|p| p.to_path_buf()).collect();
+            Ok(vec![Case { id, pred: exists(pred), gt: exists(gt), absent }])
         }
         _ => Err(format!(
             "{} and {} must both be files or both be folders",

@@ -198,6 +198,11 @@ fn usage_errors_exit_2() {
     let out = dice(&["eval", s(&p), s(&d.join("gt").join("a.npy")), "-q"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("must both be files or both be folders"));
+    // Two files, one absent: that case fails and names it.
+    let absent = d.join("gt").join("absent.npy");
+    let out = dice(&["eval", s(&p.join("a.npy")), s(&absent), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&format!("no such file: {}", absent.display())), "{}", text(&out.stderr));
 }
 
 #[test]
