@@ -76,14 +76,16 @@ fn paint(parts: &[(Blob, u8)]) -> Vec<u8> {
 }
 
 fn header() -> NiftiHeader {
-    let mut h = NiftiHeader::default();
-    h.pixdim = [1.0, SPACING[0] as f32, SPACING[1] as f32, SPACING[2] as f32, 1.0, 1.0, 1.0, 1.0];
-    h.xyzt_units = 2; // mm
-    h.sform_code = 1;
-    h.srow_x = [SPACING[0] as f32, 0.0, 0.0, 0.0];
-    h.srow_y = [0.0, SPACING[1] as f32, 0.0, 0.0];
-    h.srow_z = [0.0, 0.0, SPACING[2] as f32, 0.0];
-    h
+    let [sx, sy, sz] = SPACING.map(|x| x as f32);
+    NiftiHeader {
+        pixdim: [1.0, sx, sy, sz, 1.0, 1.0, 1.0, 1.0],
+        xyzt_units: 2, // mm
+        sform_code: 1,
+        srow_x: [sx, 0.0, 0.0, 0.0],
+        srow_y: [0.0, sy, 0.0, 0.0],
+        srow_z: [0.0, 0.0, sz, 0.0],
+        ..Default::default()
+    }
 }
 
 fn write(path: &Path, data: Vec<u8>) -> Result<(), String> {

@@ -54,8 +54,11 @@ pub struct Summary {
     pub foreground: Vec<f64>,
 }
 
+/// Per target: the target and, per metric, its (value, case) pairs.
+type Columns<'a> = (Target, Vec<Vec<(f64, &'a str)>>);
+
 pub fn summarize(cases: &[CaseResult], metrics: &[Metric]) -> Summary {
-    let mut by_target: BTreeMap<(bool, Vec<u16>), (Target, Vec<Vec<(f64, &str)>>)> = BTreeMap::new();
+    let mut by_target: BTreeMap<(bool, Vec<u16>), Columns<'_>> = BTreeMap::new();
     for c in cases {
         for r in &c.rows {
             let entry = by_target.entry(target_key(&r.target)).or_insert_with(|| (r.target.clone(), vec![Vec::new(); metrics.len()]));

@@ -266,8 +266,7 @@ fn spacing_mismatch_between_headers() {
     let d = scratch("spacing");
     let data = ndarray::Array3::<u8>::from_shape_fn((4, 4, 4), |(x, y, z)| ((x + y + z) % 3 == 0) as u8);
     for (dir, dz) in [("gt", 2.0f32), ("pred", 2.5f32)] {
-        let mut h = nifti::NiftiHeader::default();
-        h.pixdim = [1.0, 1.0, 1.0, dz, 1.0, 1.0, 1.0, 1.0];
+        let h = nifti::NiftiHeader { pixdim: [1.0, 1.0, 1.0, dz, 1.0, 1.0, 1.0, 1.0], ..Default::default() };
         WriterOptions::new(d.join(dir).join("a.nii")).reference_header(&h).write_nifti(&data).unwrap();
     }
     let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "-q"]);
