@@ -316,3 +316,48 @@ fn loss_matches_the_library_and_writes_the_gradient() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("do not fit the input"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn deepmind_convention_is_the_library_on_the_same_masks() {
+    use dice_core::metrics::surface_distances;
+    let d = scratch("deepmind");
+    let shape = [12usize, 10, 9];
+    let ball = |c: [f64; 3], r: f64| -> Vec<u8> {
+        let mut v = Vec::new();
+        for z in 0..shape[0] {
+            for y in 0..shape[1] {
+                for x in 0..shape[2] {
+                    let p = [z as f64, y as f64, x as f64];
+                    v.push(((0..3).map(|a| (p[a] - c[a]).powi(2)).sum::<f64>() <= r * r) as u8);
+                }
+            }
+        }
+        v
+    };
+    let (g, p) = (ball([6.0, 5.0, 4.0], 3.2), ball([6.5, 4.0, 4.5], 2.7));
+    let dims: Vec<u64> = shape.iter().map(|&x| x as u64).collect();
+    npy(&d.join("gt").join("a.npy"), &dims, &g);
+    npy(&d.join("pred").join("a.npy"), &dims, &p);
+    let csv = d.join("out.csv");
+    let spacing = [2.0, 0.7, 1.1];
+    let out = dice(&[
+        "eval", s(&d.join("pred")), s(&d.join("gt")), "--convention", "deepmind", "--spacing", "2,0.7,1.1",
+        "--tolerance", "1.5", "--metrics", "hd,hd95,assd,asd,nsd,bf", "--csv", s(&csv), "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = csv_rows(&csv);
+    let get = |n: &str| -> f64 { rows[1][column(&rows, n)].parse().unwrap() };
+    let ctx = dice_core::Context::new(1).unwrap();
+    let gv = dice_core::TensorView::contiguous("gt", &g, &shape).unwrap();
+    let pv = dice_core::TensorView::contiguous("pred", &p, &shape).unwrap();
+    let sd = surface_distances(&ctx, &gv, &pv, &spacing).unwrap();
+    let (g2p, p2g) = sd.average_surface_distance();
+    let (rec, prec) = sd.surface_overlap_at_tolerance(1.5).unwrap();
+    assert_eq!(get("hd"), sd.robust_hausdorff(100.0).unwrap());
+    assert_eq!(get("hd95"), sd.robust_hausdorff(95.0).unwrap());
+    assert_eq!(get("asd"), p2g);
+    assert_eq!(get("assd"), (g2p + p2g) / 2.0);
+    assert_eq!(get("nsd"), sd.surface_dice_at_tolerance(1.5).unwrap());
+    assert_eq!(get("bf"), 2.0 * prec * rec / (prec + rec));
+    assert!(get("hd") > get("hd95") && get("hd95") > 0.0);
+}
