@@ -292,6 +292,31 @@ def test_numpy_files_give_the_nifti_rows(dataset, tmp_path):
                     assert r[key] == ref[key], (kind, r["case"], r["label"], key, r[key], ref[key])
 
 
+@pytest.mark.parametrize("target_kind", ["npy", "nifti"])
+def test_loss_and_gradient_against_monai(dataset, tmp_path, target_kind):
+    losses = pytest.importorskip("monai.losses")
+    d, arrays = dataset
+    gt = arrays["c0_u8"][0].astype(np.int64)
+    rng = np.random.default_rng(3)
+    x = (np.eye(4)[gt].transpose(3, 0, 1, 2)[None] * 2 + rng.normal(0, 1, (1, 4) + gt.shape)).astype(np.float64)
+    np.save(tmp_path / "x.npy", x)
+    target = tmp_path / "y.npy" if target_kind == "npy" else d / "gt" / "c0_u8.nii.gz"
+    np.save(tmp_path / "y.npy", gt)
+    g_path = tmp_path / "g.npy"
+    res = subprocess.run([binary(), "loss", str(tmp_path / "x.npy"), str(target), "--loss", "tversky", "--alpha", "0.3",
+                          "--beta", "0.7", "--softmax", "--include-background", "false", "--grad", str(g_path)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    mine = float(res.stdout.split("loss Tversky: ")[1].split()[0])
+    xt = torch.from_numpy(x).requires_grad_()
+    ref = losses.TverskyLoss(softmax=True, to_onehot_y=True, include_background=False, alpha=0.3, beta=0.7)(xt, torch.from_numpy(gt)[None, None])
+    ref.backward()
+    assert close(mine, ref.item(), rel=1e-12), (mine, ref.item())
+    g = np.load(g_path)
+    assert g.shape == x.shape and g.dtype == np.float64
+    np.testing.assert_allclose(g, xt.grad.numpy(), rtol=0, atol=1e-15)
+
+
 def test_nifti2_gives_a_clear_error(tmp_path):
     gt, pred = make_case(7)
     (tmp_path / "pred").mkdir()
