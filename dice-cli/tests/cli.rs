@@ -91,6 +91,33 @@ fn missing_pair_fails_that_case_only() {
     let rows = csv_rows(&csv);
     assert_eq!(rows.len(), 2, "the finished case is written");
     assert_eq!(rows[1][0], "a");
+    let json_path = d.join("out.json");
+    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--json", s(&json_path), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(json["metric_per_case"].as_array().unwrap().len(), 1);
+    assert_eq!(json["failed"][0]["case"], "b");
+    assert!(json["failed"][0]["error"].as_str().unwrap().starts_with("missing pair"));
+}
+
+#[test]
+fn suffixes_pair_differently_named_files() {
+    let d = scratch("suffix");
+    for (dir, suffix) in [("pred", "_seg.npy"), ("gt", "_label.npy")] {
+        npy::<u8>(&d.join(dir).join(format!("p1{suffix}")), &[1, 1, 8], &[0, 1, 1, 1, 1, 0, 0, 0]);
+        npy::<u8>(&d.join(dir).join(format!("p2{suffix}")), &[1, 1, 8], &[0, 0, 1, 1, 0, 0, 0, 0]);
+    }
+    // A file without the suffix is not read.
+    npy::<u8>(&d.join("pred").join("other.npy"), &[1, 1, 8], &[0; 8]);
+    let csv = d.join("out.csv");
+    let out = dice(&[
+        "eval", s(&d.join("pred")), s(&d.join("gt")), "--suffix", "_seg.npy", "--gt-suffix", "_label.npy", "--csv", s(&csv), "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = csv_rows(&csv);
+    let cases: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(cases, ["p1", "p2"]);
+    assert!(rows[1..].iter().all(|r| r[column(&rows, "dice")] == "1"));
 }
 
 #[test]
