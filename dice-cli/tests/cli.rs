@@ -388,3 +388,33 @@ fn deepmind_convention_is_the_library_on_the_same_masks() {
     assert_eq!(get("bf"), 2.0 * prec * rec / (prec + rec));
     assert!(get("hd") > get("hd95") && get("hd95") > 0.0);
 }
+
+#[test]
+fn a_label_absent_from_a_case_gets_the_row_of_an_empty_pair() {
+    let d = scratch("absent-label");
+    npy::<u8>(&d.join("gt").join("a.npy"), &[1, 1, 6], &[0, 1, 1, 2, 2, 0]);
+    npy::<u8>(&d.join("pred").join("a.npy"), &[1, 1, 6], &[0, 1, 1, 2, 0, 0]);
+    npy::<u8>(&d.join("gt").join("b.npy"), &[1, 1, 6], &[0, 1, 1, 0, 0, 0]);
+    npy::<u8>(&d.join("pred").join("b.npy"), &[1, 1, 6], &[0, 1, 1, 0, 0, 0]);
+    let csv = d.join("out.csv");
+    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "-q", "--threads", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = csv_rows(&csv);
+    let b2 = rows.iter().find(|r| r[0] == "b" && r[1] == "2").expect("row of label 2 in case b");
+    for m in ["dice", "iou", "recall", "hd", "hd95", "nsd", "bf", "precision"] {
+        assert_eq!(b2[column(&rows, m)], "nan", "{m}");
+    }
+    assert_eq!(b2[column(&rows, "tn")], "6");
+    assert_eq!(b2[column(&rows, "specificity")], "1");
+    // --empty one: both empty scores 1 (distances 0); --empty skip drops the row.
+    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "-q", "--empty", "one"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = csv_rows(&csv);
+    let b2 = rows.iter().find(|r| r[0] == "b" && r[1] == "2").unwrap();
+    assert_eq!((b2[column(&rows, "dice")].as_str(), b2[column(&rows, "hd")].as_str(), b2[column(&rows, "nsd")].as_str()), ("1", "0", "1"));
+    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "-q", "--empty", "skip"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = csv_rows(&csv);
+    assert!(!rows.iter().any(|r| r[0] == "b" && r[1] == "2"));
+    assert_eq!(rows.len(), 1 + 3);
+}
