@@ -47,6 +47,8 @@ stage "C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, 
 bash scripts/test-c.sh
 stage "Python package tests (pytest; installs numpy/pytest into target/python-venv)"
 bash scripts/test-python.sh
+stage "the dice CLI: demo, and tests/cli against MONAI/medpy (uses target/python-venv, adds nibabel)"
+bash scripts/test-cli.sh
 
 stage "Miri: dice-core's unsafe code on the scalar backend, tiny shapes, 1 and 2 threads (nightly)"
 bash scripts/miri.sh
