@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(r) = &oracle {
         assert_eq!(st, OK, "dice_loss refused a valid call");
         let l = loss.values::<f64>()[0];
-        assert!(close(l, r.loss, p.tol()), "loss {l} != oracle {}", r.loss);
+        assert!(close(l, r.loss, p.tol()), "loss {l} != oracle {}: {:?} f64 {} shape {:?} input {:?} labels {:?} dense {:?}", r.loss, p.core_opts, p.f64_input, p.shape, p.input, p.labels, p.dense);
         let v = values.values::<f64>();
         assert_eq!(v.len(), r.values.len());
         for (a, e) in v.iter().zip(&r.values) {
