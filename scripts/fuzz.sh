@@ -5,7 +5,9 @@
 # Fails when any target crashes, leaks, exceeds the RSS limit (an allocation abort or
 # runaway allocation) or runs one input past the timeout (a hang); the input that did it
 # is left in fuzz/artifacts/<target>/. FUZZ_TARGETS narrows the targets; FUZZ_JOBS (default
-# 1) runs that many fuzzing jobs per target.
+# 1) runs that many fuzzing jobs per target; FUZZ_TOGETHER=1 runs the targets at the same time
+# instead of one after another (the long run of docs/reliability.md), each logging to
+# fuzz/artifacts/<target>.log.
 # Needs rustup; installs the nightly toolchain and cargo-fuzz when missing and fails if it
 # cannot.
 set -euo pipefail
@@ -28,21 +30,37 @@ cargo fuzz --version
 echo "== build (cargo fuzz build -O: release + debug assertions, ASan)"
 cargo +nightly fuzz build -O
 
-failed=()
-for t in $TARGETS; do
-  echo "== fuzz $t for ${SECONDS_PER_TARGET}s"
-  mkdir -p "fuzz/corpus/$t"
-  # -rss_limit_mb: a runaway allocation is a failure, not an OOM kill of the machine;
-  # -timeout: one input taking longer than 10 s is reported as a hang;
-  # -malloc_limit_mb: one allocation beyond 1 GiB is reported (the harness allocates little).
-  parallel=()
+# -rss_limit_mb: a runaway allocation is a failure, not an OOM kill of the machine;
+# -timeout: one input taking longer than 10 s is reported as a hang;
+# -malloc_limit_mb: one allocation beyond 1 GiB is reported (the harness allocates little).
+fuzz_one() {
+  local parallel=()
   if [ "$JOBS" -gt 1 ]; then parallel=(-jobs="$JOBS" -workers="$JOBS"); fi
-  if ! cargo +nightly fuzz run -O "$t" -- \
-      -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
-      -max_len=4096 -print_final_stats=1 "${parallel[@]}"; then
-    failed+=("$t")
-  fi
-done
+  mkdir -p "fuzz/corpus/$1"
+  cargo +nightly fuzz run -O "$1" -- \
+    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
+    -max_len=4096 -print_final_stats=1 "${parallel[@]}"
+}
+
+failed=()
+if [ "${FUZZ_TOGETHER:-0}" = "1" ]; then
+  echo "== fuzz $TARGETS at the same time for ${SECONDS_PER_TARGET}s"
+  mkdir -p fuzz/artifacts
+  declare -A pids
+  for t in $TARGETS; do
+    fuzz_one "$t" > "fuzz/artifacts/$t.log" 2>&1 &
+    pids[$t]=$!
+  done
+  for t in $TARGETS; do
+    wait "${pids[$t]}" || failed+=("$t")
+    echo "-- $t: $(grep -h 'stat::number_of_executed_units' "fuzz/artifacts/$t.log" | tail -1)"
+  done
+else
+  for t in $TARGETS; do
+    echo "== fuzz $t for ${SECONDS_PER_TARGET}s"
+    fuzz_one "$t" || failed+=("$t")
+  done
+fi
 
 if [ ${#failed[@]} -ne 0 ]; then
   echo "FUZZ FAILED: ${failed[*]} (reproducers in fuzz/artifacts/)"
