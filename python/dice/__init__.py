@@ -47,7 +47,7 @@ from .losses import (
     tversky_loss,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 
 def __getattr__(name):

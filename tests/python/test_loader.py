@@ -29,6 +29,8 @@ def _copy_package(tmp_path):
 
 def test_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+", dice.library_version)
+    # The package and the library are released together under one version number.
+    assert dice.__version__ == dice.library_version
     assert _lib.lib.dice_abi_version() == _lib.ABI_VERSION
 
 
