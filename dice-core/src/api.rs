@@ -276,7 +276,9 @@ pub fn dice_backward_masked<T: Float>(
         return Err(DiceError::StatsMismatch { expected: (rows, kept), got: (coef.rows, coef.classes) });
     }
     engine::check_target(ctx, &job)?; // no reduce has read this target: fail before writing
-    T::backward(ctx, &job, coef, grad.origin())
+    // SAFETY: `job` was planned with `grad`'s layout, a validated injective view over the
+    // buffer `grad` borrows mutably for this call; `origin` is its element (0, ..., 0).
+    unsafe { T::backward(ctx, &job, coef, grad.origin()) }
 }
 
 /// Forward: stats then finalize.
@@ -319,7 +321,10 @@ pub fn dice_loss_grad_masked<T: Float>(
 ) -> Result<Finalized> {
     let job = prepare(ctx, input, target, mask, Some(grad.layout()), opts)?;
     let fin = finalize(&T::reduce(ctx, &job)?, opts)?;
-    T::backward(ctx, &job, &fin.coefficients(upstream)?, grad.origin())?;
+    let coef = fin.coefficients(upstream)?;
+    // SAFETY: as in `dice_backward_masked`: `job` was planned with `grad`'s layout, which
+    // `grad` borrows mutably for this call.
+    unsafe { T::backward(ctx, &job, &coef, grad.origin()) }?;
     Ok(fin)
 }
 
@@ -344,5 +349,7 @@ pub fn dice_pointwise_map<T: Float>(
     }
     let job = prepare(ctx, input, target, mask, Some(out.layout()), opts)?;
     engine::check_target(ctx, &job)?; // fail before writing
-    T::pointwise_map(ctx, &job, out.origin())
+    // SAFETY: `job` was planned with `out`'s layout, a validated injective view over the
+    // buffer `out` borrows mutably for this call.
+    unsafe { T::pointwise_map(ctx, &job, out.origin()) }
 }

@@ -354,11 +354,18 @@ pub trait Passes: Sized {
     where
         Self: Float;
     /// [`backward`] for this type.
-    fn backward(ctx: &Context, job: &Job<'_, Self>, coef: &Coefficients, out: *mut Self) -> Result<()>
+    ///
+    /// # Safety
+    /// As [`backward`]: `out` is element (0, ..., 0) of a writable view that `job` was
+    /// planned with, valid for every element the view addresses.
+    unsafe fn backward(ctx: &Context, job: &Job<'_, Self>, coef: &Coefficients, out: *mut Self) -> Result<()>
     where
         Self: Float;
     /// [`pointwise_map`] for this type.
-    fn pointwise_map(ctx: &Context, job: &Job<'_, Self>, out: *mut Self) -> Result<()>
+    ///
+    /// # Safety
+    /// As [`pointwise_map`].
+    unsafe fn pointwise_map(ctx: &Context, job: &Job<'_, Self>, out: *mut Self) -> Result<()>
     where
         Self: Float;
 }
@@ -371,12 +378,14 @@ macro_rules! passes {
                 reduce(ctx, job)
             }
             #[inline(never)]
-            fn backward(ctx: &Context, job: &Job<'_, $t>, coef: &Coefficients, out: *mut $t) -> Result<()> {
-                backward(ctx, job, coef, out)
+            unsafe fn backward(ctx: &Context, job: &Job<'_, $t>, coef: &Coefficients, out: *mut $t) -> Result<()> {
+                // SAFETY: the caller upholds `backward`'s contract (the trait method's).
+                unsafe { backward(ctx, job, coef, out) }
             }
             #[inline(never)]
-            fn pointwise_map(ctx: &Context, job: &Job<'_, $t>, out: *mut $t) -> Result<()> {
-                pointwise_map(ctx, job, out)
+            unsafe fn pointwise_map(ctx: &Context, job: &Job<'_, $t>, out: *mut $t) -> Result<()> {
+                // SAFETY: the caller upholds `pointwise_map`'s contract (the trait method's).
+                unsafe { pointwise_map(ctx, job, out) }
             }
         }
     )*};
@@ -405,7 +414,9 @@ pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats>
     if job.merge > 1 { stats.merge_rows(job.merge) } else { Ok(stats) }
 }
 
-/// Base pointer of the gradient, shared by the block workers.
+/// Base pointer of the gradient, shared by the block workers. Built only by [`backward`] and
+/// [`pointwise_map`], whose safety contract makes every element of the planned output view
+/// valid for writes through it.
 #[derive(Clone, Copy)]
 struct OutPtr<T>(*mut T);
 // SAFETY: the output layout is injective (checked by `TensorViewMut`) and blocks partition
@@ -526,8 +537,13 @@ impl<T: Float> WithSimd for MapBlock<'_, '_, T> {
 }
 
 /// The elementwise term's per-element losses (see `pointwise::loss_map`) written through
-/// `out` (element (0, ..., 0) of a validated, injective output view of the input's shape).
-pub(crate) fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, out: *mut T) -> Result<()> {
+/// `out`.
+///
+/// # Safety
+/// `out` is element (0, ..., 0) of the validated, injective output view of the input's shape
+/// that `job` was planned with (`prepare` with its layout), and is valid for writes of every
+/// element that view addresses for the duration of the call; nothing else accesses them.
+pub(crate) unsafe fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, out: *mut T) -> Result<()> {
     let out = OutPtr(out);
     let blocks = job.plan.blocks()?;
     let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, false), |bufs, &block| {
@@ -536,9 +552,13 @@ pub(crate) fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, out: *mut
     results.into_iter().collect()
 }
 
-/// Step 3: writes the input gradient through `out` (element (0, ..., 0) of a validated,
-/// injective output view of the input's shape). `coef` has N rows or 1 (shared by all n).
-pub(crate) fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coefficients, out: *mut T) -> Result<()> {
+/// Step 3: writes the input gradient through `out`. `coef` has N rows or 1 (shared by all n).
+///
+/// # Safety
+/// As [`pointwise_map`]: `out` is element (0, ..., 0) of the validated, injective output view
+/// that `job` was planned with, valid for writes of every element it addresses, and not
+/// accessed by anything else during the call.
+pub(crate) unsafe fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coefficients, out: *mut T) -> Result<()> {
     let kept = job.plan.c - job.cfg.first;
     let rows: Vec<Vec<(T, T)>> = (0..coef.rows())
         .map(|r| (0..kept).map(|c| coef.get(r, c)).map(|(a, b)| (T::from_f64(a), T::from_f64(b))).collect())
