@@ -52,7 +52,11 @@ if [ "${FUZZ_TOGETHER:-0}" = "1" ]; then
     pids[$t]=$!
   done
   for t in $TARGETS; do
-    wait "${pids[$t]}" || failed+=("$t")
+    if ! wait "${pids[$t]}"; then
+      failed+=("$t")
+      echo "-- $t FAILED; the end of fuzz/artifacts/$t.log:"
+      tail -40 "fuzz/artifacts/$t.log"
+    fi
     echo "-- $t: $(grep -h 'stat::number_of_executed_units' "fuzz/artifacts/$t.log" | tail -1)"
   done
 else

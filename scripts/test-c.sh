@@ -15,8 +15,8 @@ LIB="$TARGET_DIR/release"
 OUT="$TARGET_DIR/c-tests"
 mkdir -p "$OUT"
 
-echo "== build libdice (release)"
-cargo build --release -p dice-ffi
+echo "== build libdice (release, with the rest of the workspace: scripts/build-release.sh)"
+bash scripts/build-release.sh
 # The system libraries the Rust standard library needs when linked statically.
 STATIC_DEPS="-lpthread -ldl -lm -lrt -lutil"
 

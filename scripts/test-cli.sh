@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "-- cargo build --release -p dice-cli"
-cargo build --release -p dice-cli
+echo "-- build the dice CLI (release, with the rest of the workspace: scripts/build-release.sh)"
+bash scripts/build-release.sh
 bin="$PWD/target/release/dice"
 
 echo "-- dice demo (the README's first command)"

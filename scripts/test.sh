@@ -35,12 +35,19 @@ stage "the NEON backend compiles (cross-check for aarch64)"
 rustup target add aarch64-unknown-linux-gnu
 cargo check -p dice-core --target aarch64-unknown-linux-gnu
 
+stage "MSRV: the library crates build with the declared rust-version (scripts/msrv.sh)"
+bash scripts/msrv.sh
+
+stage "release build of the whole workspace (scripts/build-release.sh: one feature resolution)"
+bash scripts/build-release.sh
+release="${CARGO_TARGET_DIR:-target}/release"
+
 stage "the built-in example runs"
-cargo run --release -p dice-core --example phantom -- 1 | tail -3
+"$release/examples/phantom" 1 | tail -3
 
 stage "throughput: dice-report --quick (table below); fails when a case's ratio to the bandwidth floor"
 echo "   regresses more than 2x against benchmarks/baseline.json (see BENCHMARKS.md)"
-cargo run --release -q -p dice-bench --bin dice-report -- --quick --json target/dice-report.json \
+"$release/dice-report" --quick --json target/dice-report.json \
   --check benchmarks/baseline.json
 
 stage "C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, CMake)"
@@ -53,6 +60,6 @@ bash scripts/test-cli.sh
 stage "Miri: dice-core's unsafe code on the scalar backend, tiny shapes, 1 and 2 threads (nightly)"
 bash scripts/miri.sh
 
-stage "cargo-fuzz smoke: every target of fuzz/ for 60 s (ASan, libFuzzer; long runs: docs/reliability.md)"
-bash scripts/fuzz.sh 60
+stage "cargo-fuzz smoke: every target of fuzz/ at once for 60 s (ASan, libFuzzer; long runs: docs/reliability.md)"
+FUZZ_TOGETHER=1 bash scripts/fuzz.sh 60
 echo "ALL TESTS PASSED [${SECONDS}s]"
