@@ -11,8 +11,8 @@ if ! command -v "$PYTHON" >/dev/null; then
   exit 1
 fi
 
-echo "-- cargo build --release -p dice-ffi"
-cargo build --release -p dice-ffi
+echo "-- build libdice (release, with the rest of the workspace: scripts/build-release.sh)"
+bash scripts/build-release.sh
 lib="$PWD/target/release/libdice.so"
 [ -f "$lib" ] || { echo "ERROR: $lib was not built" >&2; exit 1; }
 
@@ -32,7 +32,17 @@ fi
 py="$venv/bin/python"
 echo "-- pip install numpy pytest ./python"
 "$py" -m pip install -q numpy pytest
+# python/setup.py builds libdice (scripts/build-release.sh: nothing to do after the build above)
+# and copies it into the package, so the installed package loads its own copy.
 "$py" -m pip install -q ./python  # always rebuilt from the directory, dependencies resolved
+echo "-- the installed package loads the library it carries (DICE_LIBRARY unset, outside the tree)"
+(cd / && env -u DICE_LIBRARY "$py" -c "
+import dice, pathlib, sys
+lib = pathlib.Path(dice.library_path).resolve()
+pkg = pathlib.Path(dice.__file__).resolve().parent
+assert lib.parent == pkg, f'{lib} is not inside the installed package {pkg}'
+print('  ', lib, dice.library_version)
+")
 # dice.torch is tested against PyTorch, and the compat layers against the real libraries
 # (randomised differential tests), pinned to the versions that produced tests/reference: a large
 # download from PyPI (torch), cached by pip afterwards. medpy goes without its SimpleITK
