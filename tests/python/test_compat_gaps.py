@@ -150,3 +150,153 @@ def test_torchmetrics_generalized_dice_score_single_sample_and_errors():
     with pytest.raises(ValueError):
         tf.generalized_dice_score(torch.zeros(4, dtype=torch.int64), torch.zeros(4, dtype=torch.int64), 3,
                                   input_format="index")
+
+
+# ---------------------------------------------------- MONAI per_component=True (Dice per component)
+
+def _blobs(rng, shape, density):
+    """A bool foreground of several components (thresholded smoothed noise)."""
+    noise = rng.random(shape)
+    for axis in range(noise.ndim):
+        noise = (noise + np.roll(noise, 1, axis) + np.roll(noise, -1, axis)) / 3
+    return noise > np.quantile(noise, 1.0 - density)
+
+
+def _two_channels(fg, dtype):
+    fg = fg[:, None]
+    return np.concatenate([~fg, fg], axis=1).astype(dtype)
+
+
+PC_SPATIAL = {"2d": (23, 29), "3d": (11, 13, 12)}
+
+
+@pytest.mark.parametrize("dim", PC_SPATIAL)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64, np.bool_],
+                         ids=lambda d: np.dtype(d).name)
+def test_monai_per_component(dim, dtype):
+    mm = pytest.importorskip("monai.metrics")
+    pytest.importorskip("scipy")
+    from dice.compat import monai as dm
+    rng = np.random.default_rng(5 + len(dim))
+    spatial = PC_SPATIAL[dim]
+    gt = np.stack([_blobs(rng, spatial, d) for d in (0.3, 0.1, 0.05, 0.0, 0.2)])
+    pred = np.stack([_blobs(rng, spatial, d) for d in (0.3, 0.15, 0.0, 0.1, 0.0)])
+    pred[0] = gt[0] ^ (rng.random(spatial) < 0.05)  # a close prediction
+    y_pred, y = _two_channels(pred, dtype), _two_channels(gt, dtype)
+    # MONAI's torch.argmax rejects bool: it gets the same values as uint8
+    ref = (lambda a: torch.from_numpy(a.astype(np.uint8))) if dtype is np.bool_ else torch.from_numpy
+    for ie in (True, False):
+        ours = dm.compute_dice(y_pred, y, ignore_empty=ie, per_component=True)
+        theirs = _np(mm.compute_dice(ref(y_pred), ref(y), ignore_empty=ie, per_component=True))
+        assert ours.shape == theirs.shape == (5, 1)
+        np.testing.assert_allclose(ours, theirs, **F32)
+        assert np.isnan(ours[3, 0]) == ie  # empty ground truth, non-empty prediction
+    for kw in (dict(), dict(reduction="mean_batch", get_not_nans=True), dict(reduction="none", ignore_empty=False),
+               dict(include_background=False, ignore_index=1)):
+        ours, theirs = dm.DiceMetric(per_component=True, **kw), mm.DiceMetric(per_component=True, **kw)
+        for sl in (slice(0, 2), slice(2, 5)):
+            np.testing.assert_allclose(ours(y_pred[sl], y[sl]), _np(theirs(ref(y_pred[sl]), ref(y[sl]))), **F32)
+        for a, b in zip(*(r if isinstance(r, tuple) else (r,) for r in (ours.aggregate(), theirs.aggregate()))):
+            np.testing.assert_allclose(a, _np(b), **F32)
+    a = dm.DiceHelper(apply_argmax=False, per_component=True)(y_pred, y)
+    b = mm.DiceHelper(apply_argmax=False, per_component=True)(ref(y_pred), ref(y))
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, _np(v), **F32)
+
+
+def test_monai_per_component_scores_and_ties():
+    """Soft scores (the argmax, NaN included), components meeting diagonally (one component under
+    full connectivity), voxels equidistant from two components (the Voronoi ties), the 0/1 cases
+    of an empty ground truth, and the list form of the metric class."""
+    mm = pytest.importorskip("monai.metrics")
+    pytest.importorskip("scipy")
+    from dice.compat import monai as dm
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(3, 2, 16, 15)).astype(np.float32)
+    x[0, 1, 0, 0] = np.nan
+    x[0, 0, 1, 1] = np.nan
+    x[1, :, 2, 2] = np.nan
+    gt = np.zeros((3, 16, 15), bool)
+    gt[:, 2:4, 2:4] = True
+    gt[:, 4, 4] = True  # diagonal neighbour: the same component
+    gt[:, 2:4, 10:12] = True  # equidistant columns between the two components
+    gt[:, 12:14, 2:4] = True
+    gt[2] = False  # empty ground truth
+    y = _two_channels(gt, np.float32)
+    for ie in (True, False):
+        np.testing.assert_allclose(
+            dm.compute_dice(x, y, ignore_empty=ie, per_component=True),
+            _np(mm.compute_dice(torch.from_numpy(x), torch.from_numpy(y), ignore_empty=ie, per_component=True)), **F32)
+    empty = np.zeros((1, 2, 5, 6), np.float32)
+    empty[:, 0] = 1
+    for ie in (True, False):
+        ours = dm.compute_dice(empty, empty, ignore_empty=ie, per_component=True)
+        theirs = _np(mm.compute_dice(torch.from_numpy(empty), torch.from_numpy(empty), ignore_empty=ie,
+                                     per_component=True))
+        np.testing.assert_array_equal(ours, theirs)
+    m, r = dm.DiceMetric(per_component=True), mm.DiceMetric(per_component=True)
+    np.testing.assert_allclose(m(list(x), list(y)), _np(r([torch.from_numpy(a) for a in x],
+                                                          [torch.from_numpy(a) for a in y])), **F32)
+
+
+def test_monai_per_component_many_regions():
+    """More components than the library's confusion kernel has classes (the bincount branch):
+    isolated voxels on every other row and column."""
+    mm = pytest.importorskip("monai.metrics")
+    pytest.importorskip("scipy")
+    from dice.compat import monai as dm
+    side = 2 * 182
+    gt = np.zeros((1, side, 2 * side), bool)
+    gt[:, ::2, ::2] = True  # 182 x 364 = 66248 components
+    rng = np.random.default_rng(9)
+    pred = gt ^ (rng.random(gt.shape) < 0.1)
+    y_pred, y = _two_channels(pred, np.uint8), _two_channels(gt, np.uint8)
+    np.testing.assert_allclose(dm.compute_dice(y_pred, y, per_component=True),
+                               _np(mm.compute_dice(torch.from_numpy(y_pred), torch.from_numpy(y), per_component=True)),
+                               **F32)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3, 5, 6),) * 2, ((2, 2, 7),) * 2, ((2, 2, 3, 4, 5, 2),) * 2,
+                                    ((2, 1, 5, 6), (2, 2, 5, 6))])
+def test_monai_per_component_shapes_raise(shapes):
+    mm = pytest.importorskip("monai.metrics")
+    from dice.compat import monai as dm
+    a, b = (np.zeros(s, np.float32) for s in shapes)
+    with pytest.raises(dice.ShapeError, match="per_component"):
+        dm.compute_dice(a, b, per_component=True)
+    with pytest.raises(ValueError, match="per_component"):
+        mm.compute_dice(torch.from_numpy(a), torch.from_numpy(b), per_component=True)
+    x = np.zeros((2, 2, 5, 6), np.float32)
+    with pytest.raises(dice.ShapeError):  # the argmax leaves one channel
+        dm.DiceHelper(per_component=True)(x, x)
+    with pytest.raises(ValueError):
+        mm.DiceHelper(per_component=True)(torch.from_numpy(x), torch.from_numpy(x))
+    with pytest.raises(dice.OptionError):  # a bool prediction, whose argmax torch rejects
+        dm.DiceHelper(threshold=True, per_component=True)(x, x)
+    with pytest.raises(NotImplementedError):
+        mm.DiceHelper(threshold=True, per_component=True)(torch.from_numpy(x), torch.from_numpy(x))
+
+
+def test_monai_per_component_upstream_case():
+    """MONAI's own per-component cases (tests/metrics/test_compute_meandice.py TEST_CASE_16 and
+    test_input_dimensions), compared with the installed MONAI: two 5^3 cubes in a 64^3 volume,
+    each predicted shifted; four items with all-zero channels (an empty ground truth)."""
+    mm = pytest.importorskip("monai.metrics")
+    pytest.importorskip("scipy")
+    from dice.compat import monai as dm
+    y, y_hat = np.zeros((5, 2, 64, 64, 64), np.float32), np.zeros((5, 2, 64, 64, 64), np.float32)
+    y[0, 1, 20:25, 20:25, 20:25] = 1
+    y[0, 1, 40:45, 40:45, 40:45] = 1
+    y[0, 0] = 1 - y[0, 1]
+    y_hat[0, 1, 21:26, 21:26, 21:26] = 1
+    y_hat[0, 1, 41:46, 39:44, 41:46] = 1
+    y_hat[0, 0] = 1 - y_hat[0, 1]
+    ours, theirs = dm.DiceMetric(per_component=True), mm.DiceMetric(per_component=True)
+    ours(y_pred=y_hat, y=y)
+    theirs(y_pred=torch.from_numpy(y_hat), y=torch.from_numpy(y))
+    np.testing.assert_allclose(ours.aggregate(reduction="none"), _np(theirs.aggregate(reduction="none")), **F32)
+    a, b = np.ones((3, 3, 144, 144), np.float32), np.ones((3, 3, 145, 145), np.float32)
+    with pytest.raises(dice.ShapeError):
+        dm.DiceMetric(per_component=True)(a, b)
+    with pytest.raises(ValueError):
+        mm.DiceMetric(per_component=True)(torch.from_numpy(a), torch.from_numpy(b))
