@@ -8,6 +8,7 @@ those comparisons use float32's tolerance; counts (kornia) and float64 losses co
 or at float64 rounding."""
 
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -300,3 +301,151 @@ def test_monai_per_component_upstream_case():
         dm.DiceMetric(per_component=True)(a, b)
     with pytest.raises(ValueError):
         mm.DiceMetric(per_component=True)(torch.from_numpy(a), torch.from_numpy(b))
+
+
+# ----------------------------------------------------- MONAI overlap losses on (B, C) inputs
+
+ml = None
+
+
+def _monai_loss(name, kwargs, x, t):
+    """The installed MONAI's value and d(sum of value)/d(input), float64 (the DiceCELoss weight as
+    a tensor, which torch's CrossEntropyLoss requires)."""
+    global ml
+    ml = ml or pytest.importorskip("monai.losses")
+    kw = dict(kwargs)
+    if name == "DiceCELoss" and kw.get("weight") is not None:
+        kw["weight"] = torch.as_tensor(kw["weight"], dtype=torch.float64)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    v = getattr(ml, name)(**kw)(xt, torch.from_numpy(t))
+    v.sum().backward()
+    return v.detach().numpy(), xt.grad.numpy()
+
+
+BC_CASES = [
+    ("DiceLoss", dict(softmax=True)),
+    ("DiceLoss", dict(sigmoid=True, weight=[1.0, 2.0, 3.0])),
+    ("DiceLoss", dict(sigmoid=True, weight=[1.0, 2.0, 3.0], reduction="none")),
+    ("DiceLoss", dict(sigmoid=True, weight=2.0, reduction="sum")),
+    ("DiceLoss", dict(softmax=True, jaccard=True, squared_pred=True, smooth_nr=0.0, smooth_dr=1e-3)),
+    ("DiceLoss", dict(softmax=True, include_background=False, reduction="none")),
+    ("DiceLoss", dict(softmax=True, include_background=False, weight=[2.0, 0.5], reduction="sum")),
+    ("DiceLoss", dict(sigmoid=True, soft_label=True, reduction="none")),
+    ("TverskyLoss", dict(sigmoid=True, reduction="none")),
+    ("TverskyLoss", dict(sigmoid=True, reduction="sum", alpha=0.2, beta=0.9)),
+    ("DiceCELoss", dict(softmax=True)),
+    ("DiceCELoss", dict(sigmoid=True, reduction="sum", lambda_dice=0.7, lambda_ce=1.3)),
+    ("DiceCELoss", dict(softmax=True, weight=[1.0, 2.0, 3.0])),
+    ("DiceFocalLoss", dict(sigmoid=True)),
+    ("DiceFocalLoss", dict(sigmoid=True, reduction="none", gamma=1.5)),
+    ("DiceFocalLoss", dict(sigmoid=True, reduction="sum", weight=[0.5, 1.0, 2.0], lambda_dice=2.0)),
+    ("DiceFocalLoss", dict(sigmoid=True, reduction="none", weight=[0.5, 1.0, 2.0])),
+]
+
+
+def _bc_tol(name):
+    """MONAI's focal term rounds to float32 inside its float64 computation (see test_loss_compat)."""
+    return dict(rtol=1e-5, atol=1e-10) if "Focal" in name else dict(rtol=1e-7, atol=1e-12)
+
+
+BC_PARAMS = [(n, kw, t) for n, kw in BC_CASES for t in (("dense", "soft") if kw.get("soft_label") else
+                                                          ("dense", "labels"))]
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("name, kwargs, target", BC_PARAMS,
+                         ids=[f"{n}-{i // 2}-{t}" for i, (n, _, t) in enumerate(BC_PARAMS)])
+def test_monai_losses_without_spatial_axes(name, kwargs, batch, target):
+    """(B, C) inputs: MONAI's value (one pooled score without batch=True), shape and gradient."""
+    from dice.compat import monai as dmo
+    rng = np.random.default_rng(zlib.crc32(f"{name}{kwargs}{batch}{target}".encode()))
+    x = rng.standard_normal((5, 3))
+    kw = dict(kwargs, batch=batch)
+    if target == "labels":
+        t = rng.integers(0, 3, size=(5, 1)).astype(np.float64)
+        kw["to_onehot_y"] = True
+    elif target == "soft":
+        t = rng.random((5, 3))
+    else:
+        t = rng.integers(0, 2, size=(5, 3)).astype(np.float64)
+    ref_value, ref_grad = _monai_loss(name, kw, x, t)
+    value, grad = getattr(dmo, name)(**kw)(x, t, return_grad=True)
+    assert np.shape(value) == ref_value.shape and grad.shape == x.shape
+    np.testing.assert_allclose(value, ref_value, **_bc_tol(name))
+    np.testing.assert_allclose(grad, ref_grad, **_bc_tol(name))
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2, -1])
+@pytest.mark.parametrize("batch", [False, True])
+def test_monai_dice_loss_without_spatial_axes_ignore_index(ignore_index, batch):
+    from dice.compat import monai as dmo
+    rng = np.random.default_rng(17 + ignore_index)
+    x = rng.standard_normal((6, 3))
+    labels = rng.integers(0, 3, size=(6, 1))
+    labels[1, 0] = ignore_index if ignore_index >= 0 else 1
+    onehot = np.eye(3)[labels[:, 0]]
+    if ignore_index < 0:
+        onehot[2] = 0  # an all-zero row: the sentinel's ignored voxel
+    for t, extra in ((onehot, {}), (labels.astype(np.float64), dict(to_onehot_y=True))):
+        if extra and ignore_index < 0:
+            t = np.where(np.arange(6)[:, None] == 3, -1.0, t)  # a sentinel label
+        kw = dict(softmax=True, batch=batch, ignore_index=ignore_index, **extra)
+        ref_value, ref_grad = _monai_loss("DiceLoss", kw, x, t)
+        value, grad = dmo.DiceLoss(**kw)(x, t, return_grad=True)
+        np.testing.assert_allclose(value, ref_value, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-7, atol=1e-12)
+
+
+def test_monai_losses_without_spatial_axes_errors():
+    from dice.compat import monai as dmo
+    global ml
+    ml = ml or pytest.importorskip("monai.losses")
+    x, t = np.zeros((2, 3)), np.zeros((2, 3))
+    with pytest.raises(dice.NdimError):
+        dmo.GeneralizedDiceLoss(softmax=True)(x, t)
+    with pytest.raises(IndexError):
+        ml.GeneralizedDiceLoss(softmax=True)(torch.from_numpy(x), torch.from_numpy(t))
+    for w in ([1.0, 2.0], [1.0, -1.0, 2.0]):
+        with pytest.raises(dice.WeightError):
+            dmo.DiceLoss(sigmoid=True, weight=w)(x, t)
+        with pytest.raises(ValueError):
+            ml.DiceLoss(sigmoid=True, weight=w)(torch.from_numpy(x), torch.from_numpy(t))
+
+
+def test_torch_losses_without_spatial_axes():
+    """dice.torch's autograd path (the backward's upstream) on (B, C) inputs, against MONAI."""
+    from dice import torch as dtorch
+    global ml
+    ml = ml or pytest.importorskip("monai.losses")
+    rng = np.random.default_rng(21)
+    x, t = rng.standard_normal((4, 3)), rng.integers(0, 2, size=(4, 3)).astype(np.float64)
+    up = torch.from_numpy(rng.random(3))
+    for kw in (dict(sigmoid=True, reduction="none", weight=[1.0, 2.0, 3.0]), dict(softmax=True, reduction="none"),
+               dict(sigmoid=True, reduction="none", batch=True), dict(softmax=True, reduction="sum")):
+        grads = []
+        for mod in (dtorch, ml):
+            xt = torch.from_numpy(x.copy()).requires_grad_()
+            v = mod.DiceLoss(**kw)(xt, torch.from_numpy(t))
+            (v * up).sum().backward() if v.ndim == 1 else (v * 1.7).sum().backward()
+            grads.append((v.detach().numpy(), xt.grad.numpy()))
+        np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("kwargs", [dict(), dict(use_softmax=True), dict(ignore_index=1), dict(ignore_index=-1),
+                                    dict(weight=[1.0, 2.0, 3.0], alpha=0.3), dict(weight=0.5, gamma=1.0)],
+                         ids=["sigmoid", "softmax", "ignore-1", "ignore-sentinel", "weight-alpha", "scalar-weight"])
+def test_monai_focal_without_spatial_axes(reduction, kwargs):
+    """FocalLoss on (B, C): MONAI's "sum" averages over range(2, ndim), every axis there."""
+    from dice.compat import monai as dmo
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((6, 3))
+    t = np.eye(3)[rng.integers(0, 3, 6)]
+    if kwargs.get("ignore_index") == -1:
+        t[2] = 0  # an all-zero row: the sentinel's ignored item
+    kw = dict(kwargs, reduction=reduction)
+    ref_value, ref_grad = _monai_loss("FocalLoss", kw, x, t)
+    value, grad = dmo.FocalLoss(**kw)(x, t, return_grad=True)
+    np.testing.assert_allclose(value, ref_value, **_bc_tol("Focal"))
+    np.testing.assert_allclose(grad, ref_grad, **_bc_tol("Focal"))
