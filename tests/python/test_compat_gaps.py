@@ -449,3 +449,18 @@ def test_monai_focal_without_spatial_axes(reduction, kwargs):
     value, grad = dmo.FocalLoss(**kw)(x, t, return_grad=True)
     np.testing.assert_allclose(value, ref_value, **_bc_tol("Focal"))
     np.testing.assert_allclose(grad, ref_grad, **_bc_tol("Focal"))
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("name, kwargs", [("DiceLoss", {}), ("DiceCELoss", {}), ("DiceFocalLoss", dict(reduction="none")),
+                                          ("TverskyLoss", dict(reduction="none"))])
+def test_monai_losses_without_spatial_axes_other_act(name, kwargs, batch):
+    """other_act on (B, C) inputs: each part of the split loss takes MONAI's (B, C) path."""
+    from dice.compat import monai as dmo
+    rng = np.random.default_rng(29)
+    x, t = rng.standard_normal((4, 3)), rng.integers(0, 2, size=(4, 3)).astype(np.float64)
+    kw = dict(kwargs, batch=batch, other_act=lambda a: a * 0.25 + 0.5)
+    ref_value, _ = _monai_loss(name, kw, x, t)
+    value = getattr(dmo, name)(**kw)(x, t)
+    assert np.shape(value) == ref_value.shape
+    np.testing.assert_allclose(value, ref_value, **_bc_tol(name))

@@ -30,7 +30,7 @@ Not implemented (raise NotImplementedError): use_subvoxels with a non-euclidean 
 import numpy as np
 
 from .. import metrics
-from .._errors import MAX_CLASSES, OptionError, ShapeError
+from .._errors import MAX_CLASSES, DtypeError, OptionError, ShapeError
 from .._masks import as_labels, as_mask
 
 __all__ = ["DiceMetric", "DiceHelper", "MeanIoU", "GeneralizedDiceScore", "ConfusionMatrixMetric", "FBetaScore",
@@ -182,7 +182,7 @@ def _foreground(a):
     the maximum and the first maximal channel). bool reads as 0/1."""
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
-        raise OptionError(f"per_component: dtype {a.dtype} is not a number type")
+        raise DtypeError(f"per_component: y_pred / y dtype {a.dtype} is not a number type")
     bg, fg = a[:, 0], a[:, 1]
     if a.dtype.kind == "b":
         return fg & ~bg
