@@ -7,6 +7,11 @@ defaults and output shapes.
 
 grad = d(sum of value)/d(input), in the input's dtype and shape. reduction="none" returns MONAI's
 shapes: DiceLoss (B, C, 1, ...), or (C, 1, ...) with batch=True.
+
+(B, C) inputs (no spatial axes) give MONAI's results, torch artefacts included: its sums over the
+spatial axes become sums over an empty axis list, which torch reads as every axis, so without
+batch=True an overlap loss pools the whole batch and every class into one score (see
+_Loss._without_spatial_axes).
 """
 
 import copy
@@ -14,7 +19,7 @@ import copy
 import numpy as np
 
 from .. import losses
-from .._errors import OptionError, WeightError
+from .._errors import NdimError, OptionError, WeightError
 from .._tensor import host_array
 from . import monai_metrics
 from .monai_metrics import *  # noqa: F401,F403 -- re-exported: MONAI's metrics live in monai.metrics
@@ -146,8 +151,7 @@ class _Loss:
     def compute(self, input, target, return_grad=False, upstream=None):
         """(value, grad or None); `upstream` (value's shape) scales the gradient (default ones).
         FocalLoss reads a (B, C) input (no spatial axes, MONAI's classification use) as one voxel;
-        the overlap losses raise NdimError there (MONAI's sums over an empty axis list pool the
-        whole batch and every class, a torch artefact rather than a per-item overlap)."""
+        the overlap losses take it as MONAI does (_without_spatial_axes)."""
         input, target = host_array(input, "input"), host_array(target, "target")
         if self.other_act is not None:
             if return_grad:
@@ -155,6 +159,15 @@ class _Loss:
                                   "arbitrary callable; use dice.torch, where autograd chains other_act")
             activated = np.asarray(self.other_act(input.copy()))
             return sum(part.compute(activated if act else input, target)[0] for part, act in self.split()), None
+        if input.ndim == 2 and not self.flat_input_as_voxel:
+            return self._without_spatial_axes(input, target, return_grad, upstream)
+        if input.ndim == 2 and self.kwargs.get("reduction") == "sum":
+            # MONAI's focal "sum" first averages over the spatial axes, range(2, ndim): an empty axis
+            # list, which torch reads as every axis, so the result is the "mean" (also with ignore_index:
+            # kept elements over kept items)
+            part = copy.copy(self)
+            part.kwargs = dict(self.kwargs, reduction="mean")
+            return part.compute(input, target, return_grad, upstream)
         flat = input.ndim == 2 and self.flat_input_as_voxel
         if flat:
             input, target = input[..., None], (target[..., None] if target.ndim == 2 else target)
@@ -167,6 +180,97 @@ class _Loss:
             value = value[..., 0] if self.kwargs["reduction"] == "none" else value
             grad = None if grad is None else grad[..., 0]
         return value, grad
+
+    def _pooled_class_weights(self, input):
+        """MONAI DiceLoss' class_weight where it applies (more than one kept class): one value per
+        kept class (a scalar repeated), checked as MONAI checks it; None where it does not."""
+        w = self.kwargs.get("weight")
+        kept = _kept(self.kwargs, input)
+        if w is None or kept == 1:
+            return None
+        w = np.asarray(w, dtype=np.float64)
+        cw = np.full(kept, float(w)) if w.ndim == 0 else w.reshape(-1)
+        if cw.size != kept:
+            raise WeightError("The length of the `weight` sequence should be the same as the number of classes. "
+                              "If `include_background=False`, the weight should not include the background "
+                              f"category class 0. (got {cw.size} values for {kept} kept classes)")
+        if not (cw >= 0).all():
+            raise WeightError("the value/values of the `weight` should be no less than 0.")
+        return cw
+
+    def _without_spatial_axes(self, input, target, return_grad, upstream):
+        """MONAI's overlap losses on a (B, C) input (target (B, C) dense or (B, 1) labels), read
+        as (B, C, 1) views. MONAI sums over `range(2, ndim)` plus the batch axis with batch=True;
+        torch reads an empty axis list as every axis, so:
+
+        - batch=True: the per-class score pooled over the batch, as for a (B, C, 1) input;
+          reduction "none" gives (C_kept,) (GeneralizedDiceLoss: (1,)).
+        - batch=False: ONE score f of sums over every item and kept class (Dice, Jaccard,
+          Tversky); DiceLoss' class weight then multiplies that score per class: "none" gives
+          f w (C_kept,), or f (shape ()) unweighted; "mean" mean(f w), "sum" sum(f w).
+          GeneralizedDiceLoss fails in MONAI there (IndexError): NdimError.
+        - the elementwise terms read the (B, C) elements as voxels, except the focal term's
+          "sum", which MONAI averages over the spatial axes first: over every axis here, so
+          DiceFocalLoss' focal "sum" is the mean over the elements.
+        DiceFocalLoss' "none" is the overlap values broadcast over (B, C_kept) plus the focal
+        term per element. The overlap score comes from the library ((B, C, 1) with batch, and
+        pool_classes without), its gradient through `upstream`; the elementwise term from the
+        library's usual path on the view."""
+        kw = self.kwargs
+        x = input[..., None]
+        t = np.asarray(target)
+        t = t[..., None] if t.ndim == 2 else t
+        reduction = kw.get("reduction", "mean")
+        batch = bool(kw.get("batch", False))
+        gdl = kw.get("overlap") == "generalized"
+        if gdl and not batch:
+            raise NdimError(f"input.shape = {input.shape}: GeneralizedDiceLoss on (B, C) inputs needs batch=True "
+                            "(MONAI sums such an input over every axis, then fails on the class axis: IndexError)")
+        pointwise = kw.get("pointwise", "none") != "none"
+        lam = float(kw.get("lambda_overlap", 1.0))
+        cw = None if gdl else self._pooled_class_weights(x)
+        kept = _kept(kw, x)
+        # MONAI's shape of the overlap values V, and of the output
+        v_shape = (1,) if gdl else (kept,) if (batch or cw is not None) else ()
+        out_shape = () if reduction != "none" else (input.shape[0], kept) if pointwise else v_shape
+        u = np.ones(out_shape) if upstream is None else np.asarray(upstream, np.float64).reshape(out_shape)
+        value, grad = np.zeros(out_shape), None
+        if lam != 0.0:
+            # d(sum of u * output) / dV, then / d(the library's entries)
+            if reduction == "mean":
+                g_v = np.full(v_shape, lam * float(u) / max(int(np.prod(v_shape)), 1))
+            elif reduction == "sum":
+                g_v = np.full(v_shape, lam * float(u))
+            elif pointwise:
+                g_v = lam * (u.sum(axis=0) if v_shape else u.sum())
+            else:
+                g_v = lam * u
+            g_entries = g_v if cw is None else (g_v * cw if batch else np.array([(g_v * cw).sum()]))
+            opts_kw = dict(self.spec(x), weight=None, reduction="none", pointwise="none", pointwise_weight=None,
+                           focal_alpha=None, label_smoothing=0.0, lambda_overlap=1.0, batch=True,
+                           pool_classes=not batch)
+            tgt, opts_kw = _monai_ignore(opts_kw, x, t, self.to_onehot_y)
+            opts, keep = losses.family_options(**opts_kw)
+            _, entries, grad = losses.run(x, tgt, opts, to_onehot_y=self.to_onehot_y, return_grad=return_grad,
+                                          upstream=np.asarray(g_entries, np.float64).reshape(-1))
+            del keep
+            entries = entries.reshape(-1)
+            v = (entries * cw if cw is not None else entries).reshape(v_shape)
+            if reduction == "mean":
+                value = lam * v.mean()
+            elif reduction == "sum":
+                value = lam * v.sum()
+            else:
+                value = np.broadcast_to(lam * v, out_shape).astype(np.float64)
+        if pointwise:
+            part = copy.copy(self)
+            focal = kw["pointwise"] in ("sigmoid_focal", "softmax_focal")
+            part.kwargs = dict(kw, lambda_overlap=0.0, reduction="mean" if focal and reduction == "sum" else reduction)
+            pv, pg = part.compute(x, t, return_grad, u.reshape(-1) if reduction == "none" else float(u))
+            value = value + (pv[..., 0] if reduction == "none" else pv)
+            grad = pg if grad is None else (grad + pg if pg is not None else grad)
+        value = np.float64(value) if reduction != "none" else np.asarray(value, dtype=np.float64)
+        return value, (None if grad is None else grad[..., 0])
 
     def _alpha_outside_unit(self, input, target, return_grad, upstream):
         """MONAI accepts any focal alpha; the library takes alpha in [0, 1]. A loss with MONAI's
@@ -305,7 +409,8 @@ class FocalLoss(_Loss):
     reduction="none": per element (B, C_kept, spatial...). "mean": the mean over all elements;
     with ignore_index, the sum over kept elements divided by the number of kept VOXELS (not
     voxels x channels). "sum": per (item, channel) the spatial mean (with ignore_index: the
-    spatial sum over that item's kept voxels), summed."""
+    spatial sum over that item's kept voxels), summed; on a (B, C) input MONAI's spatial mean
+    runs over every axis, which makes "sum" the "mean"."""
 
     flat_input_as_voxel = True
 

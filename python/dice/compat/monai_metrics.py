@@ -20,14 +20,17 @@ one-hot y excludes the voxels of that class (channel index), or, for an index ou
 the voxels where no channel is set. IoU and the confusion matrices instead blank the ignored
 channel; GeneralizedDiceScore also drops it; HausdorffDistanceMetric gives it NaN.
 
-Not implemented (raise NotImplementedError): DiceMetric's per_component, and use_subvoxels with a
-non-euclidean distance_metric.
+per_component=True (DiceMetric, DiceHelper, compute_dice) follows MONAI: binary (B, 2, spatial)
+one-hot inputs, 2-D or 3-D, one value per item (B, 1): the mean Dice over the Voronoi regions of
+the ground truth's connected components (see _per_component_dice; needs scipy, as MONAI does).
+
+Not implemented (raise NotImplementedError): use_subvoxels with a non-euclidean distance_metric.
 """
 
 import numpy as np
 
 from .. import metrics
-from .._errors import OptionError
+from .._errors import MAX_CLASSES, DtypeError, OptionError, ShapeError
 from .._masks import as_labels, as_mask
 
 __all__ = ["DiceMetric", "DiceHelper", "MeanIoU", "GeneralizedDiceScore", "ConfusionMatrixMetric", "FBetaScore",
@@ -36,13 +39,6 @@ __all__ = ["DiceMetric", "DiceHelper", "MeanIoU", "GeneralizedDiceScore", "Confu
            "compute_confusion_matrix_metric", "check_confusion_matrix_metric_name",
            "compute_absolute_volume_difference", "compute_hausdorff_distance", "compute_average_surface_distance",
            "compute_surface_dice", "do_metric_reduction"]
-
-
-def _unsupported(**options):
-    """Raises NotImplementedError naming the first option that is set."""
-    for name, value in options.items():
-        if value is not None and value is not False:
-            raise NotImplementedError(f"{name}={value!r} is not implemented by dice.compat.monai")
 
 
 def do_metric_reduction(f, reduction="mean"):
@@ -180,11 +176,91 @@ def _blank_channel(counts, ignore_index, include_background):
     return kept, True
 
 
+def _foreground(a):
+    """torch.argmax over the two channels of (B, 2, spatial...) as a bool foreground: channel 1 wins
+    where it is larger than channel 0, or NaN while channel 0 is not (torch's argmax takes NaN as
+    the maximum and the first maximal channel). bool reads as 0/1."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise DtypeError(f"per_component: y_pred / y dtype {a.dtype} is not a number type")
+    bg, fg = a[:, 0], a[:, 1]
+    if a.dtype.kind == "b":
+        return fg & ~bg
+    if a.dtype.kind == "f":
+        return (fg > bg) | (np.isnan(fg) & ~np.isnan(bg))
+    return fg > bg
+
+
+def _voronoi_regions(gt):
+    """MONAI's compute_voronoi_regions_fast of one item's ground-truth foreground (spatial...):
+    the connected components (full connectivity: 8 in 2-D, 26 in 3-D) numbered 1..K, and every
+    voxel given the number of the component holding its nearest component voxel (euclidean; ties
+    resolved by the feature transform). Computed as MONAI does on the CPU, with scipy.ndimage's
+    label and distance_transform_edt(return_indices=True): the library's distance transform
+    returns distances, not the nearest voxel, and it has no connected-component labelling, so the
+    assignment (whose ties MONAI resolves by scipy's feature transform) is scipy's. Returns
+    (regions int32, K)."""
+    try:
+        from scipy import ndimage
+    except ImportError as e:
+        raise ImportError("per_component=True needs scipy (scipy.ndimage labels the components and assigns the "
+                          "Voronoi regions, as in MONAI): pip install scipy") from e
+    structure = ndimage.generate_binary_structure(gt.ndim, gt.ndim)
+    components, k = ndimage.label(gt, structure=structure)
+    indices = ndimage.distance_transform_edt(components == 0, return_distances=False, return_indices=True)
+    return components[tuple(indices)], k
+
+
+def _region_counts(regions, k, pred, gt):
+    """Exact (tp, fp, fn) per Voronoi region 1..k, (k, 3) int64: from the library's confusion
+    kernel, reading each region's foreground voxels as one class (background voxels as class 0);
+    with more regions than the kernel's DICE_MAX_CLASSES, one np.bincount of the
+    (region, gt, pred) codes."""
+    if k + 1 <= MAX_CLASSES:
+        p = np.where(pred, regions, 0)[None, None]
+        g = np.where(gt, regions, 0)[None, None]
+        counts = metrics.confusion(p, g, num_classes=k + 1, pred_kind="labels", gt_kind="labels")[0, 1:, :3]
+        return counts.astype(np.int64)
+    code = regions.astype(np.int64).reshape(-1) * 4 + gt.reshape(-1) * 2 + pred.reshape(-1)
+    hist = np.bincount(code, minlength=(k + 1) * 4).reshape(k + 1, 4)[1:]
+    return np.stack([hist[:, 3], hist[:, 1], hist[:, 2]], axis=1)  # codes: 1 = fp, 2 = fn, 3 = tp
+
+
+def _per_component_dice(y_pred, y, ignore_empty=True):
+    """MONAI's per_component Dice (DiceHelper.compute_cc_dice), (B, 1) float64.
+
+    y_pred and y: (B, 2, H, W) or (B, 2, D, H, W) of one shape (channel 0 background, channel 1
+    foreground; the foreground is where torch's argmax over the channels picks channel 1, see
+    _foreground). Per item: an empty ground-truth foreground gives NaN with ignore_empty, else 1
+    if the predicted foreground is empty too and 0 if not; otherwise the ground truth's connected
+    components and their Voronoi regions (_voronoi_regions) split the image, and the value is the
+    mean over the regions of 2 tp / (2 tp + fp + fn) within the region (every region holds its
+    component, so no denominator is 0). include_background and ignore_index play no part (MONAI
+    computes the ignore mask but does not apply it on this path). Other shapes raise ShapeError,
+    as MONAI raises ValueError."""
+    p, g = np.asarray(y_pred), np.asarray(y)
+    if p.ndim not in (4, 5) or g.ndim not in (4, 5) or p.shape[1] != 2 or g.shape[1] != 2 or p.shape != g.shape:
+        raise ShapeError("per_component requires matching 4D/5D binary tensors (B, 2, H, W) or (B, 2, D, H, W). "
+                         f"Got y_pred={p.shape}, y={g.shape}.")
+    pred, gt = _foreground(p), _foreground(g)
+    out = np.empty((p.shape[0], 1), dtype=np.float64)
+    for b in range(p.shape[0]):
+        if not gt[b].any():
+            out[b, 0] = np.nan if ignore_empty else (0.0 if pred[b].any() else 1.0)
+            continue
+        regions, k = _voronoi_regions(gt[b])
+        tp, fp, fn = _region_counts(regions, k, pred[b], gt[b]).T.astype(np.float64)
+        out[b, 0] = np.mean(2.0 * tp / (2.0 * tp + fp + fn))
+    return out
+
+
 def compute_dice(y_pred, y, include_background=True, ignore_empty=True, num_classes=None, per_component=False,
                  ignore_index=None):
     """monai.metrics.compute_dice: 2|P∩G| / (|P| + |G|) per (item, kept class), (B, C_kept);
-    an empty ground truth gives NaN (ignore_empty) or 1 if the prediction is empty too, else 0."""
-    _unsupported(per_component=per_component)
+    an empty ground truth gives NaN (ignore_empty) or 1 if the prediction is empty too, else 0.
+    per_component=True: (B, 1), see _per_component_dice."""
+    if per_component:
+        return _per_component_dice(y_pred, y, ignore_empty)
     counts = _counts(y_pred, y, num_classes, _ignore_mask(y, ignore_index))
     return metrics.overlap_metric(counts, "dice", include_background=include_background,
                                   empty_gt="nan" if ignore_empty else "one_if_both_empty")
@@ -212,12 +288,14 @@ class DiceHelper:
     takes y_pred > 0.5 (of sigmoid(y_pred) with `activate`); a one-channel y_pred with
     num_classes > 1 is a label map and is read as is. Then compute_dice per (item, kept class)
     and do_metric_reduction with `reduction`: (value, not_nans) with get_not_nans, else value.
-    include_background defaults to `threshold`."""
+    include_background defaults to `threshold`. per_component=True computes MONAI's per-component
+    Dice (B, 1) of y_pred as given after the argmax / threshold step: MONAI accepts only a
+    two-channel y_pred there, so only apply_argmax=False works (its argmax gives one channel, and
+    its threshold a bool tensor torch's argmax rejects: both raise, ShapeError / OptionError here)."""
 
     def __init__(self, include_background=None, threshold=False, apply_argmax=None, activate=False, get_not_nans=True,
                  reduction="mean_batch", ignore_empty=True, num_classes=None, sigmoid=None, softmax=None,
                  per_component=False, ignore_index=None):
-        _unsupported(per_component=per_component)
         threshold = threshold if sigmoid is None else sigmoid
         apply_argmax = apply_argmax if softmax is None else softmax
         self.threshold = threshold
@@ -229,6 +307,7 @@ class DiceHelper:
         self.ignore_empty = ignore_empty
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+        self.per_component = per_component
 
     def __call__(self, y_pred, y):
         p = np.asarray(y_pred)
@@ -241,7 +320,14 @@ class DiceHelper:
                 with np.errstate(over="ignore"):
                     p = 1.0 / (1.0 + np.exp(-p))
             p = p > 0.5
-        data = compute_dice(p, y, self.include_background, self.ignore_empty, n, ignore_index=self.ignore_index)
+            if self.per_component:  # MONAI's torch.argmax then rejects the bool tensor
+                raise OptionError("per_component=True with threshold=True: MONAI's per-component Dice takes the "
+                                  "argmax of the thresholded (bool) prediction, which torch rejects; pass "
+                                  "apply_argmax=False and a binarised two-channel y_pred")
+        if self.per_component:
+            data = _per_component_dice(p, y, self.ignore_empty)
+        else:
+            data = compute_dice(p, y, self.include_background, self.ignore_empty, n, ignore_index=self.ignore_index)
         value, not_nans = do_metric_reduction(data, self.reduction)
         return (value, not_nans) if self.get_not_nans else value
 
@@ -249,12 +335,13 @@ class DiceHelper:
 class DiceMetric(_Cumulative):
     """monai.metrics.DiceMetric (values of compute_dice). With reduction "mean_batch" and
     return_with_label (True, or a list of names), aggregate() returns {label: value rounded to 4
-    digits}, keyed "label_{c}" by absolute class index when True."""
+    digits}, keyed "label_{c}" by absolute class index when True. per_component=True gives one value
+    per item, (B, 1) (see _per_component_dice)."""
 
     def __init__(self, include_background=True, reduction="mean", get_not_nans=False, ignore_empty=True,
                  num_classes=None, return_with_label=False, per_component=False, ignore_index=None):
-        _unsupported(per_component=per_component)
         super().__init__(reduction, get_not_nans)
+        self.per_component = per_component
         self.include_background = include_background
         self.ignore_empty = ignore_empty
         self.num_classes = num_classes
@@ -262,6 +349,11 @@ class DiceMetric(_Cumulative):
         self.ignore_index = ignore_index
 
     def _compute(self, y_pred, y):
+        if self.per_component:
+            if np.ndim(y_pred) < 3:
+                raise ShapeError(f"y_pred should have at least 3 dimensions (batch, channel, spatial), got "
+                                 f"{np.ndim(y_pred)}.")
+            return _per_component_dice(y_pred, y, self.ignore_empty)
         return compute_dice(y_pred, y, self.include_background, self.ignore_empty, self.num_classes,
                             ignore_index=self.ignore_index)
 

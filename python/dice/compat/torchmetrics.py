@@ -1,6 +1,6 @@
 """Drop-in for torchmetrics.segmentation (numpy in, numpy out): GeneralizedDiceScore, DiceScore,
 MeanIoU, HausdorffDistance, and the per-sample functions of torchmetrics.functional.segmentation:
-dice_score, mean_iou, hausdorff_distance.
+generalized_dice_score, dice_score, mean_iou, hausdorff_distance.
 
     m = DiceScore(num_classes=3)
     batch_value = m(preds, target)        # forward: this batch's value (also accumulated)
@@ -15,7 +15,7 @@ Counts come from the library's exact confusion kernel, distances from its distan
 import numpy as np
 
 from .. import metrics
-from .._errors import OptionError
+from .._errors import NdimError, OptionError
 
 _FORMATS = ("one-hot", "index", "mixed")
 
@@ -252,3 +252,57 @@ def hausdorff_distance(preds, target, num_classes, include_background=False, dis
     """torchmetrics.functional.segmentation.hausdorff_distance: (B, C_kept) distances."""
     m = HausdorffDistance(num_classes, include_background, distance_metric, spacing, directed, input_format)
     return m._distances(preds, target)
+
+
+_GDS_WEIGHTS = ("square", "simple", "linear")
+
+
+def _gds_per_sample(counts, weight_type, per_class):
+    """torchmetrics' Generalized Dice finalize of exact (B, C_kept, 4) counts: (B,) or (B, C_kept).
+
+    w = 1/|G|^2, 1/|G| or 1 per (sample, class); an infinite weight (empty |G|) is replaced as
+    torchmetrics' _generalized_dice_update does: the weights are flattened sample-major, the infinite
+    ones set to 0, and flat entry k takes m[k // B], m the per-class maximum over the samples of the
+    zeroed weights (torchmetrics reads its (C, B)-transposed table of those maxima with the
+    (B, C) table's flat index). Then 2 tp w / ((2 tp + fp + fn) w), summed over the classes
+    unless per_class, 0 where the denominator is 0."""
+    c = counts.astype(np.float64)
+    tp, card, g = c[..., 0], 2.0 * c[..., 0] + c[..., 1] + c[..., 2], c[..., 0] + c[..., 2]
+    with np.errstate(divide="ignore"):
+        w = {"square": 1.0 / (g * g), "simple": 1.0 / g, "linear": np.ones_like(g)}[weight_type]
+    b = w.shape[0]
+    flat = w.reshape(-1)
+    inf = np.isinf(flat)
+    flat[inf] = 0.0
+    if inf.any():
+        m = w.max(axis=0)
+        flat[inf] = m[np.flatnonzero(inf) // b]
+    num, den = 2.0 * tp * w, card * w
+    if not per_class:
+        num, den = num.sum(axis=1), den.sum(axis=1)
+    return np.where(den != 0, _divide(num, np.where(den != 0, den, 1.0)), 0.0)
+
+
+def generalized_dice_score(preds, target, num_classes, include_background=True, per_class=False,
+                           weight_type="square", input_format="one-hot"):
+    """torchmetrics.functional.segmentation.generalized_dice_score: the Generalized Dice score of
+    every sample, (B,), or of every (sample, kept class) with per_class, (B, C_kept), float64
+    (torchmetrics computes in float32). Counts come from the library's exact confusion kernel;
+    the weights and the (B, C) ratios follow torchmetrics (see _gds_per_sample)."""
+    if not isinstance(num_classes, int) or num_classes <= 0:
+        raise OptionError(f"Expected argument `num_classes` must be a positive integer, but got {num_classes}.")
+    if not isinstance(include_background, bool):
+        raise OptionError(f"Expected argument `include_background` must be a boolean, but got {include_background}.")
+    if not isinstance(per_class, bool):
+        raise OptionError(f"Expected argument `per_class` must be a boolean, but got {per_class}.")
+    if weight_type not in _GDS_WEIGHTS:
+        raise OptionError("Expected argument `weight_type` to be one of 'square', 'simple', 'linear', but got "
+                          f"{weight_type}.")
+    if input_format not in _FORMATS:
+        raise OptionError("Expected argument `input_format` to be one of 'one-hot', 'index', 'mixed', but got "
+                          f"{input_format}.")
+    onehot_ndim = max(np.ndim(preds), np.ndim(target)) + (1 if input_format == "index" else 0)
+    if onehot_ndim < 3:
+        raise NdimError(f"Expected both `preds` and `target` to have at least 3 dimensions, but got {onehot_ndim}.")
+    m = GeneralizedDiceScore(num_classes, include_background, per_class, weight_type, input_format)
+    return _gds_per_sample(m._counts(preds, target), weight_type, per_class)
