@@ -18,6 +18,7 @@ import torch
 import torch.distributed as dist
 
 import dice.torch as dt
+from dice.compat import monai as cm
 
 RANK, WORLD, PORT = (int(a) for a in sys.argv[1:4])
 SIZES = {2: [3, 1], 3: [2, 1, 3]}[WORLD]   # items per rank: unequal
@@ -151,7 +152,100 @@ def check_failure():
         raise AssertionError(f"rank {RANK}: no error")
 
 
+# ---- metrics: aggregate() over every rank's items ----
+
+M_ITEMS = 7
+M_SIZES = {2: [4, 3], 3: [3, 2, 2]}[WORLD]  # items per rank, each rank calls in batches of 2
+
+
+def metric_items():
+    """One-hot predictions and ground truth (7, 3, 8, 8, 5): item 2 has no voxel of class 1 in
+    the ground truth (NaN Dice entries), item 4 a NaN in y_nan (NaN confusion entries)."""
+    rng = np.random.default_rng(11)
+    shape = (M_ITEMS, 8, 8, 5)
+    gt = rng.integers(0, 3, size=shape)
+    gt[2][gt[2] == 1] = 0
+    pred = np.where(rng.random(shape) < 0.7, gt, rng.integers(0, 3, size=shape))
+    onehot = lambda labels: np.moveaxis(np.eye(3)[labels], -1, 1)  # noqa: E731
+    y_nan = onehot(gt)
+    y_nan[4, 1, 0, 0, 0] = np.nan
+    return onehot(pred), onehot(gt), y_nan
+
+
+def metric_cases():
+    """(name, factory, which y, aggregate keywords)."""
+    return [
+        ("Dice mean", lambda: cm.DiceMetric(reduction="mean", get_not_nans=True), "y", {}),
+        ("Dice mean_batch", lambda: cm.DiceMetric(reduction="mean_batch", get_not_nans=True), "y", {}),
+        ("Dice none no-bg", lambda: cm.DiceMetric(include_background=False, reduction="none"), "y", {}),
+        ("MeanIoU", lambda: cm.MeanIoU(get_not_nans=True), "y", {}),
+        ("GeneralizedDice", lambda: cm.GeneralizedDiceScore(), "y", {}),
+        ("Hausdorff95", lambda: cm.HausdorffDistanceMetric(percentile=95.0, get_not_nans=True), "y", {}),
+        ("CM mean (gathered)", lambda: cm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], get_not_nans=True), "y_nan", {}),
+        ("CM sum (all-reduced)", lambda: cm.ConfusionMatrixMetric(metric_name=["tpr", "ppv"], reduction="sum",
+                                                                  get_not_nans=True), "y_nan", {}),
+        ("CM mean_batch (all-reduced)", lambda: cm.ConfusionMatrixMetric(metric_name="f1", reduction="mean_batch",
+                                                                         get_not_nans=True), "y_nan", {}),
+        ("CM sum_batch (all-reduced)", lambda: cm.ConfusionMatrixMetric(metric_name="acc", reduction="sum_batch",
+                                                                        get_not_nans=True), "y", {}),
+        ("CM per-sample", lambda: cm.ConfusionMatrixMetric(metric_name="tnr", get_not_nans=True), "y_nan",
+         dict(compute_sample=True)),
+        ("FBeta mean_batch (all-reduced)", lambda: cm.FBetaScore(beta=2.0, reduction="mean_batch", get_not_nans=True),
+         "y_nan", {}),
+        ("FBeta mean (gathered)", lambda: cm.FBetaScore(beta=0.5), "y", {}),
+    ]
+
+
+def run_metric(factory, pred, y, kwargs, batches):
+    m = factory()
+    for lo, hi in batches:
+        m(y_pred=pred[lo:hi], y=y[lo:hi])
+    return m.aggregate(**kwargs), m.get_buffer()
+
+
+def metric_references():
+    """Single-process aggregates and buffers over all items: computed before torch.distributed is
+    initialised (afterwards the metric classes gather)."""
+    pred, y, y_nan = metric_items()
+    data = dict(y=y, y_nan=y_nan)
+    refs = {}
+    for name, factory, which, kwargs in metric_cases():
+        refs[name] = run_metric(factory, pred, data[which], kwargs, [(i, min(i + 3, M_ITEMS)) for i in range(0, M_ITEMS, 3)])
+    # what this rank's items alone give (to show that the checks can tell)
+    lo = sum(M_SIZES[:RANK])
+    local = {name: run_metric(factory, pred[lo:lo + M_SIZES[RANK]], data[which][lo:lo + M_SIZES[RANK]], kwargs,
+                              [(0, M_SIZES[RANK])])[0]
+             for name, factory, which, kwargs in metric_cases()}
+    return refs, local
+
+
+def flat(result):
+    """Every number of an aggregate() result (arrays, tuples, lists, dicts) as one float64 array."""
+    if isinstance(result, dict):
+        return flat(list(result.values()))
+    if isinstance(result, (list, tuple)):
+        return np.concatenate([flat(r) for r in result]) if result else np.zeros(0)
+    return np.asarray(result, dtype=np.float64).reshape(-1)
+
+
+def check_metrics(refs, local):
+    pred, y, y_nan = metric_items()
+    data = dict(y=y, y_nan=y_nan)
+    lo, n = sum(M_SIZES[:RANK]), M_SIZES[RANK]
+    batches = [(i, min(i + 2, n)) for i in range(0, n, 2)]  # uneven last batch on odd shards
+    differs = 0
+    for name, factory, which, kwargs in metric_cases():
+        where = f"[metric {name}, rank {RANK}/{WORLD}]"
+        got, buffer = run_metric(factory, pred[lo:lo + n], data[which][lo:lo + n], kwargs, batches)
+        want, want_buffer = refs[name]
+        assert np.array_equal(flat(got), flat(want), equal_nan=True), f"{where} {got} != single-process {want}"
+        assert np.array_equal(buffer, want_buffer, equal_nan=True), f"{where} buffer differs"
+        differs += not np.array_equal(flat(local[name]), flat(want), equal_nan=True)
+    assert differs >= len(metric_cases()) - 2, f"rank {RANK}: local aggregates equal the global ones too often"
+
+
 def main():
+    refs, local = metric_references()
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{PORT}", rank=RANK, world_size=WORLD,
                             timeout=datetime.timedelta(seconds=60))
     torch.set_num_threads(1)
@@ -161,6 +255,7 @@ def main():
         for dtype in (torch.float64, torch.float32):
             check_ddp(dtype)
         check_failure()
+        check_metrics(refs, local)
         dist.barrier()
     finally:
         dist.destroy_process_group()
