@@ -224,8 +224,8 @@ class _GlobalLoss(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output):
         upstream = grad_output.detach().to("cpu", torch.float64).contiguous().numpy().reshape(-1)
+        input, target = ctx.saved_tensors  # also autograd's check that they were not modified in place
         if ctx.g is None:
-            input, target = ctx.saved_tensors
             target = ctx.target if target is None else target
             _, grad = ctx.impl.compute(_host_view(input, "input"), _host_view(target, "target"),
                                        return_grad=True, upstream=upstream)
