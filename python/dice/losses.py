@@ -373,6 +373,117 @@ def dice_backward_from_stats(input, target, stats, *, upstream=None, to_onehot_y
     return grad
 
 
+class StatsLayout:
+    """The flat layout of dice_stats for one call: `rows` x `classes` triples (I, P, G), then,
+    when `row_sums`, one (loss, weight, voxels, temporal, pairs) record per row."""
+
+    __slots__ = ("rows", "classes", "row_sums")
+
+    def __init__(self, rows, classes, row_sums):
+        self.rows, self.classes, self.row_sums = int(rows), int(classes), bool(row_sums)
+
+    @property
+    def size(self):
+        return self.rows * self.classes * 3 + (self.rows * 5 if self.row_sums else 0)
+
+    def with_rows(self, rows):
+        return StatsLayout(rows, self.classes, self.row_sums)
+
+    def split(self, flat):
+        """(triples (rows, classes, 3), row records (rows, 5) or None): views of `flat`."""
+        n = self.rows * self.classes * 3
+        triples = flat[:n].reshape(self.rows, self.classes, 3)
+        return triples, (flat[n:].reshape(self.rows, 5) if self.row_sums else None)
+
+    def join(self, triples, records):
+        return np.concatenate([triples.reshape(-1), records.reshape(-1)]) if self.row_sums else \
+            np.ascontiguousarray(triples.reshape(-1))
+
+    def pooled(self, flat):
+        """The rows summed into one, in row order (as the library pools `batch` rows), as flat
+        stats of one row."""
+        triples, records = self.split(flat)
+        t = np.zeros((1, self.classes, 3))
+        r = np.zeros((1, 5))
+        for i in range(self.rows):  # sequential, row by row: the library's order
+            t[0] += triples[i]
+            if records is not None:
+                r[0] += records[i]
+        return self.with_rows(1).join(t, r)
+
+    def take_rows(self, flat, start, stop):
+        """Rows start..stop as flat stats."""
+        triples, records = self.split(flat)
+        return self.with_rows(stop - start).join(
+            triples[start:stop], None if records is None else records[start:stop])
+
+
+def stats(input, target, *, to_onehot_y=False, loss_mask=None, **options):
+    """Step 1 for any loss of the family (options as for `loss`): returns (flat, layout), the
+    flat float64 stats of dice_stats and their StatsLayout: (I, P, G) per (item, kept class),
+    then, for losses with an elementwise or temporal term, five sums per item. Stats of
+    disjoint sets of items concatenate (in item order); with batch=True, or for the elementwise
+    term, rows may be summed (e.g. across data-parallel workers) before `finalize`."""
+    opts, keep = family_options(**options)
+    inp = Tensor(_as_input(input), "input")
+    mask = _loss_mask(opts, inp, loss_mask)  # noqa: F841 (kept alive for the call)
+    tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
+    shape = inp.array.shape
+    if inp.array.ndim < 3:
+        _shape(inp, opts)  # raises the library's error for the rank
+    channels = shape[1]
+    kept = channels - (1 if not options.get("include_background", True) and channels > 1 else 0)
+    rows = shape[0] * (shape[2] if options.get("frames") and inp.array.ndim > 3 else 1)
+    row_sums = options.get("pointwise", "none") != "none" or options.get("temporal", 0.0) != 0.0
+    layout = StatsLayout(rows, kept, row_sums)
+    flat = np.empty(layout.size, dtype=np.float64)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
+                                   flat.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), flat.size))
+    del keep
+    return flat, layout
+
+
+def finalize(flat, layout, **options):
+    """Step 2 for any loss of the family: (loss, values (rows', values per row)) from flat
+    stats of `layout` (possibly summed or concatenated across workers); the loss is `loss`'s
+    scalar (its reduction), values the per-entry overlap losses (1 row with batch=True)."""
+    opts, keep = family_options(**options)
+    s = np.ascontiguousarray(flat, dtype=np.float64)
+    batch = options.get("batch", False)
+    per_row = options.get("overlap") == "generalized" or options.get("pool_classes", False)
+    values = np.empty((1 if batch else layout.rows, 1 if per_row else layout.classes), dtype=np.float64)
+    out = ctypes.c_double()
+    _lib.check(_lib.lib.dice_finalize(s.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), s.size, layout.rows,
+                                      layout.classes, ctypes.byref(opts), ctypes.byref(out),
+                                      values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), values.size))
+    del keep
+    return out.value, values
+
+
+def backward_from_stats(input, target, flat, layout, *, upstream=None, to_onehot_y=False, loss_mask=None, grad=None,
+                        **options):
+    """Step 3 for any loss of the family: d(upstream . loss)/d(input) for this input/target (one
+    shard or tile of the items) from flat stats of `layout`, whose rows are the input's items
+    or 1 (pooled stats applied to every item). `grad` (optional) is written in place and
+    returned; by default a new array of the input's dtype and memory order."""
+    opts, keep = family_options(**options)
+    inp = Tensor(_as_input(input), "input")
+    mask = _loss_mask(opts, inp, loss_mask)  # noqa: F841 (kept alive for the call)
+    tgt = Tensor(prepare_target(inp.array, target, to_onehot_y), "target")
+    s = np.ascontiguousarray(flat, dtype=np.float64)
+    if grad is None:
+        grad = np.empty_like(inp.array, order="K")
+    g = Tensor(grad, "grad")
+    up, upptr, uplen = doubles(upstream)
+    ctx = _lib.context()
+    _lib.check(_lib.lib.dice_backward_from_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
+                                                 s.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), s.size,
+                                                 layout.rows, layout.classes, upptr, uplen, g.ref))
+    del keep, up
+    return grad
+
+
 def _monai_functional(name, input, target, return_grad, kwargs):
     from .compat import monai  # the classes hold MONAI's conventions; imported late (they import this module)
 

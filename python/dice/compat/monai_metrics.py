@@ -65,8 +65,73 @@ def do_metric_reduction(f, reduction="mean"):
     return value, not_nans
 
 
+def _distributed():
+    """(torch.distributed, world size, rank) when torch.distributed is initialised with more than
+    one rank (MONAI's condition for syncing metric buffers), else None. Without torch: None."""
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        return None
+    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() <= 1:
+        return None
+    return dist, dist.get_world_size(), dist.get_rank()
+
+
+def _gather_rows(local):
+    """Every rank's (items, ...) array (or None for an empty buffer) concatenated along axis 0 in
+    rank order, on every rank; None when every buffer is empty. Uneven lengths and NaN entries
+    travel as they are (all_gather_object: the arrays' bytes, no padding to strip)."""
+    dist, world, _ = _distributed()
+    parts = [None] * world
+    dist.all_gather_object(parts, local)
+    parts = [p for p in parts if p is not None]
+    return np.concatenate(parts, axis=0) if parts else None
+
+
+def _allreduce_counts(local, reduction):
+    """`reduction` ("sum", "sum_batch" or "mean_batch") of (items, C, 4) confusion matrices of all
+    ranks, with not_nans, as do_metric_reduction gives them for the gathered buffer, from one
+    all_reduce of per-(class, entry) sums and non-NaN counts. Exact: the matrices hold integer
+    counts (or NaN), whose float64 sums are exact in any order below 2**53."""
+    import torch
+
+    dist, world, rank = _distributed()
+    shape = np.zeros(2 * world)
+    if local is not None:
+        shape[rank], shape[world + rank] = local.shape[1], local.shape[2]
+    t = torch.from_numpy(shape)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    classes, entries = t.numpy().reshape(2, world)
+    have = classes > 0
+    if not have.any():
+        raise ValueError("the metric buffer is empty on every rank: call the metric on a batch first")
+    c, k = int(classes[have][0]), int(entries[have][0])
+    if not (classes[have] == c).all() or not (entries[have] == k).all():
+        raise ValueError(f"the ranks buffer matrices of different shapes (classes {classes.astype(int).tolist()}, "
+                         f"entries {entries.astype(int).tolist()})")
+    sums = torch.zeros(2, c, k, dtype=torch.float64)
+    if local is not None:
+        nan = np.isnan(local)
+        sums[0] = torch.from_numpy(np.where(nan, 0.0, local).sum(axis=0))
+        sums[1] = torch.from_numpy((~nan).sum(axis=0).astype(np.float64))
+    dist.all_reduce(sums, op=dist.ReduceOp.SUM)
+    total, count = sums.numpy()
+    if reduction == "sum":
+        return total.sum(axis=0), count.sum(axis=0)
+    if reduction == "sum_batch":
+        return total, count
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.where(count > 0, count, 1.0), 0.0), count
+
+
 class _Cumulative:
-    """MONAI's Cumulative buffer + aggregate, over a per-batch `_compute(y_pred, y, **kwargs)`."""
+    """MONAI's Cumulative buffer + aggregate, over a per-batch `_compute(y_pred, y, **kwargs)`.
+
+    Under torch.distributed (initialised, more than one rank: MONAI's condition), get_buffer()
+    and aggregate() see the buffers of every rank concatenated in rank order (rank 0's items,
+    then rank 1's, ...; uneven lengths and NaN entries included), as MONAI's Cumulative does, so
+    every rank must call them (collective calls). The gathered buffer is kept until the local
+    buffer changes."""
 
     def __init__(self, reduction="mean", get_not_nans=False):
         reduction = str(getattr(reduction, "value", reduction))
@@ -74,6 +139,7 @@ class _Cumulative:
         self.reduction = reduction
         self.get_not_nans = get_not_nans
         self._buffer = []
+        self._synced = None
 
     def __call__(self, y_pred, y=None, **kwargs):
         """Values of one batch: (B, C, spatial...) arrays, or lists of channel-first (C, spatial...)
@@ -84,13 +150,24 @@ class _Cumulative:
         else:
             values = np.asarray(self._compute(y_pred, y, **kwargs), dtype=np.float64)
         self._buffer.append(values)
+        self._synced = None
         return values
 
-    def get_buffer(self):
+    def _local_buffer(self):
         return np.concatenate(self._buffer, axis=0) if self._buffer else None
+
+    def get_buffer(self):
+        """The buffered per-item values (None when empty): this process's, or every rank's in
+        rank order under torch.distributed."""
+        if _distributed() is None:
+            return self._local_buffer()
+        if self._synced is None:
+            self._synced = (_gather_rows(self._local_buffer()),)
+        return self._synced[0]
 
     def reset(self):
         self._buffer = []
+        self._synced = None
 
     def _data(self):
         data = self.get_buffer()
@@ -582,17 +659,30 @@ class ConfusionMatrixMetric(_Cumulative):
         return get_confusion_matrix(y_pred, y, self.include_background, self.ignore_index)
 
     def aggregate(self, compute_sample=False, reduction=None):
-        data = self._data()
         reduction = reduction or self.reduction
+        sample = compute_sample or self.compute_sample
+        reduced = None
+        if not sample and _counts_reducible(reduction):
+            reduced = _allreduce_counts(self._local_buffer(), reduction)  # exact across ranks
+        else:
+            data = self._data()
         results = []
         for name in self.metric_name:
-            if compute_sample or self.compute_sample:
+            if sample:
                 value, not_nans = do_metric_reduction(compute_confusion_matrix_metric(name, data), reduction)
             else:
-                value, not_nans = do_metric_reduction(data, reduction)
+                value, not_nans = reduced if reduced is not None else do_metric_reduction(data, reduction)
                 value = compute_confusion_matrix_metric(name, value)
             results.append((value, not_nans) if self.get_not_nans else value)
         return results
+
+
+def _counts_reducible(reduction):
+    """Whether aggregate() reduces confusion matrices across ranks with an all-reduce of sums and
+    counts (exact) rather than by gathering every item: under torch.distributed, for reductions
+    over the items that are sums, or per-class means of sums ("mean" averages per-item means,
+    which are not integers: those are gathered)."""
+    return _distributed() is not None and reduction in ("sum", "sum_batch", "mean_batch")
 
 
 def _f_beta(confusion_matrix, beta):
@@ -622,7 +712,11 @@ class FBetaScore(_Cumulative):
         return get_confusion_matrix(y_pred, y, self.include_background)
 
     def aggregate(self, compute_sample=False, reduction=None):
-        value, not_nans = do_metric_reduction(self._data(), reduction or self.reduction)
+        reduction = reduction or self.reduction
+        if _counts_reducible(reduction):
+            value, not_nans = _allreduce_counts(self._local_buffer(), reduction)  # exact across ranks
+        else:
+            value, not_nans = do_metric_reduction(self._data(), reduction)
         value = _f_beta(value, self.beta)
         return [(value, not_nans) if self.get_not_nans else value]
 
