@@ -12,8 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "-- cargo build --release -p dice-ffi"
-cargo build --release -p dice-ffi
+echo "-- build libdice (release, with the rest of the workspace: scripts/build-release.sh)"
+bash scripts/build-release.sh
 lib="$PWD/target/release/libdice.so"
 [ -f "$lib" ] || { echo "ERROR: $lib was not built" >&2; exit 1; }
 

@@ -54,6 +54,8 @@ stage "C/C++ tests of the C ABI (static, shared, ASan/UBSan, C++17, pkg-config, 
 bash scripts/test-c.sh
 stage "Python package tests (pytest; installs numpy/pytest into target/python-venv)"
 bash scripts/test-python.sh
+stage "distributed: torch.distributed (gloo) and Open MPI, 2 and 3 processes on 127.0.0.1 (installs openmpi, mpi4py)"
+bash scripts/test-distributed.sh
 stage "the dice CLI: demo, and tests/cli against MONAI/medpy (uses target/python-venv, adds nibabel)"
 bash scripts/test-cli.sh
 
