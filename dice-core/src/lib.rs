@@ -28,6 +28,9 @@ pub mod limits;
 pub mod metrics;
 mod options;
 mod plan;
+// The scalar f64 oracle: public for the workspace's tests, benchmarks and fuzz targets, hidden
+// from the documentation and outside the semver contract.
+#[doc(hidden)]
 pub mod reference;
 pub mod schedule;
 mod stats;

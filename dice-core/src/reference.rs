@@ -1,5 +1,6 @@
 //! A plain scalar f64 implementation, written straight from the definitions, kept as the
 //! test oracle. No tiles, no SIMD, no blocks, libm `exp`; slow and obvious on purpose.
+//! Not part of the crate's API: it may change in any release.
 
 use crate::options::{Activation, DiceOptions, Reduction};
 use crate::target::{Labels, Target};
