@@ -31,6 +31,10 @@ for arch in scalar v3 v4; do
   DICE_ARCH=$arch cargo test --workspace --test all -- reference_cases:: loss_family::
 done
 
+stage "clippy: every crate and target, warnings are errors (undocumented unsafe blocks, missing docs)"
+rustup component add clippy
+cargo clippy --workspace --all-targets -- -D warnings
+
 stage "the NEON backend compiles (cross-check for aarch64)"
 rustup target add aarch64-unknown-linux-gnu
 cargo check -p dice-core --target aarch64-unknown-linux-gnu

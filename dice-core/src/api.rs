@@ -96,10 +96,10 @@ fn prepare<'a, T: Float>(
             (TargetSrc::Labels(l), ll)
         }
     };
-    if let Some(ol) = output {
-        if ol.shape() != il.shape() {
-            return Err(DiceError::ShapeMismatch { arg: "grad", expected: il.shape().to_vec(), got: ol.shape().to_vec() });
-        }
+    if let Some(ol) = output
+        && ol.shape() != il.shape()
+    {
+        return Err(DiceError::ShapeMismatch { arg: "grad", expected: il.shape().to_vec(), got: ol.shape().to_vec() });
     }
     let mask = mask.map(|m| mask_view(m, il)).transpose()?;
     if mask.is_some() && opts.temporal != 0.0 {

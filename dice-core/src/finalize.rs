@@ -109,10 +109,10 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
     if !(opts.gamma.is_finite() && opts.gamma > 0.0) {
         return bad("gamma", "must be finite and > 0");
     }
-    if let LossForm::NegLog { eps } = opts.form {
-        if !(eps.is_finite() && eps > 0.0) {
-            return bad("eps", "the log form needs a finite eps > 0");
-        }
+    if let LossForm::NegLog { eps } = opts.form
+        && !(eps.is_finite() && eps > 0.0)
+    {
+        return bad("eps", "the log form needs a finite eps > 0");
     }
     if !nonneg(opts.lambda_overlap) || !nonneg(opts.pointwise.lambda) || !nonneg(opts.temporal) {
         return bad("lambda", "term weights must be finite and >= 0");
@@ -364,10 +364,10 @@ impl Finalized {
         let n = self.values.len();
         let per_entry = self.reduction == Reduction::None;
         let expected = if per_entry { n } else { 1 };
-        if let Some(u) = upstream {
-            if u.len() != expected {
-                return Err(DiceError::UpstreamLength { expected, got: u.len() });
-            }
+        if let Some(u) = upstream
+            && u.len() != expected
+        {
+            return Err(DiceError::UpstreamLength { expected, got: u.len() });
         }
         let up = |e: usize| match upstream {
             None => self.reduce[e],

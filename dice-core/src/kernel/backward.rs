@@ -187,7 +187,7 @@ struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     /// The tile has an ignored voxel.
     skips: bool,
     /// per channel: code, a, b, 2b (excluded channels: never matched, a = b = 0)
-    k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
+    k_c: [super::ChannelConsts<S, T>; C],
     g: [&'a mut [T::V<S>]; C],
     term: E,
     scale: T::V<S>,

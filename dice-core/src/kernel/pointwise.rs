@@ -369,7 +369,7 @@ const PRODUCT_LEN: usize = 16;
 #[derive(Clone, Copy)]
 pub(crate) struct LabelCe<S: Simd, T: Float, const C: usize> {
     /// per channel: code, a_c = w_c (1 - e), b_c = w_c e / C, w_c
-    k_c: [(T::B<S>, T::V<S>, T::V<S>, T::V<S>); C],
+    k_c: [super::ChannelConsts<S, T>; C],
     /// B; `None` without label smoothing (every b_c = 0)
     smooth: Option<T::V<S>>,
     /// A = a + B, with equal class weights
