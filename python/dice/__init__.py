@@ -35,16 +35,11 @@ from ._lib import path as library_path
 from ._lib import version as library_version
 from .losses import (
     dice_backward_from_stats,
-    dice_ce_loss,
     dice_finalize,
-    dice_focal_loss,
     dice_loss,
     dice_stats,
-    focal_loss,
-    generalized_dice_loss,
     loss,
     ramp,
-    tversky_loss,
 )
 
 __version__ = "0.3.0"
@@ -62,6 +57,5 @@ __all__ = [
     "LengthError", "LimitError", "NdimError", "OutOfMemoryError", "NullPointerError", "EmptyMaskError", "NotANumberError", "OptionError", "ShapeError",
     "ThreadPoolError", "VersionError", "WeightError",
     "compat", "metrics", "get_num_threads", "set_num_threads", "library_path", "library_version",
-    "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats", "generalized_dice_loss",
-    "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss", "loss", "ramp",
+    "dice_loss", "dice_stats", "dice_finalize", "dice_backward_from_stats", "loss", "ramp",
 ]

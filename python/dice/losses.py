@@ -484,40 +484,6 @@ def backward_from_stats(input, target, flat, layout, *, upstream=None, to_onehot
     return grad
 
 
-def _monai_functional(name, input, target, return_grad, kwargs):
-    from .compat import monai  # the classes hold MONAI's conventions; imported late (they import this module)
-
-    return getattr(monai, name)(**kwargs)(input, target, return_grad=return_grad)
-
-
-def generalized_dice_loss(input, target, *, return_grad=False, **kwargs):
-    """monai.losses.GeneralizedDiceLoss as a function (its keywords and defaults: include_background,
-    to_onehot_y, sigmoid, softmax, w_type, reduction, smooth_nr, smooth_dr, batch, soft_label).
-    Unlike dice_loss, reduction="none" returns MONAI's shape."""
-    return _monai_functional("GeneralizedDiceLoss", input, target, return_grad, kwargs)
-
-
-def tversky_loss(input, target, *, return_grad=False, **kwargs):
-    """monai.losses.TverskyLoss as a function (alpha, beta, and DiceLoss' keywords)."""
-    return _monai_functional("TverskyLoss", input, target, return_grad, kwargs)
-
-
-def focal_loss(input, target, *, return_grad=False, **kwargs):
-    """monai.losses.FocalLoss as a function (include_background, to_onehot_y, gamma, alpha, weight,
-    reduction, use_softmax, ignore_index)."""
-    return _monai_functional("FocalLoss", input, target, return_grad, kwargs)
-
-
-def dice_ce_loss(input, target, *, return_grad=False, **kwargs):
-    """monai.losses.DiceCELoss as a function (DiceLoss' keywords, lambda_dice, lambda_ce, label_smoothing)."""
-    return _monai_functional("DiceCELoss", input, target, return_grad, kwargs)
-
-
-def dice_focal_loss(input, target, *, return_grad=False, **kwargs):
-    """monai.losses.DiceFocalLoss as a function (DiceLoss' keywords, gamma, alpha, lambda_dice, lambda_focal)."""
-    return _monai_functional("DiceFocalLoss", input, target, return_grad, kwargs)
-
-
 def loss(input, target, *, to_onehot_y=False, return_grad=False, loss_mask=None, **options):
     """Any loss of the library's family by its options (dice_loss' keywords plus FAMILY_DEFAULTS'
     keys), e.g. focal Tversky: loss(x, y, softmax=True, overlap="tversky", alpha=0.3, beta=0.7,

@@ -88,13 +88,13 @@ ROWS = [
     ("ramp-step-huge", dice.ramp, ("linear", 0.0, 1.0, 10, 2**64), {}, dice.LimitError, "step"),
     ("ramp-step-float", dice.ramp, ("linear", 0.0, 1.0, 10, 1.5), {}, dice.DtypeError, "step"),
     # the MONAI functional forms
-    ("focal-gamma-negative", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, gamma=-1.0), dice.OptionError,
+    ("focal-gamma-negative", monai.focal_loss, (X, LAB), dict(to_onehot_y=True, gamma=-1.0), dice.OptionError,
      "gamma"),
-    ("focal-alpha-length", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, alpha=[0.1, 0.5]), dice.WeightError,
+    ("focal-alpha-length", monai.focal_loss, (X, LAB), dict(to_onehot_y=True, alpha=[0.1, 0.5]), dice.WeightError,
      "2 values"),
-    ("focal-weight-negative", dice.focal_loss, (X, LAB), dict(to_onehot_y=True, weight=[1, -1, 1]),
+    ("focal-weight-negative", monai.focal_loss, (X, LAB), dict(to_onehot_y=True, weight=[1, -1, 1]),
      dice.WeightError, "weight"),
-    ("tversky-ignore-huge", dice.tversky_loss, (X, LAB), dict(to_onehot_y=True, ignore_index=2**64 + 1),
+    ("tversky-ignore-huge", monai.tversky_loss, (X, LAB), dict(to_onehot_y=True, ignore_index=2**64 + 1),
      dice.LimitError, "ignore_index"),
     # dice.metrics
     ("confusion-None", metrics.confusion, (None, MASK), {}, dice.NullPointerError, "y_pred"),

@@ -271,3 +271,21 @@ def test_compat_reachable_after_import_dice():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["DiceLoss", "JaccardLoss"]
     assert importlib.import_module("dice.compat").kornia is importlib.import_module("dice.compat.kornia")
+
+
+FUNCTIONS = {"GeneralizedDiceLoss": "generalized_dice_loss", "TverskyLoss": "tversky_loss",
+             "FocalLoss": "focal_loss", "DiceCELoss": "dice_ce_loss", "DiceFocalLoss": "dice_focal_loss"}
+
+
+@pytest.mark.parametrize("name,kwargs", [c for c in MONAI_CONFIGS if c[0] in FUNCTIONS], ids=lambda c: str(c))
+def test_function_forms_against_monai(name, kwargs):
+    """dice.compat.monai's function forms take the class's keywords and give MONAI's value and gradient."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 3, 4, 5))
+    t = (rng.random((2, 3, 4, 5)) < 0.4).astype(np.float64)
+    ref, ref_grad = _monai_ref(name, kwargs, x, t)
+    fn = getattr(monai, FUNCTIONS[name])
+    np.testing.assert_allclose(fn(x, t, **kwargs), ref, **_tol(name))
+    value, grad = fn(x, t, return_grad=True, **kwargs)
+    np.testing.assert_allclose(value, ref, **_tol(name))
+    np.testing.assert_allclose(grad, ref_grad, **_tol(name))

@@ -25,6 +25,7 @@ from . import monai_metrics
 from .monai_metrics import *  # noqa: F401,F403 -- re-exported: MONAI's metrics live in monai.metrics
 
 __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceCELoss", "DiceFocalLoss",
+           "generalized_dice_loss", "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss",
            *monai_metrics.__all__]
 
 
@@ -552,3 +553,33 @@ class DiceFocalLoss(_Loss):
             return self.kwargs
         _check_focal_weight(self.kwargs, input)
         return _single_class_unweighted(self.kwargs, input)
+
+
+# Function forms of the classes: name(input, target, return_grad=False, **constructor keywords).
+def generalized_dice_loss(input, target, *, return_grad=False, **kwargs):
+    """GeneralizedDiceLoss(**kwargs)(input, target): include_background, to_onehot_y, sigmoid,
+    softmax, other_act, w_type, reduction, smooth_nr, smooth_dr, batch, soft_label."""
+    return GeneralizedDiceLoss(**kwargs)(input, target, return_grad=return_grad)
+
+
+def tversky_loss(input, target, *, return_grad=False, **kwargs):
+    """TverskyLoss(**kwargs)(input, target): alpha, beta, and DiceLoss' keywords."""
+    return TverskyLoss(**kwargs)(input, target, return_grad=return_grad)
+
+
+def focal_loss(input, target, *, return_grad=False, **kwargs):
+    """FocalLoss(**kwargs)(input, target): include_background, to_onehot_y, gamma, alpha, weight,
+    reduction, use_softmax, ignore_index."""
+    return FocalLoss(**kwargs)(input, target, return_grad=return_grad)
+
+
+def dice_ce_loss(input, target, *, return_grad=False, **kwargs):
+    """DiceCELoss(**kwargs)(input, target): DiceLoss' keywords, lambda_dice, lambda_ce,
+    label_smoothing."""
+    return DiceCELoss(**kwargs)(input, target, return_grad=return_grad)
+
+
+def dice_focal_loss(input, target, *, return_grad=False, **kwargs):
+    """DiceFocalLoss(**kwargs)(input, target): DiceLoss' keywords, gamma, alpha, lambda_dice,
+    lambda_focal."""
+    return DiceFocalLoss(**kwargs)(input, target, return_grad=return_grad)
