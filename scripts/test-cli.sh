@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The `dice` command-line tool: runs the demo (release build), then tests/cli against MONAI,
 # medpy and numpy/scipy in the virtual environment of scripts/test-python.sh (target/python-venv:
-# run that first; it installs torch, MONAI and medpy). Adds nibabel (the test writes NIfTI with it)
-# and, when it installs, seg-metrics. The Rust tests of the CLI (dice-cli/tests) run in
+# run that first; it installs torch, MONAI and medpy). Adds nibabel and SimpleITK (the tests write
+# NIfTI with both), DeepMind's surface-distance (the deepmind convention's reference) and, when it
+# installs, seg-metrics. The Rust tests of the CLI (dice-cli/tests) run in
 # `cargo test --workspace`. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +22,8 @@ if [ ! -x "$py" ]; then
   echo "!! $py is missing: the CLI comparison with MONAI/medpy did NOT run (run scripts/test-python.sh first)"
   exit 1
 fi
-echo "-- pip install nibabel (seg-metrics when available)"
-"$py" -m pip install -q nibabel==5.4.2
+echo "-- pip install nibabel, SimpleITK, surface-distance (seg-metrics when available)"
+"$py" -m pip install -q nibabel==5.4.2 SimpleITK==2.5.7 surface-distance==0.1
 "$py" -m pip install -q seg-metrics==1.2.8 2>/dev/null || echo "!! seg-metrics did not install: its comparison is SKIPPED"
 if ! "$py" -c "import torch, monai, medpy.metric, scipy" 2>/dev/null; then
   echo "!! torch/MONAI/medpy/scipy are not in $py: the comparisons of tests/cli will show as SKIPPED"

@@ -148,6 +148,39 @@ fn truncated_and_corrupt_files() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+
+/// A little-endian NIfTI-2 single file (540-byte header, magic `n+2\0\r\n\x1a\n`, no extension),
+/// uint8 (2, 2, 2) at 1 mm, laid out as nifti2.h defines the header.
+fn nifti2_file(path: &Path, data: &[u8; 8]) {
+    let mut h = vec![0u8; 540];
+    h[0..4].copy_from_slice(&540i32.to_le_bytes());
+    h[4..12].copy_from_slice(b"n+2\0\r\n\x1a\n");
+    h[12..14].copy_from_slice(&2i16.to_le_bytes()); // datatype: uint8
+    h[14..16].copy_from_slice(&8i16.to_le_bytes()); // bitpix
+    for (field, d) in h[16..80].chunks_exact_mut(8).zip([3i64, 2, 2, 2, 1, 1, 1, 1]) {
+        field.copy_from_slice(&d.to_le_bytes()); // dim
+    }
+    for field in h[104..168].chunks_exact_mut(8) {
+        field.copy_from_slice(&1f64.to_le_bytes()); // pixdim
+    }
+    h[168..176].copy_from_slice(&544i64.to_le_bytes()); // vox_offset
+    h[176..184].copy_from_slice(&1f64.to_le_bytes()); // scl_slope
+    h.extend_from_slice(&[0u8; 4]); // no extension
+    h.extend_from_slice(data);
+    fs::write(path, h).unwrap();
+}
+
+#[test]
+fn nifti2_is_refused_with_its_reason() {
+    let d = scratch("nifti2");
+    nifti2_file(&d.join("gt").join("a.nii"), &[0, 1, 1, 0, 0, 1, 1, 0]);
+    nifti2_file(&d.join("pred").join("a.nii"), &[0, 1, 0, 0, 0, 1, 1, 1]);
+    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("case a: prediction") && err.contains("NIfTI-2 files are not supported by the reader"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
 #[test]
 fn shape_mismatch_non_integer_and_out_of_range() {
     let d = scratch("bad-values");
