@@ -187,7 +187,9 @@ def softmax_focal_loss_with_logits(output, target, gamma=2.0, reduction="mean", 
     if not need_f and x.size:
         kw = dict(pointwise="softmax_focal", lambda_overlap=0.0, focal_gamma=float(gamma))
         # the library's softmax focal map is per (element, class), nonzero at the target class
-        l = _family.pointwise_map(x64, onehot, **kw).sum(axis=1)
+        # (B, C) inputs get a spatial axis of size 1: the library reads (B, C, spatial...)
+        x3, oh3 = (x64, onehot) if x.ndim > 2 else (x64[..., None], onehot[..., None])
+        l = _family.pointwise_map(x3, oh3, **kw).sum(axis=1).reshape(t.shape)
         f = None
     else:
         b = -(logp * onehot).sum(axis=1)

@@ -231,10 +231,14 @@ class SoftCrossEntropyLoss:
             if kept == 0:
                 value, grad = 0.0, (np.zeros(xm.shape) if return_grad else None)
             else:
-                mask = None if keep is None else keep[:, None].astype(np.float64)
-                out = _family.loss(xm, safe[:, None], to_onehot_y=True, pointwise="softmax_ce", label_smoothing=e,
-                                  lambda_overlap=0.0, return_grad=return_grad, loss_mask=mask)
+                # (B, C) inputs get a spatial axis of size 1: the library reads (B, C, spatial...)
+                x3 = xm if xm.ndim > 2 else xm[..., None]
+                lab3 = safe[:, None] if xm.ndim > 2 else safe[:, None, None]
+                mask = None if keep is None else np.ones(lab3.shape) * keep.reshape(lab3.shape)
+                out = _family.loss(x3, lab3, to_onehot_y=True, pointwise="softmax_ce", label_smoothing=e,
+                                   lambda_overlap=0.0, return_grad=return_grad, loss_mask=mask)
                 v, g = out if return_grad else (out, None)
+                g = None if g is None else g.reshape(xm.shape)
                 scale = kept / count if self.reduction == "mean" else kept
                 value, grad = v * scale, None if g is None else g * scale
             if return_grad:
