@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import losses as _family
 from . import _smp_functional
-from .._errors import OptionError, ShapeError
+from .._errors import LabelError, OptionError, ShapeError
 from .._tensor import host_array
 
 MODES = ("binary", "multiclass", "multilabel")
