@@ -25,7 +25,7 @@ for 0/1 targets) and no reduced_threshold. Soft targets, reduced_threshold and t
 import numpy as np
 
 from .. import losses as _family
-from .._errors import LabelError, OptionError, ShapeError
+from .._errors import LabelError, ShapeError
 from .._tensor import host_array
 
 __all__ = ["focal_loss_with_logits", "softmax_focal_loss_with_logits", "soft_jaccard_score", "soft_dice_score",
@@ -161,8 +161,6 @@ def focal_loss_with_logits(output, target, gamma=2.0, alpha=0.25, reduction="mea
     if x.shape != t.shape:
         raise ShapeError(f"output.shape = {x.shape} and target.shape = {t.shape} must agree")
     l, f, dl, df = sigmoid_focal_elements(x, t, gamma, alpha, reduced_threshold, normalized, return_grad)
-    if normalized and f is None:
-        raise OptionError("internal: normaliser without focal terms")
     value, grad = _reduce(l, f, dl, df, reduction, normalized, eps)
     value = np.asarray(value, dtype=np.float64)[()]
     return (value, grad.astype(x.dtype)) if return_grad else value

@@ -176,8 +176,7 @@ class SoftBCEWithLogitsLoss:
             softplus = np.maximum(-x64, 0) + np.log1p(np.exp(-np.abs(x64)))
             l = w * ((1 - t) * x64 + lw * softplus)
             grad = w * ((1 - t) - lw * (1 - 1 / (1 + np.exp(-x64)))) if return_grad else None
-            l = np.broadcast_to(l, np.broadcast_shapes(l.shape, x.shape)) if np.ndim(w) else l
-            grad = None if grad is None else np.broadcast_to(grad, x.shape) * np.ones(x.shape)
+            grad = None if grad is None else np.broadcast_to(grad, x.shape)
         if keep is not None:
             l = l * keep
             grad = None if grad is None else grad * keep
@@ -283,15 +282,13 @@ class FocalLoss:
         self.normalized, self.reduced_threshold = normalized, reduced_threshold
         self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype=np.float32)
 
-    def _one(self, x, t):
-        """(value, d value/d x) of smp's focal_loss_with_logits on 1-D x, t."""
-        need_f = self.normalized
+    def _one(self, x, t, need_grad):
+        """(value, d value/d x or None) of smp's focal_loss_with_logits on 1-D x, t."""
         l, f, dl, df = _smp_functional.sigmoid_focal_elements(x, t, self.gamma, self.alpha, self.reduced_threshold,
-                                                              need_f, self._grad)
+                                                              self.normalized, need_grad)
         return _smp_functional._reduce(l, f, dl, df, self.reduction, self.normalized, 1e-6)
 
     def __call__(self, y_pred, y_true, return_grad=False):
-        self._grad = return_grad
         x, y = _as_float(y_pred, "y_pred"), host_array(y_true, "y_true")
         x64 = x.astype(np.float64)
         chain = None
@@ -308,7 +305,7 @@ class FocalLoss:
             if xf.shape != yf.shape:
                 raise ShapeError(f"y_pred.shape = {x.shape} and y_true.shape = {y.shape} need the same size")
             sel = slice(None) if self.ignore_index is None else (yf != self.ignore_index)
-            value, g = self._one(xf[sel], yf[sel])
+            value, g = self._one(xf[sel], yf[sel], return_grad)
             if return_grad:
                 grad.reshape(-1)[sel] = g
         else:
@@ -331,7 +328,7 @@ class FocalLoss:
                 xk = x64[:, k]
                 if keep is not None:
                     tk, xk = tk[keep], xk[keep]
-                v, g = self._one(xk, tk)
+                v, g = self._one(xk, tk, return_grad)
                 values.append(v)
                 gl.append(g)
             values = np.stack([np.asarray(v, dtype=np.float64) for v in values])
