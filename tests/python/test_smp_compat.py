@@ -290,3 +290,24 @@ def test_torch_tensors_in():
     value = smp.SoftCrossEntropyLoss(smooth_factor=0.1)(torch.from_numpy(x).requires_grad_(), torch.from_numpy(y))
     ref = smp_ref.SoftCrossEntropyLoss(smooth_factor=0.1)(torch.from_numpy(x), torch.from_numpy(y))
     np.testing.assert_allclose(value, ref.numpy(), **TOL)
+
+
+OVERLAP = [("DiceLoss", {}), ("JaccardLoss", {}), ("TverskyLoss", dict(alpha=0.3, beta=0.7, gamma=1.5))]
+
+
+@pytest.mark.parametrize("name,kw", OVERLAP, ids=[o[0] for o in OVERLAP])
+@pytest.mark.parametrize("mode", ["binary", "multilabel"])
+@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("dim", SPATIAL)
+def test_overlap_losses_soft_targets(name, kw, mode, from_logits, dim):
+    """Soft targets (and, without logits, outputs outside [0, 1]): smp's intersection is
+    sum min(p, t), which differs from sum p t there."""
+    rng = np.random.default_rng(23)
+    c = 1 if mode == "binary" else 3
+    x = rng.standard_normal((2, c, *SPATIAL[dim]))
+    if not from_logits:
+        x = rng.random(x.shape) * 1.4 - 0.2
+    t = rng.random(x.shape)
+    make = getattr(smp_ref, name)(mode, from_logits=from_logits, **kw)
+    ours = getattr(smp, name)(mode, from_logits=from_logits, **kw)(x, t, return_grad=True)
+    _check(ours, _ref(make, x, t))

@@ -49,7 +49,10 @@ class _SmpLoss:
             form="neg_log" if log_loss else "one_minus", log_eps=float(eps),
             weight=None if class_weights is None else np.asarray(class_weights, np.float64),
             weight_mode="after_ratio" if class_weights is None else "weighted_mean",
-            ignore_index=ignore_index, dense_ignore="all_zero" if mode == "multiclass" else "equal", **overlap)
+            ignore_index=ignore_index, dense_ignore="all_zero" if mode == "multiclass" else "equal",
+            # smp's intersection is (sum p + sum t - sum |p - t|) / 2 = sum min(p, t): the
+            # library's soft_label form, equal to sum p t for 0/1 targets and p in [0, 1].
+            soft_label=True, **overlap)
         _family.family_options(**self.kwargs)  # validates now
 
     def _flat(self, y_pred, y_true):
