@@ -216,16 +216,19 @@ fn surfaces(ctx: &Context, p: &[u8], g: &[u8], shape: &[usize], spacing: &[f64],
     };
     match s.convention {
         Convention::Monai => {
-            if want(Metric::Hd) {
+            let wanted = [Metric::Hd, Metric::Hd95, Metric::Assd, Metric::Asd].into_iter().filter(|&m| want(m)).count();
+            if wanted > 1 {
+                // One computation of the edge distances serves all of them.
+                let (_, _, m) = metrics::monai_distances(ctx, &pd, &gd, 0, &opts).map_err(lib)?;
+                (out.hd, out.hd95, out.assd, out.asd) = (m[0].hd, m[0].hd95, m[0].assd, m[0].asd);
+            } else if want(Metric::Hd) {
                 out.hd = one(metrics::hausdorff_monai(ctx, &pd, &gd, 0, &opts, None, false))?;
-            }
-            if want(Metric::Hd95) {
+            } else if want(Metric::Hd95) {
+                // alone, the percentile needs only the lower part of each set
                 out.hd95 = one(metrics::hausdorff_monai(ctx, &pd, &gd, 0, &opts, Some(95.0), false))?;
-            }
-            if want(Metric::Assd) {
+            } else if want(Metric::Assd) {
                 out.assd = one(metrics::average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, true))?;
-            }
-            if want(Metric::Asd) {
+            } else if want(Metric::Asd) {
                 out.asd = one(metrics::average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, false))?;
             }
             monai_nsd_bf(&mut out)?;

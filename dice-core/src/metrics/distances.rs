@@ -364,6 +364,48 @@ pub fn average_surface_distance_monai(
     Ok(table(n, c, values))
 }
 
+/// MONAI's four edge-distance metrics of one (item, class), as [`hausdorff_monai`] (max and
+/// 95th percentile, symmetric) and [`average_surface_distance_monai`] (symmetric and
+/// pred -> gt) give them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MonaiDistances {
+    /// Hausdorff distance: the larger of the two directed maxima.
+    pub hd: f64,
+    /// The larger of the two directed 95th percentiles.
+    pub hd95: f64,
+    /// Mean of both directed sets concatenated (`symmetric=True`).
+    pub assd: f64,
+    /// Mean of the pred -> gt set (`symmetric=False`).
+    pub asd: f64,
+}
+
+/// [`MonaiDistances`] of every kept (item, class) from one computation of the edge distances,
+/// for a caller that wants several of them (four separate calls compute the sets four times).
+pub fn monai_distances(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+) -> Result<(usize, usize, Vec<MonaiDistances>)> {
+    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let out = sets
+        .iter()
+        .map(|e| {
+            let fwd = monai_set(&e.pred_to_gt, 0, e.gt_edges()).0;
+            let bwd = monai_set(&e.gt_to_pred, 0, e.pred_edges()).0;
+            let both: Vec<f64> = fwd.iter().chain(&bwd).copied().collect();
+            MonaiDistances {
+                hd: nan_max(max_or_nan(&fwd), max_or_nan(&bwd)),
+                hd95: nan_max(percentile(&fwd, 95.0), percentile(&bwd, 95.0)),
+                assd: mean_or_nan(&both),
+                asd: mean_or_nan(&fwd),
+            }
+        })
+        .collect();
+    Ok((n, c, out))
+}
+
 /// MONAI `SurfaceDiceMetric` (normalised surface Dice, no subvoxels): one tolerance per kept
 /// class; NaN when neither mask has an edge, 0 when only one has.
 pub fn surface_dice_monai(

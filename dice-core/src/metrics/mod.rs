@@ -27,7 +27,8 @@ pub use surfels::{contour_lengths_2d, surfel_areas_3d};
 pub use decisions::{Decisions, Grid, Rule, pair_grid};
 pub use distances::{
     BoundaryF, EdgeDistances, EdgeTable, Medpy, Within, within_counts, SurfaceOptions, average_surface_distance_monai, boundary_f,
-    default_boundary_tolerance, edge_distances, hausdorff_monai, medpy_distances, percentile, surface_dice_monai,
+    default_boundary_tolerance, edge_distances, hausdorff_monai, medpy_distances, monai_distances, percentile,
+    surface_dice_monai, MonaiDistances,
 };
 pub use edt::{DistanceMetric, distance_transform, signed_distance};
 pub use overlap::{

@@ -82,6 +82,15 @@ proptest! {
             prop_assert_eq!(w[0].gt_within, want_gp.iter().filter(|&&d| d <= tau).count());
         }
         prop_assert_eq!((w[0].pred_edges, w[0].gt_edges), (ep.len(), eg.len()));
+        // All four MONAI distances from one computation equal the separate calls (the
+        // percentile's separate call may take its lower part from another search path).
+        let (_, _, md) = monai_distances(&ctx, &pd, &gd, 0, &opts).unwrap();
+        let one = |v: PerItem| v.values[0];
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        prop_assert!(same(md[0].hd, one(hausdorff_monai(&ctx, &pd, &gd, 0, &opts, None, false).unwrap())));
+        prop_assert!(same(md[0].hd95, one(hausdorff_monai(&ctx, &pd, &gd, 0, &opts, Some(95.0), false).unwrap())));
+        prop_assert!(same(md[0].assd, one(average_surface_distance_monai(&ctx, &pd, &gd, 0, &opts, true).unwrap())));
+        prop_assert!(same(md[0].asd, one(average_surface_distance_monai(&ctx, &pd, &gd, 0, &opts, false).unwrap())));
     }
 }
 
@@ -135,6 +144,10 @@ fn far_and_near_parts_against_brute_force() {
         let mean = pg.iter().chain(&gp).sum::<f64>() / (pg.len() + gp.len()) as f64;
         let asd = average_surface_distance_monai(&ctx, &pd, &gd, 0, &opts, true).unwrap().values[0];
         assert!((asd - mean).abs() < 1e-9, "{k}-D asd {asd} vs {mean}");
+        let (_, _, md) = monai_distances(&ctx, &pd, &gd, 0, &opts).unwrap();
+        assert!((md[0].hd - max).abs() < 1e-9 && (md[0].assd - mean).abs() < 1e-9, "{k}-D monai_distances {:?}", md[0]);
+        assert!((md[0].hd95 - quantile(&pg, 95.0).max(quantile(&gp, 95.0))).abs() < 1e-9, "{k}-D hd95");
+        assert!((md[0].asd - pg.iter().sum::<f64>() / pg.len() as f64).abs() < 1e-9, "{k}-D asd (directed)");
     }
 }
 
