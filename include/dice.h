@@ -129,6 +129,11 @@
 // Boundary F-score precision, recall, F1: 3 values each.
 #define DICE_SURFACE_BOUNDARY_F 4
 
+// MONAI SurfaceDiceMetric with use_subvoxels=True: surfel areas within `class_thresholds` of
+// the other surface over all surfel areas (float32 tolerance test, as MONAI); 2 or 3 spatial
+// axes, distance_metric 0 (euclidean) only. 1 value each.
+#define DICE_SURFACE_DICE_SUBVOXELS 5
+
 // dice_surface_distance_metric kinds (DeepMind's derived metrics). `compute_average_surface_distance`:
 // 2 values (gt -> pred, pred -> gt); `param` unused.
 #define DICE_DEEPMIND_AVERAGE_DISTANCE 0
@@ -625,7 +630,7 @@ typedef struct DiceSurfaceOptions {
   const double *spacing;
   // Length of `spacing`.
   size_t spacing_len;
-  // Surface Dice tolerances, one per kept class.
+  // Surface Dice tolerances (both surface Dice kinds), one per kept class.
   const double *class_thresholds;
   // Length of `class_thresholds`.
   size_t class_thresholds_len;

@@ -422,6 +422,10 @@ pub const DICE_SURFACE_DICE: i32 = 2;
 pub const DICE_SURFACE_MEDPY: i32 = 3;
 /// Boundary F-score precision, recall, F1: 3 values each.
 pub const DICE_SURFACE_BOUNDARY_F: i32 = 4;
+/// MONAI SurfaceDiceMetric with use_subvoxels=True: surfel areas within `class_thresholds` of
+/// the other surface over all surfel areas (float32 tolerance test, as MONAI); 2 or 3 spatial
+/// axes, distance_metric 0 (euclidean) only. 1 value each.
+pub const DICE_SURFACE_DICE_SUBVOXELS: i32 = 5;
 
 /// Options of dice_surface_metric (v1: `struct_size` must equal sizeof(DiceSurfaceOptions);
 /// fields will only be appended). dice_surface_options_init fills the defaults.
@@ -448,7 +452,7 @@ pub struct DiceSurfaceOptions {
     pub spacing: *const f64,
     /// Length of `spacing`.
     pub spacing_len: usize,
-    /// Surface Dice tolerances, one per kept class.
+    /// Surface Dice tolerances (both surface Dice kinds), one per kept class.
     pub class_thresholds: *const f64,
     /// Length of `class_thresholds`.
     pub class_thresholds_len: usize,
@@ -552,7 +556,7 @@ pub unsafe extern "C" fn dice_surface_metric(
         let c = classes_arg(num_classes)?;
         // The output length is checked before any work: N x C_kept x values per entry.
         let per = match kind {
-            DICE_SURFACE_HAUSDORFF | DICE_SURFACE_AVERAGE_DISTANCE | DICE_SURFACE_DICE => 1,
+            DICE_SURFACE_HAUSDORFF | DICE_SURFACE_AVERAGE_DISTANCE | DICE_SURFACE_DICE | DICE_SURFACE_DICE_SUBVOXELS => 1,
             DICE_SURFACE_MEDPY => 4,
             DICE_SURFACE_BOUNDARY_F => 3,
             k => return fail(DiceStatus::BadOption, format!("kind = {k} is not a DICE_SURFACE_* value")),
@@ -570,6 +574,7 @@ pub unsafe extern "C" fn dice_surface_metric(
                 metrics::average_surface_distance_monai(ctx, &p, &g, c, &so, flag("symmetric", o.symmetric)?)?.values
             }
             DICE_SURFACE_DICE => metrics::surface_dice_monai(ctx, &p, &g, c, &so, thresholds)?.values,
+            DICE_SURFACE_DICE_SUBVOXELS => metrics::surface_dice_subvoxels_monai(ctx, &p, &g, c, &so, thresholds)?.values,
             DICE_SURFACE_MEDPY => metrics::medpy_distances(ctx, &p, &g, c, &so)?
                 .2
                 .iter()

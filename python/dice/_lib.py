@@ -167,7 +167,8 @@ METRIC = {"dice": 0, "iou": 1, "precision": 2, "recall": 3, "specificity": 4, "n
 EMPTY_GT = {"nan": 0, "one_if_both_empty": 1, "zero": 2}
 METRIC_REDUCTION = {"none": 0, "mean": 1, "sum": 2, "mean_batch": 3, "sum_batch": 4, "mean_channel": 5,
                     "sum_channel": 6}
-SURFACE = {"hausdorff": 0, "average_distance": 1, "surface_dice": 2, "medpy": 3, "boundary_f": 4}
+SURFACE = {"hausdorff": 0, "average_distance": 1, "surface_dice": 2, "medpy": 3, "boundary_f": 4,
+           "surface_dice_subvoxels": 5}
 DISTANCE_METRIC = {"euclidean": 0, "chessboard": 1, "taxicab": 2}
 DEEPMIND = {"average_surface_distance": 0, "robust_hausdorff": 1, "surface_overlap": 2, "surface_dice": 3}
 

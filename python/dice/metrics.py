@@ -195,8 +195,10 @@ def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, 
 
     kind: "hausdorff" (MONAI HausdorffDistanceMetric; percentile None = the maximum, directed),
     "average_distance" (MONAI SurfaceDistanceMetric; symmetric), "surface_dice" (MONAI
-    SurfaceDiceMetric; class_thresholds per kept class), "medpy" (k = 4: hd, hd95, asd, assd),
-    "boundary_f" (k = 3: precision, recall, F1 at `tolerance`)."""
+    SurfaceDiceMetric; class_thresholds per kept class), "surface_dice_subvoxels" (the same with
+    use_subvoxels=True: surfel areas within the tolerance over all surfel areas; 2-D or 3-D,
+    euclidean), "medpy" (k = 4: hd, hd95, asd, assd), "boundary_f" (k = 3: precision, recall, F1
+    at `tolerance`)."""
     if kind not in _lib.SURFACE:
         raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.SURFACE)}")
     if distance_metric not in _lib.DISTANCE_METRIC:

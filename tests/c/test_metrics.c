@@ -1,6 +1,7 @@
 /* C11 tests of the metric entry points of the dice C ABI: confusion counts and derived values
  * (hand-counted), the distance transform against a brute-force loop, surface metrics on two
- * shifted squares, DeepMind surface distances, the boundary loss and its gradient, reductions, and a bad-input matrix.
+ * shifted squares, MONAI's subvoxel surface Dice on two shifted pixels, DeepMind surface
+ * distances, the boundary loss and its gradient, reductions, and a bad-input matrix.
  * Built by scripts/test-c.sh like test_dice.c (static, shared, ASan/UBSan). */
 #include "dice.h"
 
@@ -180,6 +181,57 @@ static void test_boundary_loss(void) {
   for (int i = 0; i < 8; ++i) CHECK(sdm[i] == want[i], "sdm %d: %g vs %g", i, sdm[i], want[i]);
 }
 
+/* MONAI surface Dice with subvoxels: one pixel against the pixel next to it along the last
+ * axis (spacing 0.7, 1.3): two diamonds of four corner cuts each, two cuts of each shared, the
+ * other two 1.3 from the other contour. Surfel lengths are equal, so the value is the fraction
+ * of surfels within the tolerance: 1/2 below 1.3, 1 from 1.3 on. */
+static void test_surface_subvoxels(void) {
+  enum { S = 5 };
+  uint8_t gt[S * S] = {0}, pred[S * S] = {0}, empty[S * S] = {0};
+  gt[2 * S + 1] = 1;
+  pred[2 * S + 2] = 1;
+  int64_t shape[4] = {1, 1, S, S}, shape1[3] = {1, 1, S * S};
+  DiceTensor tp = tensor(pred, 4, DICE_DTYPE_UINT, 8, shape), tg = tensor(gt, 4, DICE_DTYPE_UINT, 8, shape);
+  DiceTensor te = tensor(empty, 4, DICE_DTYPE_UINT, 8, shape), t1 = tensor(gt, 3, DICE_DTYPE_UINT, 8, shape1);
+  DiceDecisions p = {&tp, DICE_DECISIONS_MASKS, 0.0}, g = {&tg, DICE_DECISIONS_MASKS, 0.0};
+  DiceDecisions e = {&te, DICE_DECISIONS_MASKS, 0.0}, g1 = {&t1, DICE_DECISIONS_MASKS, 0.0};
+  DiceSurfaceOptions o;
+  STATUS(dice_surface_options_init(&o, sizeof o), DICE_STATUS_OK);
+  const double sp[2] = {0.7, 1.3};
+  double tol[1] = {1.0}, v;
+  o.include_background = 1;
+  o.spacing = sp;
+  o.spacing_len = 2;
+  o.class_thresholds = tol;
+  o.class_thresholds_len = 1;
+  STATUS(dice_surface_metric(NULL, &p, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_OK);
+  CHECK(fabs(v - 0.5) < 1e-15, "nsd subvoxels tau 1.0: %g", v);
+  tol[0] = 1.3;
+  STATUS(dice_surface_metric(NULL, &p, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_OK);
+  CHECK(v == 1.0, "nsd subvoxels tau 1.3: %g", v);
+  /* One side empty: 0; both empty: NaN. */
+  STATUS(dice_surface_metric(NULL, &e, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_OK);
+  CHECK(v == 0.0, "nsd subvoxels empty pred: %g", v);
+  STATUS(dice_surface_metric(NULL, &e, &e, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_OK);
+  CHECK(isnan(v), "nsd subvoxels both empty: %g", v);
+  /* Bad input: a non-Euclidean metric, a missing tolerance, a wrong output length, one
+   * spatial axis, a negative tolerance. Nothing is written on failure. */
+  v = 42.0;
+  o.distance_metric = 1;
+  STATUS(dice_surface_metric(NULL, &p, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_BAD_OPTION);
+  o.distance_metric = 0;
+  o.class_thresholds_len = 0;
+  STATUS(dice_surface_metric(NULL, &p, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_SHAPE_MISMATCH);
+  o.class_thresholds_len = 1;
+  STATUS(dice_surface_metric(NULL, &p, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 2), DICE_STATUS_BAD_LENGTH);
+  o.spacing_len = 1;
+  STATUS(dice_surface_metric(NULL, &g1, &g1, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_BAD_NDIM);
+  o.spacing_len = 2;
+  tol[0] = -1.0;
+  STATUS(dice_surface_metric(NULL, &p, &g, 0, DICE_SURFACE_DICE_SUBVOXELS, &o, &v, 1), DICE_STATUS_BAD_OPTION);
+  CHECK(v == 42.0, "output written on failure: %g", v);
+}
+
 /* DeepMind surface-distance: one voxel (an octahedron of 8 corner triangles, area
  * sqrt((s1 s2)^2 + (s0 s2)^2 + (s0 s1)^2) = 7 for spacing 1, 2, 3) against itself and against
  * itself shifted one voxel along axis 2 (4 surfels coincide, 4 are 3 away). */
@@ -236,6 +288,7 @@ int main(void) {
   test_confusion();
   test_distance_transform();
   test_surface();
+  test_surface_subvoxels();
   test_boundary_loss();
   test_deepmind();
   if (failures) {

@@ -74,6 +74,7 @@ def test_enumerations_match_header():
     assert _lib.METRIC_REDUCTION == _constants("METRIC_REDUCTION")
     surface = _constants("SURFACE")
     surface["surface_dice"] = surface.pop("dice")
+    surface["surface_dice_subvoxels"] = surface.pop("dice_subvoxels")
     assert _lib.SURFACE == surface
     for field, prefix in [("overlap", "OVERLAP"), ("gdl_weight", "GDL_WEIGHT"), ("form", "LOSS_FORM"),
                           ("weight_mode", "WEIGHT_MODE"), ("pointwise", "POINTWISE")]:

@@ -378,3 +378,41 @@ def test_torchmetrics_functional(dim, fmt, dtype):
         for avg in ("micro", "macro", "weighted", "none"):
             for lv in ("samplewise", "global"):
                 _close(dtm.dice_score(p, g, 3, ib, avg, fmt, lv), tf.dice_score(tp, tg, 3, ib, avg, fmt, lv))
+
+
+@pytest.mark.parametrize("dim", SHAPES)
+@pytest.mark.parametrize("ib", [True, False])
+def test_subvoxel_surface_dice(dim, ib):
+    """use_subvoxels=True against MONAI on random one-hot masks (item 0's ground truth and item
+    1's prediction of a class empty), unit, anisotropic and per-item spacing. Tolerances: 0, exact
+    grid distances and values 2^-30 below them (MONAI compares in float32: those admit the
+    surfels at that distance), one beyond the ball test (the distance-transform path), and one
+    whose float32 is +inf (then a class empty on one side gives 1, not 0)."""
+    p, g = _pair(dim, 21)
+    tp, tg = _t(p), _t(g)
+    sp = SPACING[dim]
+    kept = 3 if ib else 2
+    diag = float(np.sqrt(sum(s * s for s in sp[:2])))
+    tolerances = [[0.0, 1.0, 0.5], [sp[0], sp[1], diag], [sp[0] * (1 - 2.0 ** -30), sp[1] * (1 - 2.0 ** -30), 2.0],
+                  [8.0, 1.5, 6.5], [1e39, 1.0, 1e39]]
+    for spacing in (None, sp, [list(sp), [1.5] * len(sp)]):
+        for th in tolerances:
+            th = th[:kept]
+            _close(dm.compute_surface_dice(p, g, th, ib, spacing=spacing, use_subvoxels=True),
+                   mm.compute_surface_dice(tp, tg, th, ib, spacing=spacing, use_subvoxels=True))
+    ours = dm.SurfaceDiceMetric([1.1, 0.7, 2.0][:kept], ib, use_subvoxels=True, get_not_nans=True)
+    theirs = mm.SurfaceDiceMetric([1.1, 0.7, 2.0][:kept], ib, use_subvoxels=True, get_not_nans=True)
+    _run(ours, theirs, [(p, g), (g, p)])
+
+
+def test_subvoxel_surface_dice_empty_and_full():
+    """use_subvoxels=True with an empty ground truth, an empty prediction, both empty, and masks
+    touching or filling the whole grid, 2-D and 3-D."""
+    for shape in ((1, 2, 7, 8), (1, 2, 5, 6, 4)):
+        z, f = np.zeros(shape, np.uint8), np.ones(shape, np.uint8)
+        blob = z.copy()
+        blob[(0, 1, *(slice(0, 3),) * (len(shape) - 2))] = 1
+        for a, b in ((z, blob), (blob, z), (z, z), (f, f), (f, blob), (blob, f)):
+            for th in ([0.0, 1.0], [2.5, 1e39]):
+                _close(dm.compute_surface_dice(a, b, th, True, use_subvoxels=True),
+                       mm.compute_surface_dice(_t(a), _t(b), th, True, use_subvoxels=True))

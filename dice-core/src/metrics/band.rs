@@ -227,19 +227,52 @@ impl Padded {
 
 /// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
 pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> Result<usize> {
+    let h = within_histogram(ctx, from, to, shape, offsets)?;
+    Ok(h[1..].iter().sum::<u64>() as usize)
+}
+
+/// Rows of `from` per parallel task of [`within_histogram`] (fixed: the tasks do not depend on
+/// the thread count; the counts are integers, so neither does their sum).
+const TASK_VOXELS: usize = 1 << 15;
+
+/// For each value v of `from` (0: not a query), how many voxels holding v have a set voxel of
+/// `to` at one of the `offsets`. Rows of `from` are scanned in fixed tasks; a query's padded
+/// index is its row's plus its position along the row.
+pub(crate) fn within_histogram(
+    ctx: &Context,
+    from: &[u8],
+    to: &[u8],
+    shape: &[usize],
+    offsets: &[(f64, Vec<isize>)],
+) -> Result<[u64; 256]> {
     let reach = reach_of(offsets, shape.len());
     let to = Padded::new(to, shape, &reach)?;
     let flat = flat_offsets(&to.shape, offsets);
-    let queries = set_voxels(from);
-    let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
-    let parts = ctx.map_ordered(&chunks, queries.len() * offsets.len(), || vec![0usize; shape.len()], |index, chunk| {
-        chunk
-            .iter()
-            .filter(|&&i| {
-                unravel(i, shape, index);
-                first_hit(to.at(index), &to.mask, &flat).is_some()
-            })
-            .count()
+    let len = shape[shape.len() - 1];
+    let rows = from.len() / len.max(1);
+    let rows_per_task = (TASK_VOXELS / len.max(1)).max(1);
+    let mut tasks = limits::with_capacity("pred", rows.div_ceil(rows_per_task))?;
+    tasks.extend((0..rows).step_by(rows_per_task));
+    let parts = ctx.map_ordered(&tasks, from.len(), || vec![0usize; shape.len()], |index, &r0| {
+        let mut h = [0u64; 256];
+        for r in r0..(r0 + rows_per_task).min(rows) {
+            let row = &from[r * len..(r + 1) * len];
+            if row.iter().all(|&v| v == 0) {
+                continue;
+            }
+            unravel(r * len, shape, index);
+            let base = to.at(index);
+            for (x, &v) in row.iter().enumerate() {
+                if v != 0 && first_hit(base + x, &to.mask, &flat).is_some() {
+                    h[v as usize] += 1;
+                }
+            }
+        }
+        h
     });
-    Ok(parts.iter().sum())
+    let mut h = [0u64; 256];
+    for p in &parts {
+        h.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+    }
+    Ok(h)
 }

@@ -115,7 +115,7 @@ fn union_box(a: &[u8], b: &[u8], shape: &[usize]) -> Option<(Vec<usize>, Vec<usi
 /// zero-padded grid (extents `ext + 1`): bit `2^k - 1 - j` holds the voxel `p - 1 + j`,
 /// j in {0, 1}^k read as a binary number (0 outside the mask). Rows of the corner grid are
 /// built from the 2^(k-1) voxel rows they touch; fixed tasks of rows run in parallel.
-fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Result<Vec<u8>> {
+pub(crate) fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Result<Vec<u8>> {
     let k = ext.len();
     let n: Vec<usize> = ext.iter().map(|e| e + 1).collect();
     let (len, rows) = (n[k - 1], n[..k - 1].iter().product::<usize>());

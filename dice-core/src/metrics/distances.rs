@@ -161,7 +161,7 @@ pub(crate) fn directed(
     Ok((distances_at(ctx, from, to, shape, spacing, m)?, 0))
 }
 
-fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
+pub(crate) fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
     if spacing.is_empty() {
         return Ok(vec![1.0; grid.spatial.len()]);
     }
@@ -431,7 +431,7 @@ pub fn surface_dice_monai(
 }
 
 /// Checks tolerances `t` (argument `arg`): one per kept class, each finite and >= 0.
-fn check_tolerances(arg: &'static str, t: &[f64], classes: usize) -> Result<()> {
+pub(crate) fn check_tolerances(arg: &'static str, t: &[f64], classes: usize) -> Result<()> {
     if t.len() != classes {
         return Err(DiceError::ShapeMismatch { arg, expected: vec![classes], got: vec![t.len()] });
     }

@@ -7,7 +7,8 @@
 //! - [`edt`]: exact separable distance transforms with spacing, and the signed distance map;
 //! - [`distances`]: Hausdorff / percentile Hausdorff / average surface distance / surface Dice
 //!   (MONAI, medpy conventions) and the boundary F-score, from edge voxels ([`surface`]);
-//! - [`deepmind`]: DeepMind surface-distance (surfel areas from neighbour codes, [`surfels`]).
+//! - [`deepmind`]: DeepMind surface-distance (surfel areas from neighbour codes, [`surfels`]);
+//! - [`subvoxel`]: MONAI's surface Dice with `use_subvoxels=True` (surfel areas within tolerance).
 //!
 //! Definitions and conventions: docs/metrics.md.
 
@@ -18,11 +19,13 @@ pub mod deepmind;
 pub mod distances;
 pub mod edt;
 pub mod overlap;
+pub mod subvoxel;
 mod surface;
 mod surfels;
 
 pub use confusion::{Confusion, Counts, confusion};
 pub use deepmind::{SurfaceDistances, surface_distances, surfel_counts};
+pub use subvoxel::{SubvoxelAreas, subvoxel_areas, surface_dice_subvoxels_monai};
 pub use surfels::{contour_lengths_2d, surfel_areas_3d};
 pub use decisions::{Decisions, Grid, Rule, pair_grid};
 pub use distances::{

@@ -15,6 +15,7 @@ mod metrics_deepmind;
 mod metrics_edt;
 mod metrics_hardening;
 mod metrics_reference;
+mod metrics_subvoxel;
 mod metrics_surface;
 mod miri_smoke;
 mod pointwise_map;

@@ -802,18 +802,16 @@ def compute_average_surface_distance(y_pred, y, include_background=False, symmet
 
 
 def _subvoxel_surface_dice(p, g, thresholds, include_background, spacing):
-    """MONAI's use_subvoxels=True: DeepMind's surfel-area-weighted surface Dice per (item, kept
-    class) (surfels on the 2x2(x2) corner grid, areas from DeepMind's neighbour-code tables)."""
-    first = 0 if include_background or p.shape[1] == 1 else 1
+    """MONAI's use_subvoxels=True per (item, kept class): the library's surfel-area surface Dice
+    (surfels on the corner grid, DeepMind's areas; the areas within the class threshold of the
+    other surface over all areas, the threshold test in float32 as MONAI's)."""
+    common = dict(include_background=include_background, class_thresholds=thresholds.tolist(), pred_kind="masks",
+                  gt_kind="masks")
     per_item = _spacing_per_item(spacing, p.shape[0])
-    out = np.empty((p.shape[0], p.shape[1] - first))
-    for b in range(p.shape[0]):
-        s = per_item[b]
-        s = np.ones(p.ndim - 2) if s is None else np.broadcast_to(np.asarray(s, np.float64).reshape(-1), p.ndim - 2)
-        for c in range(first, p.shape[1]):
-            lists = metrics.surface_distances(g[b, c], p[b, c], s)
-            out[b, c - first] = metrics.surface_distance_metric(lists, "surface_dice", thresholds[c - first])[0]
-    return out
+    if all(s is per_item[0] for s in per_item):
+        return metrics.surface_metric(p, g, "surface_dice_subvoxels", spacing=per_item[0], **common)
+    return np.concatenate([metrics.surface_metric(p[i:i + 1], g[i:i + 1], "surface_dice_subvoxels", spacing=s, **common)
+                           for i, s in enumerate(per_item)])
 
 
 def compute_surface_dice(y_pred, y, class_thresholds, include_background=False, distance_metric="euclidean",
