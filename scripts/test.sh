@@ -31,8 +31,9 @@ for arch in scalar v3 v4; do
   DICE_ARCH=$arch cargo test --workspace --test all -- reference_cases:: loss_family::
 done
 
-stage "clippy: every crate and target, warnings are errors (undocumented unsafe blocks, missing docs)"
-rustup component add clippy
+stage "lints: rustfmt --check (rustfmt.toml), clippy with warnings as errors (undocumented unsafe, missing docs)"
+rustup component add rustfmt clippy
+cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
 stage "the NEON backend compiles (cross-check for aarch64)"
