@@ -15,17 +15,24 @@ fn matrix(c: &mut Criterion) {
     for config in Config::all() {
         let mut data = Data::new(config);
         let bytes = config.bytes();
-        let name = format!("{}/{}/{}", config.shape.name, config.layout.name(), config.labels.name());
+        let name =
+            format!("{}/{}/{}", config.shape.name, config.layout.name(), config.labels.name());
         let mut g = c.benchmark_group(name);
-        g.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        g.sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
         for loss in LOSSES {
             for &pass in PASSES {
                 let moved = bytes.moved(pass) as u64;
-                g.throughput(Throughput::ElementsAndBytes { elements: config.elements() as u64, bytes: moved });
+                g.throughput(Throughput::ElementsAndBytes {
+                    elements: config.elements() as u64,
+                    bytes: moved,
+                });
                 for ctx in &ctxs {
-                    g.bench_function(format!("{}/{}/threads={}", loss.name, pass.name(), ctx.threads()), |b| {
-                        b.iter(|| black_box(data.run(ctx, loss, pass).unwrap()))
-                    });
+                    g.bench_function(
+                        format!("{}/{}/threads={}", loss.name, pass.name(), ctx.threads()),
+                        |b| b.iter(|| black_box(data.run(ctx, loss, pass).unwrap())),
+                    );
                 }
             }
         }

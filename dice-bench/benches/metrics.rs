@@ -41,17 +41,34 @@ fn metrics(c: &mut Criterion) {
         });
         grp.throughput(Throughput::Elements(gt.len() as u64));
         grp.bench_function(format!("hd95_monai/threads={t}"), |b| {
-            b.iter(|| black_box(hausdorff_monai(&ctx, &p, &g, 0, &opts, Some(95.0), false).unwrap()))
+            b.iter(|| {
+                black_box(hausdorff_monai(&ctx, &p, &g, 0, &opts, Some(95.0), false).unwrap())
+            })
         });
         grp.bench_function(format!("surface_dice_tol1/threads={t}"), |b| {
             b.iter(|| black_box(surface_dice_monai(&ctx, &p, &g, 0, &opts, &[1.0]).unwrap()))
         });
-        let (mg, mp) = (TensorView::contiguous("gt", &gt, &[n, n, n]).unwrap(), TensorView::contiguous("pred", &pred, &[n, n, n]).unwrap());
+        let (mg, mp) = (
+            TensorView::contiguous("gt", &gt, &[n, n, n]).unwrap(),
+            TensorView::contiguous("pred", &pred, &[n, n, n]).unwrap(),
+        );
         grp.bench_function(format!("deepmind_surface_distances_hd95/threads={t}"), |b| {
-            b.iter(|| black_box(surface_distances(&ctx, &mg, &mp, &[1.0; 3]).unwrap().robust_hausdorff(95.0).unwrap()))
+            b.iter(|| {
+                black_box(
+                    surface_distances(&ctx, &mg, &mp, &[1.0; 3])
+                        .unwrap()
+                        .robust_hausdorff(95.0)
+                        .unwrap(),
+                )
+            })
         });
         grp.bench_function(format!("edt_full_volume/threads={t}"), |b| {
-            b.iter(|| black_box(distance_transform(&ctx, &features, &[1.0; 3], DistanceMetric::Euclidean).unwrap()))
+            b.iter(|| {
+                black_box(
+                    distance_transform(&ctx, &features, &[1.0; 3], DistanceMetric::Euclidean)
+                        .unwrap(),
+                )
+            })
         });
     }
     grp.finish();

@@ -36,7 +36,10 @@ fn sum2(x: &[f32], y: &[f32]) -> f32 {
 }
 
 /// Measures both kernels for each thread count (median of `reps` after a warm-up).
-pub fn measure(threads: &[usize], reps: usize) -> Result<Vec<Bandwidth>, rayon::ThreadPoolBuildError> {
+pub fn measure(
+    threads: &[usize],
+    reps: usize,
+) -> Result<Vec<Bandwidth>, rayon::ThreadPoolBuildError> {
     let a = vec![1.0f32; N];
     let b = vec![2.0f32; N];
     let mut c = vec![0.0f32; N];
@@ -46,22 +49,30 @@ pub fn measure(threads: &[usize], reps: usize) -> Result<Vec<Bandwidth>, rayon::
             let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
             let chunk = N.div_ceil(t);
             let Ok(read) = time::<Infallible>(reps, 0.0, || {
-                let s: f32 = pool.install(|| a.par_chunks(chunk).zip(b.par_chunks(chunk)).map(|(x, y)| sum2(x, y)).sum());
+                let s: f32 = pool.install(|| {
+                    a.par_chunks(chunk).zip(b.par_chunks(chunk)).map(|(x, y)| sum2(x, y)).sum()
+                });
                 black_box(s);
                 Ok(())
             });
             let Ok(rw) = time::<Infallible>(reps, 0.0, || {
                 pool.install(|| {
-                    c.par_chunks_mut(chunk).zip(a.par_chunks(chunk).zip(b.par_chunks(chunk))).for_each(|(z, (x, y))| {
-                        for ((o, p), q) in z.iter_mut().zip(x).zip(y) {
-                            *o = p + q;
-                        }
-                    })
+                    c.par_chunks_mut(chunk)
+                        .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
+                        .for_each(|(z, (x, y))| {
+                            for ((o, p), q) in z.iter_mut().zip(x).zip(y) {
+                                *o = p + q;
+                            }
+                        })
                 });
                 black_box(&c);
                 Ok(())
             });
-            Ok(Bandwidth { threads: t, read2: (8 * N) as f64 / read.median, read2_write1: (12 * N) as f64 / rw.median })
+            Ok(Bandwidth {
+                threads: t,
+                read2: (8 * N) as f64 / read.median,
+                read2_write1: (12 * N) as f64 / rw.median,
+            })
         })
         .collect()
 }

@@ -13,8 +13,8 @@
 //!   or 1 (u8) per voxel; gradient 4 per element.
 
 use dice_core::{
-    Activation, Context, DiceOptions, GdlWeight, Labels, Overlap, Pointwise, PointwiseKind, Result, Target, TensorView,
-    TensorViewMut, dice_loss, dice_loss_grad,
+    Activation, Context, DiceOptions, GdlWeight, Labels, Overlap, Pointwise, PointwiseKind, Result,
+    Target, TensorView, TensorViewMut, dice_loss, dice_loss_grad,
 };
 use rayon::prelude::*;
 
@@ -24,8 +24,13 @@ pub const BYTE_MODEL: &str = "fwd: R = input + labels at read2 bandwidth; fwd+bw
 
 /// Runs one loss: forward when `grad` is `None`, forward+backward into `grad` otherwise;
 /// returns the loss value.
-pub type RunFn =
-    fn(&Context, Activation, &TensorView<'_, f32>, &Target<'_, f32>, Option<&mut TensorViewMut<'_, f32>>) -> Result<f64>;
+pub type RunFn = fn(
+    &Context,
+    Activation,
+    &TensorView<'_, f32>,
+    &Target<'_, f32>,
+    Option<&mut TensorViewMut<'_, f32>>,
+) -> Result<f64>;
 
 /// A loss under benchmark.
 pub struct Loss {
@@ -49,37 +54,79 @@ fn dice_family(
 }
 
 /// `DiceOptions` with the shape's activation and the given overlap and elementwise term.
-fn opts(a: Activation, overlap: Overlap, pointwise: [PointwiseKind; 2], lambda_overlap: f64) -> DiceOptions {
+fn opts(
+    a: Activation,
+    overlap: Overlap,
+    pointwise: [PointwiseKind; 2],
+    lambda_overlap: f64,
+) -> DiceOptions {
     let kind = if a == Activation::Softmax { pointwise[0] } else { pointwise[1] };
-    DiceOptions { activation: a, overlap, lambda_overlap, pointwise: Pointwise { kind, ..Default::default() }, ..Default::default() }
+    DiceOptions {
+        activation: a,
+        overlap,
+        lambda_overlap,
+        pointwise: Pointwise { kind, ..Default::default() },
+        ..Default::default()
+    }
 }
 
 const NO_TERM: [PointwiseKind; 2] = [PointwiseKind::None, PointwiseKind::None];
 const CE: [PointwiseKind; 2] = [PointwiseKind::SoftmaxCe, PointwiseKind::Bce];
 const FOCAL: [PointwiseKind; 2] = [PointwiseKind::SoftmaxFocal, PointwiseKind::SigmoidFocal];
-const SIGMOID_FOCAL: [PointwiseKind; 2] = [PointwiseKind::SigmoidFocal, PointwiseKind::SigmoidFocal];
+const SIGMOID_FOCAL: [PointwiseKind; 2] =
+    [PointwiseKind::SigmoidFocal, PointwiseKind::SigmoidFocal];
 
 /// Every loss, one line each, configured as its MONAI counterpart (benchmarks/compare_pytorch.py
 /// maps the names): the elementwise term is the softmax form, or the sigmoid form on the binary
 /// shape; Tversky alpha 0.3 (false positives), beta 0.7; Generalised Dice with square weights.
 pub const LOSSES: &[Loss] = &[
-    Loss { name: "dice", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, NO_TERM, 1.0)) },
+    Loss {
+        name: "dice",
+        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, NO_TERM, 1.0)),
+    },
     Loss {
         name: "jaccard",
-        run: |c, a, x, t, g| dice_family(c, x, t, g, DiceOptions { jaccard: true, ..opts(a, Overlap::Dice, NO_TERM, 1.0) }),
+        run: |c, a, x, t, g| {
+            dice_family(
+                c,
+                x,
+                t,
+                g,
+                DiceOptions { jaccard: true, ..opts(a, Overlap::Dice, NO_TERM, 1.0) },
+            )
+        },
     },
     Loss {
         name: "tversky",
-        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Tversky { alpha: 0.3, beta: 0.7 }, NO_TERM, 1.0)),
+        run: |c, a, x, t, g| {
+            dice_family(
+                c,
+                x,
+                t,
+                g,
+                opts(a, Overlap::Tversky { alpha: 0.3, beta: 0.7 }, NO_TERM, 1.0),
+            )
+        },
     },
     Loss {
         name: "gdice",
-        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Generalized(GdlWeight::Square), NO_TERM, 1.0)),
+        run: |c, a, x, t, g| {
+            dice_family(c, x, t, g, opts(a, Overlap::Generalized(GdlWeight::Square), NO_TERM, 1.0))
+        },
     },
-    Loss { name: "focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, FOCAL, 0.0)) },
-    Loss { name: "dice_ce", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, CE, 1.0)) },
+    Loss {
+        name: "focal",
+        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, FOCAL, 0.0)),
+    },
+    Loss {
+        name: "dice_ce",
+        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, CE, 1.0)),
+    },
     // MONAI's DiceFocalLoss uses the sigmoid focal term whatever the Dice activation.
-    Loss { name: "dice_focal", run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, SIGMOID_FOCAL, 1.0)) },
+    Loss {
+        name: "dice_focal",
+        run: |c, a, x, t, g| dice_family(c, x, t, g, opts(a, Overlap::Dice, SIGMOID_FOCAL, 1.0)),
+    },
 ];
 
 /// A tensor shape (N, C, spatial...) and the activation it is used with.
@@ -218,7 +265,14 @@ impl Config {
 
     /// The case key `loss/shape/layout/labels/pass`.
     pub fn key(&self, loss: &Loss, pass: Pass) -> String {
-        format!("{}/{}/{}/{}/{}", loss.name, self.shape.name, self.layout.name(), self.labels.name(), pass.name())
+        format!(
+            "{}/{}/{}/{}/{}",
+            loss.name,
+            self.shape.name,
+            self.layout.name(),
+            self.labels.name(),
+            pass.name()
+        )
     }
 
     /// The `--quick` subset (CI): soft Dice on every shape (contiguous, i64), on u8 labels and
@@ -273,7 +327,9 @@ impl Bytes {
     pub fn floor(&self, pass: Pass, read2: f64, read2_write1: f64) -> f64 {
         match pass {
             Pass::Forward => self.read as f64 / read2,
-            Pass::ForwardBackward => self.read as f64 / read2 + (self.read + self.grad) as f64 / read2_write1,
+            Pass::ForwardBackward => {
+                self.read as f64 / read2 + (self.read + self.grad) as f64 / read2_write1
+            }
         }
     }
 }
@@ -336,16 +392,24 @@ impl Data {
         let dims = config.shape.dims;
         let rank = dims.len();
         let (input_strides, len) = strides(dims, &config.layout.order(rank), config.layout.step());
-        let grad_layout = if config.layout == Layout::Strided { Layout::Contiguous } else { config.layout };
+        let grad_layout =
+            if config.layout == Layout::Strided { Layout::Contiguous } else { config.layout };
         let (grad_strides, grad_len) = strides(dims, &grad_layout.order(rank), 1);
         let classes = dims[1].max(2) as u64;
         let mut input = vec![0f32; len];
-        input.par_iter_mut().enumerate().for_each(|(i, v)| *v = (mix(i) >> 40) as f32 / (1u64 << 24) as f32 * 8.0 - 4.0);
+        input
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = (mix(i) >> 40) as f32 / (1u64 << 24) as f32 * 8.0 - 4.0);
         let label = |i: usize| mix(i ^ 0x5555_5555) % classes;
         let voxels = config.voxels();
         let (labels_i64, labels_u8) = match config.labels {
-            LabelType::I64 => ((0..voxels).into_par_iter().map(|i| label(i) as i64).collect(), Vec::new()),
-            LabelType::U8 => (Vec::new(), (0..voxels).into_par_iter().map(|i| label(i) as u8).collect()),
+            LabelType::I64 => {
+                ((0..voxels).into_par_iter().map(|i| label(i) as i64).collect(), Vec::new())
+            }
+            LabelType::U8 => {
+                (Vec::new(), (0..voxels).into_par_iter().map(|i| label(i) as u8).collect())
+            }
         };
         let mut label_dims = dims.to_vec();
         label_dims[1] = 1;
@@ -366,7 +430,13 @@ impl Data {
         match pass {
             Pass::Forward => (loss.run)(ctx, act, &input, &target, None),
             Pass::ForwardBackward => {
-                let mut g = TensorViewMut::new("grad", &mut self.grad, 0, self.config.shape.dims, &self.grad_strides)?;
+                let mut g = TensorViewMut::new(
+                    "grad",
+                    &mut self.grad,
+                    0,
+                    self.config.shape.dims,
+                    &self.grad_strides,
+                )?;
                 (loss.run)(ctx, act, &input, &target, Some(&mut g))
             }
         }
@@ -394,7 +464,10 @@ mod tests {
         assert_eq!(b.read, n * 8 + n / 4);
         assert_eq!(b.moved(Pass::ForwardBackward), 2 * (n * 8 + n / 4) + 4 * n);
         assert_eq!(b.floor(Pass::Forward, 2.0, 1.0), b.read as f64 / 2.0);
-        assert_eq!(b.floor(Pass::ForwardBackward, 2.0, 1.0), b.read as f64 / 2.0 + (b.read + b.grad) as f64);
+        assert_eq!(
+            b.floor(Pass::ForwardBackward, 2.0, 1.0),
+            b.read as f64 / 2.0 + (b.read + b.grad) as f64
+        );
     }
 
     #[test]
@@ -413,7 +486,10 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), n);
-        assert_eq!(n, LOSSES.len() * SHAPES.len() * LAYOUTS.len() * LABEL_TYPES.len() * PASSES.len());
+        assert_eq!(
+            n,
+            LOSSES.len() * SHAPES.len() * LAYOUTS.len() * LABEL_TYPES.len() * PASSES.len()
+        );
         assert!(quick > 0 && quick < n);
     }
 
@@ -432,11 +508,22 @@ mod tests {
                     let mut d = Data::new(Config { shape, layout, labels });
                     for loss in LOSSES {
                         let key = d.config.key(loss, Pass::ForwardBackward);
-                        let f = d.run(&ctx, loss, Pass::Forward).unwrap_or_else(|e| panic!("{key}: {e}"));
+                        let f = d
+                            .run(&ctx, loss, Pass::Forward)
+                            .unwrap_or_else(|e| panic!("{key}: {e}"));
                         d.grad.fill(0.0);
-                        let fb = d.run(&ctx, loss, Pass::ForwardBackward).unwrap_or_else(|e| panic!("{key}: {e}"));
-                        assert!(f.is_finite() && (f - fb).abs() <= 1e-6 * f.abs().max(1.0), "{key}: {f} vs {fb}");
-                        assert!(d.grad.iter().all(|v| v.is_finite()) && d.grad.iter().any(|&v| v != 0.0), "{key}: gradient");
+                        let fb = d
+                            .run(&ctx, loss, Pass::ForwardBackward)
+                            .unwrap_or_else(|e| panic!("{key}: {e}"));
+                        assert!(
+                            f.is_finite() && (f - fb).abs() <= 1e-6 * f.abs().max(1.0),
+                            "{key}: {f} vs {fb}"
+                        );
+                        assert!(
+                            d.grad.iter().all(|v| v.is_finite())
+                                && d.grad.iter().any(|&v| v != 0.0),
+                            "{key}: gradient"
+                        );
                     }
                 }
             }
@@ -459,7 +546,11 @@ mod tests {
                     // The oracle covers the Dice family; other losses have their own tests in dice-core.
                     for (name, jaccard) in [("dice", false), ("jaccard", true)] {
                         let loss = LOSSES.iter().find(|l| l.name == name).unwrap();
-                        let opts = DiceOptions { activation: shape.activation, jaccard, ..Default::default() };
+                        let opts = DiceOptions {
+                            activation: shape.activation,
+                            jaccard,
+                            ..Default::default()
+                        };
                         let want = {
                             let (x, t) = d.inputs.views().unwrap();
                             reference::dice_reference(&x, &t, &opts)
@@ -467,9 +558,15 @@ mod tests {
                         for &pass in PASSES {
                             let key = d.config.key(loss, pass);
                             let got = d.run(&ctx, loss, pass).unwrap();
-                            assert!((got - want.loss).abs() < 1e-5, "{key}: {got} vs oracle {}", want.loss);
+                            assert!(
+                                (got - want.loss).abs() < 1e-5,
+                                "{key}: {got} vs oracle {}",
+                                want.loss
+                            );
                         }
-                        let g = TensorViewMut::new("grad", &mut d.grad, 0, shape.dims, &d.grad_strides).unwrap();
+                        let g =
+                            TensorViewMut::new("grad", &mut d.grad, 0, shape.dims, &d.grad_strides)
+                                .unwrap();
                         let mut idx = vec![0usize; shape.dims.len()];
                         for (k, w) in want.grad.iter().enumerate() {
                             let mut r = k;
@@ -477,7 +574,11 @@ mod tests {
                                 idx[ax] = r % shape.dims[ax];
                                 r /= shape.dims[ax];
                             }
-                            assert!((*g.get(&idx) as f64 - w).abs() < 1e-5, "{}: grad at {idx:?}", d.config.key(loss, Pass::ForwardBackward));
+                            assert!(
+                                (*g.get(&idx) as f64 - w).abs() < 1e-5,
+                                "{}: grad at {idx:?}",
+                                d.config.key(loss, Pass::ForwardBackward)
+                            );
                         }
                     }
                 }

@@ -55,7 +55,9 @@ fn ratios(report: &Value, what: &str) -> Result<BTreeMap<(String, String), f64>,
             let (Some(key), Some(thr), Some(ratio)) =
                 (c["key"].as_str(), c["threads_label"].as_str(), c["ratio_to_floor"].as_f64())
             else {
-                return Err(format!("{what}: a case lacks key, threads_label or ratio_to_floor: {c}"));
+                return Err(format!(
+                    "{what}: a case lacks key, threads_label or ratio_to_floor: {c}"
+                ));
             };
             if !(ratio.is_finite() && ratio > 0.0) {
                 return Err(format!("{what}: {key}@{thr} has ratio_to_floor {ratio}"));
@@ -76,12 +78,18 @@ pub fn check(baseline: &Value, current: &Value, factor: f64) -> Result<Verdict, 
             Some(&b) => {
                 v.checked += 1;
                 if r > factor * b {
-                    v.regressions.push(Regression { key: id.0.clone(), threads: id.1.clone(), now: r, base: b });
+                    v.regressions.push(Regression {
+                        key: id.0.clone(),
+                        threads: id.1.clone(),
+                        now: r,
+                        base: b,
+                    });
                 }
             }
         }
     }
-    v.missing = base.keys().filter(|k| !now.contains_key(*k)).map(|(k, t)| format!("{k}@{t}")).collect();
+    v.missing =
+        base.keys().filter(|k| !now.contains_key(*k)).map(|(k, t)| format!("{k}@{t}")).collect();
     Ok(v)
 }
 
@@ -101,7 +109,10 @@ mod tests {
         let v = check(&base, &now, 2.0).unwrap();
         assert_eq!(v.checked, 3);
         assert_eq!(v.regressions.len(), 1);
-        assert_eq!(v.regressions[0], Regression { key: "a".into(), threads: "all".into(), now: 4.1, base: 2.0 });
+        assert_eq!(
+            v.regressions[0],
+            Regression { key: "a".into(), threads: "all".into(), now: 4.1, base: 2.0 }
+        );
         assert!(v.regressions[0].to_string().starts_with("a@all: 4.10x floor now vs 2.00x"));
         assert_eq!(v.new, vec!["c@1".to_string()]);
         assert!(v.missing.is_empty());

@@ -44,14 +44,19 @@ mod tests {
     #[test]
     fn peak_sees_a_touched_allocation_and_reset_forgets_it() {
         let (Some(_), true) = (rss_kib(), reset_peak()) else {
-            eprintln!("/proc/self/status or clear_refs unavailable: peak-RSS test not run on this kernel");
+            eprintln!(
+                "/proc/self/status or clear_refs unavailable: peak-RSS test not run on this kernel"
+            );
             return;
         };
         let before = peak_kib().unwrap();
         let buf = vec![1u8; 64 << 20];
         std::hint::black_box(&buf);
         let during = peak_kib().unwrap();
-        assert!(during >= before + 60 * 1024, "peak {during} KiB did not grow from {before} KiB by 64 MiB");
+        assert!(
+            during >= before + 60 * 1024,
+            "peak {during} KiB did not grow from {before} KiB by 64 MiB"
+        );
         drop(buf);
         assert!(reset_peak());
         assert!(peak_kib().unwrap() < during - 60 * 1024, "reset did not lower the peak");

@@ -64,7 +64,15 @@ impl Row {
 pub fn header() -> String {
     format!(
         "{:<33} {:>4} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>7}",
-        "case (loss/shape/layout/lab/pass)", "thr", "ms", "GB/s", "floor ms", "x floor", "vs 1 t", "peak MiB", "+MiB"
+        "case (loss/shape/layout/lab/pass)",
+        "thr",
+        "ms",
+        "GB/s",
+        "floor ms",
+        "x floor",
+        "vs 1 t",
+        "peak MiB",
+        "+MiB"
     )
 }
 
@@ -130,7 +138,10 @@ mod tests {
         let bw = [Bandwidth { threads: 1, read2: 1e9, read2_write1: 1e9 }];
         let base = to_json(json!({}), &bw, 5, &[row("dice/3d/contig/i64/fwd", 1, "1", 1.0)]);
         let c = &base["cases"][0];
-        assert_eq!((c["shape"].as_str(), c["pass"].as_str(), c["loss"].as_str()), (Some("3d"), Some("fwd"), Some("dice")));
+        assert_eq!(
+            (c["shape"].as_str(), c["pass"].as_str(), c["loss"].as_str()),
+            (Some("3d"), Some("fwd"), Some("dice"))
+        );
         assert_eq!(c["ratio_to_floor"].as_f64(), Some(2.0));
         assert_eq!(c["gb_per_s"].as_f64(), Some(4000.0 / 1e9));
         for field in ["median_s", "floor_s", "elements", "extra_rss_mib", "threads_label", "key"] {

@@ -24,7 +24,11 @@ pub struct Timing {
 
 /// Times `f` after one warm-up call: at least `max(reps, 1)` timed calls, and more (up to 20x
 /// `reps`) until `min_total` seconds have been timed, so millisecond cases get enough samples.
-pub fn time<E>(reps: usize, min_total: f64, mut f: impl FnMut() -> Result<(), E>) -> Result<Timing, E> {
+pub fn time<E>(
+    reps: usize,
+    min_total: f64,
+    mut f: impl FnMut() -> Result<(), E>,
+) -> Result<Timing, E> {
     let reps = reps.max(1);
     f()?;
     let mut t = Vec::with_capacity(reps);

@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "dice", version, about = "Segmentation metrics and losses on NIfTI and NumPy volumes (dice-core)")]
+#[command(
+    name = "dice",
+    version,
+    about = "Segmentation metrics and losses on NIfTI and NumPy volumes (dice-core)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -7,8 +7,8 @@
 
 use crate::args::{Convention, DemoArgs, EmptyPolicy, EvalArgs};
 use crate::eval::{self, Outcome};
-use nifti::writer::WriterOptions;
 use nifti::NiftiHeader;
+use nifti::writer::WriterOptions;
 use std::path::{Path, PathBuf};
 
 /// Volume extents (x, y, z) and spacing in mm.
@@ -48,7 +48,11 @@ impl Blob {
 
     fn moved(self, shift: [f64; 3], scale: f64) -> Blob {
         Blob {
-            centre: [self.centre[0] + shift[0], self.centre[1] + shift[1], self.centre[2] + shift[2]],
+            centre: [
+                self.centre[0] + shift[0],
+                self.centre[1] + shift[1],
+                self.centre[2] + shift[2],
+            ],
             axes: self.axes.map(|a| a * scale),
             bump: self.bump,
         }
@@ -89,7 +93,8 @@ fn header() -> NiftiHeader {
 }
 
 fn write(path: &Path, data: Vec<u8>) -> Result<(), String> {
-    let array = ndarray::Array3::from_shape_vec(DIMS, data).map_err(|e| format!("phantom array: {e}"))?;
+    let array =
+        ndarray::Array3::from_shape_vec(DIMS, data).map_err(|e| format!("phantom array: {e}"))?;
     let h = header();
     WriterOptions::new(path)
         .reference_header(&h)
@@ -100,26 +105,44 @@ fn write(path: &Path, data: Vec<u8>) -> Result<(), String> {
 /// Ground truth and prediction of case `i`.
 fn case(i: usize) -> (Vec<u8>, Vec<u8>) {
     let mut r = Lcg(0x5eed_0000 + i as u64 * 7919);
-    let mid = [DIMS[0] as f64 * SPACING[0] / 2.0, DIMS[1] as f64 * SPACING[1] / 2.0, DIMS[2] as f64 * SPACING[2] / 2.0];
+    let mid = [
+        DIMS[0] as f64 * SPACING[0] / 2.0,
+        DIMS[1] as f64 * SPACING[1] / 2.0,
+        DIMS[2] as f64 * SPACING[2] / 2.0,
+    ];
     let organ = Blob {
-        centre: [mid[0] + r.range(-3.0, 3.0), mid[1] + r.range(-3.0, 3.0), mid[2] + r.range(-4.0, 4.0)],
+        centre: [
+            mid[0] + r.range(-3.0, 3.0),
+            mid[1] + r.range(-3.0, 3.0),
+            mid[2] + r.range(-4.0, 4.0),
+        ],
         axes: [r.range(24.0, 30.0), r.range(20.0, 26.0), r.range(30.0, 38.0)],
         bump: r.range(0.03, 0.08),
     };
     let tumour = Blob {
-        centre: [organ.centre[0] + r.range(-8.0, 8.0), organ.centre[1] + r.range(-6.0, 6.0), organ.centre[2] + r.range(-8.0, 8.0)],
+        centre: [
+            organ.centre[0] + r.range(-8.0, 8.0),
+            organ.centre[1] + r.range(-6.0, 6.0),
+            organ.centre[2] + r.range(-8.0, 8.0),
+        ],
         axes: [r.range(6.0, 9.0), r.range(6.0, 9.0), r.range(7.0, 11.0)],
         bump: 0.1,
     };
     let lesion = Blob {
-        centre: [organ.centre[0] - 16.0, organ.centre[1] + r.range(-4.0, 4.0), organ.centre[2] + r.range(-10.0, 10.0)],
+        centre: [
+            organ.centre[0] - 16.0,
+            organ.centre[1] + r.range(-4.0, 4.0),
+            organ.centre[2] + r.range(-10.0, 10.0),
+        ],
         axes: [r.range(2.0, 3.5), r.range(2.0, 3.5), 3.0],
         bump: 0.0,
     };
     let gt = paint(&[(organ, 1), (tumour, 2), (lesion, 3)]);
     // Prediction: a shifted, slightly rescaled organ boundary; an under-segmented tumour.
-    let organ_p = organ.moved([r.range(-1.6, 1.6), r.range(-1.6, 1.6), r.range(-2.5, 2.5)], r.range(0.95, 1.04));
-    let tumour_p = tumour.moved([r.range(-1.0, 1.0), r.range(-1.0, 1.0), r.range(-1.5, 1.5)], r.range(0.8, 0.92));
+    let organ_p = organ
+        .moved([r.range(-1.6, 1.6), r.range(-1.6, 1.6), r.range(-2.5, 2.5)], r.range(0.95, 1.04));
+    let tumour_p = tumour
+        .moved([r.range(-1.0, 1.0), r.range(-1.0, 1.0), r.range(-1.5, 1.5)], r.range(0.8, 0.92));
     let mut parts = vec![(organ_p, 1), (tumour_p, 2)];
     if i % 3 != 1 {
         // The small lesion is found (slightly off) except in every third case.
@@ -127,7 +150,11 @@ fn case(i: usize) -> (Vec<u8>, Vec<u8>) {
     }
     if i % 3 == 2 {
         // A false-positive lesion elsewhere in the organ.
-        let fp = Blob { centre: [organ.centre[0] + 14.0, organ.centre[1] - 8.0, organ.centre[2]], axes: [2.5, 2.5, 3.0], bump: 0.0 };
+        let fp = Blob {
+            centre: [organ.centre[0] + 14.0, organ.centre[1] - 8.0, organ.centre[2]],
+            axes: [2.5, 2.5, 3.0],
+            bump: 0.0,
+        };
         parts.push((fp, 3));
     }
     if i % 2 == 1 {
@@ -142,7 +169,10 @@ pub fn run(a: &DemoArgs) -> Result<Outcome, String> {
     if a.cases == 0 {
         return Err("--cases must be at least 1".into());
     }
-    let dir: PathBuf = a.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("dice-demo-{}", std::process::id())));
+    let dir: PathBuf = a
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("dice-demo-{}", std::process::id())));
     let (pred_dir, gt_dir) = (dir.join("pred"), dir.join("gt"));
     for d in [&pred_dir, &gt_dir] {
         std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;

@@ -24,7 +24,10 @@ pub fn settings_of(a: &EvalArgs) -> Result<Settings, String> {
         return Err(format!("--tolerance {}: must be finite and >= 0", a.tolerance));
     }
     if !(a.spacing_tolerance.is_finite() && a.spacing_tolerance >= 0.0) {
-        return Err(format!("--spacing-tolerance {}: must be finite and >= 0", a.spacing_tolerance));
+        return Err(format!(
+            "--spacing-tolerance {}: must be finite and >= 0",
+            a.spacing_tolerance
+        ));
     }
     if let Some(l) = &a.labels
         && l.contains(&0)
@@ -46,7 +49,11 @@ pub fn settings_of(a: &EvalArgs) -> Result<Settings, String> {
 
 /// Threads for cases and for the kernels of each case: `total` split between them.
 fn split_threads(total: usize, cases: usize) -> (usize, usize) {
-    let total = if total == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { total };
+    let total = if total == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        total
+    };
     let workers = total.min(cases).max(1);
     (workers, (total / workers).max(1))
 }
@@ -96,7 +103,9 @@ pub fn run(a: &EvalArgs) -> Result<Outcome, String> {
         fill_absent_labels(&mut done, &s)?;
     }
     if done.iter().any(|c| c.unit_spacing_assumed) {
-        eprintln!("note: NumPy volumes carry no spacing; spacing 1 was used on every axis (set --spacing)");
+        eprintln!(
+            "note: NumPy volumes carry no spacing; spacing 1 was used on every axis (set --spacing)"
+        );
     }
     let summary = summarize(&done, &s.metrics);
     print!("{}", report::table(&summary, &s, done.len(), failed.len()));
@@ -118,7 +127,8 @@ pub fn run(a: &EvalArgs) -> Result<Outcome, String> {
 /// With labels taken from the data, a label seen in some case but absent from both volumes of
 /// another gets that case's row of an empty pair (so every case has the same labels).
 fn fill_absent_labels(done: &mut [CaseResult], s: &Settings) -> Result<(), String> {
-    let all: BTreeSet<Target> = done.iter().flat_map(|c| c.rows.iter().map(|r| r.target.clone())).collect();
+    let all: BTreeSet<Target> =
+        done.iter().flat_map(|c| c.rows.iter().map(|r| r.target.clone())).collect();
     for c in done.iter_mut() {
         let have: BTreeSet<Target> = c.rows.iter().map(|r| r.target.clone()).collect();
         for t in all.difference(&have) {

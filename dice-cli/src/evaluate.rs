@@ -80,7 +80,10 @@ fn spacing_for(pred: &Volume, gt: &Volume, s: &Settings) -> Result<(Vec<f64>, bo
     let rank = gt.shape.len();
     if let Some(sp) = &s.spacing {
         if sp.len() != rank {
-            return Err(format!("--spacing has {} values but the volumes have {rank} axes", sp.len()));
+            return Err(format!(
+                "--spacing has {} values but the volumes have {rank} axes",
+                sp.len()
+            ));
         }
         if sp.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
             return Err(format!("--spacing {sp:?}: every value must be finite and > 0"));
@@ -89,7 +92,10 @@ fn spacing_for(pred: &Volume, gt: &Volume, s: &Settings) -> Result<(Vec<f64>, bo
     }
     let check = |name: &str, v: &[f64]| -> Result<(), String> {
         if v.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
-            Err(format!("{name} header spacing {:?} is not usable (0, negative or not finite): pass --spacing", v))
+            Err(format!(
+                "{name} header spacing {:?} is not usable (0, negative or not finite): pass --spacing",
+                v
+            ))
         } else {
             Ok(())
         }
@@ -98,7 +104,10 @@ fn spacing_for(pred: &Volume, gt: &Volume, s: &Settings) -> Result<(Vec<f64>, bo
         (Some(p), Some(g)) => {
             check("prediction", p)?;
             check("ground truth", g)?;
-            let close = p.iter().zip(g).all(|(a, b)| (a - b).abs() <= s.spacing_tolerance * a.abs().max(b.abs()));
+            let close = p
+                .iter()
+                .zip(g)
+                .all(|(a, b)| (a - b).abs() <= s.spacing_tolerance * a.abs().max(b.abs()));
             if !close {
                 return Err(format!(
                     "spacing mismatch: prediction {:?}, ground truth {:?} (relative tolerance {}); pass --spacing to override",
@@ -120,9 +129,12 @@ pub fn evaluate_case(ctx: &Context, case: &Case, s: &Settings) -> Result<CaseRes
     if let Some(m) = case.missing() {
         return Err(m);
     }
-    let (pred_path, gt_path) = (case.pred.clone().unwrap_or_default(), case.gt.clone().unwrap_or_default());
-    let pred = read_labels(&pred_path, s.max_label).map_err(|e| format!("prediction {}: {e}", pred_path.display()))?;
-    let gt = read_labels(&gt_path, s.max_label).map_err(|e| format!("ground truth {}: {e}", gt_path.display()))?;
+    let (pred_path, gt_path) =
+        (case.pred.clone().unwrap_or_default(), case.gt.clone().unwrap_or_default());
+    let pred = read_labels(&pred_path, s.max_label)
+        .map_err(|e| format!("prediction {}: {e}", pred_path.display()))?;
+    let gt = read_labels(&gt_path, s.max_label)
+        .map_err(|e| format!("ground truth {}: {e}", gt_path.display()))?;
     if pred.shape != gt.shape {
         return Err(format!(
             "shape mismatch: prediction {:?}, ground truth {:?}",
@@ -195,14 +207,32 @@ struct Surfaces {
     bf: f64,
 }
 
-fn surfaces(ctx: &Context, p: &[u8], g: &[u8], shape: &[usize], spacing: &[f64], s: &Settings) -> Result<Surfaces, String> {
+fn surfaces(
+    ctx: &Context,
+    p: &[u8],
+    g: &[u8],
+    shape: &[usize],
+    spacing: &[f64],
+    s: &Settings,
+) -> Result<Surfaces, String> {
     let want = |m: Metric| s.metrics.contains(&m);
-    let mut out = Surfaces { hd: f64::NAN, hd95: f64::NAN, assd: f64::NAN, asd: f64::NAN, nsd: f64::NAN, bf: f64::NAN };
+    let mut out = Surfaces {
+        hd: f64::NAN,
+        hd95: f64::NAN,
+        assd: f64::NAN,
+        asd: f64::NAN,
+        nsd: f64::NAN,
+        bf: f64::NAN,
+    };
     let full: Vec<usize> = [1, 1].iter().chain(shape).copied().collect();
     let pv = TensorView::contiguous("pred", p, &full).map_err(lib)?;
     let gv = TensorView::contiguous("gt", g, &full).map_err(lib)?;
     let (pd, gd) = (Decisions::Masks(pv), Decisions::Masks(gv));
-    let opts = SurfaceOptions { spacing: spacing.to_vec(), metric: DistanceMetric::Euclidean, include_background: true };
+    let opts = SurfaceOptions {
+        spacing: spacing.to_vec(),
+        metric: DistanceMetric::Euclidean,
+        include_background: true,
+    };
     let one = |t: dice_core::Result<metrics::PerItem>| t.map(|v| v.values[0]).map_err(lib);
     let tol = s.tolerance;
     let monai_nsd_bf = |out: &mut Surfaces| -> Result<(), String> {
@@ -210,13 +240,17 @@ fn surfaces(ctx: &Context, p: &[u8], g: &[u8], shape: &[usize], spacing: &[f64],
             out.nsd = one(metrics::surface_dice_monai(ctx, &pd, &gd, 0, &opts, &[tol]))?;
         }
         if want(Metric::BoundaryF) {
-            out.bf = metrics::boundary_f(ctx, &pd, &gd, 0, &opts, Some(tol)).map_err(lib)?.f1.values[0];
+            out.bf =
+                metrics::boundary_f(ctx, &pd, &gd, 0, &opts, Some(tol)).map_err(lib)?.f1.values[0];
         }
         Ok(())
     };
     match s.convention {
         Convention::Monai => {
-            let wanted = [Metric::Hd, Metric::Hd95, Metric::Assd, Metric::Asd].into_iter().filter(|&m| want(m)).count();
+            let wanted = [Metric::Hd, Metric::Hd95, Metric::Assd, Metric::Asd]
+                .into_iter()
+                .filter(|&m| want(m))
+                .count();
             if wanted > 1 {
                 // One computation of the edge distances serves all of them.
                 let (_, _, m) = metrics::monai_distances(ctx, &pd, &gd, 0, &opts).map_err(lib)?;
@@ -225,11 +259,14 @@ fn surfaces(ctx: &Context, p: &[u8], g: &[u8], shape: &[usize], spacing: &[f64],
                 out.hd = one(metrics::hausdorff_monai(ctx, &pd, &gd, 0, &opts, None, false))?;
             } else if want(Metric::Hd95) {
                 // alone, the percentile needs only the lower part of each set
-                out.hd95 = one(metrics::hausdorff_monai(ctx, &pd, &gd, 0, &opts, Some(95.0), false))?;
+                out.hd95 =
+                    one(metrics::hausdorff_monai(ctx, &pd, &gd, 0, &opts, Some(95.0), false))?;
             } else if want(Metric::Assd) {
-                out.assd = one(metrics::average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, true))?;
+                out.assd =
+                    one(metrics::average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, true))?;
             } else if want(Metric::Asd) {
-                out.asd = one(metrics::average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, false))?;
+                out.asd =
+                    one(metrics::average_surface_distance_monai(ctx, &pd, &gd, 0, &opts, false))?;
             }
             monai_nsd_bf(&mut out)?;
         }
@@ -242,7 +279,10 @@ fn surfaces(ctx: &Context, p: &[u8], g: &[u8], shape: &[usize], spacing: &[f64],
         }
         Convention::Deepmind => {
             if !matches!(shape.len(), 2 | 3) {
-                return Err(format!("the deepmind convention needs 2-D or 3-D volumes, these have {} axes", shape.len()));
+                return Err(format!(
+                    "the deepmind convention needs 2-D or 3-D volumes, these have {} axes",
+                    shape.len()
+                ));
             }
             let pv = TensorView::contiguous("pred", p, shape).map_err(lib)?;
             let gv = TensorView::contiguous("gt", g, shape).map_err(lib)?;
@@ -254,7 +294,11 @@ fn surfaces(ctx: &Context, p: &[u8], g: &[u8], shape: &[usize], spacing: &[f64],
             out.assd = (g2p + p2g) / 2.0;
             out.nsd = sd.surface_dice_at_tolerance(tol).map_err(lib)?;
             let (recall, precision) = sd.surface_overlap_at_tolerance(tol).map_err(lib)?;
-            out.bf = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+            out.bf = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
         }
     }
     Ok(out)
@@ -274,7 +318,8 @@ fn score_target(
     let full: Vec<usize> = [1, 1].iter().chain(&gt.shape).copied().collect();
     let pv = TensorView::contiguous("pred", &p, &full).map_err(lib)?;
     let gv = TensorView::contiguous("gt", &g, &full).map_err(lib)?;
-    let conf = metrics::confusion(ctx, &Decisions::Masks(pv), &Decisions::Masks(gv), 0).map_err(lib)?;
+    let conf =
+        metrics::confusion(ctx, &Decisions::Masks(pv), &Decisions::Masks(gv), 0).map_err(lib)?;
     let k = conf.get(0, 0);
     let both = k.tp + k.fp > 0 && k.tp + k.fn_ > 0;
     let surf = if s.metrics.iter().any(|m| m.is_surface()) && both {
@@ -291,7 +336,12 @@ fn surf_values(s: Option<Surfaces>) -> Option<[f64; 6]> {
 
 /// The row of a target from its counts and (when both masks are non-empty) its surface scores;
 /// also used for labels absent from both volumes of a case. None when the policy drops it.
-pub fn score_counts(k: Counts, surf: Option<[f64; 6]>, voxel_volume: f64, s: &Settings) -> Result<Option<Vec<f64>>, String> {
+pub fn score_counts(
+    k: Counts,
+    surf: Option<[f64; 6]>,
+    voxel_volume: f64,
+    s: &Settings,
+) -> Result<Option<Vec<f64>>, String> {
     let gt_empty = k.tp + k.fn_ == 0;
     let pred_empty = k.tp + k.fp == 0;
     if gt_empty && s.empty == EmptyPolicy::Skip {
@@ -303,14 +353,18 @@ pub fn score_counts(k: Counts, surf: Option<[f64; 6]>, voxel_volume: f64, s: &Se
         EmptyPolicy::Zero => EmptyGt::Zero,
     };
     let conf = Confusion::from_counts(1, 1, vec![k]).map_err(lib)?;
-    let overlap = |m: OverlapMetric| metrics::overlap_values(&conf, m, policy).map(|v| v.values[0]).map_err(lib);
+    let overlap = |m: OverlapMetric| {
+        metrics::overlap_values(&conf, m, policy).map(|v| v.values[0]).map_err(lib)
+    };
     // Surface scores: computed when both masks are non-empty; a miss (exactly one empty) is
     // +inf for distances and 0 for the tolerance scores; both empty is NaN.
     let [hd, hd95, assd, asd, nsd, bf] = match surf {
         Some(v) => v,
         None if gt_empty && pred_empty => match s.empty {
             EmptyPolicy::One => [0.0, 0.0, 0.0, 0.0, 1.0, 1.0],
-            EmptyPolicy::Zero => [f64::INFINITY, f64::INFINITY, f64::INFINITY, f64::INFINITY, 0.0, 0.0],
+            EmptyPolicy::Zero => {
+                [f64::INFINITY, f64::INFINITY, f64::INFINITY, f64::INFINITY, 0.0, 0.0]
+            }
             _ => [f64::NAN; 6],
         },
         None => [f64::INFINITY, f64::INFINITY, f64::INFINITY, f64::INFINITY, 0.0, 0.0],

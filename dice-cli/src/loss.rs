@@ -4,8 +4,8 @@
 use crate::args::{LossArgs, LossKind, ReductionArg};
 use crate::volume::read_labels;
 use dice_core::{
-    Activation, Context, DiceOptions, Float, GdlWeight, Labels, LossForm, Overlap, Reduction, Target, TensorView,
-    TensorViewMut, dice_loss, dice_loss_grad,
+    Activation, Context, DiceOptions, Float, GdlWeight, Labels, LossForm, Overlap, Reduction,
+    Target, TensorView, TensorViewMut, dice_loss, dice_loss_grad,
 };
 use npyz::WriterBuilder;
 use std::fs::File;
@@ -56,12 +56,17 @@ enum Input {
 fn read_input(path: &Path) -> Result<(Vec<usize>, Input), String> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| format!("{name}: cannot open: {e}"))?;
-    let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|e| format!("{name}: not a valid .npy file: {e}"))?;
+    let npy = npyz::NpyFile::new(BufReader::new(file))
+        .map_err(|e| format!("{name}: not a valid .npy file: {e}"))?;
     if npy.order() == npyz::Order::Fortran {
-        return Err(format!("{name}: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)"));
+        return Err(format!(
+            "{name}: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)"
+        ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let npyz::DType::Plain(ty) = npy.dtype() else { return Err(format!("{name}: structured arrays are not supported")) };
+    let npyz::DType::Plain(ty) = npy.dtype() else {
+        return Err(format!("{name}: structured arrays are not supported"));
+    };
     let bad = |e: std::io::Error| format!("{name}: cannot read the array data: {e}");
     let data = match (ty.type_char(), ty.size_field()) {
         (npyz::TypeChar::Float, 4) => Input::F32(npy.into_vec::<f32>().map_err(bad)?),
@@ -95,12 +100,17 @@ fn reverse_axes(values: &[u16], shape: &[usize]) -> Vec<u16> {
     out
 }
 
-fn write_grad<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[usize], data: &[T]) -> Result<(), String> {
+fn write_grad<T: npyz::AutoSerialize + Copy>(
+    path: &Path,
+    shape: &[usize],
+    data: &[T],
+) -> Result<(), String> {
     let tmp = path.with_extension("npy.tmp");
     let write = || -> std::io::Result<()> {
         let file = BufWriter::new(File::create(&tmp)?);
         let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-        let mut w = npyz::WriteOptions::new().default_dtype().shape(&dims).writer(file).begin_nd()?;
+        let mut w =
+            npyz::WriteOptions::new().default_dtype().shape(&dims).writer(file).begin_nd()?;
         w.extend(data.iter().copied())?;
         w.finish()?;
         std::fs::rename(&tmp, path)
@@ -151,9 +161,13 @@ fn compute<T: Float + npyz::AutoSerialize>(
 pub fn run(a: &LossArgs) -> Result<(), String> {
     let (shape, input) = read_input(&a.input)?;
     if shape.len() < 3 {
-        return Err(format!("{}: shape {shape:?}: the input must be (N, C, spatial...)", a.input.display()));
+        return Err(format!(
+            "{}: shape {shape:?}: the input must be (N, C, spatial...)",
+            a.input.display()
+        ));
     }
-    let vol = read_labels(&a.target, u16::MAX).map_err(|e| format!("{}: {e}", a.target.display()))?;
+    let vol =
+        read_labels(&a.target, u16::MAX).map_err(|e| format!("{}: {e}", a.target.display()))?;
     let labels = if vol.reversed_axes { reverse_axes(&vol.labels, &vol.shape) } else { vol.labels };
     let (n, spatial) = (shape[0], &shape[2..]);
     if labels.len() != n * spatial.iter().product::<usize>() {

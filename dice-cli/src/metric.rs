@@ -66,7 +66,9 @@ impl Metric {
     pub fn better(self) -> Better {
         use Metric::*;
         match self {
-            Dice | Iou | Precision | Recall | Specificity | VolumeSimilarity | Nsd | BoundaryF => Better::Higher,
+            Dice | Iou | Precision | Recall | Specificity | VolumeSimilarity | Nsd | BoundaryF => {
+                Better::Higher
+            }
             Hd | Hd95 | Assd | Asd => Better::Lower,
             _ => Better::Neither,
         }
@@ -74,7 +76,15 @@ impl Metric {
 
     /// Metrics computed from surfaces (edge voxels or surfels).
     pub fn is_surface(self) -> bool {
-        matches!(self, Metric::Hd | Metric::Hd95 | Metric::Assd | Metric::Asd | Metric::Nsd | Metric::BoundaryF)
+        matches!(
+            self,
+            Metric::Hd
+                | Metric::Hd95
+                | Metric::Assd
+                | Metric::Asd
+                | Metric::Nsd
+                | Metric::BoundaryF
+        )
     }
 
     /// Ground-truth based scores, to which the empty ground-truth policy applies.
@@ -104,7 +114,10 @@ pub fn parse_metrics(names: Option<&[String]>) -> Result<Vec<Metric>, String> {
                 Some((m, _)) => vec![*m],
                 None => {
                     let known: Vec<&str> = ALL.iter().map(|(_, n)| *n).collect();
-                    return Err(format!("unknown metric {raw:?}; known: {}, all, counts, volumes", known.join(", ")));
+                    return Err(format!(
+                        "unknown metric {raw:?}; known: {}, all, counts, volumes",
+                        known.join(", ")
+                    ));
                 }
             },
         };
@@ -141,7 +154,11 @@ pub fn parse_regions(raw: &[String]) -> Result<Vec<Target>, String> {
         .map(|r| {
             let mut labels = r
                 .split([',', '+'])
-                .map(|x| x.trim().parse::<u16>().map_err(|_| format!("--regions: {r:?} is not a list of labels like 1,2")))
+                .map(|x| {
+                    x.trim()
+                        .parse::<u16>()
+                        .map_err(|_| format!("--regions: {r:?} is not a list of labels like 1,2"))
+                })
                 .collect::<Result<Vec<u16>, String>>()?;
             labels.sort_unstable();
             labels.dedup();

@@ -25,8 +25,12 @@ impl Case {
         }
         match (&self.pred, &self.gt) {
             (Some(_), Some(_)) => None,
-            (None, Some(g)) => Some(format!("missing pair: no prediction for ground truth {}", g.display())),
-            (Some(p), None) => Some(format!("missing pair: no ground truth for prediction {}", p.display())),
+            (None, Some(g)) => {
+                Some(format!("missing pair: no prediction for ground truth {}", g.display()))
+            }
+            (Some(p), None) => {
+                Some(format!("missing pair: no ground truth for prediction {}", p.display()))
+            }
             (None, None) => Some("missing pair: neither file exists".into()),
         }
     }
@@ -36,13 +40,21 @@ impl Case {
 /// otherwise without its readable extension (None for other files).
 fn case_id(name: &str, suffix: Option<&str>) -> Option<String> {
     match suffix {
-        Some(s) => name.strip_suffix(s).filter(|id| !id.is_empty() && format_of(name).is_some()).map(str::to_owned),
-        None => EXTENSIONS.iter().find_map(|(e, _)| name.strip_suffix(e)).filter(|id| !id.is_empty()).map(str::to_owned),
+        Some(s) => name
+            .strip_suffix(s)
+            .filter(|id| !id.is_empty() && format_of(name).is_some())
+            .map(str::to_owned),
+        None => EXTENSIONS
+            .iter()
+            .find_map(|(e, _)| name.strip_suffix(e))
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
     }
 }
 
 fn list(dir: &Path, suffix: Option<&str>) -> Result<BTreeMap<String, PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot list the folder: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: cannot list the folder: {e}", dir.display()))?;
     let mut out = BTreeMap::new();
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -65,7 +77,12 @@ fn list(dir: &Path, suffix: Option<&str>) -> Result<BTreeMap<String, PathBuf>, S
 }
 
 /// Pairs `pred` and `gt`: two files make one case; two folders are paired by case id (sorted).
-pub fn plan(pred: &Path, gt: &Path, suffix: Option<&str>, gt_suffix: Option<&str>) -> Result<Vec<Case>, String> {
+pub fn plan(
+    pred: &Path,
+    gt: &Path,
+    suffix: Option<&str>,
+    gt_suffix: Option<&str>,
+) -> Result<Vec<Case>, String> {
     let gt_suffix = gt_suffix.or(suffix);
     match (pred.is_dir(), gt.is_dir()) {
         (true, true) => {
@@ -79,13 +96,22 @@ pub fn plan(pred: &Path, gt: &Path, suffix: Option<&str>, gt_suffix: Option<&str
                 ));
             }
             let ids: std::collections::BTreeSet<&String> = p.keys().chain(g.keys()).collect();
-            Ok(ids.into_iter().map(|id| Case { id: id.clone(), pred: p.get(id).cloned(), gt: g.get(id).cloned(), absent: Vec::new() }).collect())
+            Ok(ids
+                .into_iter()
+                .map(|id| Case {
+                    id: id.clone(),
+                    pred: p.get(id).cloned(),
+                    gt: g.get(id).cloned(),
+                    absent: Vec::new(),
+                })
+                .collect())
         }
         (false, false) => {
             let name = pred.file_name().and_then(|n| n.to_str()).unwrap_or("case");
             let id = case_id(name, None).unwrap_or_else(|| name.to_owned());
             let exists = |p: &Path| p.is_file().then(|| p.to_path_buf());
-            let absent = [pred, gt].iter().filter(|p| !p.is_file()).map(|p| p.to_path_buf()).collect();
+            let absent =
+                [pred, gt].iter().filter(|p| !p.is_file()).map(|p| p.to_path_buf()).collect();
             Ok(vec![Case { id, pred: exists(pred), gt: exists(gt), absent }])
         }
         _ => Err(format!(

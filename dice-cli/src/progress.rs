@@ -16,8 +16,11 @@ impl Progress {
     pub fn new(total: usize, quiet: bool) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = (!quiet && terminal).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed_precise} (eta {eta}) {msg}") {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} cases {elapsed_precise} (eta {eta}) {msg}",
+            ) {
                 bar.set_style(style);
             }
             bar

@@ -43,7 +43,11 @@ pub fn table(summary: &Summary, s: &Settings, cases_done: usize, failed: usize) 
         s.tolerance,
         format!("{:?}", s.empty).to_lowercase()
     );
-    let _ = writeln!(out, "{:<10} {:<12} {:>5} {:>12} {:>12} {:>12} {:>12}  worst case", "label", "metric", "n", "mean", "std", "median", "worst");
+    let _ = writeln!(
+        out,
+        "{:<10} {:<12} {:>5} {:>12} {:>12} {:>12} {:>12}  worst case",
+        "label", "metric", "n", "mean", "std", "median", "worst"
+    );
     for (t, stats) in &summary.per_target {
         for (st, &m) in stats.iter().zip(&s.metrics) {
             let (worst, case) = match &st.worst {
@@ -70,7 +74,11 @@ pub fn table(summary: &Summary, s: &Settings, cases_done: usize, failed: usize) 
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 /// One row per (case, target): case, label, pred, gt, then the metrics.
@@ -115,18 +123,31 @@ fn json_number(v: f64) -> Value {
 }
 
 fn metric_map(values: impl Iterator<Item = f64>, metrics: &[Metric]) -> Value {
-    Value::Object(metrics.iter().zip(values).map(|(m, v)| (m.name().to_owned(), json_number(v))).collect::<Map<_, _>>())
+    Value::Object(
+        metrics
+            .iter()
+            .zip(values)
+            .map(|(m, v)| (m.name().to_owned(), json_number(v)))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 /// nnU-Net-style summary: settings, per-case scores, per-target means, foreground mean, failures.
-pub fn json(cases: &[CaseResult], failed: &[(String, String)], summary: &Summary, s: &Settings) -> String {
+pub fn json(
+    cases: &[CaseResult],
+    failed: &[(String, String)],
+    summary: &Summary,
+    s: &Settings,
+) -> String {
     let per_case: Vec<Value> = cases
         .iter()
         .map(|c| {
             let mut rows: Vec<_> = c.rows.iter().collect();
             rows.sort_by_key(|r| target_key(&r.target));
-            let metrics: Map<String, Value> =
-                rows.iter().map(|r| (r.target.name(), metric_map(r.values.iter().copied(), &s.metrics))).collect();
+            let metrics: Map<String, Value> = rows
+                .iter()
+                .map(|r| (r.target.name(), metric_map(r.values.iter().copied(), &s.metrics)))
+                .collect();
             json!({
                 "case": c.id,
                 "prediction_file": c.pred.display().to_string(),
@@ -137,9 +158,13 @@ pub fn json(cases: &[CaseResult], failed: &[(String, String)], summary: &Summary
             })
         })
         .collect();
-    let mean: Map<String, Value> =
-        summary.per_target.iter().map(|(t, st)| (t.name(), metric_map(st.iter().map(|x| x.mean), &s.metrics))).collect();
-    let failures: Vec<Value> = failed.iter().map(|(id, e)| json!({"case": id, "error": e})).collect();
+    let mean: Map<String, Value> = summary
+        .per_target
+        .iter()
+        .map(|(t, st)| (t.name(), metric_map(st.iter().map(|x| x.mean), &s.metrics)))
+        .collect();
+    let failures: Vec<Value> =
+        failed.iter().map(|(id, e)| json!({"case": id, "error": e})).collect();
     let doc = json!({
         "settings": {
             "convention": format!("{:?}", s.convention).to_lowercase(),

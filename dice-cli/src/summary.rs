@@ -61,7 +61,9 @@ pub fn summarize(cases: &[CaseResult], metrics: &[Metric]) -> Summary {
     let mut by_target: BTreeMap<(bool, Vec<u16>), Columns<'_>> = BTreeMap::new();
     for c in cases {
         for r in &c.rows {
-            let entry = by_target.entry(target_key(&r.target)).or_insert_with(|| (r.target.clone(), vec![Vec::new(); metrics.len()]));
+            let entry = by_target
+                .entry(target_key(&r.target))
+                .or_insert_with(|| (r.target.clone(), vec![Vec::new(); metrics.len()]));
             for (i, &v) in r.values.iter().enumerate() {
                 entry.1[i].push((v, c.id.as_str()));
             }
@@ -69,7 +71,9 @@ pub fn summarize(cases: &[CaseResult], metrics: &[Metric]) -> Summary {
     }
     let per_target: Vec<(Target, Vec<Stat>)> = by_target
         .into_values()
-        .map(|(t, cols)| (t, cols.iter().zip(metrics).map(|(col, m)| stat(col, m.better())).collect()))
+        .map(|(t, cols)| {
+            (t, cols.iter().zip(metrics).map(|(col, m)| stat(col, m.better())).collect())
+        })
         .collect();
     let any_label = per_target.iter().any(|(t, _)| !t.is_region());
     let foreground = (0..metrics.len())

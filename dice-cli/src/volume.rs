@@ -19,8 +19,12 @@ pub enum Format {
 }
 
 /// Extensions of the readable files, longest first (".nii.gz" before ".gz").
-pub const EXTENSIONS: [(&str, Format); 4] =
-    [(".nii.gz", Format::Nifti), (".nii", Format::Nifti), (".npy", Format::Npy), (".npz", Format::Npz)];
+pub const EXTENSIONS: [(&str, Format); 4] = [
+    (".nii.gz", Format::Nifti),
+    (".nii", Format::Nifti),
+    (".npy", Format::Npy),
+    (".npz", Format::Npz),
+];
 
 /// The format of a file name, if readable.
 pub fn format_of(name: &str) -> Option<Format> {
@@ -95,9 +99,14 @@ impl LabelValue for bool {
 
 /// Converts stored values to labels; the first bad value, where, and how many there are make
 /// the error.
-fn to_labels<T: LabelValue>(values: &[T], max: u16, map: impl Fn(T) -> T) -> Result<Vec<u16>, String> {
+fn to_labels<T: LabelValue>(
+    values: &[T],
+    max: u16,
+    map: impl Fn(T) -> T,
+) -> Result<Vec<u16>, String> {
     let mut out = Vec::new();
-    out.try_reserve_exact(values.len()).map_err(|_| format!("cannot allocate {} labels", values.len()))?;
+    out.try_reserve_exact(values.len())
+        .map_err(|_| format!("cannot allocate {} labels", values.len()))?;
     let mut first: Option<(usize, Bad)> = None;
     let mut bad = 0usize;
     for (i, &v) in values.iter().enumerate() {
@@ -115,9 +124,9 @@ fn to_labels<T: LabelValue>(values: &[T], max: u16, map: impl Fn(T) -> T) -> Res
         Some((i, Bad::NotInteger(v))) => Err(format!(
             "not a label volume: value {v} at element {i} is not a whole number ({bad} such elements)"
         )),
-        Some((i, Bad::OutOfRange(v))) => {
-            Err(format!("label {v} at element {i} is outside [0, {max}] ({bad} elements out of range)"))
-        }
+        Some((i, Bad::OutOfRange(v))) => Err(format!(
+            "label {v} at element {i} is outside [0, {max}] ({bad} elements out of range)"
+        )),
     }
 }
 
@@ -128,7 +137,11 @@ pub fn read_labels(path: &Path, max_label: u16) -> Result<Volume, String> {
         Some(Format::Nifti) => read_nifti(path, max_label),
         Some(Format::Npy) => {
             let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-            read_npy(npyz::NpyFile::new(BufReader::new(file)).map_err(|e| format!("not a valid .npy file: {e}"))?, max_label)
+            read_npy(
+                npyz::NpyFile::new(BufReader::new(file))
+                    .map_err(|e| format!("not a valid .npy file: {e}"))?,
+                max_label,
+            )
         }
         Some(Format::Npz) => read_npz(path, max_label),
         None => Err("unknown file type (expected .nii, .nii.gz, .npy or .npz)".into()),
@@ -166,7 +179,8 @@ fn read_nifti(path: &Path, max_label: u16) -> Result<Volume, String> {
     if dims.len() > 4 {
         return Err(format!("{} axes: at most 4 spatial axes are supported", dims.len()));
     }
-    let datatype = h.data_type().map_err(|e| format!("unsupported datatype {}: {e}", h.datatype))?;
+    let datatype =
+        h.data_type().map_err(|e| format!("unsupported datatype {}: {e}", h.datatype))?;
     let (slope, inter) = (h.scl_slope as f64, h.scl_inter as f64);
     let scaled = slope != 0.0 && slope.is_finite() && !(slope == 1.0 && inter == 0.0);
     let vol = obj.into_volume();
@@ -197,7 +211,10 @@ fn read_nifti(path: &Path, max_label: u16) -> Result<Volume, String> {
     };
     let expected: usize = dims.iter().product();
     if labels.len() != expected {
-        return Err(format!("the data holds {} values, the header's dims {dims:?} {expected}", labels.len()));
+        return Err(format!(
+            "the data holds {} values, the header's dims {dims:?} {expected}",
+            labels.len()
+        ));
     }
     dims.reverse();
     pix.reverse();
@@ -274,10 +291,14 @@ fn fortran_to_c(values: &[u16], shape: &[usize]) -> Vec<u16> {
 }
 
 fn read_npz(path: &Path, max_label: u16) -> Result<Volume, String> {
-    let mut archive = npyz::npz::NpzArchive::open(path).map_err(|e| format!("not a valid .npz archive: {e}"))?;
+    let mut archive =
+        npyz::npz::NpzArchive::open(path).map_err(|e| format!("not a valid .npz archive: {e}"))?;
     let names: Vec<String> = archive.array_names().map(str::to_owned).collect();
     if names.len() != 1 {
-        return Err(format!("a .npz label file must hold exactly one array, this one holds {}", names.len()));
+        return Err(format!(
+            "a .npz label file must hold exactly one array, this one holds {}",
+            names.len()
+        ));
     }
     let file = archive
         .by_name(&names[0])

@@ -25,7 +25,8 @@ fn scratch(name: &str) -> PathBuf {
 
 fn npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], data: &[T]) {
     let file = fs::File::create(path).unwrap();
-    let mut w = npyz::WriteOptions::new().default_dtype().shape(shape).writer(file).begin_nd().unwrap();
+    let mut w =
+        npyz::WriteOptions::new().default_dtype().shape(shape).writer(file).begin_nd().unwrap();
     w.extend(data.iter().copied()).unwrap();
     w.finish().unwrap();
 }
@@ -41,11 +42,18 @@ fn small_pair(d: &Path, name: &str) {
 }
 
 fn csv_rows(path: &Path) -> Vec<Vec<String>> {
-    fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').map(str::to_owned).collect()).collect()
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
 }
 
 fn column(rows: &[Vec<String>], name: &str) -> usize {
-    rows[0].iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name} in {:?}", rows[0]))
+    rows[0]
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", rows[0]))
 }
 
 #[test]
@@ -71,7 +79,16 @@ fn exact_values_on_a_small_pair() {
     // Edges along one line: both ends of each run; distances 1 at each end.
     assert_eq!(get("hd"), "1");
     // With --spacing 1,1,2 the distances double along the last axis.
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "--spacing", "1,1,2", "-q"]);
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--csv",
+        s(&csv),
+        "--spacing",
+        "1,1,2",
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = csv_rows(&csv);
     assert_eq!(rows[1][column(&rows, "hd")], "2");
@@ -94,7 +111,8 @@ fn missing_pair_fails_that_case_only() {
     let json_path = d.join("out.json");
     let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--json", s(&json_path), "-q"]);
     assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json_path).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json_path).unwrap()).unwrap();
     assert_eq!(json["metric_per_case"].as_array().unwrap().len(), 1);
     assert_eq!(json["failed"][0]["case"], "b");
     assert!(json["failed"][0]["error"].as_str().unwrap().starts_with("missing pair"));
@@ -111,7 +129,16 @@ fn suffixes_pair_differently_named_files() {
     npy::<u8>(&d.join("pred").join("other.npy"), &[1, 1, 8], &[0; 8]);
     let csv = d.join("out.csv");
     let out = dice(&[
-        "eval", s(&d.join("pred")), s(&d.join("gt")), "--suffix", "_seg.npy", "--gt-suffix", "_label.npy", "--csv", s(&csv), "-q",
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--suffix",
+        "_seg.npy",
+        "--gt-suffix",
+        "_label.npy",
+        "--csv",
+        s(&csv),
+        "-q",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = csv_rows(&csv);
@@ -143,11 +170,13 @@ fn truncated_and_corrupt_files() {
     let err = text(&out.stderr);
     assert!(err.contains("case b: ground truth") && err.contains("b.npy: truncated file"), "{err}");
     assert!(err.contains("case c: prediction") && err.contains("not a NIfTI-1 file"), "{err}");
-    assert!(err.contains("case e: ground truth") && err.contains("e.nii.gz: truncated file"), "{err}");
+    assert!(
+        err.contains("case e: ground truth") && err.contains("e.nii.gz: truncated file"),
+        "{err}"
+    );
     assert!(!err.contains("case a"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
-
 
 /// A little-endian NIfTI-2 single file (540-byte header, magic `n+2\0\r\n\x1a\n`, no extension),
 /// uint8 (2, 2, 2) at 1 mm, laid out as nifti2.h defines the header.
@@ -178,7 +207,11 @@ fn nifti2_is_refused_with_its_reason() {
     let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "-q"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("case a: prediction") && err.contains("NIfTI-2 files are not supported by the reader"), "{err}");
+    assert!(
+        err.contains("case a: prediction")
+            && err.contains("NIfTI-2 files are not supported by the reader"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 #[test]
@@ -186,23 +219,55 @@ fn shape_mismatch_non_integer_and_out_of_range() {
     let d = scratch("bad-values");
     npy::<u8>(&d.join("pred").join("shape.npy"), &[2, 2, 2], &[0; 8]);
     npy::<u8>(&d.join("gt").join("shape.npy"), &[2, 2, 3], &[0; 12]);
-    npy::<f32>(&d.join("pred").join("float.npy"), &[2, 2, 2], &[0.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0]);
+    npy::<f32>(
+        &d.join("pred").join("float.npy"),
+        &[2, 2, 2],
+        &[0.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0],
+    );
     npy::<u8>(&d.join("gt").join("float.npy"), &[2, 2, 2], &[0; 8]);
     npy::<i32>(&d.join("pred").join("neg.npy"), &[2, 2, 2], &[0, -1, 0, 0, 0, 0, 0, 0]);
     npy::<u8>(&d.join("gt").join("neg.npy"), &[2, 2, 2], &[0; 8]);
     npy::<u8>(&d.join("pred").join("big.npy"), &[2, 2, 2], &[0, 1, 2, 3, 0, 0, 0, 0]);
     npy::<u8>(&d.join("gt").join("big.npy"), &[2, 2, 2], &[0, 1, 2, 2, 0, 0, 0, 0]);
     // Whole numbers stored as float32 are labels.
-    npy::<f32>(&d.join("pred").join("wholefloat.npy"), &[2, 2, 2], &[0.0, 1.0, 2.0, 2.0, 0.0, 0.0, 0.0, 0.0]);
+    npy::<f32>(
+        &d.join("pred").join("wholefloat.npy"),
+        &[2, 2, 2],
+        &[0.0, 1.0, 2.0, 2.0, 0.0, 0.0, 0.0, 0.0],
+    );
     npy::<u8>(&d.join("gt").join("wholefloat.npy"), &[2, 2, 2], &[0, 1, 2, 2, 0, 0, 0, 0]);
     let csv = d.join("out.csv");
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--max-label", "2", "--csv", s(&csv), "-q"]);
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--max-label",
+        "2",
+        "--csv",
+        s(&csv),
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("case shape: shape mismatch: prediction [2, 2, 2], ground truth [2, 2, 3]"), "{err}");
-    assert!(err.contains("case float: prediction") && err.contains("value 0.5 at element 3 is not a whole number"), "{err}");
-    assert!(err.contains("case neg: prediction") && err.contains("label -1 at element 1 is outside [0, 2]"), "{err}");
-    assert!(err.contains("case big: prediction") && err.contains("label 3 at element 3 is outside [0, 2]"), "{err}");
+    assert!(
+        err.contains("case shape: shape mismatch: prediction [2, 2, 2], ground truth [2, 2, 3]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("case float: prediction")
+            && err.contains("value 0.5 at element 3 is not a whole number"),
+        "{err}"
+    );
+    assert!(
+        err.contains("case neg: prediction")
+            && err.contains("label -1 at element 1 is outside [0, 2]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("case big: prediction")
+            && err.contains("label 3 at element 3 is outside [0, 2]"),
+        "{err}"
+    );
     assert!(!err.contains("case wholefloat"), "{err}");
     let rows = csv_rows(&csv);
     assert!(rows[1..].iter().all(|r| r[0] == "wholefloat"));
@@ -219,7 +284,17 @@ fn fail_fast_stops_and_atomic_output_replaces_the_old_file() {
     npy::<u8>(&d.join("pred").join("a.npy"), &[1, 1, 4], &[0, 1, 0, 0]);
     let csv = d.join("out.csv");
     fs::write(&csv, "old content that must disappear\n").unwrap();
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--fail-fast", "--threads", "1", "--csv", s(&csv), "-q"]);
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--fail-fast",
+        "--threads",
+        "1",
+        "--csv",
+        s(&csv),
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("case b: missing pair"), "{err}");
@@ -227,10 +302,21 @@ fn fail_fast_stops_and_atomic_output_replaces_the_old_file() {
     let body = fs::read_to_string(&csv).unwrap();
     assert!(body.starts_with("case,label,pred,gt,dice"), "{body}");
     assert_eq!(body.lines().count(), 2);
-    let leftovers: Vec<_> = fs::read_dir(&d).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp")).collect();
+    let leftovers: Vec<_> = fs::read_dir(&d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     // An output in a folder that does not exist: a clear error, status 2, nothing half-written.
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&d.join("nope").join("x.csv")), "-q"]);
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--csv",
+        s(&d.join("nope").join("x.csv")),
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot write"), "{}", text(&out.stderr));
 }
@@ -262,7 +348,11 @@ fn usage_errors_exit_2() {
     let absent = d.join("gt").join("absent.npy");
     let out = dice(&["eval", s(&p.join("a.npy")), s(&absent), "-q"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains(&format!("no such file: {}", absent.display())), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("no such file: {}", absent.display())),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -274,7 +364,13 @@ fn demo_csv_and_json_shapes() {
     assert!(stdout.contains("3 cases scored"), "{stdout}");
     // stderr is not a terminal here: one plain progress line per case.
     let err = text(&out.stderr);
-    assert_eq!(err.lines().filter(|l| l.starts_with('[') && l.contains("/3] case_") && l.ends_with(": ok")).count(), 3, "{err}");
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with('[') && l.contains("/3] case_") && l.ends_with(": ok"))
+            .count(),
+        3,
+        "{err}"
+    );
     for metric in ["dice", "hd95", "nsd", "bf", "vol_ref"] {
         assert!(stdout.contains(metric), "{stdout}");
     }
@@ -290,9 +386,11 @@ fn demo_csv_and_json_shapes() {
         let v: f64 = r[dice_col].parse().unwrap();
         assert!((0.0..=1.0).contains(&v));
     }
-    let organ: Vec<f64> = rows[1..].iter().filter(|r| r[1] == "1").map(|r| r[dice_col].parse().unwrap()).collect();
+    let organ: Vec<f64> =
+        rows[1..].iter().filter(|r| r[1] == "1").map(|r| r[dice_col].parse().unwrap()).collect();
     assert!(organ.iter().all(|&v| v > 0.8 && v < 1.0), "{organ:?}");
-    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["metric_per_case"].as_array().unwrap().len(), 3);
     let case0 = &json["metric_per_case"][0];
     assert_eq!(case0["case"], "case_000");
@@ -304,14 +402,26 @@ fn demo_csv_and_json_shapes() {
     let m1: f64 = organ.iter().sum::<f64>() / 3.0;
     assert!((json["mean"]["1"]["dice"].as_f64().unwrap() - m1).abs() < 1e-12);
     let fg = json["foreground_mean"]["dice"].as_f64().unwrap();
-    let per: Vec<f64> = ["1", "2", "3"].iter().map(|k| json["mean"][*k]["dice"].as_f64().unwrap()).collect();
+    let per: Vec<f64> =
+        ["1", "2", "3"].iter().map(|k| json["mean"][*k]["dice"].as_f64().unwrap()).collect();
     assert!((fg - per.iter().sum::<f64>() / 3.0).abs() < 1e-12);
     assert_eq!(json["failed"].as_array().unwrap().len(), 0);
     // Regions and a metric subset.
     let csv = d.join("regions.csv");
     let out = dice(&[
-        "eval", s(&d.join("pred")), s(&d.join("gt")), "--regions", "1,2,3", "2,3", "--metrics", "dice,hd95",
-        "--convention", "deepmind", "--csv", s(&csv), "-q",
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--regions",
+        "1,2,3",
+        "2,3",
+        "--metrics",
+        "dice,hd95",
+        "--convention",
+        "deepmind",
+        "--csv",
+        s(&csv),
+        "-q",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = csv_rows(&csv);
@@ -324,15 +434,25 @@ fn demo_csv_and_json_shapes() {
 fn spacing_mismatch_between_headers() {
     use nifti::writer::WriterOptions;
     let d = scratch("spacing");
-    let data = ndarray::Array3::<u8>::from_shape_fn((4, 4, 4), |(x, y, z)| ((x + y + z) % 3 == 0) as u8);
+    let data =
+        ndarray::Array3::<u8>::from_shape_fn((4, 4, 4), |(x, y, z)| ((x + y + z) % 3 == 0) as u8);
     for (dir, dz) in [("gt", 2.0f32), ("pred", 2.5f32)] {
-        let h = nifti::NiftiHeader { pixdim: [1.0, 1.0, 1.0, dz, 1.0, 1.0, 1.0, 1.0], ..Default::default() };
-        WriterOptions::new(d.join(dir).join("a.nii")).reference_header(&h).write_nifti(&data).unwrap();
+        let h = nifti::NiftiHeader {
+            pixdim: [1.0, 1.0, 1.0, dz, 1.0, 1.0, 1.0, 1.0],
+            ..Default::default()
+        };
+        WriterOptions::new(d.join(dir).join("a.nii"))
+            .reference_header(&h)
+            .write_nifti(&data)
+            .unwrap();
     }
     let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "-q"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("spacing mismatch: prediction [1.0, 1.0, 2.5], ground truth [1.0, 1.0, 2.0]"), "{err}");
+    assert!(
+        err.contains("spacing mismatch: prediction [1.0, 1.0, 2.5], ground truth [1.0, 1.0, 2.0]"),
+        "{err}"
+    );
     let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "-q", "--spacing", "1,1,2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
@@ -348,13 +468,29 @@ fn loss_matches_the_library_and_writes_the_gradient() {
     npy(&d.join("y.npy"), &[2, 4, 4, 4], &labels);
     let g = d.join("g.npy");
     let out = dice(&[
-        "loss", s(&d.join("x.npy")), s(&d.join("y.npy")), "--loss", "tversky", "--alpha", "0.3", "--beta", "0.7",
-        "--softmax", "--include-background", "false", "--grad", s(&g), "--threads", "1",
+        "loss",
+        s(&d.join("x.npy")),
+        s(&d.join("y.npy")),
+        "--loss",
+        "tversky",
+        "--alpha",
+        "0.3",
+        "--beta",
+        "0.7",
+        "--softmax",
+        "--include-background",
+        "false",
+        "--grad",
+        s(&g),
+        "--threads",
+        "1",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let ctx = Context::new(1).unwrap();
     let input = TensorView::contiguous("input", &logits, &[2, 3, 4, 4, 4]).unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &labels, &[2, 1, 4, 4, 4]).unwrap()));
+    let target = Target::Labels(Labels::I64(
+        TensorView::contiguous("target", &labels, &[2, 1, 4, 4, 4]).unwrap(),
+    ));
     let opts = DiceOptions {
         activation: Activation::Softmax,
         include_background: false,
@@ -401,8 +537,20 @@ fn deepmind_convention_is_the_library_on_the_same_masks() {
     let csv = d.join("out.csv");
     let spacing = [2.0, 0.7, 1.1];
     let out = dice(&[
-        "eval", s(&d.join("pred")), s(&d.join("gt")), "--convention", "deepmind", "--spacing", "2,0.7,1.1",
-        "--tolerance", "1.5", "--metrics", "hd,hd95,assd,asd,nsd,bf", "--csv", s(&csv), "-q",
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--convention",
+        "deepmind",
+        "--spacing",
+        "2,0.7,1.1",
+        "--tolerance",
+        "1.5",
+        "--metrics",
+        "hd,hd95,assd,asd,nsd,bf",
+        "--csv",
+        s(&csv),
+        "-q",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = csv_rows(&csv);
@@ -430,7 +578,16 @@ fn a_label_absent_from_a_case_gets_the_row_of_an_empty_pair() {
     npy::<u8>(&d.join("gt").join("b.npy"), &[1, 1, 6], &[0, 1, 1, 0, 0, 0]);
     npy::<u8>(&d.join("pred").join("b.npy"), &[1, 1, 6], &[0, 1, 1, 0, 0, 0]);
     let csv = d.join("out.csv");
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "-q", "--threads", "2"]);
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--csv",
+        s(&csv),
+        "-q",
+        "--threads",
+        "2",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = csv_rows(&csv);
     let b2 = rows.iter().find(|r| r[0] == "b" && r[1] == "2").expect("row of label 2 in case b");
@@ -440,12 +597,37 @@ fn a_label_absent_from_a_case_gets_the_row_of_an_empty_pair() {
     assert_eq!(b2[column(&rows, "tn")], "6");
     assert_eq!(b2[column(&rows, "specificity")], "1");
     // --empty one: both empty scores 1 (distances 0); --empty skip drops the row.
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "-q", "--empty", "one"]);
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--csv",
+        s(&csv),
+        "-q",
+        "--empty",
+        "one",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let rows = csv_rows(&csv);
     let b2 = rows.iter().find(|r| r[0] == "b" && r[1] == "2").unwrap();
-    assert_eq!((b2[column(&rows, "dice")].as_str(), b2[column(&rows, "hd")].as_str(), b2[column(&rows, "nsd")].as_str()), ("1", "0", "1"));
-    let out = dice(&["eval", s(&d.join("pred")), s(&d.join("gt")), "--csv", s(&csv), "-q", "--empty", "skip"]);
+    assert_eq!(
+        (
+            b2[column(&rows, "dice")].as_str(),
+            b2[column(&rows, "hd")].as_str(),
+            b2[column(&rows, "nsd")].as_str()
+        ),
+        ("1", "0", "1")
+    );
+    let out = dice(&[
+        "eval",
+        s(&d.join("pred")),
+        s(&d.join("gt")),
+        "--csv",
+        s(&csv),
+        "-q",
+        "--empty",
+        "skip",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let rows = csv_rows(&csv);
     assert!(!rows.iter().any(|r| r[0] == "b" && r[1] == "2"));

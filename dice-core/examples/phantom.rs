@@ -17,14 +17,27 @@ fn main() -> Result<()> {
         for z in 0..d {
             for y in 0..d {
                 for x in 0..d {
-                    let r = (((z as f64 - 64.0).powi(2) + (y as f64 - 60.0).powi(2) + (x as f64 - 68.0).powi(2)).sqrt()) / (1.0 + b as f64 * 0.1);
-                    let class = if r < 20.0 { 3 } else if r < 35.0 { 2 } else if r < 50.0 { 1 } else { 0 };
+                    let r = (((z as f64 - 64.0).powi(2)
+                        + (y as f64 - 60.0).powi(2)
+                        + (x as f64 - 68.0).powi(2))
+                    .sqrt())
+                        / (1.0 + b as f64 * 0.1);
+                    let class = if r < 20.0 {
+                        3
+                    } else if r < 35.0 {
+                        2
+                    } else if r < 50.0 {
+                        1
+                    } else {
+                        0
+                    };
                     let i = (z * d + y) * d + x;
                     labels[b * plane + i] = class;
                     // A "network" that is right with a soft margin and a little structured noise.
                     for k in 0..c {
                         let wobble = ((x * 7 + y * 13 + z * 3 + k * 5) % 17) as f32 / 17.0 - 0.5;
-                        logits[(b * c + k) * plane + i] = if k as i64 == class { 2.0 } else { 0.0 } + wobble;
+                        logits[(b * c + k) * plane + i] =
+                            if k as i64 == class { 2.0 } else { 0.0 } + wobble;
                     }
                 }
             }
@@ -32,7 +45,8 @@ fn main() -> Result<()> {
     }
     let shape = [n, c, d, d, d];
     let input = TensorView::contiguous("input", &logits, &shape)?;
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &labels, &[n, 1, d, d, d])?));
+    let target =
+        Target::Labels(Labels::I64(TensorView::contiguous("target", &labels, &[n, 1, d, d, d])?));
     let opts = DiceOptions { activation: Activation::Softmax, ..DiceOptions::default() };
     let ctx = Context::new(threads)?;
     let mut grad = vec![0f32; logits.len()];
@@ -59,7 +73,11 @@ fn main() -> Result<()> {
     let (tf, tb) = (median(&mut fwd), median(&mut fb));
     let bytes_fwd = (logits.len() * 4 + labels.len() * 8) as f64;
     let bytes_fb = bytes_fwd * 2.0 + (grad.len() * 4) as f64;
-    println!("dice phantom: input {shape:?} f32 logits, i64 labels, softmax, {} thread(s), backend {}", ctx.threads(), Backend::active().name());
+    println!(
+        "dice phantom: input {shape:?} f32 logits, i64 labels, softmax, {} thread(s), backend {}",
+        ctx.threads(),
+        Backend::active().name()
+    );
     println!("loss (mean of {} entries) = {:.6}", fin.values().len(), fin.loss());
     for b in 0..n {
         let row: Vec<String> = (0..c).map(|k| format!("{:.4}", fin.values()[b * c + k])).collect();
@@ -69,6 +87,10 @@ fn main() -> Result<()> {
     let gmax = grad.iter().fold(0f32, |m, v| m.max(v.abs()));
     println!("gradient: sum {gsum:.3e} (softmax rows sum to 0), max |g| {gmax:.3e}");
     println!("forward          median {:7.2} ms  {:6.2} GB/s", tf * 1e3, bytes_fwd / tf / 1e9);
-    println!("forward+backward median {:7.2} ms  {:6.2} GB/s (reads input+labels twice, writes grad)", tb * 1e3, bytes_fb / tb / 1e9);
+    println!(
+        "forward+backward median {:7.2} ms  {:6.2} GB/s (reads input+labels twice, writes grad)",
+        tb * 1e3,
+        bytes_fb / tb / 1e9
+    );
     Ok(())
 }

@@ -8,9 +8,9 @@ use crate::engine::{self, Job, TargetSrc};
 use crate::error::{DiceError, Result};
 use crate::finalize::{Coefficients, Finalized, finalize};
 use crate::float::Float;
-use crate::limits;
 use crate::kernel::KernelCfg;
 use crate::kernel::pointwise::PointwiseCfg;
+use crate::limits;
 use crate::options::{Activation, DenseIgnore, DiceOptions, FocalAlpha, PointwiseKind};
 use crate::plan::Plan;
 use crate::stats::Stats;
@@ -49,7 +49,11 @@ fn mask_view<'a, T: Float>(mask: &TensorView<'a, T>, input: &Layout) -> Result<T
     expected[1] = 1;
     let ml = if ml.rank() + 1 == input.rank() { ml.with_inserted(1, 1, 0) } else { *ml };
     if ml.shape() != expected.as_slice() {
-        return Err(DiceError::ShapeMismatch { arg: "loss_mask", expected, got: mask.shape().to_vec() });
+        return Err(DiceError::ShapeMismatch {
+            arg: "loss_mask",
+            expected,
+            got: mask.shape().to_vec(),
+        });
     }
     let mut strides = ml.strides().to_vec();
     strides[1] = 0;
@@ -79,7 +83,11 @@ fn prepare<'a, T: Float>(
     let (src, tl) = match *target {
         Target::Dense(t) => {
             if t.shape() != il.shape() {
-                return Err(DiceError::ShapeMismatch { arg: "target", expected: il.shape().to_vec(), got: t.shape().to_vec() });
+                return Err(DiceError::ShapeMismatch {
+                    arg: "target",
+                    expected: il.shape().to_vec(),
+                    got: t.shape().to_vec(),
+                });
             }
             (TargetSrc::Dense(t), *t.layout())
         }
@@ -91,7 +99,11 @@ fn prepare<'a, T: Float>(
             if ll.shape() != expected.as_slice() {
                 let mut alt = il.shape().to_vec();
                 alt.remove(1);
-                return Err(DiceError::ShapeMismatch { arg: "target", expected: alt, got: label_layout(&l).shape().to_vec() });
+                return Err(DiceError::ShapeMismatch {
+                    arg: "target",
+                    expected: alt,
+                    got: label_layout(&l).shape().to_vec(),
+                });
             }
             (TargetSrc::Labels(l), ll)
         }
@@ -99,22 +111,36 @@ fn prepare<'a, T: Float>(
     if let Some(ol) = output
         && ol.shape() != il.shape()
     {
-        return Err(DiceError::ShapeMismatch { arg: "grad", expected: il.shape().to_vec(), got: ol.shape().to_vec() });
+        return Err(DiceError::ShapeMismatch {
+            arg: "grad",
+            expected: il.shape().to_vec(),
+            got: ol.shape().to_vec(),
+        });
     }
     let mask = mask.map(|m| mask_view(m, il)).transpose()?;
     if mask.is_some() && opts.temporal != 0.0 {
-        return Err(DiceError::BadOption { name: "loss_mask", reason: "the temporal term takes no loss mask" });
+        return Err(DiceError::BadOption {
+            name: "loss_mask",
+            reason: "the temporal term takes no loss mask",
+        });
     }
     let first = opts.first_class(c);
     opts.class_weights(c - first)?;
     crate::finalize::validate(opts)?;
     let pointwise = pointwise_cfg(opts, c, first)?;
     let labels = matches!(src, TargetSrc::Labels(_));
-    let act = if opts.activation == Activation::Softmax && c == 1 { Activation::None } else { opts.activation };
+    let act = if opts.activation == Activation::Softmax && c == 1 {
+        Activation::None
+    } else {
+        opts.activation
+    };
     // A softmax elementwise term reuses the activation's softmax when both cover all channels
     // (CE always does; focal without the background normalises over the kept channels).
-    let softmax_term = matches!(pointwise.kind, PointwiseKind::SoftmaxCe | PointwiseKind::SoftmaxFocal);
-    let shared_softmax = softmax_term && act == Activation::Softmax && (pointwise.kind == PointwiseKind::SoftmaxCe || first == 0);
+    let softmax_term =
+        matches!(pointwise.kind, PointwiseKind::SoftmaxCe | PointwiseKind::SoftmaxFocal);
+    let shared_softmax = softmax_term
+        && act == Activation::Softmax
+        && (pointwise.kind == PointwiseKind::SoftmaxCe || first == 0);
     let cfg = KernelCfg {
         act,
         c,
@@ -124,15 +150,21 @@ fn prepare<'a, T: Float>(
         labels,
         masked: (!labels && opts.ignore_index.is_some()) || mask.is_some(),
         loss_mask: mask.is_some(),
-        mask_per_channel: !labels && opts.ignore_index.is_some() && opts.dense_ignore == DenseIgnore::Equal,
+        mask_per_channel: !labels
+            && opts.ignore_index.is_some()
+            && opts.dense_ignore == DenseIgnore::Equal,
         lse: shared_softmax,
         own_softmax: softmax_term && !shared_softmax,
     };
     if (opts.frames || opts.temporal != 0.0) && il.rank() < 4 {
-        return Err(DiceError::BadOption { name: "frames", reason: "frames and the temporal term need (N, C, T, spatial...) of rank >= 4" });
+        return Err(DiceError::BadOption {
+            name: "frames",
+            reason: "frames and the temporal term need (N, C, T, spatial...) of rank >= 4",
+        });
     }
     let temporal = opts.temporal != 0.0;
-    let plan = Plan::new(il, &tl, output, mask.as_ref().map(|m| m.layout()), opts.frames || temporal);
+    let plan =
+        Plan::new(il, &tl, output, mask.as_ref().map(|m| m.layout()), opts.frames || temporal);
     let merge = if temporal && !opts.frames { il.shape()[2] } else { 1 };
     Ok(Job {
         plan,
@@ -182,10 +214,21 @@ fn pointwise_cfg<T: Float>(opts: &DiceOptions, c: usize, first: usize) -> Result
     let weights: &[f64] = if focal && kept == 1 { &[] } else { &pw.weight };
     let w = per_channel(weights, c, range.clone(), 1.0)?;
     let (mut a_pos, mut a_neg) = (vec![1.0; c], vec![1.0; c]);
-    let check = |a: f64| if (0.0..=1.0).contains(&a) { Ok(a) } else { Err(DiceError::BadOption { name: "alpha", reason: "must be in [0, 1]" }) };
+    let check = |a: f64| {
+        if (0.0..=1.0).contains(&a) {
+            Ok(a)
+        } else {
+            Err(DiceError::BadOption { name: "alpha", reason: "must be in [0, 1]" })
+        }
+    };
     match (&pw.alpha, pw.kind) {
         (FocalAlpha::None, _) => {}
-        _ if !focal => return Err(DiceError::BadOption { name: "alpha", reason: "applies to the focal terms only" }),
+        _ if !focal => {
+            return Err(DiceError::BadOption {
+                name: "alpha",
+                reason: "applies to the focal terms only",
+            });
+        }
         (FocalAlpha::Scalar(a), PointwiseKind::SoftmaxFocal) if first > 0 => {
             check(*a)?; // MONAI ignores a scalar alpha without the background (it warns)
         }
@@ -222,7 +265,12 @@ fn pointwise_cfg<T: Float>(opts: &DiceOptions, c: usize, first: usize) -> Result
 }
 
 /// Step 1: the sums I, P, G per (n, kept class).
-pub fn dice_stats<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Stats> {
+pub fn dice_stats<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    opts: &DiceOptions,
+) -> Result<Stats> {
     dice_stats_masked(ctx, input, target, None, opts)
 }
 
@@ -273,7 +321,10 @@ pub fn dice_backward_masked<T: Float>(
     let kept = job.plan.c - job.cfg.first;
     let rows = job.plan.n / job.merge;
     if (coef.rows != rows && coef.rows != 1) || coef.classes != kept {
-        return Err(DiceError::StatsMismatch { expected: (rows, kept), got: (coef.rows, coef.classes) });
+        return Err(DiceError::StatsMismatch {
+            expected: (rows, kept),
+            got: (coef.rows, coef.classes),
+        });
     }
     engine::check_target(ctx, &job)?; // no reduce has read this target: fail before writing
     // SAFETY: `job` was planned with `grad`'s layout, a validated injective view over the
@@ -282,7 +333,12 @@ pub fn dice_backward_masked<T: Float>(
 }
 
 /// Forward: stats then finalize.
-pub fn dice_loss<T: Float>(ctx: &Context, input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Result<Finalized> {
+pub fn dice_loss<T: Float>(
+    ctx: &Context,
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    opts: &DiceOptions,
+) -> Result<Finalized> {
     dice_loss_masked(ctx, input, target, None, opts)
 }
 
@@ -344,8 +400,14 @@ pub fn dice_pointwise_map<T: Float>(
     opts: &DiceOptions,
     out: &mut TensorViewMut<'_, T>,
 ) -> Result<()> {
-    if !matches!(opts.pointwise.kind, PointwiseKind::Bce | PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) {
-        return Err(DiceError::BadOption { name: "pointwise", reason: "the per-element map needs BCE or a focal term" });
+    if !matches!(
+        opts.pointwise.kind,
+        PointwiseKind::Bce | PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal
+    ) {
+        return Err(DiceError::BadOption {
+            name: "pointwise",
+            reason: "the per-element map needs BCE or a focal term",
+        });
     }
     let job = prepare(ctx, input, target, mask, Some(out.layout()), opts)?;
     engine::check_target(ctx, &job)?; // fail before writing

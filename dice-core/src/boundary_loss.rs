@@ -42,7 +42,12 @@ impl Default for BoundaryLossOptions {
 /// Signed distance maps of every (item, class) of `gt`, C-contiguous (N, C, spatial...):
 /// outside a class's mask the distance to it, inside minus the distance to its outside; all 0
 /// for a class that is empty or fills the grid. `spacing`: one per spatial axis, empty = 1.
-pub fn signed_distance_maps<T: Float>(ctx: &Context, gt: &Decisions<'_>, classes: usize, spacing: &[f64]) -> Result<Vec<T>> {
+pub fn signed_distance_maps<T: Float>(
+    ctx: &Context,
+    gt: &Decisions<'_>,
+    classes: usize,
+    spacing: &[f64],
+) -> Result<Vec<T>> {
     let grid = pair_grid(gt, gt, classes)?;
     let spacing = if spacing.is_empty() { vec![1.0; grid.spatial.len()] } else { spacing.to_vec() };
     check_spacing(&spacing, grid.spatial.len())?;
@@ -57,7 +62,11 @@ pub fn signed_distance_maps<T: Float>(ctx: &Context, gt: &Decisions<'_>, classes
             for r in 0..rows {
                 reader.member_row(n, c, r, &mut scratch, &mut vol[r * len..(r + 1) * len])?;
             }
-            out.extend(signed_from_volume(ctx, &vol, &grid.spatial, &spacing)?.into_iter().map(T::from_f64));
+            out.extend(
+                signed_from_volume(ctx, &vol, &grid.spatial, &spacing)?
+                    .into_iter()
+                    .map(T::from_f64),
+            );
         }
     }
     Ok(out)
@@ -86,12 +95,20 @@ pub fn boundary_loss<T: Float>(
         }
     }
     if phi.shape() != shape {
-        return Err(DiceError::ShapeMismatch { arg: "phi", expected: shape.to_vec(), got: phi.shape().to_vec() });
+        return Err(DiceError::ShapeMismatch {
+            arg: "phi",
+            expected: shape.to_vec(),
+            got: phi.shape().to_vec(),
+        });
     }
     let out_ptr = match grad {
         Some(g) => {
             if g.shape() != shape {
-                return Err(DiceError::ShapeMismatch { arg: "grad", expected: shape.to_vec(), got: g.shape().to_vec() });
+                return Err(DiceError::ShapeMismatch {
+                    arg: "grad",
+                    expected: shape.to_vec(),
+                    got: g.shape().to_vec(),
+                });
             }
             Some(OutPtr(g.origin(), g.layout().strides().to_vec()))
         }
@@ -129,25 +146,34 @@ pub fn boundary_loss<T: Float>(
                 let r1 = (r0 + rows_per_task).min(rows);
                 let mut sum = 0.0;
                 for r in r0..r1 {
-                    let oi = input.base() as isize + item as isize * si[0] + row_offset(spatial, &si[2..], r);
-                    let op = phi.base() as isize + item as isize * sp[0] + row_offset(spatial, &sp[2..], r);
+                    let oi = input.base() as isize
+                        + item as isize * si[0]
+                        + row_offset(spatial, &si[2..], r);
+                    let op = phi.base() as isize
+                        + item as isize * sp[0]
+                        + row_offset(spatial, &sp[2..], r);
                     for x in 0..len {
                         let (xi, xp) = (oi + x as isize * si[k + 1], op + x as isize * sp[k + 1]);
-                        let at = |ch: usize, base: isize, st: &[isize]| (base + ch as isize * st[1]) as usize;
+                        let at = |ch: usize, base: isize, st: &[isize]| {
+                            (base + ch as isize * st[1]) as usize
+                        };
                         for (ch, v) in p.iter_mut().enumerate() {
                             *v = input.data()[at(ch, xi, si)].to_f64();
                         }
                         activate(p, opts.activation, softmax);
                         let mut dot = 0.0;
                         for ch in 0..c {
-                            let w = if ch >= first { phi.data()[at(ch, xp, sp)].to_f64() } else { 0.0 };
+                            let w =
+                                if ch >= first { phi.data()[at(ch, xp, sp)].to_f64() } else { 0.0 };
                             sum += w * p[ch];
                             g[ch] = w / m;
                             dot += g[ch] * p[ch];
                         }
                         if let Some(out) = &out_ptr {
                             let so = &out.1;
-                            let go = item as isize * so[0] + row_offset(spatial, &so[2..], r) + x as isize * so[k + 1];
+                            let go = item as isize * so[0]
+                                + row_offset(spatial, &so[2..], r)
+                                + x as isize * so[k + 1];
                             for ch in 0..c {
                                 let dx = match opts.activation {
                                     Activation::None => g[ch],
@@ -158,7 +184,9 @@ pub fn boundary_loss<T: Float>(
                                 // SAFETY: `grad` is injective (TensorViewMut) and validated to hold
                                 // every element of this shape; each (item, row, x, ch) is written by
                                 // exactly one task, so writes are disjoint.
-                                unsafe { *out.get().offset(go + ch as isize * so[1]) = T::from_f64(dx) };
+                                unsafe {
+                                    *out.get().offset(go + ch as isize * so[1]) = T::from_f64(dx)
+                                };
                             }
                         }
                     }
@@ -231,7 +259,10 @@ pub fn dice_boundary_loss_grad<T: Float>(
 ) -> Result<Blended> {
     let w = ramp.at(step)?;
     if dice_opts.reduction == crate::options::Reduction::None {
-        return Err(DiceError::BadOption { name: "reduction", reason: "the blend needs a scalar Dice loss" });
+        return Err(DiceError::BadOption {
+            name: "reduction",
+            reason: "the blend needs a scalar Dice loss",
+        });
     }
     let dice = dice_loss_grad(ctx, input, target, dice_opts, None, grad)?.loss();
     let bopts = BoundaryLossOptions { activation: dice_opts.activation, include_background };

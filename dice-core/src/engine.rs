@@ -63,14 +63,24 @@ impl<T: Float> Job<'_, T> {
         let p = &self.plan;
         for c in 0..p.c {
             let start = self.input.base() as isize + off[INPUT] + c as isize * p.c_stride[INPUT];
-            copy_in(&mut bufs.x[c * TILE..c * TILE + len], self.input.data(), start, p.inner_stride(INPUT));
+            copy_in(
+                &mut bufs.x[c * TILE..c * TILE + len],
+                self.input.data(),
+                start,
+                p.inner_stride(INPUT),
+            );
         }
         self.load_loss_mask(bufs, off, len)?;
         match &self.target {
             TargetSrc::Dense(t) => {
                 for c in 0..p.c {
                     let start = t.base() as isize + off[TARGET] + c as isize * p.c_stride[TARGET];
-                    copy_in(&mut bufs.t[c * TILE..c * TILE + len], t.data(), start, p.inner_stride(TARGET));
+                    copy_in(
+                        &mut bufs.t[c * TILE..c * TILE + len],
+                        t.data(),
+                        start,
+                        p.inner_stride(TARGET),
+                    );
                 }
                 if self.ignore_index.is_some() {
                     let (one, zero) = (T::from_f64(1.0), T::from_f64(0.0));
@@ -83,7 +93,9 @@ impl<T: Float> Job<'_, T> {
                         }
                         DenseIgnore::Equal => {
                             let ign = T::from_f64(self.ignore_index.unwrap_or(0) as f64);
-                            for (m, &t) in bufs.mask[..p.c * TILE].iter_mut().zip(&bufs.t[..p.c * TILE]) {
+                            for (m, &t) in
+                                bufs.mask[..p.c * TILE].iter_mut().zip(&bufs.t[..p.c * TILE])
+                            {
                                 *m = if t == ign { zero } else { one };
                             }
                         }
@@ -94,7 +106,8 @@ impl<T: Float> Job<'_, T> {
         }
         if self.cfg.loss_mask {
             let lm = &bufs.loss_mask[..len];
-            let dense_ignore = self.ignore_index.is_some() && matches!(self.target, TargetSrc::Dense(_));
+            let dense_ignore =
+                self.ignore_index.is_some() && matches!(self.target, TargetSrc::Dense(_));
             let rows = if self.cfg.mask_per_channel { p.c } else { 1 };
             for r in 0..rows {
                 let row = &mut bufs.mask[r * TILE..r * TILE + len];
@@ -115,7 +128,12 @@ impl<T: Float> Job<'_, T> {
     /// Copies the tile's loss-mask values into `bufs.loss_mask` (when there is a mask) and
     /// checks them.
     #[inline(always)]
-    fn load_loss_mask(&self, bufs: &mut TileBufs<T>, off: [isize; SLOTS], len: usize) -> Result<()> {
+    fn load_loss_mask(
+        &self,
+        bufs: &mut TileBufs<T>,
+        off: [isize; SLOTS],
+        len: usize,
+    ) -> Result<()> {
         if let Some(m) = &self.mask {
             let start = m.base() as isize + off[MASK];
             copy_in(&mut bufs.loss_mask[..len], m.data(), start, self.plan.inner_stride(MASK));
@@ -126,16 +144,30 @@ impl<T: Float> Job<'_, T> {
 
     /// Decodes the tile's labels into `bufs.lab` (see [`decode`]).
     #[inline(always)]
-    fn decode_labels(&self, bufs: &mut TileBufs<T>, l: &Labels<'_>, off: [isize; SLOTS], len: usize) -> Result<()> {
+    fn decode_labels(
+        &self,
+        bufs: &mut TileBufs<T>,
+        l: &Labels<'_>,
+        off: [isize; SLOTS],
+        len: usize,
+    ) -> Result<()> {
         let p = &self.plan;
         let (lab, ignored) = (&mut bufs.lab[..len], &mut bufs.ignored);
         let stride = p.inner_stride(TARGET);
         let classes = if p.c == 1 { 2 } else { p.c };
         match l {
-            Labels::U8(v) => decode::<T, u8>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-            Labels::U16(v) => decode::<T, u16>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-            Labels::I32(v) => decode::<T, i32>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
-            Labels::I64(v) => decode::<T, i64>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index),
+            Labels::U8(v) => {
+                decode::<T, u8>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index)
+            }
+            Labels::U16(v) => {
+                decode::<T, u16>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index)
+            }
+            Labels::I32(v) => {
+                decode::<T, i32>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index)
+            }
+            Labels::I64(v) => {
+                decode::<T, i64>(lab, ignored, v, off[TARGET], stride, classes, self.ignore_index)
+            }
         }
     }
 }
@@ -165,12 +197,28 @@ impl<T: Float> Job<'_, T> {
 
     /// Gathers and activates the tile of the frame `dir` (-1 or +1) steps away.
     #[inline(always)]
-    fn neighbour<S: Simd>(&self, s: S, nb: &mut Neighbour<T>, off: [isize; SLOTS], len: usize, dir: isize, m: usize) {
+    fn neighbour<S: Simd>(
+        &self,
+        s: S,
+        nb: &mut Neighbour<T>,
+        off: [isize; SLOTS],
+        len: usize,
+        dir: isize,
+        m: usize,
+    ) {
         let p = &self.plan;
         let t_stride = p.row_dims.last().map_or(0, |d| d.stride[INPUT]);
         for c in 0..p.c {
-            let start = self.input.base() as isize + off[INPUT] + dir * t_stride + c as isize * p.c_stride[INPUT];
-            copy_in(&mut nb.x[c * TILE..c * TILE + len], self.input.data(), start, p.inner_stride(INPUT));
+            let start = self.input.base() as isize
+                + off[INPUT]
+                + dir * t_stride
+                + c as isize * p.c_stride[INPUT];
+            copy_in(
+                &mut nb.x[c * TILE..c * TILE + len],
+                self.input.data(),
+                start,
+                p.inner_stride(INPUT),
+            );
         }
         nb.activate::<S>(s, &self.cfg, 0, m);
         nb.activate::<pulp::Scalar>(pulp::Scalar::new(), &self.cfg, m, len);
@@ -215,7 +263,11 @@ fn prefetch(p: *const i8, bytes: usize) {
         // SAFETY: `_mm_prefetch` needs only SSE (baseline on x86-64); a prefetch never faults
         // and has no effect on the program's behaviour, whatever the address (the address is
         // formed with `wrapping_add`, so forming it is sound too).
-        unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(p.wrapping_add(line)) };
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T1 }>(
+                p.wrapping_add(line),
+            )
+        };
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (p, bytes);
@@ -264,7 +316,13 @@ fn codes<T: Float, L: Label, const IGN: bool>(
 ) -> (bool, bool) {
     // a function, not a closure: closures do not inherit the caller's SIMD target features
     #[inline(always)]
-    fn code<T: Float, const IGN: bool>(v: i64, classes: usize, ign: i64, bad: &mut bool, skipped: &mut bool) -> T::Bits {
+    fn code<T: Float, const IGN: bool>(
+        v: i64,
+        classes: usize,
+        ign: i64,
+        bad: &mut bool,
+        skipped: &mut bool,
+    ) -> T::Bits {
         let skip = IGN && v == ign;
         let ok = (v as u64) < classes as u64;
         *bad |= !(ok | skip);
@@ -280,7 +338,13 @@ fn codes<T: Float, L: Label, const IGN: bool>(
         }
     } else {
         for (j, d) in dst.iter_mut().enumerate() {
-            *d = code::<T, IGN>(data[(start + j as isize * stride) as usize].to_i64(), classes, ign, &mut bad, &mut skipped);
+            *d = code::<T, IGN>(
+                data[(start + j as isize * stride) as usize].to_i64(),
+                classes,
+                ign,
+                &mut bad,
+                &mut skipped,
+            );
         }
     }
     (bad, skipped)
@@ -315,7 +379,9 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
             let store = (elementwise && term.is_none()) || job.temporal;
             if job.cfg.softmax_labels() && !store {
                 let body = reduce::softmax_accumulate::<S, T>(s, &job.cfg, bufs, term, 0, m, acc);
-                let tail = reduce::softmax_accumulate::<pulp::Scalar, T>(sc, &job.cfg, bufs, term, m, len, acc);
+                let tail = reduce::softmax_accumulate::<pulp::Scalar, T>(
+                    sc, &job.cfg, bufs, term, m, len, acc,
+                );
                 if term.is_some() {
                     pw.add_tile(body);
                     pw.add_tile(tail);
@@ -328,14 +394,25 @@ impl<T: Float> WithSimd for ReduceBlock<'_, '_, T> {
             }
             if elementwise && !job.term_in_sweep() {
                 pw.add_tile(pointwise::accumulate::<S, T>(s, &job.cfg, &job.pointwise, bufs, 0, m));
-                pw.add_tile(pointwise::accumulate::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, m, len));
+                pw.add_tile(pointwise::accumulate::<pulp::Scalar, T>(
+                    sc,
+                    &job.cfg,
+                    &job.pointwise,
+                    bufs,
+                    m,
+                    len,
+                ));
             }
             if job.temporal && job.frame(block.n).1 > 0 {
                 job.neighbour(s, &mut bufs.prev, off, len, -1, m);
                 let cur = if job.cfg.act == Activation::None { &bufs.x } else { &bufs.p };
                 let prev = bufs.prev.probs(&job.cfg);
-                let sq = temporal::squared_difference::<S, T>(s, &job.cfg, cur, prev, 0, m).to_f64()
-                    + temporal::squared_difference::<pulp::Scalar, T>(sc, &job.cfg, cur, prev, m, len).to_f64();
+                let sq = temporal::squared_difference::<S, T>(s, &job.cfg, cur, prev, 0, m)
+                    .to_f64()
+                    + temporal::squared_difference::<pulp::Scalar, T>(
+                        sc, &job.cfg, cur, prev, m, len,
+                    )
+                    .to_f64();
                 pw.temporal += sq;
                 pw.pairs += ((job.cfg.c - job.cfg.first) * len) as f64;
             }
@@ -358,7 +435,12 @@ pub trait Passes: Sized {
     /// # Safety
     /// As [`backward`]: `out` is element (0, ..., 0) of a writable view that `job` was
     /// planned with, valid for every element the view addresses.
-    unsafe fn backward(ctx: &Context, job: &Job<'_, Self>, coef: &Coefficients, out: *mut Self) -> Result<()>
+    unsafe fn backward(
+        ctx: &Context,
+        job: &Job<'_, Self>,
+        coef: &Coefficients,
+        out: *mut Self,
+    ) -> Result<()>
     where
         Self: Float;
     /// [`pointwise_map`] for this type.
@@ -397,12 +479,17 @@ pub(crate) fn reduce<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<Stats>
     let kept = job.plan.c - job.cfg.first;
     let mut stats = Stats::zeros(job.plan.n, kept)?;
     let blocks = job.plan.blocks()?;
-    let parts = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, job.temporal), |bufs, &block| {
-        let mut acc = vec![Sums::default(); kept];
-        let mut pw = PointwiseSums::default();
-        job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc, pw: &mut pw })?;
-        Ok((acc, pw))
-    });
+    let parts = ctx.map_ordered(
+        &blocks,
+        job.elems(),
+        || TileBufs::<T>::new(&job.cfg, job.temporal),
+        |bufs, &block| {
+            let mut acc = vec![Sums::default(); kept];
+            let mut pw = PointwiseSums::default();
+            job.backend.dispatch(ReduceBlock { job, block, bufs, acc: &mut acc, pw: &mut pw })?;
+            Ok((acc, pw))
+        },
+    );
     for (block, part) in blocks.iter().zip(parts) {
         let (acc, pw) = part?;
         let (sums, row_pw) = stats.row_mut(block.n);
@@ -468,8 +555,26 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
                         job.neighbour(s, nb, off, len, dir, m);
                         let cur = if job.cfg.act == Activation::None { &bufs.x } else { &bufs.p };
                         let q = nb.probs(&job.cfg);
-                        temporal::add_gradient::<S, T>(s, &job.cfg, &mut bufs.g, cur, q, tc_scale, 0, m);
-                        temporal::add_gradient::<pulp::Scalar, T>(sc, &job.cfg, &mut bufs.g, cur, q, tc_scale, m, len);
+                        temporal::add_gradient::<S, T>(
+                            s,
+                            &job.cfg,
+                            &mut bufs.g,
+                            cur,
+                            q,
+                            tc_scale,
+                            0,
+                            m,
+                        );
+                        temporal::add_gradient::<pulp::Scalar, T>(
+                            sc,
+                            &job.cfg,
+                            &mut bufs.g,
+                            cur,
+                            q,
+                            tc_scale,
+                            m,
+                            len,
+                        );
                     }
                 }
                 backward::chain::<S, T>(s, &job.cfg, bufs, 0, m);
@@ -477,7 +582,15 @@ impl<T: Float> WithSimd for BackwardBlock<'_, '_, T> {
             }
             if job.pointwise.kind != PointwiseKind::None && term.is_none() {
                 pointwise::gradient::<S, T>(s, &job.cfg, &job.pointwise, bufs, pw_scale, 0, m);
-                pointwise::gradient::<pulp::Scalar, T>(sc, &job.cfg, &job.pointwise, bufs, pw_scale, m, len);
+                pointwise::gradient::<pulp::Scalar, T>(
+                    sc,
+                    &job.cfg,
+                    &job.pointwise,
+                    bufs,
+                    pw_scale,
+                    m,
+                    len,
+                );
             }
             scatter(p, &bufs.g, off, len, out);
         }
@@ -499,7 +612,10 @@ fn scatter<T: Float>(p: &Plan, src: &[T], off: [isize; SLOTS], len: usize, out: 
             let dst = out.0.offset(start);
             if stride == 1 {
                 // the same row's tile ahead, so the stores find their lines in cache
-                prefetch(dst.wrapping_add(PREFETCH_TILES * len).cast_const().cast(), std::mem::size_of_val(src));
+                prefetch(
+                    dst.wrapping_add(PREFETCH_TILES * len).cast_const().cast(),
+                    std::mem::size_of_val(src),
+                );
                 std::ptr::copy_nonoverlapping(src.as_ptr(), dst, len);
             } else {
                 for (j, &v) in src.iter().enumerate() {
@@ -543,12 +659,19 @@ impl<T: Float> WithSimd for MapBlock<'_, '_, T> {
 /// `out` is element (0, ..., 0) of the validated, injective output view of the input's shape
 /// that `job` was planned with (`prepare` with its layout), and is valid for writes of every
 /// element that view addresses for the duration of the call; nothing else accesses them.
-pub(crate) unsafe fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, out: *mut T) -> Result<()> {
+pub(crate) unsafe fn pointwise_map<T: Float>(
+    ctx: &Context,
+    job: &Job<'_, T>,
+    out: *mut T,
+) -> Result<()> {
     let out = OutPtr(out);
     let blocks = job.plan.blocks()?;
-    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, false), |bufs, &block| {
-        job.backend.dispatch(MapBlock { job, block, bufs, out })
-    });
+    let results = ctx.map_ordered(
+        &blocks,
+        job.elems(),
+        || TileBufs::<T>::new(&job.cfg, false),
+        |bufs, &block| job.backend.dispatch(MapBlock { job, block, bufs, out }),
+    );
     results.into_iter().collect()
 }
 
@@ -558,19 +681,34 @@ pub(crate) unsafe fn pointwise_map<T: Float>(ctx: &Context, job: &Job<'_, T>, ou
 /// As [`pointwise_map`]: `out` is element (0, ..., 0) of the validated, injective output view
 /// that `job` was planned with, valid for writes of every element it addresses, and not
 /// accessed by anything else during the call.
-pub(crate) unsafe fn backward<T: Float>(ctx: &Context, job: &Job<'_, T>, coef: &Coefficients, out: *mut T) -> Result<()> {
+pub(crate) unsafe fn backward<T: Float>(
+    ctx: &Context,
+    job: &Job<'_, T>,
+    coef: &Coefficients,
+    out: *mut T,
+) -> Result<()> {
     let kept = job.plan.c - job.cfg.first;
     let rows: Vec<Vec<(T, T)>> = (0..coef.rows())
-        .map(|r| (0..kept).map(|c| coef.get(r, c)).map(|(a, b)| (T::from_f64(a), T::from_f64(b))).collect())
+        .map(|r| {
+            (0..kept)
+                .map(|c| coef.get(r, c))
+                .map(|(a, b)| (T::from_f64(a), T::from_f64(b)))
+                .collect()
+        })
         .collect();
     let out = OutPtr(out);
     let pw_scale = T::from_f64(coef.pointwise());
     let tc_scale = T::from_f64(coef.temporal());
     let blocks = job.plan.blocks()?;
-    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, job.temporal), |bufs, &block| {
-        let coef = &rows[if rows.len() == 1 { 0 } else { block.n / job.merge }];
-        job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, tc_scale, out })
-    });
+    let results = ctx.map_ordered(
+        &blocks,
+        job.elems(),
+        || TileBufs::<T>::new(&job.cfg, job.temporal),
+        |bufs, &block| {
+            let coef = &rows[if rows.len() == 1 { 0 } else { block.n / job.merge }];
+            job.backend.dispatch(BackwardBlock { job, block, bufs, coef, pw_scale, tc_scale, out })
+        },
+    );
     results.into_iter().collect()
 }
 
@@ -588,11 +726,16 @@ pub(crate) fn check_target<T: Float>(ctx: &Context, job: &Job<'_, T>) -> Result<
         return Ok(());
     }
     let blocks = job.plan.blocks()?;
-    let results = ctx.map_ordered(&blocks, job.elems(), || TileBufs::<T>::new(&job.cfg, false), |bufs, &block| {
-        job.plan.tiles(block).try_for_each(|(off, len)| {
-            job.load_loss_mask(bufs, off, len)?;
-            labels.map_or(Ok(()), |l| job.decode_labels(bufs, l, off, len))
-        })
-    });
+    let results = ctx.map_ordered(
+        &blocks,
+        job.elems(),
+        || TileBufs::<T>::new(&job.cfg, false),
+        |bufs, &block| {
+            job.plan.tiles(block).try_for_each(|(off, len)| {
+                job.load_loss_mask(bufs, off, len)?;
+                labels.map_or(Ok(()), |l| job.decode_labels(bufs, l, off, len))
+            })
+        },
+    );
     results.into_iter().collect()
 }

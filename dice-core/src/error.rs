@@ -65,18 +65,16 @@ impl fmt::Display for DiceError {
             }
             EmptyDim { arg, dim } => write!(f, "{arg}: dimension {dim} has extent 0"),
             StrideOverflow { arg } => write!(f, "{arg}: extent * stride overflows 64-bit offsets"),
-            OutOfBounds { arg, needed, len } => write!(
-                f,
-                "{arg}: the strides address element {needed} but the buffer holds {len}"
-            ),
+            OutOfBounds { arg, needed, len } => {
+                write!(f, "{arg}: the strides address element {needed} but the buffer holds {len}")
+            }
             OverlappingOutput { arg } => {
                 write!(f, "{arg}: the strides address some element more than once")
             }
             AliasedOutput { arg, with } => write!(f, "{arg} overlaps the memory of {with}"),
-            LabelOutOfRange { arg, value, classes } => write!(
-                f,
-                "{arg}: label {value} is outside [0, {classes}) and is not ignore_index"
-            ),
+            LabelOutOfRange { arg, value, classes } => {
+                write!(f, "{arg}: label {value} is outside [0, {classes}) and is not ignore_index")
+            }
             BadWeight { index, value } => {
                 write!(f, "weight[{index}] = {value} must be finite and >= 0")
             }
@@ -85,10 +83,9 @@ impl fmt::Display for DiceError {
                 "weight: {got} values given, expected 1 or {expected} (one per kept class)"
             ),
             BadOption { name, reason } => write!(f, "{name}: {reason}"),
-            StatsMismatch { expected, got } => write!(
-                f,
-                "stats: shape (rows, classes) = {got:?} does not match {expected:?}"
-            ),
+            StatsMismatch { expected, got } => {
+                write!(f, "stats: shape (rows, classes) = {got:?} does not match {expected:?}")
+            }
             UpstreamLength { expected, got } => write!(
                 f,
                 "upstream gradient: {got} values given, expected {expected} (one per loss entry)"
@@ -97,7 +94,10 @@ impl fmt::Display for DiceError {
             NotANumber { arg } => write!(f, "{arg}: contains NaN"),
             BadLossMask { value } => write!(f, "loss_mask: value {value} must be finite and >= 0"),
             EmptyMask { arg, item, class } => {
-                write!(f, "{arg}: the mask of item {item}, class {class} is empty (this convention has no value)")
+                write!(
+                    f,
+                    "{arg}: the mask of item {item}, class {class} is empty (this convention has no value)"
+                )
             }
             OutOfMemory { arg, bytes } => {
                 write!(f, "{arg}: cannot allocate {bytes} bytes of working memory")

@@ -21,7 +21,9 @@
 
 use crate::error::{DiceError, Result};
 use crate::limits;
-use crate::options::{DiceOptions, GdlWeight, LossForm, Overlap, PointwiseKind, Reduction, WeightMode};
+use crate::options::{
+    DiceOptions, GdlWeight, LossForm, Overlap, PointwiseKind, Reduction, WeightMode,
+};
 use crate::stats::{PointwiseSums, Stats, Sums};
 
 /// Loss values and their local derivatives.
@@ -93,15 +95,25 @@ pub(crate) fn validate(opts: &DiceOptions) -> Result<()> {
             return bad("jaccard", "applies to Dice and Generalised Dice, not Tversky");
         }
     }
-    if matches!(opts.overlap, Overlap::Generalized(_)) && (opts.pool_classes || opts.weight_mode == WeightMode::InSums) {
+    if matches!(opts.overlap, Overlap::Generalized(_))
+        && (opts.pool_classes || opts.weight_mode == WeightMode::InSums)
+    {
         return bad("overlap", "Generalised Dice already sums the classes with its own weights");
     }
     let gdl = matches!(opts.overlap, Overlap::Generalized(_));
-    if !opts.weight.is_empty() && (gdl || (opts.pool_classes && opts.weight_mode != WeightMode::InSums)) {
-        return bad("weight", "with classes summed first (GDL, pool_classes), class weights only enter the sums (InSums, not with GDL)");
+    if !opts.weight.is_empty()
+        && (gdl || (opts.pool_classes && opts.weight_mode != WeightMode::InSums))
+    {
+        return bad(
+            "weight",
+            "with classes summed first (GDL, pool_classes), class weights only enter the sums (InSums, not with GDL)",
+        );
     }
     if opts.frames && opts.batch {
-        return bad("frames", "per-frame rows and batch pooling do not combine (pool the stats rows yourself)");
+        return bad(
+            "frames",
+            "per-frame rows and batch pooling do not combine (pool the stats rows yourself)",
+        );
     }
     if !nonneg(opts.clamp_dr) {
         return bad("clamp_dr", "must be finite and >= 0");
@@ -209,7 +221,8 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
     let cols = if per_row { 1 } else { kept };
 
     // entries: pooled sums and, per cell, (entry, factor)
-    let mut sums = limits::filled("stats", limits::product("stats", &[rows, cols])?, Sums::default())?;
+    let mut sums =
+        limits::filled("stats", limits::product("stats", &[rows, cols])?, Sums::default())?;
     let mut cells = limits::with_capacity("stats", st.entries().len())?;
     for r in 0..rows {
         let row = &st.entries()[r * kept..(r + 1) * kept];
@@ -244,14 +257,21 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
         values.push(w * l);
         d_entry.push((w * dl * ds_i, w * dl * ds_p));
         let sel = per_row || selected[c];
-        k.push(if !sel { 0.0 } else if after_ratio && opts.weight_mode == WeightMode::WeightedMean { cw[c] } else { 1.0 });
+        k.push(if !sel {
+            0.0
+        } else if after_ratio && opts.weight_mode == WeightMode::WeightedMean {
+            cw[c]
+        } else {
+            1.0
+        });
     }
     let sum_k: f64 = k.iter().sum();
     let mut reduce: Vec<f64> = match opts.reduction {
         Reduction::Mean => k.iter().map(|&x| x / sum_k).collect(),
         Reduction::Sum | Reduction::None => k,
     };
-    let mut overlap_loss: f64 = values.iter().zip(&reduce).filter(|(_, r)| **r != 0.0).map(|(v, r)| v * r).sum();
+    let mut overlap_loss: f64 =
+        values.iter().zip(&reduce).filter(|(_, r)| **r != 0.0).map(|(v, r)| v * r).sum();
     if opts.gamma_on_mean && opts.gamma != 1.0 {
         // (lambda m)^... : the exponent applies to the mean itself, lambda after it
         let lam = opts.lambda_overlap;
@@ -270,7 +290,8 @@ pub fn finalize(stats: &Stats, opts: &DiceOptions) -> Result<Finalized> {
     // temporal term: lambda mean over the pairs (0 without pairs, e.g. T = 1)
     let pairs: f64 = stats.pointwise().iter().map(|p| p.pairs).sum();
     let squares: f64 = stats.pointwise().iter().map(|p| p.temporal).sum();
-    let temporal_scale = if opts.temporal != 0.0 && pairs > 0.0 { opts.temporal / pairs } else { 0.0 };
+    let temporal_scale =
+        if opts.temporal != 0.0 && pairs > 0.0 { opts.temporal / pairs } else { 0.0 };
     Ok(Finalized {
         rows,
         cols,
@@ -297,7 +318,10 @@ fn class_subset(opts: &DiceOptions, kept: usize) -> Result<Vec<bool>> {
     let mut sel = vec![false; kept];
     for &c in &opts.classes {
         if c >= kept {
-            return Err(DiceError::BadOption { name: "classes", reason: "an index is not a kept class" });
+            return Err(DiceError::BadOption {
+                name: "classes",
+                reason: "an index is not a kept class",
+            });
         }
         sel[c] = true;
     }
@@ -318,7 +342,9 @@ fn pointwise_term(stats: &Stats, opts: &DiceOptions) -> (f64, f64) {
     let scale = match opts.reduction {
         Reduction::Mean => 1.0 / total.weight,
         // MONAI's focal `sum` averages over the spatial positions first
-        Reduction::Sum if matches!(pw.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) => {
+        Reduction::Sum
+            if matches!(pw.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) =>
+        {
             stats.rows() as f64 / total.voxels
         }
         Reduction::Sum | Reduction::None => 1.0,
@@ -374,11 +400,16 @@ impl Finalized {
             Some(u) if per_entry => u[e],
             Some(u) => u[0] * self.reduce[e],
         };
-        let (mut d_inter, mut d_pred) = (Vec::with_capacity(self.cells.len()), Vec::with_capacity(self.cells.len()));
+        let (mut d_inter, mut d_pred) =
+            (Vec::with_capacity(self.cells.len()), Vec::with_capacity(self.cells.len()));
         for &(e, f) in &self.cells {
             let u = up(e);
             // an entry outside the subset has no gradient, even where its value is NaN
-            let (di, dp) = if u == 0.0 { (0.0, 0.0) } else { (self.d_entry[e].0 * u * f, self.d_entry[e].1 * u * f) };
+            let (di, dp) = if u == 0.0 {
+                (0.0, 0.0)
+            } else {
+                (self.d_entry[e].0 * u * f, self.d_entry[e].1 * u * f)
+            };
             d_inter.push(di);
             d_pred.push(dp);
         }

@@ -8,7 +8,9 @@ use pulp::Simd;
 
 #[allow(missing_docs)] // one-to-one with pulp's per-type operations of the same names
 /// A floating-point element type with SIMD lanes and a same-width integer type for labels.
-pub trait Float: crate::engine::Passes + Copy + Send + Sync + PartialOrd + Default + std::fmt::Debug + 'static {
+pub trait Float:
+    crate::engine::Passes + Copy + Send + Sync + PartialOrd + Default + std::fmt::Debug + 'static
+{
     /// Same-width unsigned integer (decoded labels live in these lanes).
     type Bits: Copy + Send + Sync + Default + Eq + std::fmt::Debug + 'static;
     /// SIMD vector of `Self` on backend `S`.
@@ -85,65 +87,163 @@ macro_rules! impl_float {
             const IGNORED: $bits = $bits::MAX;
 
             #[inline(always)]
-            fn from_f64(x: f64) -> Self { x as $t }
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
             #[inline(always)]
-            fn to_f64(self) -> f64 { self as f64 }
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
             #[inline(always)]
-            fn bits_from_usize(x: usize) -> $bits { x as $bits }
+            fn bits_from_usize(x: usize) -> $bits {
+                x as $bits
+            }
             #[inline(always)]
-            fn lanes<S: Simd>() -> usize { core::mem::size_of::<S::$v>() / core::mem::size_of::<$t>() }
+            fn lanes<S: Simd>() -> usize {
+                core::mem::size_of::<S::$v>() / core::mem::size_of::<$t>()
+            }
             #[inline(always)]
-            fn as_simd<S: Simd>(x: &[Self]) -> &[Self::V<S>] { S::$as_simd(x).0 }
+            fn as_simd<S: Simd>(x: &[Self]) -> &[Self::V<S>] {
+                S::$as_simd(x).0
+            }
             #[inline(always)]
-            fn as_simd_mut<S: Simd>(x: &mut [Self]) -> &mut [Self::V<S>] { S::$as_mut_simd(x).0 }
+            fn as_simd_mut<S: Simd>(x: &mut [Self]) -> &mut [Self::V<S>] {
+                S::$as_mut_simd(x).0
+            }
             #[inline(always)]
-            fn as_simd_bits<S: Simd>(x: &[$bits]) -> &[Self::B<S>] { S::$as_simd_bits(x).0 }
+            fn as_simd_bits<S: Simd>(x: &[$bits]) -> &[Self::B<S>] {
+                S::$as_simd_bits(x).0
+            }
             #[inline(always)]
-            fn splat<S: Simd>(s: S, x: Self) -> Self::V<S> { s.$splat(x) }
+            fn splat<S: Simd>(s: S, x: Self) -> Self::V<S> {
+                s.$splat(x)
+            }
             #[inline(always)]
-            fn splat_bits<S: Simd>(s: S, x: $bits) -> Self::B<S> { s.$splat_bits(x) }
+            fn splat_bits<S: Simd>(s: S, x: $bits) -> Self::B<S> {
+                s.$splat_bits(x)
+            }
             #[inline(always)]
-            fn add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$add(a, b) }
+            fn add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$add(a, b)
+            }
             #[inline(always)]
-            fn sub<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$sub(a, b) }
+            fn sub<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$sub(a, b)
+            }
             #[inline(always)]
-            fn mul<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$mul(a, b) }
+            fn mul<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$mul(a, b)
+            }
             #[inline(always)]
-            fn div<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$div(a, b) }
+            fn div<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$div(a, b)
+            }
             #[inline(always)]
-            fn mul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> { s.$fma(a, b, c) }
+            fn mul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> {
+                s.$fma(a, b, c)
+            }
             #[inline(always)]
-            fn max<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$max(a, b) }
+            fn max<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$max(a, b)
+            }
             #[inline(always)]
-            fn min<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$min(a, b) }
+            fn min<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$min(a, b)
+            }
             #[inline(always)]
-            fn lt_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> { s.$lt(a, b) }
+            fn lt_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                s.$lt(a, b)
+            }
             #[inline(always)]
-            fn eq_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> { s.$eq(a, b) }
+            fn eq_v<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>) -> Self::M<S> {
+                s.$eq(a, b)
+            }
             #[inline(always)]
-            fn eq_bits<S: Simd>(s: S, a: Self::B<S>, b: Self::B<S>) -> Self::M<S> { s.$eq_bits(a, b) }
+            fn eq_bits<S: Simd>(s: S, a: Self::B<S>, b: Self::B<S>) -> Self::M<S> {
+                s.$eq_bits(a, b)
+            }
             #[inline(always)]
-            fn select<S: Simd>(s: S, m: Self::M<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> { s.$select(m, a, b) }
+            fn select<S: Simd>(s: S, m: Self::M<S>, a: Self::V<S>, b: Self::V<S>) -> Self::V<S> {
+                s.$select(m, a, b)
+            }
             #[inline(always)]
-            fn reduce_sum<S: Simd>(s: S, a: Self::V<S>) -> Self { s.$reduce_sum(a) }
+            fn reduce_sum<S: Simd>(s: S, a: Self::V<S>) -> Self {
+                s.$reduce_sum(a)
+            }
             #[inline(always)]
-            fn abs<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S> { s.$abs(a) }
+            fn abs<S: Simd>(s: S, a: Self::V<S>) -> Self::V<S> {
+                s.$abs(a)
+            }
             #[inline(always)]
-            fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp::<S, true>(s, x) }
+            fn exp<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> {
+                $exp::<S, true>(s, x)
+            }
             #[inline(always)]
-            fn exp_nonpositive<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $exp::<S, false>(s, x) }
+            fn exp_nonpositive<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> {
+                $exp::<S, false>(s, x)
+            }
             #[inline(always)]
-            fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> { $ln(s, x) }
+            fn ln<S: Simd>(s: S, x: Self::V<S>) -> Self::V<S> {
+                $ln(s, x)
+            }
         }
     };
 }
 
-impl_float!(f32, u32, f32s, u32s, m32s, exp_f32, ln_f32, abs_f32s, as_simd_f32s, as_mut_simd_f32s, as_simd_u32s,
-    splat_f32s, splat_u32s, add_f32s, sub_f32s, mul_f32s, div_f32s, mul_add_e_f32s, max_f32s,
-    min_f32s, less_than_f32s, equal_f32s, equal_u32s, select_f32s, reduce_sum_f32s);
-impl_float!(f64, u64, f64s, u64s, m64s, exp_f64, ln_f64, abs_f64s, as_simd_f64s, as_mut_simd_f64s, as_simd_u64s,
-    splat_f64s, splat_u64s, add_f64s, sub_f64s, mul_f64s, div_f64s, mul_add_e_f64s, max_f64s,
-    min_f64s, less_than_f64s, equal_f64s, equal_u64s, select_f64s, reduce_sum_f64s);
+impl_float!(
+    f32,
+    u32,
+    f32s,
+    u32s,
+    m32s,
+    exp_f32,
+    ln_f32,
+    abs_f32s,
+    as_simd_f32s,
+    as_mut_simd_f32s,
+    as_simd_u32s,
+    splat_f32s,
+    splat_u32s,
+    add_f32s,
+    sub_f32s,
+    mul_f32s,
+    div_f32s,
+    mul_add_e_f32s,
+    max_f32s,
+    min_f32s,
+    less_than_f32s,
+    equal_f32s,
+    equal_u32s,
+    select_f32s,
+    reduce_sum_f32s
+);
+impl_float!(
+    f64,
+    u64,
+    f64s,
+    u64s,
+    m64s,
+    exp_f64,
+    ln_f64,
+    abs_f64s,
+    as_simd_f64s,
+    as_mut_simd_f64s,
+    as_simd_u64s,
+    splat_f64s,
+    splat_u64s,
+    add_f64s,
+    sub_f64s,
+    mul_f64s,
+    div_f64s,
+    mul_add_e_f64s,
+    max_f64s,
+    min_f64s,
+    less_than_f64s,
+    equal_f64s,
+    equal_u64s,
+    select_f64s,
+    reduce_sum_f64s
+);
 
 /// e^x for f32 lanes. x = n ln2 + r with n = round(x / ln2) (two-constant Cody-Waite, |r| <=
 /// ln2/2), e^r by a degree-6 polynomial (minimax for the relative error on [-ln2/2, ln2/2],
@@ -170,7 +270,8 @@ fn exp_f32<S: Simd, const FULL: bool>(s: S, x: S::f32s) -> S::f32s {
     let (t, _, p) = exp_reduced_f32(s, xc);
     let bits = pulp::bytemuck::cast::<S::f32s, S::u32s>(t);
     let e = s.add_u32s(bits, s.splat_u32s(127u32.wrapping_sub(0x4B40_0000)));
-    let scale = pulp::bytemuck::cast::<S::u32s, S::f32s>(s.wrapping_dyn_shl_u32s(e, s.splat_u32s(23)));
+    let scale =
+        pulp::bytemuck::cast::<S::u32s, S::f32s>(s.wrapping_dyn_shl_u32s(e, s.splat_u32s(23)));
     let y = s.mul_f32s(p, scale);
     if FULL { s.select_f32s(too_small, s.splat_f32s(0.0), y) } else { y }
 }
@@ -199,7 +300,12 @@ fn exp_reduced_f32<S: Simd>(s: S, xc: S::f32s) -> (S::f32s, S::f32s, S::f32s) {
 /// portable 2^128 is infinite, this gives the finite p 2^128.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn exp_f32_v4<const FULL: bool>(v: pulp::x86::V4, x: pulp::f32x16, lo: f32, hi: f32) -> pulp::f32x16 {
+fn exp_f32_v4<const FULL: bool>(
+    v: pulp::x86::V4,
+    x: pulp::f32x16,
+    lo: f32,
+    hi: f32,
+) -> pulp::f32x16 {
     use core::arch::x86_64::__m512;
     use pulp::bytemuck::cast;
     let mut xc: __m512 = v.avx512f._mm512_max_ps(cast(v.splat_f32s(lo)), cast(x));
@@ -208,7 +314,11 @@ fn exp_f32_v4<const FULL: bool>(v: pulp::x86::V4, x: pulp::f32x16, lo: f32, hi: 
     }
     let (_, n, p) = exp_reduced_f32(v, cast(xc));
     let y = cast(v.avx512f._mm512_scalef_ps(cast(p), cast(n)));
-    if FULL { v.select_f32s(v.less_than_f32s(x, v.splat_f32s(lo)), v.splat_f32s(0.0), y) } else { y }
+    if FULL {
+        v.select_f32s(v.less_than_f32s(x, v.splat_f32s(lo)), v.splat_f32s(0.0), y)
+    } else {
+        y
+    }
 }
 
 /// e^x for f64 lanes: the same scheme, Taylor to degree 13 (truncation < 2e-16 relative),
@@ -252,7 +362,9 @@ fn exp_f64<S: Simd, const FULL: bool>(s: S, x: S::f64s) -> S::f64s {
 // values (0, negative, inf, NaN) are patched in with `select`.
 
 #[cfg(target_endian = "big")]
-compile_error!("ln_f64 reads the exponent through the high 32-bit half of each lane (little-endian)");
+compile_error!(
+    "ln_f64 reads the exponent through the high 32-bit half of each lane (little-endian)"
+);
 
 /// ln x for f32 lanes.
 #[inline(always)]
@@ -280,7 +392,7 @@ fn ln_f32<S: Simd>(s: S, x: S::f32s) -> S::f32s {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn ln_f32_v4(v: pulp::x86::V4, x: pulp::f32x16) -> pulp::f32x16 {
-    use core::arch::x86_64::{_MM_MANT_NORM_1_2, _MM_MANT_SIGN_NAN, __m512};
+    use core::arch::x86_64::{__m512, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_NAN};
     use pulp::bytemuck::cast;
     let xm: __m512 = cast(x);
     let e = v.avx512f._mm512_getexp_ps(xm);
@@ -324,12 +436,21 @@ fn ln_f64<S: Simd>(s: S, x: S::f64s) -> S::f64s {
     let sub = s.less_than_f64s(x, s.splat_f64s(f64::MIN_POSITIVE));
     let xs = s.select_f64s(sub, s.mul_f64s(x, s.splat_f64s(18_014_398_509_481_984.0)), x); // 2^54
     let bits = pulp::bytemuck::cast::<S::f64s, S::u64s>(xs);
-    let mant = s.or_u64s(s.and_u64s(bits, s.splat_u64s(0x000F_FFFF_FFFF_FFFF)), s.splat_u64s(0x3FF0_0000_0000_0000));
+    let mant = s.or_u64s(
+        s.and_u64s(bits, s.splat_u64s(0x000F_FFFF_FFFF_FFFF)),
+        s.splat_u64s(0x3FF0_0000_0000_0000),
+    );
     let m = pulp::bytemuck::cast::<S::u64s, S::f64s>(mant);
     // the exponent field moved down 20 bits inside the high half: e_biased * 2^32
-    let halves = s.wrapping_dyn_shr_u32s(pulp::bytemuck::cast::<S::u64s, S::u32s>(bits), s.splat_u32s(20));
-    let eb = s.and_u64s(pulp::bytemuck::cast::<S::u32s, S::u64s>(halves), s.splat_u64s(0x0000_07FF_0000_0000));
-    let ef = pulp::bytemuck::cast::<S::u64s, S::f64s>(s.or_u64s(eb, s.splat_u64s(0x4330_0000_0000_0000))); // 2^52 + e 2^32
+    let halves =
+        s.wrapping_dyn_shr_u32s(pulp::bytemuck::cast::<S::u64s, S::u32s>(bits), s.splat_u32s(20));
+    let eb = s.and_u64s(
+        pulp::bytemuck::cast::<S::u32s, S::u64s>(halves),
+        s.splat_u64s(0x0000_07FF_0000_0000),
+    );
+    let ef = pulp::bytemuck::cast::<S::u64s, S::f64s>(
+        s.or_u64s(eb, s.splat_u64s(0x4330_0000_0000_0000)),
+    ); // 2^52 + e 2^32
     let ef = s.sub_f64s(ef, s.splat_f64s(4_503_599_627_370_496.0)); // - 2^52
     let e = s.mul_add_e_f64s(ef, s.splat_f64s(1.0 / 4_294_967_296.0), s.splat_f64s(-1023.0));
     let e = s.sub_f64s(e, s.select_f64s(sub, s.splat_f64s(54.0), s.splat_f64s(0.0)));
@@ -355,5 +476,9 @@ fn ln_mantissa_f64<S: Simd>(s: S, mut m: S::f64s, mut e: S::f64s) -> S::f64s {
     }
     let lnm = s.mul_f64s(s.add_f64s(u, u), p);
     // e ln2 split in two so the product is exact for |e| < 2^11
-    s.mul_add_e_f64s(e, s.splat_f64s(6.931_471_803_691_238_2e-1), s.mul_add_e_f64s(e, s.splat_f64s(1.908_214_929_270_587_7e-10), lnm))
+    s.mul_add_e_f64s(
+        e,
+        s.splat_f64s(6.931_471_803_691_238_2e-1),
+        s.mul_add_e_f64s(e, s.splat_f64s(1.908_214_929_270_587_7e-10), lnm),
+    )
 }

@@ -38,8 +38,8 @@ mod target;
 pub mod tensor;
 
 pub use api::{
-    dice_backward, dice_backward_masked, dice_finalize, dice_loss, dice_loss_grad, dice_loss_grad_masked, dice_loss_masked,
-    dice_pointwise_map, dice_stats, dice_stats_masked,
+    dice_backward, dice_backward_masked, dice_finalize, dice_loss, dice_loss_grad,
+    dice_loss_grad_masked, dice_loss_masked, dice_pointwise_map, dice_stats, dice_stats_masked,
 };
 pub use backend::Backend;
 pub use context::Context;
@@ -47,8 +47,8 @@ pub use error::{DiceError, Result};
 pub use finalize::{Coefficients, Finalized};
 pub use float::Float;
 pub use options::{
-    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise, PointwiseKind, Reduction,
-    WeightMode,
+    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise,
+    PointwiseKind, Reduction, WeightMode,
 };
 pub use schedule::{Ramp, RampKind};
 pub use stats::{PointwiseSums, Stats, Sums};

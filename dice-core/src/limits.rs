@@ -23,9 +23,11 @@ pub fn check_classes(arg: &'static str, classes: usize) -> Result<()> {
 
 /// The product of `factors`, or `OutOfMemory` for `arg` when it overflows `usize`.
 pub fn product(arg: &'static str, factors: &[usize]) -> Result<usize> {
-    factors.iter().try_fold(1usize, |acc, &f| acc.checked_mul(f)).ok_or_else(|| DiceError::OutOfMemory {
-        arg,
-        bytes: factors.iter().fold(1u128, |acc, &f| acc.saturating_mul(f as u128)),
+    factors.iter().try_fold(1usize, |acc, &f| acc.checked_mul(f)).ok_or_else(|| {
+        DiceError::OutOfMemory {
+            arg,
+            bytes: factors.iter().fold(1u128, |acc, &f| acc.saturating_mul(f as u128)),
+        }
     })
 }
 

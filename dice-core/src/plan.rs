@@ -59,7 +59,13 @@ impl Plan {
     /// optionally the output and the loss mask (channel axis of extent 1, stride 0), all of
     /// equal rank with matching N and spatial extents. With `frames`, axis 2 (T) indexes rows
     /// together with N instead of being summed over.
-    pub fn new(input: &Layout, target: &Layout, output: Option<&Layout>, mask: Option<&Layout>, frames: bool) -> Plan {
+    pub fn new(
+        input: &Layout,
+        target: &Layout,
+        output: Option<&Layout>,
+        mask: Option<&Layout>,
+        frames: bool,
+    ) -> Plan {
         let ls = [Some(input), Some(target), output, mask];
         let stride = |d: usize| -> [isize; SLOTS] { ls.map(|l| l.map_or(0, |l| l.strides()[d])) };
         let first_spatial = if frames { 3 } else { 2 };
@@ -71,7 +77,8 @@ impl Plan {
         let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
         for d in dims {
             if let Some(outer) = merged.last_mut() {
-                let contiguous = (0..SLOTS).all(|k| outer.stride[k] == d.stride[k] * d.extent as isize);
+                let contiguous =
+                    (0..SLOTS).all(|k| outer.stride[k] == d.stride[k] * d.extent as isize);
                 if contiguous {
                     outer.extent *= d.extent;
                     outer.stride = d.stride;

@@ -2,10 +2,10 @@
 //! test oracle. No tiles, no SIMD, no blocks, libm `exp`; slow and obvious on purpose.
 //! Not part of the crate's API: it may change in any release.
 
+use crate::float::Float;
 use crate::options::{Activation, DiceOptions, Reduction};
 use crate::target::{Labels, Target};
 use crate::tensor::TensorView;
-use crate::float::Float;
 
 /// Oracle output: per-entry values (w f), the reduced loss, and d(loss)/d(input) with unit
 /// upstream (for `reduction = none`: of the sum), C-contiguous in the input's shape.
@@ -31,13 +31,26 @@ fn label_at(l: &Labels<'_>, idx: &[usize]) -> i64 {
 fn spatial_indices(shape: &[usize]) -> Vec<Vec<usize>> {
     let mut out = vec![vec![]];
     for &e in shape {
-        out = out.into_iter().flat_map(|p| (0..e).map(move |i| { let mut q = p.clone(); q.push(i); q })).collect();
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                (0..e).map(move |i| {
+                    let mut q = p.clone();
+                    q.push(i);
+                    q
+                })
+            })
+            .collect();
     }
     out
 }
 
 /// Soft Dice / Jaccard by the definitions. Labels shaped (N, spatial...) or (N, 1, spatial...).
-pub fn dice_reference<T: Float>(input: &TensorView<'_, T>, target: &Target<'_, T>, opts: &DiceOptions) -> Reference {
+pub fn dice_reference<T: Float>(
+    input: &TensorView<'_, T>,
+    target: &Target<'_, T>,
+    opts: &DiceOptions,
+) -> Reference {
     dice_reference_masked(input, target, None, opts)
 }
 
@@ -54,7 +67,8 @@ pub fn dice_reference_masked<T: Float>(
     let first = usize::from(!opts.include_background && c > 1);
     let kept = c - first;
     let pos = spatial_indices(&shape[2..]);
-    let at = |b: usize, ch: usize, s: &[usize]| -> Vec<usize> { [vec![b, ch], s.to_vec()].concat() };
+    let at =
+        |b: usize, ch: usize, s: &[usize]| -> Vec<usize> { [vec![b, ch], s.to_vec()].concat() };
     // p, t, m for every (b, ch, position)
     let mut p = vec![vec![vec![0.0; pos.len()]; c]; n];
     let mut t = p.clone();
@@ -63,7 +77,11 @@ pub fn dice_reference_masked<T: Float>(
     if let Some(mv) = mask {
         for (b, wb) in w.iter_mut().enumerate() {
             for (k, s) in pos.iter().enumerate() {
-                let idx = if mv.shape().len() == shape.len() { at(b, 0, s) } else { [vec![b], s.to_vec()].concat() };
+                let idx = if mv.shape().len() == shape.len() {
+                    at(b, 0, s)
+                } else {
+                    [vec![b], s.to_vec()].concat()
+                };
                 wb[k] = mv.get(&idx).to_f64();
             }
         }
@@ -95,7 +113,11 @@ pub fn dice_reference_masked<T: Float>(
                     }
                 }
                 Target::Labels(l) => {
-                    let idx = if l.shape().len() == shape.len() { at(b, 0, s) } else { [vec![b], s.to_vec()].concat() };
+                    let idx = if l.shape().len() == shape.len() {
+                        at(b, 0, s)
+                    } else {
+                        [vec![b], s.to_vec()].concat()
+                    };
                     let v = label_at(l, &idx);
                     if Some(v) == opts.ignore_index {
                         m[b][k] = 0.0;
@@ -130,7 +152,11 @@ pub fn dice_reference_masked<T: Float>(
             e.2 += g;
         }
     }
-    let weight = |k: usize| match opts.weight.len() { 0 => 1.0, 1 => opts.weight[0], _ => opts.weight[k] };
+    let weight = |k: usize| match opts.weight.len() {
+        0 => 1.0,
+        1 => opts.weight[0],
+        _ => opts.weight[k],
+    };
     let (sn, sd) = (opts.smooth_nr, opts.smooth_dr);
     let mut values = Vec::new();
     let mut dcoef = Vec::new();
@@ -156,7 +182,17 @@ pub fn dice_reference_masked<T: Float>(
             for ch in first..c {
                 let (di, dq) = dcoef[if opts.batch { 0 } else { b } * kept + ch - first];
                 let (pv, tv, mk) = (p[b][ch][k] * m[b][k], t[b][ch][k] * m[b][k], m[b][k]);
-                let d_inter = if soft { if pv < tv { 1.0 } else if pv == tv { 0.5 } else { 0.0 } } else { tv };
+                let d_inter = if soft {
+                    if pv < tv {
+                        1.0
+                    } else if pv == tv {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                } else {
+                    tv
+                };
                 let d_pred = if opts.squared_pred { 2.0 * pv } else { 1.0 };
                 gp[ch] = scale * (di * d_inter + dq * d_pred) * mk * w[b][k];
             }
@@ -166,7 +202,9 @@ pub fn dice_reference_masked<T: Float>(
                     Activation::None => gp[ch],
                     Activation::Softmax if c == 1 => gp[ch],
                     Activation::Sigmoid => gp[ch] * pv * (1.0 - pv),
-                    Activation::Softmax => pv * (gp[ch] - (0..c).map(|j| gp[j] * p[b][j][k]).sum::<f64>()),
+                    Activation::Softmax => {
+                        pv * (gp[ch] - (0..c).map(|j| gp[j] * p[b][j][k]).sum::<f64>())
+                    }
                 };
                 grad[(b * c + ch) * plane + k] = gx;
             }

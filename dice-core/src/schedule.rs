@@ -37,7 +37,10 @@ impl Ramp {
     /// The weight at `step`. Errors when start or end is not finite.
     pub fn at(&self, step: u64) -> Result<f64> {
         if !self.start.is_finite() || !self.end.is_finite() {
-            return Err(DiceError::BadOption { name: "ramp", reason: "start and end must be finite" });
+            return Err(DiceError::BadOption {
+                name: "ramp",
+                reason: "start and end must be finite",
+            });
         }
         if self.steps == 0 || self.kind == RampKind::Constant {
             return Ok(self.end);

@@ -99,7 +99,10 @@ impl Stats {
     pub fn from_flat(rows: usize, classes: usize, flat: &[f64]) -> Result<Self> {
         let fits = |pointwise| Self::flat_len(rows, classes, pointwise) == Some(flat.len());
         if !fits(false) && !fits(true) {
-            return Err(DiceError::StatsMismatch { expected: (rows, classes), got: (flat.len() / 3, 1) });
+            return Err(DiceError::StatsMismatch {
+                expected: (rows, classes),
+                got: (flat.len() / 3, 1),
+            });
         }
         let mut stats = Stats::zeros(rows, classes)?;
         let entries = 3 * stats.sums.len(); // fits: flat holds at least that many values
@@ -107,7 +110,13 @@ impl Stats {
             *e = Sums { intersection: s[0], pred: s[1], target: s[2] };
         }
         for (p, s) in stats.pointwise.iter_mut().zip(flat[entries..].chunks_exact(5)) {
-            *p = PointwiseSums { loss: s[0], weight: s[1], voxels: s[2], temporal: s[3], pairs: s[4] };
+            *p = PointwiseSums {
+                loss: s[0],
+                weight: s[1],
+                voxels: s[2],
+                temporal: s[3],
+                pairs: s[4],
+            };
         }
         Ok(stats)
     }

@@ -21,7 +21,11 @@ impl Layout {
     /// A layout from explicit extents and element strides.
     pub fn new(arg: &'static str, shape: &[usize], strides: &[isize]) -> Result<Self> {
         if shape.len() != strides.len() {
-            return Err(DiceError::StridesLength { arg, shape: shape.len(), strides: strides.len() });
+            return Err(DiceError::StridesLength {
+                arg,
+                shape: shape.len(),
+                strides: strides.len(),
+            });
         }
         if shape.len() > MAX_RANK {
             return Err(DiceError::Rank { arg, rank: shape.len(), min: 0, max: MAX_RANK });
@@ -162,7 +166,13 @@ pub struct TensorView<'a, T> {
 
 impl<'a, T> TensorView<'a, T> {
     /// A view of `data` whose element (0, ..., 0) is `data[base]`.
-    pub fn new(arg: &'static str, data: &'a [T], base: usize, shape: &[usize], strides: &[isize]) -> Result<Self> {
+    pub fn new(
+        arg: &'static str,
+        data: &'a [T],
+        base: usize,
+        shape: &[usize],
+        strides: &[isize],
+    ) -> Result<Self> {
         let layout = Layout::new(arg, shape, strides)?;
         Self::from_layout(arg, data, base, layout)
     }
@@ -174,7 +184,12 @@ impl<'a, T> TensorView<'a, T> {
     }
 
     /// A view from an already built layout.
-    pub fn from_layout(arg: &'static str, data: &'a [T], base: usize, layout: Layout) -> Result<Self> {
+    pub fn from_layout(
+        arg: &'static str,
+        data: &'a [T],
+        base: usize,
+        layout: Layout,
+    ) -> Result<Self> {
         check_fits(arg, &layout, base, data.len())?;
         Ok(TensorView { data, base, layout })
     }
@@ -215,7 +230,13 @@ pub struct TensorViewMut<'a, T> {
 
 impl<'a, T> TensorViewMut<'a, T> {
     /// A writable view; refuses layouts that address an element more than once.
-    pub fn new(arg: &'static str, data: &'a mut [T], base: usize, shape: &[usize], strides: &[isize]) -> Result<Self> {
+    pub fn new(
+        arg: &'static str,
+        data: &'a mut [T],
+        base: usize,
+        shape: &[usize],
+        strides: &[isize],
+    ) -> Result<Self> {
         let layout = Layout::new(arg, shape, strides)?;
         Self::from_layout(arg, data, base, layout)
     }
@@ -227,7 +248,12 @@ impl<'a, T> TensorViewMut<'a, T> {
     }
 
     /// A writable view from an already built layout.
-    pub fn from_layout(arg: &'static str, data: &'a mut [T], base: usize, layout: Layout) -> Result<Self> {
+    pub fn from_layout(
+        arg: &'static str,
+        data: &'a mut [T],
+        base: usize,
+        layout: Layout,
+    ) -> Result<Self> {
         check_fits(arg, &layout, base, data.len())?;
         if !layout.is_injective() {
             return Err(DiceError::OverlappingOutput { arg });

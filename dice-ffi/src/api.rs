@@ -64,17 +64,32 @@ fn entries(input: &Parsed, opts: &DiceOptions) -> Option<(usize, usize)> {
 
 fn check_len(name: &str, got: usize, expected: usize, what: &str) -> FfiResult<()> {
     if got != expected {
-        return fail(DiceStatus::BadLength, format!("{name} = {got}, expected {expected} ({what})"));
+        return fail(
+            DiceStatus::BadLength,
+            format!("{name} = {got}, expected {expected} ({what})"),
+        );
     }
     Ok(())
 }
 
 /// Checks values_len against the loss's entry count when values_out is wanted.
-fn check_values(values_out: *const f64, values_len: usize, expected: Option<(usize, usize)>) -> FfiResult<()> {
+fn check_values(
+    values_out: *const f64,
+    values_len: usize,
+    expected: Option<(usize, usize)>,
+) -> FfiResult<()> {
     match expected {
         Some((r, c)) if !values_out.is_null() => match r.checked_mul(c) {
-            Some(count) => check_len("values_len", values_len, count, &format!("{r} rows x {c} values per row")),
-            None => fail(DiceStatus::BadLength, format!("values_len: {r} rows x {c} values per row overflows")),
+            Some(count) => check_len(
+                "values_len",
+                values_len,
+                count,
+                &format!("{r} rows x {c} values per row"),
+            ),
+            None => fail(
+                DiceStatus::BadLength,
+                format!("values_len: {r} rows x {c} values per row overflows"),
+            ),
         },
         _ => Ok(()),
     }
@@ -114,7 +129,11 @@ unsafe fn prepare<'a>(
         if m.dtype != input.dtype {
             return fail(
                 DiceStatus::BadDtype,
-                format!("loss_mask: dtype {} must match the input's {}", tensor::dtype_name(m.dtype), tensor::dtype_name(input.dtype)),
+                format!(
+                    "loss_mask: dtype {} must match the input's {}",
+                    tensor::dtype_name(m.dtype),
+                    tensor::dtype_name(input.dtype)
+                ),
             );
         }
         Some(m)
@@ -128,7 +147,9 @@ unsafe fn prepare<'a>(
 ///
 /// # Safety
 /// As for `loss_t`.
-unsafe fn mask_view<'a, T: Float>(call: &Call<'_>) -> FfiResult<Option<dice_core::TensorView<'a, T>>> {
+unsafe fn mask_view<'a, T: Float>(
+    call: &Call<'_>,
+) -> FfiResult<Option<dice_core::TensorView<'a, T>>> {
     // SAFETY: the mask has the input's dtype (checked in prepare), so T matches; contract forwarded.
     call.mask.as_ref().map(|m| unsafe { tensor::view::<T>(m) }).transpose()
 }
@@ -147,7 +168,11 @@ unsafe fn prepare_grad(call: &Call<'_>, grad: *const DiceTensor) -> FfiResult<Pa
 ///
 /// # Safety
 /// `grad` as in the module contract.
-unsafe fn prepare_output(call: &Call<'_>, arg: &'static str, grad: *const DiceTensor) -> FfiResult<Parsed> {
+unsafe fn prepare_output(
+    call: &Call<'_>,
+    arg: &'static str,
+    grad: *const DiceTensor,
+) -> FfiResult<Parsed> {
     // SAFETY: forwarded contract.
     let g = unsafe { tensor::parse(arg, grad) }?;
     tensor::check_grad_dtype(&call.input, &g)?;
@@ -157,7 +182,10 @@ unsafe fn prepare_output(call: &Call<'_>, arg: &'static str, grad: *const DiceTe
             let (b0, b1) = other.byte_range();
             return fail(
                 DiceStatus::AliasedOutput,
-                format!("{arg} (bytes [{a0:#x}, {a1:#x})) overlaps the memory of {} (bytes [{b0:#x}, {b1:#x}))", other.arg),
+                format!(
+                    "{arg} (bytes [{a0:#x}, {a1:#x})) overlaps the memory of {} (bytes [{b0:#x}, {b1:#x}))",
+                    other.arg
+                ),
             );
         }
     }
@@ -194,7 +222,11 @@ unsafe fn loss_t<T: Float>(call: &Call<'_>) -> FfiResult<Finalized> {
 
 /// # Safety
 /// As for `loss_t`; `grad` passed `prepare_grad`.
-unsafe fn loss_grad_t<T: Float>(call: &Call<'_>, grad: &Parsed, upstream: Option<&[f64]>) -> FfiResult<Finalized> {
+unsafe fn loss_grad_t<T: Float>(
+    call: &Call<'_>,
+    grad: &Parsed,
+    upstream: Option<&[f64]>,
+) -> FfiResult<Finalized> {
     // SAFETY: element type matches; contract forwarded.
     let input = unsafe { tensor::view::<T>(&call.input) }?;
     // SAFETY: as above.
@@ -204,7 +236,15 @@ unsafe fn loss_grad_t<T: Float>(call: &Call<'_>, grad: &Parsed, upstream: Option
     let mut g = unsafe { tensor::view_mut::<T>(grad) }?;
     // SAFETY: as for input.
     let mask = unsafe { mask_view::<T>(call) }?;
-    Ok(dice_core::dice_loss_grad_masked(call.ctx, &input, &target, mask.as_ref(), &call.opts, upstream, &mut g)?)
+    Ok(dice_core::dice_loss_grad_masked(
+        call.ctx,
+        &input,
+        &target,
+        mask.as_ref(),
+        &call.opts,
+        upstream,
+        &mut g,
+    )?)
 }
 
 /// # Safety
@@ -221,7 +261,12 @@ unsafe fn stats_t<T: Float>(call: &Call<'_>) -> FfiResult<Stats> {
 
 /// # Safety
 /// As for `loss_grad_t`.
-unsafe fn backward_t<T: Float>(call: &Call<'_>, grad: &Parsed, stats: &Stats, upstream: Option<&[f64]>) -> FfiResult<()> {
+unsafe fn backward_t<T: Float>(
+    call: &Call<'_>,
+    grad: &Parsed,
+    stats: &Stats,
+    upstream: Option<&[f64]>,
+) -> FfiResult<()> {
     let fin = dice_core::dice_finalize(stats, &call.opts)?;
     let coef = fin.coefficients(upstream)?;
     // SAFETY: element type matches; contract forwarded.
@@ -232,14 +277,27 @@ unsafe fn backward_t<T: Float>(call: &Call<'_>, grad: &Parsed, stats: &Stats, up
     let mut g = unsafe { tensor::view_mut::<T>(grad) }?;
     // SAFETY: as for input.
     let mask = unsafe { mask_view::<T>(call) }?;
-    Ok(dice_core::dice_backward_masked(call.ctx, &input, &target, mask.as_ref(), &call.opts, &coef, &mut g)?)
+    Ok(dice_core::dice_backward_masked(
+        call.ctx,
+        &input,
+        &target,
+        mask.as_ref(),
+        &call.opts,
+        &coef,
+        &mut g,
+    )?)
 }
 
 /// Writes loss and values (values only when wanted; lengths already checked).
 ///
 /// # Safety
 /// `loss_out` writable; `values_out` NULL or writable for fin.values().len() doubles.
-unsafe fn write_outputs(fin: &Finalized, loss_out: *mut f64, values_out: *mut f64, values_len: usize) -> FfiResult<()> {
+unsafe fn write_outputs(
+    fin: &Finalized,
+    loss_out: *mut f64,
+    values_out: *mut f64,
+    values_len: usize,
+) -> FfiResult<()> {
     if !values_out.is_null() {
         check_len("values_len", values_len, fin.values().len(), "loss entries")?;
         // SAFETY: writable for values_len == values().len() doubles by contract.
@@ -275,7 +333,10 @@ pub unsafe extern "C" fn dice_loss_shape(
             if p.rank < 2 {
                 return fail(DiceStatus::BadNdim, format!("input.ndim = {} is below 2", p.rank));
             }
-            return fail(DiceStatus::BadShape, format!("input: N = {}, C = {} must be >= 1", p.shape[0], p.shape[1]));
+            return fail(
+                DiceStatus::BadShape,
+                format!("input: N = {}, C = {} must be >= 1", p.shape[0], p.shape[1]),
+            );
         };
         // SAFETY: both non-NULL and writable by contract.
         unsafe {
@@ -378,7 +439,9 @@ pub unsafe extern "C" fn dice_stats(
         let pw = call.opts.has_row_sums();
         if entries(&call.input, &call.opts).is_some() {
             let c = call.input.shape[1];
-            let n = DiceOptions { batch: false, ..call.opts.clone() }.value_shape(&call.input.shape[..call.input.rank]).0;
+            let n = DiceOptions { batch: false, ..call.opts.clone() }
+                .value_shape(&call.input.shape[..call.input.rank])
+                .0;
             let k = c - call.opts.first_class(c);
             check_stats_len(stats_len, n, k, pw)?;
         }
@@ -392,7 +455,12 @@ pub unsafe extern "C" fn dice_stats(
 }
 
 /// Checks `stats_len` against the flat layout of rows x classes stats.
-fn check_stats_len(stats_len: usize, rows: usize, classes: usize, pointwise: bool) -> FfiResult<()> {
+fn check_stats_len(
+    stats_len: usize,
+    rows: usize,
+    classes: usize,
+    pointwise: bool,
+) -> FfiResult<()> {
     let layout = stats_layout(rows, classes, pointwise);
     match Stats::flat_len(rows, classes, pointwise) {
         Some(expected) => check_len("stats_len", stats_len, expected, &layout),
@@ -402,7 +470,11 @@ fn check_stats_len(stats_len: usize, rows: usize, classes: usize, pointwise: boo
 
 /// The flat stats layout in words, for messages.
 fn stats_layout(rows: usize, classes: usize, pointwise: bool) -> String {
-    let extra = if pointwise { format!(" + {rows} rows x 5 (elementwise/temporal sums)") } else { String::new() };
+    let extra = if pointwise {
+        format!(" + {rows} rows x 5 (elementwise/temporal sums)")
+    } else {
+        String::new()
+    };
     format!("{rows} rows x {classes} classes x 3{extra}")
 }
 
@@ -410,10 +482,19 @@ fn stats_layout(rows: usize, classes: usize, pointwise: bool) -> String {
 ///
 /// # Safety
 /// `stats` NULL or readable for stats_len doubles.
-unsafe fn read_stats(stats: *const f64, stats_len: usize, rows: usize, classes: usize, pointwise: bool) -> FfiResult<Stats> {
+unsafe fn read_stats(
+    stats: *const f64,
+    stats_len: usize,
+    rows: usize,
+    classes: usize,
+    pointwise: bool,
+) -> FfiResult<Stats> {
     need("stats", stats)?;
     if rows == 0 || classes == 0 {
-        return fail(DiceStatus::StatsMismatch, format!("stats: rows = {rows}, classes = {classes} must be >= 1"));
+        return fail(
+            DiceStatus::StatsMismatch,
+            format!("stats: rows = {rows}, classes = {classes} must be >= 1"),
+        );
     }
     check_stats_len(stats_len, rows, classes, pointwise)?;
     // SAFETY: forwarded contract.

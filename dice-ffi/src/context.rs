@@ -40,7 +40,10 @@ pub(crate) unsafe fn resolve<'a>(ctx: *const DiceContext) -> FfiResult<&'a Conte
 /// # Safety
 /// `out` must be NULL or writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dice_context_create(num_threads: u32, out: *mut *mut DiceContext) -> DiceStatus {
+pub unsafe extern "C" fn dice_context_create(
+    num_threads: u32,
+    out: *mut *mut DiceContext,
+) -> DiceStatus {
     guard(|| {
         if out.is_null() {
             return fail(DiceStatus::NullPointer, "out is NULL");

@@ -21,20 +21,23 @@ mod status;
 mod tensor;
 
 pub use api::{
-    dice_backward_from_stats, dice_finalize, dice_loss, dice_loss_grad, dice_loss_shape, dice_pointwise_map, dice_stats,
+    dice_backward_from_stats, dice_finalize, dice_loss, dice_loss_grad, dice_loss_shape,
+    dice_pointwise_map, dice_stats,
+};
+pub use context::{
+    DiceContext, dice_context_create, dice_context_destroy, dice_context_num_threads,
 };
 pub use metrics::*;
-pub use schedule::{DiceRamp, dice_ramp};
-pub use context::{DiceContext, dice_context_create, dice_context_destroy, dice_context_num_threads};
 pub use options::{
-    DICE_LOSS_OPTIONS_MAX_SIZE, DICE_LOSS_OPTIONS_SIZE, DICE_LOSS_OPTIONS_SIZE_V1, DiceActivation, DiceFocalAlpha,
-    DiceGdlWeight, DiceLossForm, DiceLossOptions, DiceOverlap, DicePointwise, DiceReduction, DiceWeightMode,
-    dice_loss_options_init,
+    DICE_LOSS_OPTIONS_MAX_SIZE, DICE_LOSS_OPTIONS_SIZE, DICE_LOSS_OPTIONS_SIZE_V1, DiceActivation,
+    DiceFocalAlpha, DiceGdlWeight, DiceLossForm, DiceLossOptions, DiceOverlap, DicePointwise,
+    DiceReduction, DiceWeightMode, dice_loss_options_init,
 };
+pub use schedule::{DiceRamp, dice_ramp};
 pub use status::{DiceStatus, dice_last_error, dice_last_error_copy, dice_status_string};
 pub use tensor::{
-    DICE_DEVICE_CPU, DICE_DTYPE_BOOL, DICE_DTYPE_FLOAT, DICE_DTYPE_INT, DICE_DTYPE_UINT, DiceDataType, DiceDevice,
-    DiceTensor,
+    DICE_DEVICE_CPU, DICE_DTYPE_BOOL, DICE_DTYPE_FLOAT, DICE_DTYPE_INT, DICE_DTYPE_UINT,
+    DiceDataType, DiceDevice, DiceTensor,
 };
 
 /// Major version of the library (semver).

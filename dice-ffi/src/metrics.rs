@@ -5,14 +5,16 @@
 
 use dice_core::boundary_loss::{BoundaryLossOptions, boundary_loss, signed_distance_maps};
 use dice_core::metrics::{
-    self, Confusion, Counts, Decisions, DistanceMetric, EmptyGt, GdsWeight, MetricReduction, OverlapMetric, Rule,
-    SurfaceOptions,
+    self, Confusion, Counts, Decisions, DistanceMetric, EmptyGt, GdsWeight, MetricReduction,
+    OverlapMetric, Rule, SurfaceOptions,
 };
 use dice_core::{Activation, Labels};
 
 use crate::context::{DiceContext, resolve};
 use crate::status::{DiceStatus, Failure, FfiResult, fail, guard};
-use crate::tensor::{self, DICE_DTYPE_BOOL, DICE_DTYPE_FLOAT, DICE_DTYPE_INT, DICE_DTYPE_UINT, DiceTensor, Parsed};
+use crate::tensor::{
+    self, DICE_DTYPE_BOOL, DICE_DTYPE_FLOAT, DICE_DTYPE_INT, DICE_DTYPE_UINT, DiceTensor, Parsed,
+};
 
 /// DiceDecisions.kind: integer class indices (uint8/bool/uint16/int32/int64), shaped
 /// (N, 1, spatial...) or (N, spatial...).
@@ -49,7 +51,12 @@ unsafe fn decisions<'a>(arg: &'static str, d: *const DiceDecisions) -> FfiResult
     // SAFETY: forwarded contract.
     let p = unsafe { tensor::parse(arg, d.tensor) }?;
     let (code, bits) = (p.dtype.code, p.dtype.bits);
-    let bad = |what: &str| fail(DiceStatus::BadDtype, format!("{arg}: dtype {} is not {what}", tensor::dtype_name(p.dtype)));
+    let bad = |what: &str| {
+        fail(
+            DiceStatus::BadDtype,
+            format!("{arg}: dtype {} is not {what}", tensor::dtype_name(p.dtype)),
+        )
+    };
     // SAFETY: (every arm) the element type matches the dtype by the match; contract forwarded.
     unsafe {
         Ok(match d.kind {
@@ -65,25 +72,39 @@ unsafe fn decisions<'a>(arg: &'static str, d: *const DiceDecisions) -> FfiResult
                 _ => return bad("uint8 or bool"),
             },
             DICE_DECISIONS_ARGMAX | DICE_DECISIONS_THRESHOLD => {
-                let rule = if d.kind == DICE_DECISIONS_ARGMAX { Rule::Argmax } else { Rule::Threshold(d.threshold) };
+                let rule = if d.kind == DICE_DECISIONS_ARGMAX {
+                    Rule::Argmax
+                } else {
+                    Rule::Threshold(d.threshold)
+                };
                 match (code, bits) {
                     (DICE_DTYPE_FLOAT, 32) => Decisions::F32(tensor::view(&p)?, rule),
                     (DICE_DTYPE_FLOAT, 64) => Decisions::F64(tensor::view(&p)?, rule),
                     _ => return bad("float32 or float64"),
                 }
             }
-            k => return fail(DiceStatus::BadOption, format!("{arg}.kind = {k} is not a DICE_DECISIONS_* value")),
+            k => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("{arg}.kind = {k} is not a DICE_DECISIONS_* value"),
+                );
+            }
         })
     }
 }
 
 fn classes_arg(num_classes: i64) -> FfiResult<usize> {
-    usize::try_from(num_classes).or_else(|_| fail(DiceStatus::BadOption, format!("num_classes = {num_classes} is negative")))
+    usize::try_from(num_classes).or_else(|_| {
+        fail(DiceStatus::BadOption, format!("num_classes = {num_classes} is negative"))
+    })
 }
 
 /// The failure of an expected output length that overflows `usize`.
 fn overflow(name: &str) -> Failure {
-    Failure { status: DiceStatus::BadLength, message: format!("{name}: the expected length overflows") }
+    Failure {
+        status: DiceStatus::BadLength,
+        message: format!("{name}: the expected length overflows"),
+    }
 }
 
 fn check_len(name: &str, got: usize, expected: usize) -> FfiResult<()> {
@@ -146,7 +167,8 @@ pub unsafe extern "C" fn dice_confusion(
 ) -> DiceStatus {
     guard(|| {
         // SAFETY: (all) forwarded contracts.
-        let (ctx, p, g) = unsafe { (resolve(ctx)?, decisions("pred", pred)?, decisions("gt", gt)?) };
+        let (ctx, p, g) =
+            unsafe { (resolve(ctx)?, decisions("pred", pred)?, decisions("gt", gt)?) };
         let classes = classes_arg(num_classes)?;
         // The output length is checked before any work.
         let grid = metrics::pair_grid(&p, &g, classes)?;
@@ -171,7 +193,8 @@ unsafe fn read_counts(counts: *const u64, items: usize, classes: usize) -> FfiRe
         .map_or_else(|| fail(DiceStatus::BadLength, "items * classes * 4 overflows"), Ok)?;
     // SAFETY: forwarded contract.
     let raw = unsafe { slice("counts", counts, len) }?;
-    let counts = raw.chunks(4).map(|k| Counts { tp: k[0], fp: k[1], fn_: k[2], tn: k[3] }).collect();
+    let counts =
+        raw.chunks(4).map(|k| Counts { tp: k[0], fp: k[1], fn_: k[2], tn: k[3] }).collect();
     Ok(Confusion::from_counts(items, classes, counts)?)
 }
 
@@ -237,13 +260,23 @@ pub unsafe extern "C" fn dice_overlap_values(
             DICE_METRIC_FBETA => OverlapMetric::FBeta(beta),
             DICE_METRIC_VOLUME_SIMILARITY => OverlapMetric::VolumeSimilarity,
             DICE_METRIC_MCC => OverlapMetric::Mcc,
-            v => return fail(DiceStatus::BadOption, format!("metric = {v} is not a DICE_METRIC_* value")),
+            v => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("metric = {v} is not a DICE_METRIC_* value"),
+                );
+            }
         };
         let e = match empty_gt {
             DICE_EMPTY_GT_NAN => EmptyGt::Nan,
             DICE_EMPTY_GT_ONE_IF_BOTH_EMPTY => EmptyGt::OneIfBothEmpty,
             DICE_EMPTY_GT_ZERO => EmptyGt::Zero,
-            v => return fail(DiceStatus::BadOption, format!("empty_gt = {v} is not a DICE_EMPTY_GT_* value")),
+            v => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("empty_gt = {v} is not a DICE_EMPTY_GT_* value"),
+                );
+            }
         };
         let t = metrics::overlap_values(&conf, m, e)?;
         // SAFETY: forwarded contract.
@@ -291,7 +324,9 @@ pub unsafe extern "C" fn dice_metric_reduce(
     out_len: usize,
 ) -> DiceStatus {
     guard(|| {
-        let len = items.checked_mul(classes).map_or_else(|| fail(DiceStatus::BadLength, "items * classes overflows"), Ok)?;
+        let len = items
+            .checked_mul(classes)
+            .map_or_else(|| fail(DiceStatus::BadLength, "items * classes overflows"), Ok)?;
         // SAFETY: forwarded contract.
         let v = unsafe { slice("values", values, len) }?;
         let r = match reduction {
@@ -302,7 +337,12 @@ pub unsafe extern "C" fn dice_metric_reduce(
             DICE_METRIC_REDUCTION_SUM_BATCH => MetricReduction::SumBatch,
             DICE_METRIC_REDUCTION_MEAN_CHANNEL => MetricReduction::MeanChannel,
             DICE_METRIC_REDUCTION_SUM_CHANNEL => MetricReduction::SumChannel,
-            x => return fail(DiceStatus::BadOption, format!("reduction = {x} is not a DICE_METRIC_REDUCTION_* value")),
+            x => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("reduction = {x} is not a DICE_METRIC_REDUCTION_* value"),
+                );
+            }
         };
         let agg = metrics::reduce(&metrics::PerItem { items, classes, values: v.to_vec() }, r);
         check_len("out_len", out_len, agg.values.len())?;
@@ -342,7 +382,12 @@ pub unsafe extern "C" fn dice_generalized_dice_score(
             0 => GdsWeight::Square,
             1 => GdsWeight::Simple,
             2 => GdsWeight::Linear,
-            v => return fail(DiceStatus::BadOption, format!("weight = {v} must be 0 (square), 1 (simple) or 2 (linear)")),
+            v => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("weight = {v} must be 0 (square), 1 (simple) or 2 (linear)"),
+                );
+            }
         };
         let v = metrics::generalized_dice_score(&conf, w, flag("per_class", per_class)?);
         // SAFETY: forwarded contract.
@@ -355,7 +400,10 @@ fn distance_metric(v: i32) -> FfiResult<DistanceMetric> {
         0 => Ok(DistanceMetric::Euclidean),
         1 => Ok(DistanceMetric::Chessboard),
         2 => Ok(DistanceMetric::Taxicab),
-        _ => fail(DiceStatus::BadOption, format!("distance_metric = {v} must be 0 (euclidean), 1 (chessboard) or 2 (taxicab)")),
+        _ => fail(
+            DiceStatus::BadOption,
+            format!("distance_metric = {v} must be 0 (euclidean), 1 (chessboard) or 2 (taxicab)"),
+        ),
     }
 }
 
@@ -363,11 +411,17 @@ fn distance_metric(v: i32) -> FfiResult<DistanceMetric> {
 ///
 /// # Safety
 /// DiceTensor contract.
-unsafe fn mask_view<'a>(arg: &'static str, t: *const DiceTensor) -> FfiResult<dice_core::TensorView<'a, u8>> {
+unsafe fn mask_view<'a>(
+    arg: &'static str,
+    t: *const DiceTensor,
+) -> FfiResult<dice_core::TensorView<'a, u8>> {
     // SAFETY: forwarded contract.
     let p: Parsed = unsafe { tensor::parse(arg, t) }?;
     if !matches!((p.dtype.code, p.dtype.bits), (DICE_DTYPE_UINT | DICE_DTYPE_BOOL, 8)) {
-        return fail(DiceStatus::BadDtype, format!("{arg}: dtype {} is not uint8 or bool", tensor::dtype_name(p.dtype)));
+        return fail(
+            DiceStatus::BadDtype,
+            format!("{arg}: dtype {} is not uint8 or bool", tensor::dtype_name(p.dtype)),
+        );
     }
     // SAFETY: u8 elements; forwarded contract.
     unsafe { tensor::view(&p) }
@@ -394,7 +448,9 @@ pub unsafe extern "C" fn dice_distance_transform(
 ) -> DiceStatus {
     guard(|| {
         // SAFETY: (all) forwarded contracts.
-        let (ctx, v, s) = unsafe { (resolve(ctx)?, mask_view("mask", mask)?, slice("spacing", spacing, spacing_len)?) };
+        let (ctx, v, s) = unsafe {
+            (resolve(ctx)?, mask_view("mask", mask)?, slice("spacing", spacing, spacing_len)?)
+        };
         // The output length is checked before any work.
         check_len("out_len", out_len, v.layout().numel())?;
         let s: Vec<f64> = if s.is_empty() { vec![1.0; v.shape().len()] } else { s.to_vec() };
@@ -463,15 +519,20 @@ pub struct DiceSurfaceOptions {
 /// # Safety
 /// `opts` NULL or writable for struct_size bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dice_surface_options_init(opts: *mut DiceSurfaceOptions, struct_size: usize) -> DiceStatus {
+pub unsafe extern "C" fn dice_surface_options_init(
+    opts: *mut DiceSurfaceOptions,
+    struct_size: usize,
+) -> DiceStatus {
     guard(|| {
         if opts.is_null() {
             return fail(DiceStatus::NullPointer, "opts is NULL");
         }
-        check_len("struct_size", struct_size, size_of::<DiceSurfaceOptions>()).map_err(|mut f| {
-            f.status = DiceStatus::StructSize;
-            f
-        })?;
+        check_len("struct_size", struct_size, size_of::<DiceSurfaceOptions>()).map_err(
+            |mut f| {
+                f.status = DiceStatus::StructSize;
+                f
+            },
+        )?;
         let d = DiceSurfaceOptions {
             struct_size: size_of::<DiceSurfaceOptions>() as u32,
             distance_metric: 0,
@@ -516,7 +577,13 @@ pub unsafe extern "C" fn dice_surface_metric(
             // SAFETY: non-NULL, readable by contract (struct_size checked before other fields).
             let size = unsafe { (*opts).struct_size } as usize;
             if size != size_of::<DiceSurfaceOptions>() {
-                return fail(DiceStatus::StructSize, format!("opts.struct_size = {size}, expected {}", size_of::<DiceSurfaceOptions>()));
+                return fail(
+                    DiceStatus::StructSize,
+                    format!(
+                        "opts.struct_size = {size}, expected {}",
+                        size_of::<DiceSurfaceOptions>()
+                    ),
+                );
             }
             // SAFETY: readable for the full struct (size checked).
             Some(unsafe { opts.read_unaligned() })
@@ -556,25 +623,58 @@ pub unsafe extern "C" fn dice_surface_metric(
         let c = classes_arg(num_classes)?;
         // The output length is checked before any work: N x C_kept x values per entry.
         let per = match kind {
-            DICE_SURFACE_HAUSDORFF | DICE_SURFACE_AVERAGE_DISTANCE | DICE_SURFACE_DICE | DICE_SURFACE_DICE_SUBVOXELS => 1,
+            DICE_SURFACE_HAUSDORFF
+            | DICE_SURFACE_AVERAGE_DISTANCE
+            | DICE_SURFACE_DICE
+            | DICE_SURFACE_DICE_SUBVOXELS => 1,
             DICE_SURFACE_MEDPY => 4,
             DICE_SURFACE_BOUNDARY_F => 3,
-            k => return fail(DiceStatus::BadOption, format!("kind = {k} is not a DICE_SURFACE_* value")),
+            k => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("kind = {k} is not a DICE_SURFACE_* value"),
+                );
+            }
         };
         let grid = metrics::pair_grid(&p, &g, c)?;
-        let kept = if so.include_background || grid.classes == 1 { grid.classes } else { grid.classes - 1 };
+        let kept = if so.include_background || grid.classes == 1 {
+            grid.classes
+        } else {
+            grid.classes - 1
+        };
         let len = grid.items.checked_mul(kept).and_then(|k| k.checked_mul(per));
         check_len("out_len", out_len, len.ok_or_else(|| overflow("out_len"))?)?;
         let nan_none = |v: f64| if v.is_nan() { None } else { Some(v) };
         let values: Vec<f64> = match kind {
             DICE_SURFACE_HAUSDORFF => {
-                metrics::hausdorff_monai(ctx, &p, &g, c, &so, nan_none(o.percentile), flag("directed", o.directed)?)?.values
+                metrics::hausdorff_monai(
+                    ctx,
+                    &p,
+                    &g,
+                    c,
+                    &so,
+                    nan_none(o.percentile),
+                    flag("directed", o.directed)?,
+                )?
+                .values
             }
             DICE_SURFACE_AVERAGE_DISTANCE => {
-                metrics::average_surface_distance_monai(ctx, &p, &g, c, &so, flag("symmetric", o.symmetric)?)?.values
+                metrics::average_surface_distance_monai(
+                    ctx,
+                    &p,
+                    &g,
+                    c,
+                    &so,
+                    flag("symmetric", o.symmetric)?,
+                )?
+                .values
             }
-            DICE_SURFACE_DICE => metrics::surface_dice_monai(ctx, &p, &g, c, &so, thresholds)?.values,
-            DICE_SURFACE_DICE_SUBVOXELS => metrics::surface_dice_subvoxels_monai(ctx, &p, &g, c, &so, thresholds)?.values,
+            DICE_SURFACE_DICE => {
+                metrics::surface_dice_monai(ctx, &p, &g, c, &so, thresholds)?.values
+            }
+            DICE_SURFACE_DICE_SUBVOXELS => {
+                metrics::surface_dice_subvoxels_monai(ctx, &p, &g, c, &so, thresholds)?.values
+            }
             DICE_SURFACE_MEDPY => metrics::medpy_distances(ctx, &p, &g, c, &so)?
                 .2
                 .iter()
@@ -582,9 +682,16 @@ pub unsafe extern "C" fn dice_surface_metric(
                 .collect(),
             DICE_SURFACE_BOUNDARY_F => {
                 let b = metrics::boundary_f(ctx, &p, &g, c, &so, nan_none(o.tolerance))?;
-                (0..b.f1.values.len()).flat_map(|i| [b.precision.values[i], b.recall.values[i], b.f1.values[i]]).collect()
+                (0..b.f1.values.len())
+                    .flat_map(|i| [b.precision.values[i], b.recall.values[i], b.f1.values[i]])
+                    .collect()
             }
-            k => return fail(DiceStatus::BadOption, format!("kind = {k} is not a DICE_SURFACE_* value")),
+            k => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("kind = {k} is not a DICE_SURFACE_* value"),
+                );
+            }
         };
         // SAFETY: forwarded contract.
         unsafe { write("out", out, out_len, &values) }
@@ -609,7 +716,9 @@ pub unsafe extern "C" fn dice_signed_distance_maps(
 ) -> DiceStatus {
     guard(|| {
         // SAFETY: (all) forwarded contracts.
-        let (ctx, g, s) = unsafe { (resolve(ctx)?, decisions("gt", gt)?, slice("spacing", spacing, spacing_len)?) };
+        let (ctx, g, s) = unsafe {
+            (resolve(ctx)?, decisions("gt", gt)?, slice("spacing", spacing, spacing_len)?)
+        };
         let classes = classes_arg(num_classes)?;
         // The output length is checked before any work (pair_grid checks the size fits).
         let grid = metrics::pair_grid(&g, &g, classes)?;
@@ -642,10 +751,14 @@ pub unsafe extern "C" fn dice_boundary_loss(
             return fail(DiceStatus::NullPointer, "loss_out is NULL");
         }
         // SAFETY: (all) forwarded contracts.
-        let (ctx, pi, pp) = unsafe { (resolve(ctx)?, tensor::parse("input", input)?, tensor::parse("phi", phi)?) };
+        let (ctx, pi, pp) =
+            unsafe { (resolve(ctx)?, tensor::parse("input", input)?, tensor::parse("phi", phi)?) };
         for p in [&pi, &pp] {
             if (p.dtype.code, p.dtype.bits) != (DICE_DTYPE_FLOAT, 64) {
-                return fail(DiceStatus::BadDtype, format!("{}: dtype {} is not float64", p.arg, tensor::dtype_name(p.dtype)));
+                return fail(
+                    DiceStatus::BadDtype,
+                    format!("{}: dtype {} is not float64", p.arg, tensor::dtype_name(p.dtype)),
+                );
             }
         }
         let opts = BoundaryLossOptions {
@@ -653,7 +766,12 @@ pub unsafe extern "C" fn dice_boundary_loss(
                 0 => Activation::None,
                 1 => Activation::Sigmoid,
                 2 => Activation::Softmax,
-                v => return fail(DiceStatus::BadOption, format!("activation = {v} must be 0, 1 or 2")),
+                v => {
+                    return fail(
+                        DiceStatus::BadOption,
+                        format!("activation = {v} must be 0, 1 or 2"),
+                    );
+                }
             },
             include_background: flag("include_background", include_background)?,
         };
@@ -667,7 +785,10 @@ pub unsafe extern "C" fn dice_boundary_loss(
             tensor::check_grad_dtype(&pi, &pg)?;
             for other in [&pi, &pp] {
                 if pg.overlaps(other) {
-                    return fail(DiceStatus::AliasedOutput, format!("grad overlaps the memory of {}", other.arg));
+                    return fail(
+                        DiceStatus::AliasedOutput,
+                        format!("grad overlaps the memory of {}", other.arg),
+                    );
                 }
             }
             // SAFETY: float64, shares no byte with the inputs (checked), no other view exists.
@@ -699,7 +820,12 @@ pub unsafe extern "C" fn dice_surfel_counts(
     guard(|| {
         // SAFETY: (all) forwarded contracts.
         let (ctx, g, p, s) = unsafe {
-            (resolve(ctx)?, mask_view("mask_gt", mask_gt)?, mask_view("mask_pred", mask_pred)?, slice("spacing", spacing, spacing_len)?)
+            (
+                resolve(ctx)?,
+                mask_view("mask_gt", mask_gt)?,
+                mask_view("mask_pred", mask_pred)?,
+                slice("spacing", spacing, spacing_len)?,
+            )
         };
         let (a, b) = metrics::surfel_counts(ctx, &g, &p, s)?;
         // SAFETY: forwarded contract.
@@ -731,7 +857,12 @@ pub unsafe extern "C" fn dice_surface_distances(
     guard(|| {
         // SAFETY: (all) forwarded contracts.
         let (ctx, g, p, s) = unsafe {
-            (resolve(ctx)?, mask_view("mask_gt", mask_gt)?, mask_view("mask_pred", mask_pred)?, slice("spacing", spacing, spacing_len)?)
+            (
+                resolve(ctx)?,
+                mask_view("mask_gt", mask_gt)?,
+                mask_view("mask_pred", mask_pred)?,
+                slice("spacing", spacing, spacing_len)?,
+            )
         };
         let r = metrics::surface_distances(ctx, &g, &p, s)?;
         check_len("n_gt", n_gt, r.distances_gt_to_pred.len())?;
@@ -789,9 +920,11 @@ pub unsafe extern "C" fn dice_surface_distance_metric(
         // SAFETY: (all) forwarded contracts.
         let r = unsafe {
             metrics::SurfaceDistances {
-                distances_gt_to_pred: slice("distances_gt_to_pred", distances_gt_to_pred, n_gt)?.to_vec(),
+                distances_gt_to_pred: slice("distances_gt_to_pred", distances_gt_to_pred, n_gt)?
+                    .to_vec(),
                 surfel_areas_gt: slice("surfel_areas_gt", surfel_areas_gt, n_gt)?.to_vec(),
-                distances_pred_to_gt: slice("distances_pred_to_gt", distances_pred_to_gt, n_pred)?.to_vec(),
+                distances_pred_to_gt: slice("distances_pred_to_gt", distances_pred_to_gt, n_pred)?
+                    .to_vec(),
                 surfel_areas_pred: slice("surfel_areas_pred", surfel_areas_pred, n_pred)?.to_vec(),
             }
         };
@@ -807,7 +940,12 @@ pub unsafe extern "C" fn dice_surface_distance_metric(
                 vec![a, b]
             }
             DICE_DEEPMIND_SURFACE_DICE => vec![r.surface_dice_at_tolerance(param)?],
-            _ => return fail(DiceStatus::BadOption, format!("kind = {kind} is not a DICE_DEEPMIND_* kind")),
+            _ => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("kind = {kind} is not a DICE_DEEPMIND_* kind"),
+                );
+            }
         };
         // SAFETY: forwarded contract.
         unsafe { write("out", out, out_len, &values) }

@@ -3,8 +3,8 @@
 use std::mem::{offset_of, size_of};
 
 use dice_core::{
-    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise, PointwiseKind, Reduction,
-    WeightMode,
+    Activation, DenseIgnore, DiceOptions, FocalAlpha, GdlWeight, LossForm, Overlap, Pointwise,
+    PointwiseKind, Reduction, WeightMode,
 };
 
 use crate::status::{DiceStatus, FfiResult, fail, guard};
@@ -354,7 +354,9 @@ pub(crate) unsafe fn read(opts: *const DiceLossOptions) -> FfiResult<DiceOptions
 ///
 /// # Safety
 /// As for [`read`].
-pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(DiceOptions, *const DiceTensor)> {
+pub(crate) unsafe fn read_with_mask(
+    opts: *const DiceLossOptions,
+) -> FfiResult<(DiceOptions, *const DiceTensor)> {
     let mut o = DiceLossOptions::defaults();
     if !opts.is_null() {
         // SAFETY: non-NULL; every caller struct starts with a u32 struct_size.
@@ -364,13 +366,17 @@ pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(
         if s > DICE_LOSS_OPTIONS_MAX_SIZE as usize {
             return fail(
                 DiceStatus::StructSize,
-                format!("opts.struct_size = {size} exceeds {DICE_LOSS_OPTIONS_MAX_SIZE} (uninitialised?)"),
+                format!(
+                    "opts.struct_size = {size} exceeds {DICE_LOSS_OPTIONS_MAX_SIZE} (uninitialised?)"
+                ),
             );
         }
         if s < known && !FIELD_ENDS.contains(&s) {
             return fail(
                 DiceStatus::StructSize,
-                format!("opts.struct_size = {size} is too small or ends inside a field (this library's size is {known})"),
+                format!(
+                    "opts.struct_size = {size} is too small or ends inside a field (this library's size is {known})"
+                ),
             );
         }
         let bytes = opts.cast::<u8>();
@@ -381,7 +387,9 @@ pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(
                 if b != 0 {
                     return fail(
                         DiceStatus::StructSize,
-                        format!("opts.struct_size = {size}: byte {i} past this library's {known}-byte struct is {b:#04x}, not zero (an option this version does not know)"),
+                        format!(
+                            "opts.struct_size = {size}: byte {i} past this library's {known}-byte struct is {b:#04x}, not zero (an option this version does not know)"
+                        ),
                     );
                 }
             }
@@ -396,19 +404,35 @@ pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(
         0 => Activation::None,
         1 => Activation::Sigmoid,
         2 => Activation::Softmax,
-        v => return fail(DiceStatus::BadOption, format!("opts.activation = {v} is not a DiceActivation (0..=2)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.activation = {v} is not a DiceActivation (0..=2)"),
+            );
+        }
     };
     let reduction = match o.reduction {
         0 => Reduction::Mean,
         1 => Reduction::Sum,
         2 => Reduction::None,
-        v => return fail(DiceStatus::BadOption, format!("opts.reduction = {v} is not a DiceReduction (0..=2)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.reduction = {v} is not a DiceReduction (0..=2)"),
+            );
+        }
     };
     if let Some(i) = o.reserved.iter().position(|&b| b != 0) {
-        return fail(DiceStatus::BadOption, format!("opts.reserved[{i}] = {} must be zero", o.reserved[i]));
+        return fail(
+            DiceStatus::BadOption,
+            format!("opts.reserved[{i}] = {} must be zero", o.reserved[i]),
+        );
     }
     if let Some(i) = o.reserved2.iter().position(|&b| b != 0) {
-        return fail(DiceStatus::BadOption, format!("opts.reserved2[{i}] = {} must be zero", o.reserved2[i]));
+        return fail(
+            DiceStatus::BadOption,
+            format!("opts.reserved2[{i}] = {} must be zero", o.reserved2[i]),
+        );
     }
     // SAFETY: (all four) each pointer is NULL or readable for its length by contract.
     let weight = unsafe { array("weight", o.weight, o.weight_len) }?;
@@ -425,22 +449,42 @@ pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(
             0 => GdlWeight::Square,
             1 => GdlWeight::Simple,
             2 => GdlWeight::Uniform,
-            v => return fail(DiceStatus::BadOption, format!("opts.gdl_weight = {v} is not a DiceGdlWeight (0..=2)")),
+            v => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("opts.gdl_weight = {v} is not a DiceGdlWeight (0..=2)"),
+                );
+            }
         }),
-        v => return fail(DiceStatus::BadOption, format!("opts.overlap = {v} is not a DiceOverlap (0..=2)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.overlap = {v} is not a DiceOverlap (0..=2)"),
+            );
+        }
     };
     let form = match o.form {
         0 => LossForm::OneMinus,
         1 => LossForm::NegLog { eps: o.form_eps },
         2 => LossForm::LogCosh,
         3 => LossForm::Negative,
-        v => return fail(DiceStatus::BadOption, format!("opts.form = {v} is not a DiceLossForm (0..=3)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.form = {v} is not a DiceLossForm (0..=3)"),
+            );
+        }
     };
     let weight_mode = match o.weight_mode {
         0 => WeightMode::AfterRatio,
         1 => WeightMode::WeightedMean,
         2 => WeightMode::InSums,
-        v => return fail(DiceStatus::BadOption, format!("opts.weight_mode = {v} is not a DiceWeightMode (0..=2)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.weight_mode = {v} is not a DiceWeightMode (0..=2)"),
+            );
+        }
     };
     let kind = match o.pointwise {
         0 => PointwiseKind::None,
@@ -448,13 +492,23 @@ pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(
         2 => PointwiseKind::Bce,
         3 => PointwiseKind::SigmoidFocal,
         4 => PointwiseKind::SoftmaxFocal,
-        v => return fail(DiceStatus::BadOption, format!("opts.pointwise = {v} is not a DicePointwise (0..=4)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.pointwise = {v} is not a DicePointwise (0..=4)"),
+            );
+        }
     };
     let alpha = match o.focal_alpha_kind {
         0 => FocalAlpha::None,
         1 => FocalAlpha::Scalar(o.focal_alpha),
         2 => FocalAlpha::PerClass(alphas),
-        v => return fail(DiceStatus::BadOption, format!("opts.focal_alpha_kind = {v} is not a DiceFocalAlpha (0..=2)")),
+        v => {
+            return fail(
+                DiceStatus::BadOption,
+                format!("opts.focal_alpha_kind = {v} is not a DiceFocalAlpha (0..=2)"),
+            );
+        }
     };
     let dense_ignore = match o.dense_ignore {
         0 => DenseIgnore::AllZero,
@@ -471,7 +525,11 @@ pub(crate) unsafe fn read_with_mask(opts: *const DiceLossOptions) -> FfiResult<(
         batch: flag("batch", o.batch)?,
         weight,
         reduction,
-        ignore_index: if flag("has_ignore_index", o.has_ignore_index)? { Some(o.ignore_index) } else { None },
+        ignore_index: if flag("has_ignore_index", o.has_ignore_index)? {
+            Some(o.ignore_index)
+        } else {
+            None
+        },
         soft_label: flag("soft_label", o.soft_label)?,
         dense_ignore,
         overlap,
@@ -507,13 +565,19 @@ unsafe fn array<T: Copy>(name: &str, ptr: *const T, len: usize) -> FfiResult<Vec
         return Ok(Vec::new());
     }
     if ptr.is_null() {
-        return fail(DiceStatus::NullPointer, format!("opts.{name} is NULL with {name}_len = {len}"));
+        return fail(
+            DiceStatus::NullPointer,
+            format!("opts.{name} is NULL with {name}_len = {len}"),
+        );
     }
     if len > (isize::MAX as usize) / size_of::<T>() {
         return fail(DiceStatus::BadLength, format!("opts.{name}_len = {len} is implausible"));
     }
     if !(ptr as usize).is_multiple_of(align_of::<T>()) {
-        return fail(DiceStatus::Misaligned, format!("opts.{name} is not aligned to {} bytes", align_of::<T>()));
+        return fail(
+            DiceStatus::Misaligned,
+            format!("opts.{name} is not aligned to {} bytes", align_of::<T>()),
+        );
     }
     // SAFETY: non-NULL, aligned, readable for len values by contract; copied at once.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec())
@@ -529,7 +593,10 @@ unsafe fn array<T: Copy>(name: &str, ptr: *const T, len: usize) -> FfiResult<Vec
 /// # Safety
 /// `opts` must be writable for `struct_size` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dice_loss_options_init(opts: *mut DiceLossOptions, struct_size: usize) -> DiceStatus {
+pub unsafe extern "C" fn dice_loss_options_init(
+    opts: *mut DiceLossOptions,
+    struct_size: usize,
+) -> DiceStatus {
     guard(|| {
         if opts.is_null() {
             return fail(DiceStatus::NullPointer, "opts is NULL");
@@ -540,7 +607,9 @@ pub unsafe extern "C" fn dice_loss_options_init(opts: *mut DiceLossOptions, stru
         if !ok_size {
             return fail(
                 DiceStatus::StructSize,
-                format!("struct_size = {struct_size} is not a valid DiceLossOptions size (this library's is {known})"),
+                format!(
+                    "struct_size = {struct_size} is not a valid DiceLossOptions size (this library's is {known})"
+                ),
             );
         }
         let mut d = DiceLossOptions::defaults();
@@ -549,7 +618,11 @@ pub unsafe extern "C" fn dice_loss_options_init(opts: *mut DiceLossOptions, stru
         // SAFETY: `opts` is writable for struct_size bytes by contract; we copy
         // min(struct_size, known) bytes from a local and zero the rest, all within that range.
         unsafe {
-            std::ptr::copy_nonoverlapping((&raw const d).cast::<u8>(), bytes, struct_size.min(known));
+            std::ptr::copy_nonoverlapping(
+                (&raw const d).cast::<u8>(),
+                bytes,
+                struct_size.min(known),
+            );
             if struct_size > known {
                 std::ptr::write_bytes(bytes.add(known), 0, struct_size - known);
             }

@@ -24,7 +24,14 @@ pub enum DiceRamp {
 /// # Safety
 /// `out` must be NULL or writable for one double.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dice_ramp(kind: i32, start: f64, end: f64, steps: u64, step: u64, out: *mut f64) -> DiceStatus {
+pub unsafe extern "C" fn dice_ramp(
+    kind: i32,
+    start: f64,
+    end: f64,
+    steps: u64,
+    step: u64,
+    out: *mut f64,
+) -> DiceStatus {
     guard(|| {
         if out.is_null() {
             return fail(DiceStatus::NullPointer, "out is NULL");
@@ -33,7 +40,12 @@ pub unsafe extern "C" fn dice_ramp(kind: i32, start: f64, end: f64, steps: u64, 
             0 => RampKind::Constant,
             1 => RampKind::Linear,
             2 => RampKind::Cosine,
-            v => return fail(DiceStatus::BadOption, format!("kind = {v} is not a DiceRamp (0..=2)")),
+            v => {
+                return fail(
+                    DiceStatus::BadOption,
+                    format!("kind = {v} is not a DiceRamp (0..=2)"),
+                );
+            }
         };
         let v = Ramp { kind, start, end, steps }.at(step)?;
         // SAFETY: non-NULL and writable by contract.

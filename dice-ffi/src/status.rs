@@ -125,7 +125,9 @@ impl From<DiceError> for Failure {
             E::OverlappingOutput { .. } => DiceStatus::OverlappingOutput,
             E::AliasedOutput { .. } => DiceStatus::AliasedOutput,
             E::LabelOutOfRange { .. } => DiceStatus::LabelOutOfRange,
-            E::BadWeight { .. } | E::WeightCount { .. } | E::BadLossMask { .. } => DiceStatus::BadWeight,
+            E::BadWeight { .. } | E::WeightCount { .. } | E::BadLossMask { .. } => {
+                DiceStatus::BadWeight
+            }
             E::BadOption { .. } => DiceStatus::BadOption,
             E::StatsMismatch { .. } => DiceStatus::StatsMismatch,
             E::UpstreamLength { .. } => DiceStatus::BadLength,
@@ -266,7 +268,12 @@ mod tests {
             return;
         }
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "status::tests::guarded_panics_print_nothing", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "status::tests::guarded_panics_print_nothing",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("DICE_PANIC_CHILD", "1")
             .output()
             .unwrap();
@@ -280,7 +287,9 @@ mod tests {
     fn every_code_has_a_distinct_string() {
         let all: Vec<String> = (0..=23)
             // SAFETY: dice_status_string returns a static NUL-terminated string.
-            .map(|c| unsafe { CStr::from_ptr(dice_status_string(c)) }.to_string_lossy().into_owned())
+            .map(|c| {
+                unsafe { CStr::from_ptr(dice_status_string(c)) }.to_string_lossy().into_owned()
+            })
             .collect();
         assert!(all.iter().all(|s| s != "unknown status code"));
         let mut dedup = all.clone();

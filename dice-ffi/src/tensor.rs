@@ -132,19 +132,33 @@ pub(crate) unsafe fn parse(arg: &'static str, t: *const DiceTensor) -> FfiResult
     if t.device.device_type != DICE_DEVICE_CPU {
         return fail(
             DiceStatus::BadDevice,
-            format!("{arg}.device.device_type = {} is not supported (only kDLCPU = 1)", t.device.device_type),
+            format!(
+                "{arg}.device.device_type = {} is not supported (only kDLCPU = 1)",
+                t.device.device_type
+            ),
         );
     }
     if t.dtype.lanes != 1 {
-        return fail(DiceStatus::BadDtype, format!("{arg}.dtype.lanes = {} (only 1 is supported)", t.dtype.lanes));
+        return fail(
+            DiceStatus::BadDtype,
+            format!("{arg}.dtype.lanes = {} (only 1 is supported)", t.dtype.lanes),
+        );
     }
     let elem = usize::from(t.dtype.bits / 8);
     if t.dtype.bits % 8 != 0 || !elem.is_power_of_two() {
-        return fail(DiceStatus::BadDtype, format!("{arg}.dtype.bits = {} is not supported", t.dtype.bits));
+        return fail(
+            DiceStatus::BadDtype,
+            format!("{arg}.dtype.bits = {} is not supported", t.dtype.bits),
+        );
     }
     let rank = match usize::try_from(t.ndim) {
         Ok(r) if r <= MAX_RANK => r,
-        _ => return fail(DiceStatus::BadNdim, format!("{arg}.ndim = {} is outside 0..={MAX_RANK}", t.ndim)),
+        _ => {
+            return fail(
+                DiceStatus::BadNdim,
+                format!("{arg}.ndim = {} is outside 0..={MAX_RANK}", t.ndim),
+            );
+        }
     };
     if rank > 0 && t.shape.is_null() {
         return fail(DiceStatus::NullPointer, format!("{arg}.shape is NULL with ndim = {rank}"));
@@ -156,10 +170,14 @@ pub(crate) unsafe fn parse(arg: &'static str, t: *const DiceTensor) -> FfiResult
         let e = unsafe { t.shape.add(d).read_unaligned() };
         *extent = match usize::try_from(e) {
             Ok(e) => e,
-            Err(_) => return fail(DiceStatus::BadShape, format!("{arg}.shape[{d}] = {e} is negative")),
+            Err(_) => {
+                return fail(DiceStatus::BadShape, format!("{arg}.shape[{d}] = {e} is negative"));
+            }
         };
     }
-    let overflow = |what: &str| fail(DiceStatus::StrideOverflow, format!("{arg}: {what} overflows 64-bit offsets"));
+    let overflow = |what: &str| {
+        fail(DiceStatus::StrideOverflow, format!("{arg}: {what} overflows 64-bit offsets"))
+    };
     if t.strides.is_null() {
         let mut acc: i64 = 1;
         for d in (0..rank).rev() {
@@ -195,16 +213,26 @@ pub(crate) unsafe fn parse(arg: &'static str, t: *const DiceTensor) -> FfiResult
         return Ok(empty);
     }
     if t.data.is_null() {
-        return fail(DiceStatus::NullPointer, format!("{arg}.data is NULL for a tensor of {numel} elements"));
+        return fail(
+            DiceStatus::NullPointer,
+            format!("{arg}.data is NULL for a tensor of {numel} elements"),
+        );
     }
     // Lowest and highest element offsets relative to element (0, ..., 0).
     let (mut lo, mut hi) = (0i64, 0i64);
     for d in 0..rank {
         let reach = i64::try_from(shape[d] - 1).ok().and_then(|e| e.checked_mul(strides[d] as i64));
         let Some(reach) = reach else {
-            return overflow(&format!("shape[{d}] = {} times strides[{d}] = {}", shape[d], strides[d]));
+            return overflow(&format!(
+                "shape[{d}] = {} times strides[{d}] = {}",
+                shape[d], strides[d]
+            ));
         };
-        let sum = if reach < 0 { lo.checked_add(reach).map(|v| lo = v) } else { hi.checked_add(reach).map(|v| hi = v) };
+        let sum = if reach < 0 {
+            lo.checked_add(reach).map(|v| lo = v)
+        } else {
+            hi.checked_add(reach).map(|v| hi = v)
+        };
         if sum.is_none() {
             return overflow("the sum of extent * stride over dimensions");
         }
@@ -226,7 +254,12 @@ pub(crate) unsafe fn parse(arg: &'static str, t: *const DiceTensor) -> FfiResult
             format!("{arg}: data + byte_offset = {origin:#x} is not aligned to {elem} bytes"),
         );
     }
-    Ok(Parsed { start: start as usize, len: len as usize, base: lo.unsigned_abs() as usize, ..empty })
+    Ok(Parsed {
+        start: start as usize,
+        len: len as usize,
+        base: lo.unsigned_abs() as usize,
+        ..empty
+    })
 }
 
 /// A read-only dice-core view over a parsed tensor whose element type is `T`.
@@ -269,7 +302,11 @@ pub(crate) fn input_kind(p: &Parsed) -> FfiResult<InputKind> {
         (DICE_DTYPE_FLOAT, 64) => Ok(InputKind::F64),
         _ => fail(
             DiceStatus::BadDtype,
-            format!("{}: dtype {} is not supported (float32 or float64)", p.arg, dtype_name(p.dtype)),
+            format!(
+                "{}: dtype {} is not supported (float32 or float64)",
+                p.arg,
+                dtype_name(p.dtype)
+            ),
         ),
     }
 }
@@ -279,7 +316,11 @@ pub(crate) fn check_grad_dtype(input: &Parsed, grad: &Parsed) -> FfiResult<()> {
     if input.dtype != grad.dtype {
         return fail(
             DiceStatus::BadDtype,
-            format!("grad: dtype {} must match the input's {}", dtype_name(grad.dtype), dtype_name(input.dtype)),
+            format!(
+                "grad: dtype {} must match the input's {}",
+                dtype_name(grad.dtype),
+                dtype_name(input.dtype)
+            ),
         );
     }
     Ok(())
@@ -289,7 +330,10 @@ pub(crate) fn check_grad_dtype(input: &Parsed, grad: &Parsed) -> FfiResult<()> {
 ///
 /// # Safety
 /// As for `view`.
-pub(crate) unsafe fn target<'a, T: dice_core::Float>(p: &Parsed, input: &Parsed) -> FfiResult<Target<'a, T>> {
+pub(crate) unsafe fn target<'a, T: dice_core::Float>(
+    p: &Parsed,
+    input: &Parsed,
+) -> FfiResult<Target<'a, T>> {
     let d = p.dtype;
     // SAFETY: (all arms) the element type matches dtype.bits by the match; the rest is the
     // caller's contract, forwarded.

@@ -2,14 +2,26 @@
 //! directly, over options, dtypes, label types and strided layouts.
 
 use dice::*;
-use dice_core::{Activation, Context, DiceOptions, Labels, Reduction, Target, TensorView, TensorViewMut};
+use dice_core::{
+    Activation, Context, DiceOptions, Labels, Reduction, Target, TensorView, TensorViewMut,
+};
 
 /// A descriptor of a read-only buffer (the library never writes through input or target).
-fn tensor<T>(data: &[T], dtype: DiceDataType, shape: &[i64], strides: Option<&[i64]>) -> DiceTensor {
+fn tensor<T>(
+    data: &[T],
+    dtype: DiceDataType,
+    shape: &[i64],
+    strides: Option<&[i64]>,
+) -> DiceTensor {
     raw(data.as_ptr().cast_mut().cast(), dtype, shape, strides)
 }
 
-fn raw(data: *mut std::ffi::c_void, dtype: DiceDataType, shape: &[i64], strides: Option<&[i64]>) -> DiceTensor {
+fn raw(
+    data: *mut std::ffi::c_void,
+    dtype: DiceDataType,
+    shape: &[i64],
+    strides: Option<&[i64]>,
+) -> DiceTensor {
     DiceTensor {
         data,
         device: DiceDevice { device_type: DICE_DEVICE_CPU, device_id: 0 },
@@ -71,7 +83,9 @@ fn c_opts(o: &DiceOptions) -> DiceLossOptions {
 
 fn option_grid() -> Vec<DiceOptions> {
     let mut out = Vec::new();
-    for (i, act) in [Activation::None, Activation::Sigmoid, Activation::Softmax].into_iter().enumerate() {
+    for (i, act) in
+        [Activation::None, Activation::Sigmoid, Activation::Softmax].into_iter().enumerate()
+    {
         for red in [Reduction::Mean, Reduction::Sum, Reduction::None] {
             out.push(DiceOptions {
                 activation: act,
@@ -97,8 +111,16 @@ fn labels_f64_strided_matches_core() {
     let input = values(n * c * h * w, 3);
     let labels: Vec<i32> = values(n * h * w, 4).iter().map(|v| ((v + 2.0) * 0.75) as i32).collect();
     let lshape = [n as i64, h as i64, w as i64];
-    let core_in = TensorView::new("input", &input, 0, &[n, c, h, w], &[(h * w * c) as isize, 1, (w * c) as isize, c as isize]).unwrap();
-    let core_t = Target::Labels(Labels::I32(TensorView::contiguous("target", &labels, &[n, h, w]).unwrap()));
+    let core_in = TensorView::new(
+        "input",
+        &input,
+        0,
+        &[n, c, h, w],
+        &[(h * w * c) as isize, 1, (w * c) as isize, c as isize],
+    )
+    .unwrap();
+    let core_t =
+        Target::Labels(Labels::I32(TensorView::contiguous("target", &labels, &[n, h, w]).unwrap()));
     let ctx = Context::single();
     for o in option_grid() {
         let co = c_opts(&o);
@@ -115,15 +137,35 @@ fn labels_f64_strided_matches_core() {
         let mut vals = vec![0.0; rows * classes];
         // SAFETY: as above; grad is disjoint from input and target.
         let st = unsafe {
-            dice_loss_grad(std::ptr::null(), &ti, &tt, &co, std::ptr::null(), 0, &tg, &mut loss, vals.as_mut_ptr(), vals.len())
+            dice_loss_grad(
+                std::ptr::null(),
+                &ti,
+                &tt,
+                &co,
+                std::ptr::null(),
+                0,
+                &tg,
+                &mut loss,
+                vals.as_mut_ptr(),
+                vals.len(),
+            )
         };
         assert_eq!(st, DiceStatus::Ok, "{o:?}");
         let mut core_grad = vec![0.0f64; input.len()];
-        let mut cg = TensorViewMut::new("grad", &mut core_grad, 0, &[n, c, h, w], &[(h * w * c) as isize, 1, (w * c) as isize, c as isize]).unwrap();
+        let mut cg = TensorViewMut::new(
+            "grad",
+            &mut core_grad,
+            0,
+            &[n, c, h, w],
+            &[(h * w * c) as isize, 1, (w * c) as isize, c as isize],
+        )
+        .unwrap();
         let fin = dice_core::dice_loss_grad(&ctx, &core_in, &core_t, &o, None, &mut cg).unwrap();
         assert_eq!(loss.to_bits(), fin.loss().to_bits(), "{o:?}");
         assert_eq!(vals, fin.values(), "{o:?}");
-        grad.iter().zip(&core_grad).for_each(|(a, b)| assert_eq!(a.to_bits(), b.to_bits(), "{o:?}"));
+        grad.iter()
+            .zip(&core_grad)
+            .for_each(|(a, b)| assert_eq!(a.to_bits(), b.to_bits(), "{o:?}"));
     }
 }
 
@@ -144,15 +186,24 @@ fn dense_f32_matches_core() {
         let mut loss = 0.0;
         let mut stats = vec![0.0; 2 * 3 * 3];
         // SAFETY: live buffers of the described sizes.
-        let st = unsafe { dice_loss(std::ptr::null(), &ti, &tt, &co, &mut loss, std::ptr::null_mut(), 0) };
+        let st = unsafe {
+            dice_loss(std::ptr::null(), &ti, &tt, &co, &mut loss, std::ptr::null_mut(), 0)
+        };
         assert_eq!(st, DiceStatus::Ok, "{o:?}");
         let fin = dice_core::dice_loss(&ctx, &core_in, &core_t, &o).unwrap();
         assert_eq!(loss.to_bits(), fin.loss().to_bits(), "{o:?}");
         let kept = if o.include_background { 3 } else { 2 };
         stats.truncate(2 * kept * 3);
         // SAFETY: as above.
-        let st = unsafe { dice_stats(std::ptr::null(), &ti, &tt, &co, stats.as_mut_ptr(), stats.len()) };
+        let st =
+            unsafe { dice_stats(std::ptr::null(), &ti, &tt, &co, stats.as_mut_ptr(), stats.len()) };
         assert_eq!(st, DiceStatus::Ok, "{o:?}");
-        assert_eq!(stats, dice_core::dice_stats(&ctx, &core_in, &core_t, &o).unwrap().flat(false).collect::<Vec<f64>>());
+        assert_eq!(
+            stats,
+            dice_core::dice_stats(&ctx, &core_in, &core_t, &o)
+                .unwrap()
+                .flat(false)
+                .collect::<Vec<f64>>()
+        );
     }
 }

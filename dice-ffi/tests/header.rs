@@ -6,7 +6,8 @@ use std::path::Path;
 
 fn generate() -> String {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let config =
+        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     // lib.rs is the root: cbindgen follows its `mod` declarations.
     let bindings = cbindgen::Builder::new()
         .with_config(config)
@@ -22,7 +23,9 @@ fn generate() -> String {
 fn header_is_up_to_date() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../include/dice.h");
     let fresh = generate();
-    assert!(fresh.contains(&format!("#define DICE_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        fresh.contains(&format!("#define DICE_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION")))
+    );
     if std::env::var_os("DICE_BLESS").is_some() {
         std::fs::write(&path, &fresh).expect("write include/dice.h");
         return;

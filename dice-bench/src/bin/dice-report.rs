@@ -40,7 +40,14 @@ struct Args {
 }
 
 fn parse(all: usize) -> Result<Args, String> {
-    let mut a = Args { quick: false, threads: vec![1, all], filter: Vec::new(), reps: None, json: None, check: None };
+    let mut a = Args {
+        quick: false,
+        threads: vec![1, all],
+        filter: Vec::new(),
+        reps: None,
+        json: None,
+        check: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -49,7 +56,12 @@ fn parse(all: usize) -> Result<Args, String> {
             "--threads" => {
                 a.threads = value()?
                     .split(',')
-                    .map(|t| t.parse::<usize>().ok().filter(|&t| t > 0).ok_or_else(|| format!("bad thread count {t:?}")))
+                    .map(|t| {
+                        t.parse::<usize>()
+                            .ok()
+                            .filter(|&t| t > 0)
+                            .ok_or_else(|| format!("bad thread count {t:?}"))
+                    })
                     .collect::<Result<_, _>>()?
             }
             "--filter" => a.filter = value()?.split(',').map(str::to_string).collect(),
@@ -65,10 +77,13 @@ fn parse(all: usize) -> Result<Args, String> {
 }
 
 fn machine(all: usize, peak_per_case: bool) -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()));
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("model name"))
+            .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+    });
+    let kernel =
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_string());
     json!({ "cpu": cpu, "cores": all, "backend": Backend::active().name(), "kernel": kernel, "peak_rss_per_case": peak_per_case })
 }
 
@@ -86,7 +101,9 @@ fn run(args: &Args, all: usize) -> Result<bool, String> {
         if args.quick { ", --quick subset" } else { "" }
     );
     if !peak_per_case {
-        println!("NOTE: /proc/self/clear_refs refused: peak RSS is the process-wide peak, not per case");
+        println!(
+            "NOTE: /proc/self/clear_refs refused: peak RSS is the process-wide peak, not per case"
+        );
     }
     let bws = bandwidth::measure(&args.threads, reps).map_err(|e| e.to_string())?;
     for b in &bws {
@@ -98,11 +115,17 @@ fn run(args: &Args, all: usize) -> Result<bool, String> {
         );
     }
     println!("byte model: {}", dice_bench::cases::BYTE_MODEL);
-    let ctxs = args.threads.iter().map(|&t| Context::new(t)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    let ctxs = args
+        .threads
+        .iter()
+        .map(|&t| Context::new(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     let run = Run { ctxs: &ctxs, bws: &bws, all, reps, fastest: false };
     println!("{}", report::header());
     let mut rows = run.time(&|c, key, l| {
-        (!args.quick || c.in_quick(l)) && args.filter.iter().all(|f| key.split('/').any(|field| field == f))
+        (!args.quick || c.in_quick(l))
+            && args.filter.iter().all(|f| key.split('/').any(|field| field == f))
     })?;
     if rows.is_empty() {
         return Err(format!("no case matches --filter {}", args.filter.join(",")));
@@ -120,10 +143,18 @@ fn run(args: &Args, all: usize) -> Result<bool, String> {
     }
     // A regression must reproduce: re-time those cases with twice the calls and judge them by
     // the fastest call (noise on a shared machine only ever adds time; slower code does not).
-    println!("== re-timing the {} regressed case(s), fastest of {} calls, to rule out noise", verdict.regressions.len(), 2 * reps);
-    let retimed = Run { reps: 2 * reps, fastest: true, ..run }.time(&|_, key, _| verdict.regressions.iter().any(|r| r.key == key))?;
+    println!(
+        "== re-timing the {} regressed case(s), fastest of {} calls, to rule out noise",
+        verdict.regressions.len(),
+        2 * reps
+    );
+    let retimed = Run { reps: 2 * reps, fastest: true, ..run }
+        .time(&|_, key, _| verdict.regressions.iter().any(|r| r.key == key))?;
     for new in retimed {
-        if let Some(old) = rows.iter_mut().find(|o| o.key == new.key && o.threads == new.threads && new.ratio() < o.ratio()) {
+        if let Some(old) = rows
+            .iter_mut()
+            .find(|o| o.key == new.key && o.threads == new.threads && new.ratio() < o.ratio())
+        {
             *old = new;
         }
     }
@@ -163,8 +194,10 @@ impl Run<'_> {
                 for (ctx, bw) in self.ctxs.iter().zip(self.bws) {
                     let rss = memory::rss_kib();
                     memory::reset_peak();
-                    let timed = timing::time(self.reps, MIN_TOTAL_SECS, || data.run(ctx, loss, pass).map(|_| ()))
-                        .map_err(|e| format!("{key}: {e}"))?;
+                    let timed = timing::time(self.reps, MIN_TOTAL_SECS, || {
+                        data.run(ctx, loss, pass).map(|_| ())
+                    })
+                    .map_err(|e| format!("{key}: {e}"))?;
                     let secs = if self.fastest { timed.min } else { timed.median };
                     let peak = memory::peak_kib();
                     let t = ctx.threads();
@@ -174,7 +207,13 @@ impl Run<'_> {
                     let row = Row {
                         key: key.clone(),
                         threads: t,
-                        threads_label: if t == 1 { "1".into() } else if t == self.all { "all".into() } else { t.to_string() },
+                        threads_label: if t == 1 {
+                            "1".into()
+                        } else if t == self.all {
+                            "all".into()
+                        } else {
+                            t.to_string()
+                        },
                         elements: config.elements(),
                         bytes: bytes.moved(pass),
                         seconds: secs,
@@ -199,15 +238,25 @@ fn check(path: &str, doc: &Value) -> Result<gate::Verdict, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!("GATE FAILED: cannot read the baseline {path}: {e}\n  record one with: dice-report --quick --json {path}")
     })?;
-    let base: Value = serde_json::from_str(&text).map_err(|e| format!("GATE FAILED: baseline {path} is not JSON: {e}"))?;
+    let base: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("GATE FAILED: baseline {path} is not JSON: {e}"))?;
     let v = gate::check(&base, doc, GATE_FACTOR).map_err(|e| format!("GATE FAILED: {e}"))?;
-    println!("== gate: {} case(s) compared with {path} (fail when ratio-to-floor grows > {GATE_FACTOR}x)", v.checked);
+    println!(
+        "== gate: {} case(s) compared with {path} (fail when ratio-to-floor grows > {GATE_FACTOR}x)",
+        v.checked
+    );
     if !v.new.is_empty() {
-        println!("WARNING: {} case(s) have NO BASELINE and are NOT GATED (re-record {path}):", v.new.len());
+        println!(
+            "WARNING: {} case(s) have NO BASELINE and are NOT GATED (re-record {path}):",
+            v.new.len()
+        );
         v.new.iter().for_each(|k| println!("  new: {k}"));
     }
     if !v.missing.is_empty() {
-        println!("WARNING: {} baseline case(s) were NOT RUN (renamed or removed?):", v.missing.len());
+        println!(
+            "WARNING: {} baseline case(s) were NOT RUN (renamed or removed?):",
+            v.missing.len()
+        );
         v.missing.iter().for_each(|k| println!("  missing: {k}"));
     }
     if v.checked == 0 {
@@ -217,7 +266,10 @@ fn check(path: &str, doc: &Value) -> Result<gate::Verdict, String> {
     if v.passed() {
         println!("gate passed");
     } else {
-        println!("GATE FAILED: {} throughput regression(s) over {GATE_FACTOR}x against {path}:", v.regressions.len());
+        println!(
+            "GATE FAILED: {} throughput regression(s) over {GATE_FACTOR}x against {path}:",
+            v.regressions.len()
+        );
         v.regressions.iter().for_each(|r| println!("  REGRESSION {r}"));
     }
     Ok(v)

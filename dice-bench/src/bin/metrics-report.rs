@@ -20,9 +20,14 @@ fn volume(n: usize, shift: f64, bump: f64) -> Vec<u8> {
     for z in 0..n {
         for y in 0..n {
             for x in 0..n {
-                let (dz, dy, dx) = ((z as f64 - c - shift) / 0.36, (y as f64 - c) / 0.30, (x as f64 - c + shift) / 0.33);
+                let (dz, dy, dx) = (
+                    (z as f64 - c - shift) / 0.36,
+                    (y as f64 - c) / 0.30,
+                    (x as f64 - c + shift) / 0.33,
+                );
                 let r = (dz * dz + dy * dy + dx * dx).sqrt() / n as f64;
-                let wobble = bump * ((x as f64 * 0.11).sin() * (y as f64 * 0.07).cos() + (z as f64 * 0.05).sin());
+                let wobble = bump
+                    * ((x as f64 * 0.11).sin() * (y as f64 * 0.07).cos() + (z as f64 * 0.05).sin());
                 v[(z * n + y) * n + x] = (r < 1.0 + wobble) as u8;
             }
         }
@@ -45,12 +50,22 @@ fn median_of<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
 
 /// DeepMind surface-distance on two masks: `compute_surface_distances`, then the robust HD95
 /// and the surface Dice at 1 mm from the lists (the values and the median time).
-fn deepmind(ctx: &Context, gt: &[u8], pred: &[u8], n: usize, reps: usize) -> (f64, f64, f64, usize) {
+fn deepmind(
+    ctx: &Context,
+    gt: &[u8],
+    pred: &[u8],
+    n: usize,
+    reps: usize,
+) -> (f64, f64, f64, usize) {
     let g = TensorView::contiguous("gt", gt, &[n, n, n]).unwrap();
     let p = TensorView::contiguous("pred", pred, &[n, n, n]).unwrap();
     let run = || {
         let d = surface_distances(ctx, &g, &p, &[1.0; 3]).unwrap();
-        (d.robust_hausdorff(95.0).unwrap(), d.surface_dice_at_tolerance(1.0).unwrap(), d.distances_gt_to_pred.len() + d.distances_pred_to_gt.len())
+        (
+            d.robust_hausdorff(95.0).unwrap(),
+            d.surface_dice_at_tolerance(1.0).unwrap(),
+            d.distances_gt_to_pred.len() + d.distances_pred_to_gt.len(),
+        )
     };
     let (hd, sd, surfels) = run();
     (median_of(reps, run), hd, sd, surfels)
@@ -98,14 +113,17 @@ print(best)
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, d: usize| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(d);
+    let arg = |name: &str, d: usize| {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(d)
+    };
     let (n, reps) = (arg("--size", 256), arg("--reps", 3));
     let (shift, bump) = (6.0, 0.02);
     if args.iter().any(|a| a == "--confusion-only") {
         // Profiling aid: confusion counts from u8 label maps alone, single thread.
         let (gt, pred) = (volume(n, 0.0, bump), volume(n, shift, bump));
         let shape = [1usize, 1, n, n, n];
-        let lp = Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));
+        let lp =
+            Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));
         let lg = Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &gt, &shape).unwrap()));
         let t = best_of(reps, || confusion(&Context::single(), &lp, &lg, 2).unwrap());
         println!("confusion {n}^3 u8 labels, 1 thread: {:.2} ms", t * 1e3);
@@ -118,7 +136,9 @@ fn main() {
         let g = Decisions::Masks(TensorView::contiguous("gt", &gt, &shape).unwrap());
         let p = Decisions::Masks(TensorView::contiguous("pred", &pred, &shape).unwrap());
         let opts = SurfaceOptions { include_background: true, ..Default::default() };
-        let t = best_of(reps, || hausdorff_monai(&Context::single(), &p, &g, 0, &opts, Some(95.0), false).unwrap());
+        let t = best_of(reps, || {
+            hausdorff_monai(&Context::single(), &p, &g, 0, &opts, Some(95.0), false).unwrap()
+        });
         println!("HD95 {n}^3, 1 thread: {:.1} ms", t * 1e3);
         return;
     }
@@ -126,18 +146,28 @@ fn main() {
         let (gt, pred) = (volume(n, 0.0, bump), volume(n, shift, bump));
         let ctx = Context::new(arg("--threads", 1)).unwrap();
         let (t, hd, sd, surfels) = deepmind(&ctx, &gt, &pred, n, reps);
-        println!("DeepMind {n}^3, {} thread(s), {surfels} surfels: median {:.1} ms (robust HD95 {hd:.4}, surface Dice@1 {sd:.4})", ctx.threads(), t * 1e3);
+        println!(
+            "DeepMind {n}^3, {} thread(s), {surfels} surfels: median {:.1} ms (robust HD95 {hd:.4}, surface Dice@1 {sd:.4})",
+            ctx.threads(),
+            t * 1e3
+        );
         return;
     }
     if args.iter().any(|a| a == "--edt-only") {
         // Profiling aid: the full-volume EDT alone, single thread.
         let inv: Vec<u8> = volume(n, 0.0, bump).iter().map(|&v| (v == 0) as u8).collect();
         let f = TensorView::contiguous("mask", &inv, &[n, n, n]).unwrap();
-        let t = best_of(reps, || distance_transform(&Context::single(), &f, &[1.0; 3], DistanceMetric::Euclidean).unwrap());
+        let t = best_of(reps, || {
+            distance_transform(&Context::single(), &f, &[1.0; 3], DistanceMetric::Euclidean)
+                .unwrap()
+        });
         println!("EDT {n}^3, 1 thread: {:.1} ms", t * 1e3);
         return;
     }
-    println!("metrics-report: two {n}^3 binary volumes, best of {reps}; {} cores", std::thread::available_parallelism().map_or(1, |v| v.get()));
+    println!(
+        "metrics-report: two {n}^3 binary volumes, best of {reps}; {} cores",
+        std::thread::available_parallelism().map_or(1, |v| v.get())
+    );
     let gt = volume(n, 0.0, bump);
     let pred = volume(n, shift, bump);
     let shape = [1usize, 1, n, n, n];
@@ -148,13 +178,16 @@ fn main() {
     for threads in [1usize, 2] {
         let ctx = Context::new(threads).unwrap();
         let hd = hausdorff_monai(&ctx, &p, &g, 0, &opts, Some(95.0), false).unwrap().values[0];
-        let t_hd = best_of(reps, || hausdorff_monai(&ctx, &p, &g, 0, &opts, Some(95.0), false).unwrap());
+        let t_hd =
+            best_of(reps, || hausdorff_monai(&ctx, &p, &g, 0, &opts, Some(95.0), false).unwrap());
         let nsd = surface_dice_monai(&ctx, &p, &g, 0, &opts, &[1.0]).unwrap().values[0];
         let t_nsd = best_of(reps, || surface_dice_monai(&ctx, &p, &g, 0, &opts, &[1.0]).unwrap());
         let mask = TensorView::contiguous("mask", &gt, &[n, n, n]).unwrap();
         let inv: Vec<u8> = gt.iter().map(|&v| (v == 0) as u8).collect();
         let features = TensorView::contiguous("mask", &inv, &[n, n, n]).unwrap();
-        let t_edt = best_of(reps, || distance_transform(&ctx, &features, &[1.0; 3], DistanceMetric::Euclidean).unwrap());
+        let t_edt = best_of(reps, || {
+            distance_transform(&ctx, &features, &[1.0; 3], DistanceMetric::Euclidean).unwrap()
+        });
         black_box(mask);
         let (t_dm, dm_hd, dm_sd, surfels) = deepmind(&ctx, &gt, &pred, n, reps);
         println!(
@@ -181,7 +214,8 @@ fn main() {
     let floor = read_floor(reps);
     for threads in [1usize, 2] {
         let ctx = Context::new(threads).unwrap();
-        let lp = Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));
+        let lp =
+            Decisions::Labels(Labels::U8(TensorView::contiguous("pred", &pred, &shape).unwrap()));
         let lg = Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &gt, &shape).unwrap()));
         let t = best_of(reps, || confusion(&ctx, &lp, &lg, 2).unwrap());
         println!(
@@ -193,14 +227,28 @@ fn main() {
         );
     }
     let py = std::process::Command::new("python3")
-        .args(["-c", SCIPY, &n.to_string(), &shift.to_string(), &bump.to_string(), &reps.to_string()])
+        .args([
+            "-c",
+            SCIPY,
+            &n.to_string(),
+            &shift.to_string(),
+            &bump.to_string(),
+            &reps.to_string(),
+        ])
         .output();
     match py {
         Ok(o) if o.status.success() => {
             let s: f64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(f64::NAN);
-            println!("scipy.ndimage.distance_transform_edt on the same volume: {:.1} ms; ours (2 threads) is {:.1}x faster", s * 1e3, s / edt_ours);
+            println!(
+                "scipy.ndimage.distance_transform_edt on the same volume: {:.1} ms; ours (2 threads) is {:.1}x faster",
+                s * 1e3,
+                s / edt_ours
+            );
         }
-        Ok(o) => println!("SCIPY NOT TIMED: python3 failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")),
+        Ok(o) => println!(
+            "SCIPY NOT TIMED: python3 failed: {}",
+            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+        ),
         Err(e) => println!("SCIPY NOT TIMED: cannot run python3: {e}"),
     }
 }

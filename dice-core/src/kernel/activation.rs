@@ -4,9 +4,9 @@
 //! - softmax: p_c = e^(x_c - m) / sum_k e^(x_k - m), m = max_k x_k (stable for any logits)
 
 use super::{KernelCfg, TileBufs, cols, cols_mut};
-use crate::plan::TILE;
 use crate::float::Float;
 use crate::options::Activation;
+use crate::plan::TILE;
 use pulp::Simd;
 
 /// Logistic sigmoid of one vector.
@@ -19,7 +19,13 @@ pub(crate) fn sigmoid<S: Simd, T: Float>(s: S, x: T::V<S>) -> T::V<S> {
 
 /// Writes p into `bufs.p` for columns j0..j1 (nothing for `Activation::None`: p is x).
 #[inline(always)]
-pub(crate) fn probs<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+pub(crate) fn probs<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    bufs: &mut TileBufs<T>,
+    j0: usize,
+    j1: usize,
+) {
     let TileBufs { x, p, aux, lse, .. } = bufs;
     probs_into::<S, T>(s, cfg, x, p, aux, lse, j0, j1);
 }
@@ -57,7 +63,16 @@ pub(crate) fn probs_into<S: Simd, T: Float>(
 /// also receives ln sum_c e^x_c), `aux` one row of scratch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn softmax<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
+pub(crate) fn softmax<S: Simd, T: Float>(
+    s: S,
+    nc: usize,
+    x: &[T],
+    p: &mut [T],
+    aux: &mut [T],
+    lse: &mut [T],
+    j0: usize,
+    j1: usize,
+) {
     macro_rules! columns {
         ($($c:literal)*) => {
             match nc {
@@ -76,20 +91,46 @@ pub(crate) trait Columns<S: Simd, T: Float, const C: usize> {
     /// channel), the maximum logit `m` and `sum` = sum_c e^(x_c - m), so ln sum_c e^x_c =
     /// m + ln sum (a sink that needs it takes the ln itself).
     #[allow(clippy::too_many_arguments)]
-    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>);
+    fn column(
+        &mut self,
+        s: S,
+        k: usize,
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+    );
 }
 
 /// No consumer: the softmax only writes p.
 impl<S: Simd, T: Float, const C: usize> Columns<S, T, C> for () {
     #[inline(always)]
-    fn column(&mut self, _: S, _: usize, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>) {}
+    fn column(
+        &mut self,
+        _: S,
+        _: usize,
+        _: &[T::V<S>; C],
+        _: &[T::V<S>; C],
+        _: T::V<S>,
+        _: T::V<S>,
+    ) {
+    }
 }
 
 /// Softmax for any channel count: passes over the tile rows (max, exp, sum, scale), the
 /// running max and sum in `aux`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &mut [T], lse: &mut [T], j0: usize, j1: usize) {
+fn softmax_rows<S: Simd, T: Float>(
+    s: S,
+    nc: usize,
+    x: &[T],
+    p: &mut [T],
+    aux: &mut [T],
+    lse: &mut [T],
+    j0: usize,
+    j1: usize,
+) {
     let m = T::as_simd_mut::<S>(&mut aux[j0..j1]);
     m.copy_from_slice(T::as_simd::<S>(cols(x, 0, j0, j1)));
     for c in 1..nc {
@@ -139,7 +180,13 @@ fn softmax_rows<S: Simd, T: Float>(s: S, nc: usize, x: &[T], p: &mut [T], aux: &
 /// (Loops, not `array::from_fn` closures: closures do not inherit the SIMD target features.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T, C>, const STORE: bool>(
+pub(crate) fn softmax_columns<
+    S: Simd,
+    T: Float,
+    const C: usize,
+    K: Columns<S, T, C>,
+    const STORE: bool,
+>(
     s: S,
     x: &[T],
     p: &mut [T],
@@ -159,7 +206,11 @@ pub(crate) fn softmax_columns<S: Simd, T: Float, const C: usize, K: Columns<S, T
             *row = &mut T::as_simd_mut::<S>(&mut buf[j0..j1])[..n];
         }
     }
-    let mut lse = if !STORE || lse.is_empty() { None } else { Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n]) };
+    let mut lse = if !STORE || lse.is_empty() {
+        None
+    } else {
+        Some(&mut T::as_simd_mut::<S>(&mut lse[j0..j1])[..n])
+    };
     let one = T::splat(s, T::from_f64(1.0));
     let (mut e, mut xv) = ([one; C], [one; C]);
     for k in 0..n {

@@ -8,11 +8,11 @@
 
 use super::activation::{Columns, softmax_columns};
 use super::pointwise::{LabelCe, LabelFocal, LabelTerm, PointwiseCfg};
-use crate::options::PointwiseKind;
 use super::{KernelCfg, TileBufs, cols, cols_mut, outlined};
-use crate::plan::TILE;
 use crate::float::Float;
 use crate::options::Activation;
+use crate::options::PointwiseKind;
+use crate::plan::TILE;
 use pulp::{Simd, WithSimd};
 
 /// Writes dL/dp of columns j0..j1 into `bufs.g` (p already computed); `chain` then turns
@@ -46,16 +46,24 @@ pub(crate) fn grad_p<S: Simd, T: Float>(
             let code = T::bits_from_usize(cfg.code(c));
             let mr = T::as_simd::<S>(cols(mask, 0, j0, j1));
             match (cfg.squared, cfg.masked) {
-                (false, false) => labels::<S, T, false, false>(s, gr, pr, lr, mr, code, a, b, *ignored),
-                (false, true) => labels::<S, T, false, true>(s, gr, pr, lr, mr, code, a, b, *ignored),
-                (true, false) => labels::<S, T, true, false>(s, gr, pr, lr, mr, code, a, b, *ignored),
+                (false, false) => {
+                    labels::<S, T, false, false>(s, gr, pr, lr, mr, code, a, b, *ignored)
+                }
+                (false, true) => {
+                    labels::<S, T, false, true>(s, gr, pr, lr, mr, code, a, b, *ignored)
+                }
+                (true, false) => {
+                    labels::<S, T, true, false>(s, gr, pr, lr, mr, code, a, b, *ignored)
+                }
                 (true, true) => labels::<S, T, true, true>(s, gr, pr, lr, mr, code, a, b, *ignored),
             }
         } else {
             let tr = T::as_simd::<S>(cols(t, c, j0, j1));
             let mr = T::as_simd::<S>(cols(mask, cfg.mask_row(c), j0, j1));
             match (cfg.squared, cfg.soft, cfg.masked) {
-                (false, false, false) => dense::<S, T, false, false, false>(s, gr, pr, tr, mr, a, b),
+                (false, false, false) => {
+                    dense::<S, T, false, false, false>(s, gr, pr, tr, mr, a, b)
+                }
                 (false, false, true) => dense::<S, T, false, false, true>(s, gr, pr, tr, mr, a, b),
                 (false, true, false) => dense::<S, T, false, true, false>(s, gr, pr, tr, mr, a, b),
                 (false, true, true) => dense::<S, T, false, true, true>(s, gr, pr, tr, mr, a, b),
@@ -97,7 +105,13 @@ pub(crate) fn grad_x<S: Simd, T: Float>(
 
 /// dL/dp -> dL/dx in `bufs.g` through the activation, columns j0..j1.
 #[inline(always)]
-pub(crate) fn chain<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+pub(crate) fn chain<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    bufs: &mut TileBufs<T>,
+    j0: usize,
+    j1: usize,
+) {
     if j0 == j1 {
         return;
     }
@@ -127,7 +141,9 @@ pub(crate) fn chain<S: Simd, T: Float>(s: S, cfg: &KernelCfg, bufs: &mut TileBuf
             }
             for c in 0..cfg.c {
                 let pr = T::as_simd::<S>(cols(p, c, j0, j1));
-                for ((gv, &pv), &dv) in T::as_simd_mut::<S>(cols_mut(g, c, j0, j1)).iter_mut().zip(pr).zip(dot.iter()) {
+                for ((gv, &pv), &dv) in
+                    T::as_simd_mut::<S>(cols_mut(g, c, j0, j1)).iter_mut().zip(pr).zip(dot.iter())
+                {
                     *gv = T::mul(s, pv, T::sub(s, *gv, dv));
                 }
             }
@@ -175,7 +191,16 @@ fn label_dp<S: Simd, T: Float, const SQ: bool>(
 ) -> T::V<S> {
     let d_pred = if SQ { T::mul(s, two_b, pv) } else { b };
     let v = T::select(s, T::eq_bits(s, lv, code), T::add(s, d_pred, a), d_pred);
-    if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), T::splat(s, T::from_f64(0.0)), v) } else { v }
+    if skips {
+        T::select(
+            s,
+            T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)),
+            T::splat(s, T::from_f64(0.0)),
+            v,
+        )
+    } else {
+        v
+    }
 }
 
 /// dL/dx of C channels for a label target, fed column by column from the softmax: dL/dp
@@ -193,9 +218,19 @@ struct LabelGrad<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     scale: T::V<S>,
 }
 
-impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C> for LabelGrad<'_, S, T, C, SQ, E> {
+impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C>
+    for LabelGrad<'_, S, T, C, SQ, E>
+{
     #[inline(always)]
-    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
+    fn column(
+        &mut self,
+        s: S,
+        k: usize,
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+    ) {
         let lv = self.lab[k];
         let mut dot = T::splat(s, T::from_f64(0.0));
         let mut gp = *p;
@@ -233,8 +268,26 @@ impl<T: Float, const C: usize, const SQ: bool> WithSimd for LabelSweep<'_, T, C,
         let LabelSweep { first, bufs, coef, term, j0, j1 } = self;
         match term.map(|(pc, scale)| (pc, pc.kind, scale)) {
             None => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, (), T::from_f64(0.0), j0, j1),
-            Some((pc, PointwiseKind::SoftmaxCe, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, LabelCe::<S, T, C>::new(s, pc), scale, j0, j1),
-            Some((pc, PointwiseKind::SoftmaxFocal, scale)) => sweep::<S, T, C, SQ, _>(s, first, bufs, coef, LabelFocal::<S, T, C>::new(s, pc), scale, j0, j1),
+            Some((pc, PointwiseKind::SoftmaxCe, scale)) => sweep::<S, T, C, SQ, _>(
+                s,
+                first,
+                bufs,
+                coef,
+                LabelCe::<S, T, C>::new(s, pc),
+                scale,
+                j0,
+                j1,
+            ),
+            Some((pc, PointwiseKind::SoftmaxFocal, scale)) => sweep::<S, T, C, SQ, _>(
+                s,
+                first,
+                bufs,
+                coef,
+                LabelFocal::<S, T, C>::new(s, pc),
+                scale,
+                j0,
+                j1,
+            ),
             Some(_) => unreachable!("only the softmax terms run in the label sweep"),
         }
     }
@@ -266,7 +319,14 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
         *kc = (T::splat_bits(s, T::bits_from_usize(c)), a, b, T::add(s, b, b));
     }
     let lab = &T::as_simd_bits::<S>(&lab[j0..j1])[..n];
-    let mut sink = LabelGrad::<S, T, C, SQ, E> { lab, skips: *ignored, k_c, g: gr, term, scale: T::splat(s, scale) };
+    let mut sink = LabelGrad::<S, T, C, SQ, E> {
+        lab,
+        skips: *ignored,
+        k_c,
+        g: gr,
+        term,
+        scale: T::splat(s, scale),
+    };
     softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
 }
 

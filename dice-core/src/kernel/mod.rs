@@ -18,7 +18,8 @@ use pulp::{Simd, WithSimd};
 
 /// One channel's constants in a label sweep: its label code and three per-channel
 /// coefficients, splatted into vectors once per tile.
-pub(crate) type ChannelConsts<S, T> = (<T as Float>::B<S>, <T as Float>::V<S>, <T as Float>::V<S>, <T as Float>::V<S>);
+pub(crate) type ChannelConsts<S, T> =
+    (<T as Float>::B<S>, <T as Float>::V<S>, <T as Float>::V<S>, <T as Float>::V<S>);
 
 /// Runs `op` on backend `s` as a function of its own. `vectorize` enters a function with the
 /// backend's target features, which cannot be inlined into this one (it has none), and this

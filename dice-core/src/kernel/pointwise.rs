@@ -63,7 +63,11 @@ fn row_mut<S: Simd, T: Float>(buf: &mut [T], c: usize, j0: usize, j1: usize) -> 
 /// normalises over them only, as MONAI slices the background off first), all for BCE and CE.
 #[inline(always)]
 fn covered<T>(cfg: &KernelCfg, pc: &PointwiseCfg<T>) -> core::ops::Range<usize> {
-    if matches!(pc.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) { cfg.first..cfg.c } else { 0..cfg.c }
+    if matches!(pc.kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) {
+        cfg.first..cfg.c
+    } else {
+        0..cfg.c
+    }
 }
 
 /// Lays out the term's inputs for columns j0..j1 as rows: with a label map, the one-hot
@@ -71,7 +75,14 @@ fn covered<T>(cfg: &KernelCfg, pc: &PointwiseCfg<T>) -> core::ops::Range<usize> 
 /// weight or 1, into `bufs.keep`); with an unmasked dense target, a keep row of ones; and the
 /// term's own softmax over the channels it covers (`bufs.q`, `bufs.lse`) when it needs one.
 #[inline(always)]
-fn prepare<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+fn prepare<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &mut TileBufs<T>,
+    j0: usize,
+    j1: usize,
+) {
     let TileBufs { x, t, lab, mask, keep, q, lse, aux, .. } = bufs;
     let (zero, one) = (splat::<S, T>(s, 0.0), splat::<S, T>(s, 1.0));
     if cfg.labels {
@@ -98,15 +109,34 @@ fn prepare<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs:
     }
     if cfg.own_softmax {
         let from = covered(cfg, pc).start;
-        activation::softmax::<S, T>(s, cfg.c - from, &x[from * TILE..], &mut q[from * TILE..], aux, lse, j0, j1);
+        activation::softmax::<S, T>(
+            s,
+            cfg.c - from,
+            &x[from * TILE..],
+            &mut q[from * TILE..],
+            aux,
+            lse,
+            j0,
+            j1,
+        );
     }
 }
 
 /// Channel `c`'s keep weights (columns j0..j1): 0 where ignored, else the loss-mask weight, 1
 /// without one (see [`prepare`]).
 #[inline(always)]
-fn keep<'a, S: Simd, T: Float>(cfg: &KernelCfg, bufs: &'a TileBufs<T>, c: usize, j0: usize, j1: usize) -> &'a [T::V<S>] {
-    if cfg.masked && !cfg.labels { row::<S, T>(&bufs.mask, cfg.mask_row(c), j0, j1) } else { row::<S, T>(&bufs.keep, 0, j0, j1) }
+fn keep<'a, S: Simd, T: Float>(
+    cfg: &KernelCfg,
+    bufs: &'a TileBufs<T>,
+    c: usize,
+    j0: usize,
+    j1: usize,
+) -> &'a [T::V<S>] {
+    if cfg.masked && !cfg.labels {
+        row::<S, T>(&bufs.mask, cfg.mask_row(c), j0, j1)
+    } else {
+        row::<S, T>(&bufs.keep, 0, j0, j1)
+    }
 }
 
 /// The softmax probabilities the term reads: its own, or the activation's.
@@ -127,7 +157,13 @@ struct Logistic<V> {
 
 /// From e = e^-|x|, inv = 1 / w with w = 1 + e rounded, and l = ln(1 + e).
 #[inline(always)]
-fn logistic_from<S: Simd, T: Float>(s: S, x: T::V<S>, e: T::V<S>, inv: T::V<S>, l: T::V<S>) -> Logistic<T::V<S>> {
+fn logistic_from<S: Simd, T: Float>(
+    s: S,
+    x: T::V<S>,
+    e: T::V<S>,
+    inv: T::V<S>,
+    l: T::V<S>,
+) -> Logistic<T::V<S>> {
     let small = T::mul(s, e, inv);
     let neg = T::lt_v(s, x, splat::<S, T>(s, 0.0));
     Logistic {
@@ -201,7 +237,9 @@ struct SigmoidFocal<V, const HARD: bool, const TWO: bool> {
     gamma: V,
 }
 
-impl<S: Simd, T: Float, const HARD: bool, const TWO: bool> Elementwise<S, T> for SigmoidFocal<T::V<S>, HARD, TWO> {
+impl<S: Simd, T: Float, const HARD: bool, const TWO: bool> Elementwise<S, T>
+    for SigmoidFocal<T::V<S>, HARD, TWO>
+{
     #[inline(always)]
     fn eval(self, s: S, x: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
         let one = splat::<S, T>(s, 1.0);
@@ -260,7 +298,14 @@ enum Use<'a, S: Simd, T: Float> {
 
 /// One channel's row of an elementwise kind: logits x, targets t, keep weights k.
 #[inline(always)]
-fn rows<S: Simd, T: Float, E: Elementwise<S, T>>(s: S, e: E, x: &[T::V<S>], t: &[T::V<S>], k: &[T::V<S>], out: Use<'_, S, T>) {
+fn rows<S: Simd, T: Float, E: Elementwise<S, T>>(
+    s: S,
+    e: E,
+    x: &[T::V<S>],
+    t: &[T::V<S>],
+    k: &[T::V<S>],
+    out: Use<'_, S, T>,
+) {
     let xtk = x.iter().zip(t).zip(k);
     match out {
         Use::Sum(loss, weight) => {
@@ -284,18 +329,63 @@ fn rows<S: Simd, T: Float, E: Elementwise<S, T>>(s: S, e: E, x: &[T::V<S>], t: &
 
 /// Channel `c`'s row of BCE or sigmoid focal, the kind and its constants chosen once per row.
 #[inline(always)]
-fn elementwise_row<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &TileBufs<T>, c: usize, j0: usize, j1: usize, out: Use<'_, S, T>) {
-    let (x, t, k) = (row::<S, T>(&bufs.x, c, j0, j1), row::<S, T>(&bufs.t, c, j0, j1), keep::<S, T>(cfg, bufs, c, j0, j1));
+fn elementwise_row<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &TileBufs<T>,
+    c: usize,
+    j0: usize,
+    j1: usize,
+    out: Use<'_, S, T>,
+) {
+    let (x, t, k) = (
+        row::<S, T>(&bufs.x, c, j0, j1),
+        row::<S, T>(&bufs.t, c, j0, j1),
+        keep::<S, T>(cfg, bufs, c, j0, j1),
+    );
     if pc.kind == PointwiseKind::Bce {
         return rows::<S, T, _>(s, Bce::<T::V<S>> { w: T::splat(s, pc.w[c]) }, x, t, k, out);
     }
     let (wc, f_pos, f_neg) = (pc.w[c].to_f64(), pc.a_pos[c].to_f64(), pc.a_neg[c].to_f64());
-    let (f_neg, f_diff, gamma) = (splat::<S, T>(s, wc * f_neg), splat::<S, T>(s, wc * f_pos - wc * f_neg), T::splat(s, pc.gamma));
+    let (f_neg, f_diff, gamma) = (
+        splat::<S, T>(s, wc * f_neg),
+        splat::<S, T>(s, wc * f_pos - wc * f_neg),
+        T::splat(s, pc.gamma),
+    );
     match (cfg.labels, pc.gamma.to_f64() == 2.0) {
-        (true, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, true> { f_neg, f_diff, gamma }, x, t, k, out),
-        (true, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, true, false> { f_neg, f_diff, gamma }, x, t, k, out),
-        (false, true) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, true> { f_neg, f_diff, gamma }, x, t, k, out),
-        (false, false) => rows::<S, T, _>(s, SigmoidFocal::<T::V<S>, false, false> { f_neg, f_diff, gamma }, x, t, k, out),
+        (true, true) => rows::<S, T, _>(
+            s,
+            SigmoidFocal::<T::V<S>, true, true> { f_neg, f_diff, gamma },
+            x,
+            t,
+            k,
+            out,
+        ),
+        (true, false) => rows::<S, T, _>(
+            s,
+            SigmoidFocal::<T::V<S>, true, false> { f_neg, f_diff, gamma },
+            x,
+            t,
+            k,
+            out,
+        ),
+        (false, true) => rows::<S, T, _>(
+            s,
+            SigmoidFocal::<T::V<S>, false, true> { f_neg, f_diff, gamma },
+            x,
+            t,
+            k,
+            out,
+        ),
+        (false, false) => rows::<S, T, _>(
+            s,
+            SigmoidFocal::<T::V<S>, false, false> { f_neg, f_diff, gamma },
+            x,
+            t,
+            k,
+            out,
+        ),
     }
 }
 
@@ -303,7 +393,14 @@ fn elementwise_row<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T
 /// (minus its loss a w t u^gamma ln p, and h = a w t (gamma u^(gamma-1) p ln p - u^gamma)),
 /// u = 1 - p; u^(gamma-1) is written u^gamma / u (and the term 0 where u = 0).
 #[inline(always)]
-fn softmax_focal<S: Simd, T: Float>(s: S, gamma: T, kc: T::V<S>, ls: T::V<S>, p: T::V<S>, t: T::V<S>) -> (T::V<S>, T::V<S>) {
+fn softmax_focal<S: Simd, T: Float>(
+    s: S,
+    gamma: T,
+    kc: T::V<S>,
+    ls: T::V<S>,
+    p: T::V<S>,
+    t: T::V<S>,
+) -> (T::V<S>, T::V<S>) {
     let zero = splat::<S, T>(s, 0.0);
     let u = T::max(s, T::sub(s, splat::<S, T>(s, 1.0), p), zero);
     let pu = pow::<S, T>(s, u, gamma);
@@ -324,14 +421,33 @@ pub(crate) trait LabelTerm<S: Simd, T: Float, const C: usize>: Copy {
     const WITH_COUNTS: bool = false;
     /// Adds one vector of voxels to the term's (loss, weight, voxels).
     #[allow(clippy::too_many_arguments)]
-    fn sums(&mut self, s: S, acc: Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T>;
+    fn sums(
+        &mut self,
+        s: S,
+        acc: Vec3<S, T>,
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+        l: T::B<S>,
+    ) -> Vec3<S, T>;
     /// Adds what the term still holds at the end of a column range.
     fn finish(&mut self, _: S, acc: Vec3<S, T>) -> Vec3<S, T> {
         acc
     }
     /// Adds `scale` dl/dx of one vector of voxels to `g` (one vector per channel).
     #[allow(clippy::too_many_arguments)]
-    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>, scale: T::V<S>);
+    fn gradient(
+        &self,
+        s: S,
+        g: &mut [T::V<S>; C],
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+        l: T::B<S>,
+        scale: T::V<S>,
+    );
 }
 
 /// Three vectors: (loss, weight, voxels) sums.
@@ -341,11 +457,31 @@ pub(crate) type Vec3<S, T> = (<T as Float>::V<S>, <T as Float>::V<S>, <T as Floa
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for () {
     const WITH_COUNTS: bool = true;
     #[inline(always)]
-    fn sums(&mut self, _: S, acc: Vec3<S, T>, _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, _: T::B<S>) -> Vec3<S, T> {
+    fn sums(
+        &mut self,
+        _: S,
+        acc: Vec3<S, T>,
+        _: &[T::V<S>; C],
+        _: &[T::V<S>; C],
+        _: T::V<S>,
+        _: T::V<S>,
+        _: T::B<S>,
+    ) -> Vec3<S, T> {
         acc
     }
     #[inline(always)]
-    fn gradient(&self, _: S, _: &mut [T::V<S>; C], _: &[T::V<S>; C], _: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, _: T::B<S>, _: T::V<S>) {}
+    fn gradient(
+        &self,
+        _: S,
+        _: &mut [T::V<S>; C],
+        _: &[T::V<S>; C],
+        _: &[T::V<S>; C],
+        _: T::V<S>,
+        _: T::V<S>,
+        _: T::B<S>,
+        _: T::V<S>,
+    ) {
+    }
 }
 
 /// (k, k w) for one vector: k = [l != IGNORED] as 0 / 1, and `w` where kept.
@@ -388,12 +524,24 @@ impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
         let (e, e_c) = (pc.smooth.to_f64(), pc.smooth_c.to_f64());
         for (c, kc) in k_c.iter_mut().enumerate() {
             let w = pc.w[c].to_f64();
-            *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, w * (1.0 - e)), splat::<S, T>(s, w * e_c), T::splat(s, pc.w[c]));
+            *kc = (
+                T::splat_bits(s, T::bits_from_usize(c)),
+                splat::<S, T>(s, w * (1.0 - e)),
+                splat::<S, T>(s, w * e_c),
+                T::splat(s, pc.w[c]),
+            );
         }
         let big_b: f64 = pc.w.iter().map(|w| w.to_f64() * e_c).sum();
         let w0 = pc.w[0].to_f64();
-        let uniform = pc.w.iter().all(|w| w.to_f64() == w0).then(|| splat::<S, T>(s, w0 * (1.0 - e) + big_b));
-        LabelCe { k_c, smooth: (e != 0.0).then(|| splat::<S, T>(s, big_b)), uniform, product: splat::<S, T>(s, 1.0), factors: 0 }
+        let uniform =
+            pc.w.iter().all(|w| w.to_f64() == w0).then(|| splat::<S, T>(s, w0 * (1.0 - e) + big_b));
+        LabelCe {
+            k_c,
+            smooth: (e != 0.0).then(|| splat::<S, T>(s, big_b)),
+            uniform,
+            product: splat::<S, T>(s, 1.0),
+            factors: 0,
+        }
     }
 
     /// Adds A ln(product) to the loss and restarts the product.
@@ -408,12 +556,25 @@ impl<S: Simd, T: Float, const C: usize> LabelCe<S, T, C> {
 
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelCe<S, T, C> {
     #[inline(always)]
-    fn sums(&mut self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], _: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+    fn sums(
+        &mut self,
+        s: S,
+        (loss, weight, voxels): Vec3<S, T>,
+        x: &[T::V<S>; C],
+        _: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+        l: T::B<S>,
+    ) -> Vec3<S, T> {
         let zero = splat::<S, T>(s, 0.0);
         let (mut x_l, mut a_l, mut w_l) = (zero, zero, zero);
         for (&(code, a, _, w), &xc) in self.k_c.iter().zip(x) {
             let is_c = T::eq_bits(s, l, code);
-            (x_l, a_l, w_l) = (T::select(s, is_c, xc, x_l), T::select(s, is_c, a, a_l), T::select(s, is_c, w, w_l));
+            (x_l, a_l, w_l) = (
+                T::select(s, is_c, xc, x_l),
+                T::select(s, is_c, a, a_l),
+                T::select(s, is_c, w, w_l),
+            );
         }
         // a_l (lse - x_l) + B lse - sum_c b_c x_c, with lse = m + ln sum; with equal weights
         // the A ln sum part goes into the product instead
@@ -444,7 +605,17 @@ impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelCe<S, T, C> 
     }
 
     #[inline(always)]
-    fn gradient(&self, s: S, g: &mut [T::V<S>; C], _: &[T::V<S>; C], p: &[T::V<S>; C], _: T::V<S>, _: T::V<S>, l: T::B<S>, scale: T::V<S>) {
+    fn gradient(
+        &self,
+        s: S,
+        g: &mut [T::V<S>; C],
+        _: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        _: T::V<S>,
+        _: T::V<S>,
+        l: T::B<S>,
+        scale: T::V<S>,
+    ) {
         let zero = splat::<S, T>(s, 0.0);
         let mut q = [zero; C];
         let mut big_q = zero;
@@ -475,14 +646,23 @@ impl<S: Simd, T: Float, const C: usize> LabelFocal<S, T, C> {
     pub fn new(s: S, pc: &PointwiseCfg<T>) -> Self {
         let mut k_c = [(T::splat_bits(s, T::IGNORED), splat::<S, T>(s, 0.0)); C];
         for (c, kc) in k_c.iter_mut().enumerate() {
-            *kc = (T::splat_bits(s, T::bits_from_usize(c)), splat::<S, T>(s, pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
+            *kc = (
+                T::splat_bits(s, T::bits_from_usize(c)),
+                splat::<S, T>(s, pc.a_pos[c].to_f64() * pc.w[c].to_f64()),
+            );
         }
         LabelFocal { k_c, gamma: pc.gamma }
     }
 
     /// (x_y, p_y, kc_y, [l = c] per channel) of one vector.
     #[inline(always)]
-    fn labelled(&self, s: S, x: &[T::V<S>; C], p: &[T::V<S>; C], l: T::B<S>) -> (T::V<S>, T::V<S>, T::V<S>, [T::M<S>; C]) {
+    fn labelled(
+        &self,
+        s: S,
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        l: T::B<S>,
+    ) -> (T::V<S>, T::V<S>, T::V<S>, [T::M<S>; C]) {
         let zero = splat::<S, T>(s, 0.0);
         let (mut xy, mut py, mut ky) = (zero, zero, zero);
         let mut is = [T::eq_bits(s, l, self.k_c[0].0); C];
@@ -499,20 +679,45 @@ impl<S: Simd, T: Float, const C: usize> LabelFocal<S, T, C> {
 
 impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelFocal<S, T, C> {
     #[inline(always)]
-    fn sums(&mut self, s: S, (loss, weight, voxels): Vec3<S, T>, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>) -> Vec3<S, T> {
+    fn sums(
+        &mut self,
+        s: S,
+        (loss, weight, voxels): Vec3<S, T>,
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+        l: T::B<S>,
+    ) -> Vec3<S, T> {
         let lse = T::add(s, m, T::ln(s, sum));
         let (xy, py, ky, _) = self.labelled(s, x, p, l);
-        let (nl, _) = softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
+        let (nl, _) =
+            softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
         let (k, k_nl) = kept::<S, T>(s, l, nl);
-        (T::sub(s, loss, k_nl), T::add(s, weight, kept::<S, T>(s, l, splat::<S, T>(s, C as f64)).1), T::add(s, voxels, k))
+        (
+            T::sub(s, loss, k_nl),
+            T::add(s, weight, kept::<S, T>(s, l, splat::<S, T>(s, C as f64)).1),
+            T::add(s, voxels, k),
+        )
     }
 
     #[inline(always)]
-    fn gradient(&self, s: S, g: &mut [T::V<S>; C], x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>, l: T::B<S>, scale: T::V<S>) {
+    fn gradient(
+        &self,
+        s: S,
+        g: &mut [T::V<S>; C],
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+        l: T::B<S>,
+        scale: T::V<S>,
+    ) {
         let zero = splat::<S, T>(s, 0.0);
         let lse = T::add(s, m, T::ln(s, sum));
         let (xy, py, ky, is) = self.labelled(s, x, p, l);
-        let (_, h) = softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
+        let (_, h) =
+            softmax_focal::<S, T>(s, self.gamma, ky, T::sub(s, xy, lse), py, splat::<S, T>(s, 1.0));
         let skh = T::mul(s, kept::<S, T>(s, l, scale).1, h);
         for c in 0..C {
             let own = T::select(s, is[c], skh, zero);
@@ -523,7 +728,14 @@ impl<S: Simd, T: Float, const C: usize> LabelTerm<S, T, C> for LabelFocal<S, T, 
 
 /// Adds the tile's elementwise sums for columns j0..j1 to `acc`.
 #[inline(always)]
-pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) -> TileSums<T> {
+pub(crate) fn accumulate<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &mut TileBufs<T>,
+    j0: usize,
+    j1: usize,
+) -> TileSums<T> {
     let zero = splat::<S, T>(s, 0.0);
     if j0 == j1 {
         return (T::from_f64(0.0), T::from_f64(0.0), T::from_f64(0.0));
@@ -541,7 +753,16 @@ pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &Pointwis
         PointwiseKind::None => {}
         PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
             for c in chans {
-                elementwise_row::<S, T>(s, cfg, pc, bufs, c, j0, j1, Use::Sum(&mut loss, &mut weight));
+                elementwise_row::<S, T>(
+                    s,
+                    cfg,
+                    pc,
+                    bufs,
+                    c,
+                    j0,
+                    j1,
+                    Use::Sum(&mut loss, &mut weight),
+                );
             }
         }
         PointwiseKind::SoftmaxCe => {
@@ -551,7 +772,10 @@ pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &Pointwis
                 let w = T::splat(s, pc.w[c]);
                 let a = T::mul(s, w, splat::<S, T>(s, 1.0 - pc.smooth.to_f64()));
                 let b = T::mul(s, w, T::splat(s, pc.smooth_c));
-                let rows = row::<S, T>(&bufs.x, c, j0, j1).iter().zip(row::<S, T>(&bufs.t, c, j0, j1)).zip(k0.iter().zip(lse));
+                let rows = row::<S, T>(&bufs.x, c, j0, j1)
+                    .iter()
+                    .zip(row::<S, T>(&bufs.t, c, j0, j1))
+                    .zip(k0.iter().zip(lse));
                 for ((&x, &t), (&k, &l)) in rows {
                     let q = T::mul(s, k, T::mul_add(s, a, t, b));
                     loss = T::mul_add(s, q, T::sub(s, l, x), loss);
@@ -568,7 +792,10 @@ pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &Pointwis
             let lse = row::<S, T>(&bufs.lse, 0, j0, j1);
             for c in chans.clone() {
                 let kc = T::splat(s, T::from_f64(pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
-                let rows = row::<S, T>(&bufs.x, c, j0, j1).iter().zip(row::<S, T>(&bufs.t, c, j0, j1)).zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(k0.iter().zip(lse)));
+                let rows = row::<S, T>(&bufs.x, c, j0, j1)
+                    .iter()
+                    .zip(row::<S, T>(&bufs.t, c, j0, j1))
+                    .zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(k0.iter().zip(lse)));
                 for ((&x, &t), (&p, (&k, &l))) in rows {
                     let (nl, _) = softmax_focal::<S, T>(s, pc.gamma, kc, T::sub(s, x, l), p, t);
                     loss = T::sub(s, loss, T::mul(s, k, nl));
@@ -584,7 +811,14 @@ pub(crate) fn accumulate<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &Pointwis
 /// does not cover) for the per-channel kinds (BCE, sigmoid and softmax focal): the summands
 /// of the term's loss sum, before its mean and lambda.
 #[inline(always)]
-pub(crate) fn loss_map<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, j0: usize, j1: usize) {
+pub(crate) fn loss_map<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &mut TileBufs<T>,
+    j0: usize,
+    j1: usize,
+) {
     let zero = splat::<S, T>(s, 0.0);
     if j0 == j1 {
         return;
@@ -601,8 +835,14 @@ pub(crate) fn loss_map<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseC
         if pc.kind == PointwiseKind::SoftmaxFocal {
             let (x, t) = (row::<S, T>(&bufs.x, c, j0, j1), row::<S, T>(&bufs.t, c, j0, j1));
             let kc = T::splat(s, T::from_f64(pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
-            let rows = x.iter().zip(t).zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(row::<S, T>(&bufs.lse, 0, j0, j1)));
-            for ((o, ((&x, &t), (&p, &l))), &k) in out.iter_mut().zip(rows).zip(keep::<S, T>(cfg, bufs, 0, j0, j1)) {
+            let rows = x.iter().zip(t).zip(
+                row::<S, T>(probs(cfg, bufs), c, j0, j1)
+                    .iter()
+                    .zip(row::<S, T>(&bufs.lse, 0, j0, j1)),
+            );
+            for ((o, ((&x, &t), (&p, &l))), &k) in
+                out.iter_mut().zip(rows).zip(keep::<S, T>(cfg, bufs, 0, j0, j1))
+            {
                 let (nl, _) = softmax_focal::<S, T>(s, pc.gamma, kc, T::sub(s, x, l), p, t);
                 *o = T::sub(s, zero, T::mul(s, k, nl));
             }
@@ -615,7 +855,15 @@ pub(crate) fn loss_map<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseC
 
 /// Adds `scale` d loss / dx of columns j0..j1 to `bufs.g`.
 #[inline(always)]
-pub(crate) fn gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseCfg<T>, bufs: &mut TileBufs<T>, scale: T, j0: usize, j1: usize) {
+pub(crate) fn gradient<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    pc: &PointwiseCfg<T>,
+    bufs: &mut TileBufs<T>,
+    scale: T,
+    j0: usize,
+    j1: usize,
+) {
     let zero = splat::<S, T>(s, 0.0);
     if j0 == j1 || pc.kind == PointwiseKind::None {
         return;
@@ -633,7 +881,16 @@ pub(crate) fn gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseC
         PointwiseKind::None => {}
         PointwiseKind::Bce | PointwiseKind::SigmoidFocal => {
             for c in chans {
-                elementwise_row::<S, T>(s, cfg, pc, bufs, c, j0, j1, Use::Grad(row_mut::<S, T>(&mut g, c, j0, j1), scale));
+                elementwise_row::<S, T>(
+                    s,
+                    cfg,
+                    pc,
+                    bufs,
+                    c,
+                    j0,
+                    j1,
+                    Use::Grad(row_mut::<S, T>(&mut g, c, j0, j1), scale),
+                );
             }
         }
         PointwiseKind::SoftmaxCe => {
@@ -653,8 +910,13 @@ pub(crate) fn gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseC
             for c in chans {
                 let (a, b) = ab(c);
                 let (a, b) = (T::splat(s, a), T::splat(s, b));
-                let rows = row::<S, T>(&bufs.t, c, j0, j1).iter().zip(row::<S, T>(probs(cfg, bufs), c, j0, j1)).zip(acc.iter().zip(k0));
-                for (gv, ((&t, &p), (&big_q, &k))) in row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(rows) {
+                let rows = row::<S, T>(&bufs.t, c, j0, j1)
+                    .iter()
+                    .zip(row::<S, T>(probs(cfg, bufs), c, j0, j1))
+                    .zip(acc.iter().zip(k0));
+                for (gv, ((&t, &p), (&big_q, &k))) in
+                    row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(rows)
+                {
                     let d = T::sub(s, T::mul(s, p, big_q), T::mul_add(s, a, t, b));
                     *gv = T::mul_add(s, T::mul(s, scale, k), d, *gv);
                 }
@@ -666,8 +928,15 @@ pub(crate) fn gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseC
             acc.fill(zero);
             for c in chans.clone() {
                 let kc = T::splat(s, T::from_f64(pc.a_pos[c].to_f64() * pc.w[c].to_f64()));
-                let rows = row::<S, T>(&bufs.x, c, j0, j1).iter().zip(row::<S, T>(&bufs.t, c, j0, j1)).zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(lse));
-                for ((gv, (sum_h, &k)), ((&x, &t), (&p, &l))) in row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(acc.iter_mut().zip(k0)).zip(rows) {
+                let rows = row::<S, T>(&bufs.x, c, j0, j1)
+                    .iter()
+                    .zip(row::<S, T>(&bufs.t, c, j0, j1))
+                    .zip(row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(lse));
+                for ((gv, (sum_h, &k)), ((&x, &t), (&p, &l))) in row_mut::<S, T>(&mut g, c, j0, j1)
+                    .iter_mut()
+                    .zip(acc.iter_mut().zip(k0))
+                    .zip(rows)
+                {
                     let (_, h) = softmax_focal::<S, T>(s, pc.gamma, kc, T::sub(s, x, l), p, t);
                     *sum_h = T::add(s, *sum_h, h);
                     *gv = T::mul_add(s, T::mul(s, scale, k), h, *gv);
@@ -675,7 +944,9 @@ pub(crate) fn gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, pc: &PointwiseC
             }
             for c in chans {
                 let rows = row::<S, T>(probs(cfg, bufs), c, j0, j1).iter().zip(acc.iter().zip(k0));
-                for (gv, (&p, (&sum_h, &k))) in row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(rows) {
+                for (gv, (&p, (&sum_h, &k))) in
+                    row_mut::<S, T>(&mut g, c, j0, j1).iter_mut().zip(rows)
+                {
                     *gv = T::sub(s, *gv, T::mul(s, p, T::mul(s, T::mul(s, scale, k), sum_h)));
                 }
             }

@@ -5,10 +5,10 @@
 
 use super::activation::{Columns, softmax_columns};
 use super::pointwise::{LabelCe, LabelFocal, LabelTerm, PointwiseCfg, TileSums};
-use crate::options::PointwiseKind;
 use super::{KernelCfg, TileBufs, cols, outlined};
 use crate::float::Float;
 use crate::options::Activation;
+use crate::options::PointwiseKind;
 use crate::stats::Sums;
 use pulp::{Simd, WithSimd};
 
@@ -99,7 +99,11 @@ fn label_step<S: Simd, T: Float, const SQ: bool>(
     };
     (
         add_where::<S, T>(s, is_c, i, pv),
-        if skips { T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), q, T::add(s, q, pq)) } else { T::add(s, q, pq) },
+        if skips {
+            T::select(s, T::eq_bits(s, lv, T::splat_bits(s, T::IGNORED)), q, T::add(s, q, pq))
+        } else {
+            T::add(s, q, pq)
+        },
         add_where::<S, T>(s, is_c, g, t1),
     )
 }
@@ -157,13 +161,24 @@ struct LabelSums<'a, S: Simd, T: Float, const C: usize, const SQ: bool, E> {
     term_sums: (T::V<S>, T::V<S>, T::V<S>),
 }
 
-impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C> for LabelSums<'_, S, T, C, SQ, E> {
+impl<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C>> Columns<S, T, C>
+    for LabelSums<'_, S, T, C, SQ, E>
+{
     #[inline(always)]
-    fn column(&mut self, s: S, k: usize, x: &[T::V<S>; C], p: &[T::V<S>; C], m: T::V<S>, sum: T::V<S>) {
+    fn column(
+        &mut self,
+        s: S,
+        k: usize,
+        x: &[T::V<S>; C],
+        p: &[T::V<S>; C],
+        m: T::V<S>,
+        sum: T::V<S>,
+    ) {
         let lv = self.lab[k];
         // every channel, so the loop unrolls; the excluded ones' sums are never read
         for c in 0..C {
-            let (i, q, g) = label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None, self.skips);
+            let (i, q, g) =
+                label_step::<S, T, SQ>(s, self.sums[c], p[c], lv, self.code[c], None, self.skips);
             self.sums[c] = (i, q, if E::WITH_COUNTS { g } else { self.sums[c].2 });
         }
         self.term_sums = self.term.sums(s, self.term_sums, x, p, m, sum, lv);
@@ -187,8 +202,18 @@ impl<T: Float, const C: usize, const SQ: bool> WithSimd for LabelSweep<'_, T, C,
         let LabelSweep { first, bufs, term, j0, j1, acc } = self;
         match term.map(|pc| (pc, pc.kind)) {
             None => sweep::<S, T, C, SQ, _>(s, first, bufs, (), j0, j1, acc),
-            Some((pc, PointwiseKind::SoftmaxCe)) => sweep::<S, T, C, SQ, _>(s, first, bufs, LabelCe::<S, T, C>::new(s, pc), j0, j1, acc),
-            Some((pc, PointwiseKind::SoftmaxFocal)) => sweep::<S, T, C, SQ, _>(s, first, bufs, LabelFocal::<S, T, C>::new(s, pc), j0, j1, acc),
+            Some((pc, PointwiseKind::SoftmaxCe)) => {
+                sweep::<S, T, C, SQ, _>(s, first, bufs, LabelCe::<S, T, C>::new(s, pc), j0, j1, acc)
+            }
+            Some((pc, PointwiseKind::SoftmaxFocal)) => sweep::<S, T, C, SQ, _>(
+                s,
+                first,
+                bufs,
+                LabelFocal::<S, T, C>::new(s, pc),
+                j0,
+                j1,
+                acc,
+            ),
             Some(_) => unreachable!("only the softmax terms run in the label sweep"),
         }
     }
@@ -222,7 +247,14 @@ fn sweep<S: Simd, T: Float, const C: usize, const SQ: bool, E: LabelTerm<S, T, C
             }
         }
     }
-    let mut sink = LabelSums::<S, T, C, SQ, E> { lab, code, skips: *ignored, sums, term, term_sums: (zero, zero, zero) };
+    let mut sink = LabelSums::<S, T, C, SQ, E> {
+        lab,
+        code,
+        skips: *ignored,
+        sums,
+        term,
+        term_sums: (zero, zero, zero),
+    };
     softmax_columns::<S, T, C, _, false>(s, x, p, &mut [], j0, j1, &mut sink);
     sink.term_sums = sink.term.finish(s, sink.term_sums);
     for (a, &(i, q, g)) in acc.iter_mut().zip(&sink.sums[first..]) {

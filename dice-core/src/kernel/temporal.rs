@@ -20,13 +20,26 @@ pub(crate) struct Neighbour<T> {
 impl<T: Float> Neighbour<T> {
     /// Buffers for `c` channels, or none (`c` = 0) when the term is off.
     pub fn new(c: usize) -> Self {
-        Neighbour { x: vec![T::default(); c * TILE], p: vec![T::default(); c * TILE], aux: vec![T::default(); TILE.min(c * TILE)] }
+        Neighbour {
+            x: vec![T::default(); c * TILE],
+            p: vec![T::default(); c * TILE],
+            aux: vec![T::default(); TILE.min(c * TILE)],
+        }
     }
 
     /// Activates the gathered logits of columns j0..j1.
     #[inline(always)]
     pub fn activate<S: Simd>(&mut self, s: S, cfg: &KernelCfg, j0: usize, j1: usize) {
-        activation::probs_into::<S, T>(s, cfg, &self.x, &mut self.p, &mut self.aux, &mut [], j0, j1);
+        activation::probs_into::<S, T>(
+            s,
+            cfg,
+            &self.x,
+            &mut self.p,
+            &mut self.aux,
+            &mut [],
+            j0,
+            j1,
+        );
     }
 
     /// The probabilities (the logits themselves without an activation).
@@ -38,10 +51,19 @@ impl<T: Float> Neighbour<T> {
 
 /// sum over kept channels and columns j0..j1 of (p - q)^2.
 #[inline(always)]
-pub(crate) fn squared_difference<S: Simd, T: Float>(s: S, cfg: &KernelCfg, p: &[T], q: &[T], j0: usize, j1: usize) -> T {
+pub(crate) fn squared_difference<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    p: &[T],
+    q: &[T],
+    j0: usize,
+    j1: usize,
+) -> T {
     let mut acc = T::splat(s, T::from_f64(0.0));
     for c in cfg.first..cfg.c {
-        for (&a, &b) in T::as_simd::<S>(cols(p, c, j0, j1)).iter().zip(T::as_simd::<S>(cols(q, c, j0, j1))) {
+        for (&a, &b) in
+            T::as_simd::<S>(cols(p, c, j0, j1)).iter().zip(T::as_simd::<S>(cols(q, c, j0, j1)))
+        {
             let d = T::sub(s, a, b);
             acc = T::mul_add(s, d, d, acc);
         }
@@ -52,11 +74,24 @@ pub(crate) fn squared_difference<S: Simd, T: Float>(s: S, cfg: &KernelCfg, p: &[
 /// g += k (p - q) over kept channels, columns j0..j1, with q the previous or the next frame
 /// (d/dp_t of (p_t - q)^2 has the same sign for both pairs) and k = 2 lambda / M.
 #[inline(always)]
-pub(crate) fn add_gradient<S: Simd, T: Float>(s: S, cfg: &KernelCfg, g: &mut [T], p: &[T], q: &[T], k: T, j0: usize, j1: usize) {
+pub(crate) fn add_gradient<S: Simd, T: Float>(
+    s: S,
+    cfg: &KernelCfg,
+    g: &mut [T],
+    p: &[T],
+    q: &[T],
+    k: T,
+    j0: usize,
+    j1: usize,
+) {
     let k = T::splat(s, k);
     for c in cfg.first..cfg.c {
         let gr = T::as_simd_mut::<S>(cols_mut(g, c, j0, j1));
-        for ((gv, &a), &b) in gr.iter_mut().zip(T::as_simd::<S>(cols(p, c, j0, j1))).zip(T::as_simd::<S>(cols(q, c, j0, j1))) {
+        for ((gv, &a), &b) in gr
+            .iter_mut()
+            .zip(T::as_simd::<S>(cols(p, c, j0, j1)))
+            .zip(T::as_simd::<S>(cols(q, c, j0, j1)))
+        {
             *gv = T::mul_add(s, k, T::sub(s, a, b), *gv);
         }
     }

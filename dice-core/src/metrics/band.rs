@@ -39,10 +39,19 @@ pub(crate) fn offset_distance(o: &[isize], spacing: &[f64], m: DistanceMetric) -
 /// The offsets within `tau` with their distances (closest first), or None when there are more
 /// than `cap`. Offsets reach at most `extent - 1` along each axis (no further one lands on a
 /// grid of that extent), whatever `tau / spacing` is.
-pub(crate) fn ball(spacing: &[f64], extent: &[usize], m: DistanceMetric, tau: f64, cap: usize) -> Option<Ball> {
+pub(crate) fn ball(
+    spacing: &[f64],
+    extent: &[usize],
+    m: DistanceMetric,
+    tau: f64,
+    cap: usize,
+) -> Option<Ball> {
     let k = spacing.len();
-    let reach: Vec<isize> =
-        spacing.iter().zip(extent).map(|(&s, &e)| (tau / s).floor().min(e.saturating_sub(1) as f64) as isize).collect();
+    let reach: Vec<isize> = spacing
+        .iter()
+        .zip(extent)
+        .map(|(&s, &e)| (tau / s).floor().min(e.saturating_sub(1) as f64) as isize)
+        .collect();
     let count: f64 = reach.iter().map(|&r| 2.0 * r as f64 + 1.0).product();
     if count > (cap * 8) as f64 {
         return None;
@@ -74,7 +83,12 @@ pub(crate) fn ball(spacing: &[f64], extent: &[usize], m: DistanceMetric, tau: f6
 /// The radius whose ball holds about `count` offsets (k-ball volume / voxel volume).
 pub(crate) fn radius_for(spacing: &[f64], count: usize) -> f64 {
     let k = spacing.len();
-    let unit = [2.0, std::f64::consts::PI, 4.0 / 3.0 * std::f64::consts::PI, std::f64::consts::PI.powi(2) / 2.0][k - 1];
+    let unit = [
+        2.0,
+        std::f64::consts::PI,
+        4.0 / 3.0 * std::f64::consts::PI,
+        std::f64::consts::PI.powi(2) / 2.0,
+    ][k - 1];
     (count as f64 * spacing.iter().product::<f64>() / unit).powf(1.0 / k as f64)
 }
 
@@ -133,41 +147,44 @@ pub(crate) fn nearest_in_ball(
     let root = |d: f64| if euclid { d.sqrt() } else { d };
     let chunks: Vec<&[usize]> = queries.chunks(TASK_QUERIES).collect();
     let scratch = || (vec![0usize; k], vec![0usize; k], vec![0isize; k]);
-    let parts = ctx.map_ordered(&chunks, queries.len() * 64, scratch, |(index, prev, step), chunk| {
-        let mut found = Vec::with_capacity(chunk.len());
-        let mut missing = 0usize;
-        // Distance (not squared) of the previous query of this task when it was answered.
-        let mut last: Option<f64> = None;
-        for &i in chunk.iter() {
-            unravel(i, shape, index);
-            let start = last.map_or(0, |d_prev| {
-                step.iter_mut().zip(index.iter().zip(prev.iter())).for_each(|(o, (&a, &b))| *o = a as isize - b as isize);
-                let lo = (d_prev - root(offset_distance(step, spacing, m))) * (1.0 - 1e-12);
-                if lo <= 0.0 {
-                    0
-                } else {
-                    let lo = if euclid { lo * lo } else { lo };
-                    offsets.partition_point(|o| o.0 < lo)
+    let parts =
+        ctx.map_ordered(&chunks, queries.len() * 64, scratch, |(index, prev, step), chunk| {
+            let mut found = Vec::with_capacity(chunk.len());
+            let mut missing = 0usize;
+            // Distance (not squared) of the previous query of this task when it was answered.
+            let mut last: Option<f64> = None;
+            for &i in chunk.iter() {
+                unravel(i, shape, index);
+                let start = last.map_or(0, |d_prev| {
+                    step.iter_mut()
+                        .zip(index.iter().zip(prev.iter()))
+                        .for_each(|(o, (&a, &b))| *o = a as isize - b as isize);
+                    let lo = (d_prev - root(offset_distance(step, spacing, m))) * (1.0 - 1e-12);
+                    if lo <= 0.0 {
+                        0
+                    } else {
+                        let lo = if euclid { lo * lo } else { lo };
+                        offsets.partition_point(|o| o.0 < lo)
+                    }
+                });
+                match first_hit(to.at(index), &to.mask, &flat[start..]) {
+                    Some(j) => {
+                        let d = offsets[start + j].0;
+                        found.push(d);
+                        last = Some(root(d));
+                        prev.copy_from_slice(index);
+                    }
+                    None => {
+                        missing += 1;
+                        last = None;
+                    }
                 }
-            });
-            match first_hit(to.at(index), &to.mask, &flat[start..]) {
-                Some(j) => {
-                    let d = offsets[start + j].0;
-                    found.push(d);
-                    last = Some(root(d));
-                    prev.copy_from_slice(index);
-                }
-                None => {
-                    missing += 1;
-                    last = None;
+                if missing > allowed_missing {
+                    break;
                 }
             }
-            if missing > allowed_missing {
-                break;
-            }
-        }
-        (found, missing)
-    });
+            (found, missing)
+        });
     let missing: usize = parts.iter().map(|p| p.1).sum();
     if missing > allowed_missing {
         return Ok(None);
@@ -221,12 +238,22 @@ impl Padded {
 
     /// Padded flat index of the unpadded multi-index `index`.
     fn at(&self, index: &[usize]) -> usize {
-        index.iter().zip(&self.reach).zip(&self.shape).fold(0usize, |acc, ((&x, &r), &e)| acc * e + x + r)
+        index
+            .iter()
+            .zip(&self.reach)
+            .zip(&self.shape)
+            .fold(0usize, |acc, ((&x, &r), &e)| acc * e + x + r)
     }
 }
 
 /// Number of set voxels of `from` with a set voxel of `to` at one of the `offsets`.
-pub(crate) fn count_within(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], offsets: &[(f64, Vec<isize>)]) -> Result<usize> {
+pub(crate) fn count_within(
+    ctx: &Context,
+    from: &[u8],
+    to: &[u8],
+    shape: &[usize],
+    offsets: &[(f64, Vec<isize>)],
+) -> Result<usize> {
     let h = within_histogram(ctx, from, to, shape, offsets)?;
     Ok(h[1..].iter().sum::<u64>() as usize)
 }
@@ -253,23 +280,28 @@ pub(crate) fn within_histogram(
     let rows_per_task = (TASK_VOXELS / len.max(1)).max(1);
     let mut tasks = limits::with_capacity("pred", rows.div_ceil(rows_per_task))?;
     tasks.extend((0..rows).step_by(rows_per_task));
-    let parts = ctx.map_ordered(&tasks, from.len(), || vec![0usize; shape.len()], |index, &r0| {
-        let mut h = [0u64; 256];
-        for r in r0..(r0 + rows_per_task).min(rows) {
-            let row = &from[r * len..(r + 1) * len];
-            if row.iter().all(|&v| v == 0) {
-                continue;
-            }
-            unravel(r * len, shape, index);
-            let base = to.at(index);
-            for (x, &v) in row.iter().enumerate() {
-                if v != 0 && first_hit(base + x, &to.mask, &flat).is_some() {
-                    h[v as usize] += 1;
+    let parts = ctx.map_ordered(
+        &tasks,
+        from.len(),
+        || vec![0usize; shape.len()],
+        |index, &r0| {
+            let mut h = [0u64; 256];
+            for r in r0..(r0 + rows_per_task).min(rows) {
+                let row = &from[r * len..(r + 1) * len];
+                if row.iter().all(|&v| v == 0) {
+                    continue;
+                }
+                unravel(r * len, shape, index);
+                let base = to.at(index);
+                for (x, &v) in row.iter().enumerate() {
+                    if v != 0 && first_hit(base + x, &to.mask, &flat).is_some() {
+                        h[v as usize] += 1;
+                    }
                 }
             }
-        }
-        h
-    });
+            h
+        },
+    );
     let mut h = [0u64; 256];
     for p in &parts {
         h.iter_mut().zip(p).for_each(|(a, b)| *a += b);

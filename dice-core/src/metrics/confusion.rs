@@ -47,7 +47,10 @@ impl Confusion {
     /// Counts from explicit values, row-major (item, class).
     pub fn from_counts(items: usize, classes: usize, counts: Vec<Counts>) -> Result<Self> {
         if counts.len() != items * classes {
-            return Err(DiceError::StatsMismatch { expected: (items, classes), got: (counts.len(), 1) });
+            return Err(DiceError::StatsMismatch {
+                expected: (items, classes),
+                got: (counts.len(), 1),
+            });
         }
         Ok(Confusion { items, classes, counts })
     }
@@ -95,7 +98,8 @@ impl Confusion {
         if self.classes <= 1 {
             return self.clone();
         }
-        let counts = self.counts.chunks(self.classes).flat_map(|r| r[1..].iter().copied()).collect();
+        let counts =
+            self.counts.chunks(self.classes).flat_map(|r| r[1..].iter().copied()).collect();
         Confusion { items: self.items, classes: self.classes - 1, counts }
     }
 }
@@ -105,7 +109,12 @@ impl Confusion {
 const TASK_VOXELS: usize = 1 << 16;
 
 /// Confusion counts of `pred` against `gt`. `classes`: see [`pair_grid`].
-pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Result<Confusion> {
+pub fn confusion(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+) -> Result<Confusion> {
     let grid = pair_grid(pred, gt, classes)?;
     let cells = limits::product("pred", &[grid.items, grid.classes])?;
     if grid.voxels() == 0 {
@@ -117,8 +126,11 @@ pub fn confusion(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classe
     let (rows, len, c) = (grid.rows(), grid.row_len(), grid.classes);
     let rows_per_task = (TASK_VOXELS / len).max(1);
     let per_item = rows.div_ceil(rows_per_task);
-    let mut tasks = limits::with_capacity("pred", limits::product("pred", &[grid.items, per_item])?)?;
-    tasks.extend((0..grid.items).flat_map(|n| (0..rows).step_by(rows_per_task).map(move |r0| (n, r0, (r0 + rows_per_task).min(rows)))));
+    let mut tasks =
+        limits::with_capacity("pred", limits::product("pred", &[grid.items, per_item])?)?;
+    tasks.extend((0..grid.items).flat_map(|n| {
+        (0..rows).step_by(rows_per_task).map(move |r0| (n, r0, (r0 + rows_per_task).min(rows)))
+    }));
     let exclusive = pred.exclusive() && gt.exclusive();
     let backend = ctx.backend();
     let partial = ctx.map_ordered(
@@ -165,7 +177,14 @@ impl Scratch {
 }
 
 /// One class per voxel on both sides: a joint histogram, [P, G, TP] per class.
-fn count_exclusive(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut Scratch, acc: &mut [[u64; 3]]) -> Result<()> {
+fn count_exclusive(
+    rp: &Reader<'_>,
+    rg: &Reader<'_>,
+    n: usize,
+    r: usize,
+    s: &mut Scratch,
+    acc: &mut [[u64; 3]],
+) -> Result<()> {
     rp.classes_row(n, r, &mut s.kp)?;
     rg.classes_row(n, r, &mut s.kg)?;
     for (&a, &b) in s.kp.iter().zip(&s.kg) {
@@ -292,7 +311,14 @@ fn count_pairs(a: &[u8], b: &[u8], f: impl Fn(u8) -> u8) -> ([u64; 3], u8) {
 }
 
 /// Channel by channel: [P, G, TP] per class.
-fn count_channels(rp: &Reader<'_>, rg: &Reader<'_>, n: usize, r: usize, s: &mut Scratch, acc: &mut [[u64; 3]]) -> Result<()> {
+fn count_channels(
+    rp: &Reader<'_>,
+    rg: &Reader<'_>,
+    n: usize,
+    r: usize,
+    s: &mut Scratch,
+    acc: &mut [[u64; 3]],
+) -> Result<()> {
     for (c, a) in acc.iter_mut().enumerate() {
         rp.member_row(n, c, r, &mut s.kp, &mut s.mp)?;
         rg.member_row(n, c, r, &mut s.kg, &mut s.mg)?;
@@ -322,6 +348,11 @@ fn finish(grid: &Grid, partial: Vec<Result<(usize, Vec<[u64; 3]>)>>) -> Result<C
     }
     let voxels = grid.voxels() as u64;
     let mut counts = limits::with_capacity("pred", pgt.len())?;
-    counts.extend(pgt.iter().map(|&[p, g, t]| Counts { tp: t, fp: p - t, fn_: g - t, tn: voxels + t - p - g }));
+    counts.extend(pgt.iter().map(|&[p, g, t]| Counts {
+        tp: t,
+        fp: p - t,
+        fn_: g - t,
+        tn: voxels + t - p - g,
+    }));
     Ok(Confusion { items: grid.items, classes: c, counts })
 }

@@ -3,8 +3,8 @@
 //! (a run along the last spatial axis) at a time; label maps are never expanded to one-hot.
 
 use crate::error::{DiceError, Result};
-use crate::limits;
 use crate::float::Float;
+use crate::limits;
 use crate::target::{Label, Labels};
 use crate::tensor::TensorView;
 
@@ -63,7 +63,11 @@ impl<'a> Decisions<'a> {
     /// (N, channels or None for a label map, spatial extents), with the rank checked. A label
     /// map is read as (N, 1, spatial...) when `label_channel_dim` and dim 1 is 1, else as
     /// (N, spatial...).
-    fn geometry(&self, arg: &'static str, label_channel_dim: bool) -> Result<(usize, Option<usize>, Vec<usize>)> {
+    fn geometry(
+        &self,
+        arg: &'static str,
+        label_channel_dim: bool,
+    ) -> Result<(usize, Option<usize>, Vec<usize>)> {
         let (shape, channel_dim) = match self {
             Decisions::Labels(l) => {
                 let s = l.shape();
@@ -96,13 +100,20 @@ impl<'a> Decisions<'a> {
 
     /// True when every voxel belongs to exactly one class (label maps and argmax).
     pub(crate) fn exclusive(&self) -> bool {
-        matches!(self, Decisions::Labels(_) | Decisions::F32(_, Rule::Argmax) | Decisions::F64(_, Rule::Argmax))
+        matches!(
+            self,
+            Decisions::Labels(_)
+                | Decisions::F32(_, Rule::Argmax)
+                | Decisions::F64(_, Rule::Argmax)
+        )
     }
 
     /// Checks the options (a threshold must not be NaN).
     fn check_rule(&self, arg: &'static str) -> Result<()> {
         match self {
-            Decisions::F32(_, Rule::Threshold(t)) | Decisions::F64(_, Rule::Threshold(t)) if t.is_nan() => {
+            Decisions::F32(_, Rule::Threshold(t)) | Decisions::F64(_, Rule::Threshold(t))
+                if t.is_nan() =>
+            {
                 Err(DiceError::NotANumber { arg })
             }
             _ => Ok(()),
@@ -151,7 +162,10 @@ pub fn pair_grid(pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize) -> Re
         }
     }
     if c == 0 {
-        return Err(DiceError::BadOption { name: "classes", reason: "required (> 0) when both sides are label maps" });
+        return Err(DiceError::BadOption {
+            name: "classes",
+            reason: "required (> 0) when both sides are label maps",
+        });
     }
     limits::check_classes("classes", c)?;
     // Every (item, class, voxel) index fits a usize (broadcast views can be larger than memory).
@@ -183,7 +197,15 @@ impl<'a> Reader<'a> {
         let k = grid.spatial.len();
         let ss = strides[strides.len() - k..].to_vec();
         let sc = if strides.len() == k + 2 { strides[1] } else { 0 };
-        Reader { arg, src, classes: grid.classes, spatial: grid.spatial.clone(), sn: strides[0], sc, ss }
+        Reader {
+            arg,
+            src,
+            classes: grid.classes,
+            spatial: grid.spatial.clone(),
+            sn: strides[0],
+            sc,
+            ss,
+        }
     }
 
     /// Offset of the first voxel of row `r` of item `n`, channel `c`, relative to the base.
@@ -237,7 +259,14 @@ impl<'a> Reader<'a> {
 
     /// Membership (0 or 1) of every voxel of row `r` in class `c`. `scratch` holds a row of
     /// class indices for exclusive sources.
-    pub(crate) fn member_row(&self, n: usize, c: usize, r: usize, scratch: &mut [u32], out: &mut [u8]) -> Result<()> {
+    pub(crate) fn member_row(
+        &self,
+        n: usize,
+        c: usize,
+        r: usize,
+        scratch: &mut [u32],
+        out: &mut [u8],
+    ) -> Result<()> {
         // Byte rows with unit stride: one vectorisable map.
         match &self.src {
             Decisions::Masks(_) => {
@@ -250,7 +279,11 @@ impl<'a> Reader<'a> {
                 if let Some(row) = self.u8_rows(n, 0, r, 1) {
                     let max = row.iter().copied().fold(0, u8::max);
                     if max as usize >= self.classes {
-                        return Err(DiceError::LabelOutOfRange { arg: self.arg, value: max as i64, classes: self.classes });
+                        return Err(DiceError::LabelOutOfRange {
+                            arg: self.arg,
+                            value: max as i64,
+                            classes: self.classes,
+                        });
                     }
                     out.iter_mut().zip(row).for_each(|(o, &b)| *o = (b as usize == c) as u8);
                     return Ok(());
@@ -268,8 +301,12 @@ impl<'a> Reader<'a> {
                 }
                 Ok(())
             }
-            Decisions::F32(v, Rule::Threshold(t)) => threshold_row(v, self.row_offset(n, c, r), step, *t, out),
-            Decisions::F64(v, Rule::Threshold(t)) => threshold_row(v, self.row_offset(n, c, r), step, *t, out),
+            Decisions::F32(v, Rule::Threshold(t)) => {
+                threshold_row(v, self.row_offset(n, c, r), step, *t, out)
+            }
+            Decisions::F64(v, Rule::Threshold(t)) => {
+                threshold_row(v, self.row_offset(n, c, r), step, *t, out)
+            }
             _ => {
                 self.classes_row(n, r, scratch)?;
                 for (o, &k) in out.iter_mut().zip(scratch.iter()) {
@@ -303,7 +340,14 @@ fn labels_strides(l: &Labels<'_>) -> Vec<isize> {
     }
 }
 
-fn label_row<L: Label>(arg: &'static str, v: &TensorView<'_, L>, off: isize, step: isize, classes: usize, out: &mut [u32]) -> Result<()> {
+fn label_row<L: Label>(
+    arg: &'static str,
+    v: &TensorView<'_, L>,
+    off: isize,
+    step: isize,
+    classes: usize,
+    out: &mut [u32],
+) -> Result<()> {
     let (data, base) = (v.data(), v.base() as isize + off);
     let mut bad = None;
     for (x, o) in out.iter_mut().enumerate() {
@@ -349,7 +393,13 @@ fn argmax_row<T: Float>(
     Ok(())
 }
 
-fn threshold_row<T: Float>(v: &TensorView<'_, T>, off: isize, step: isize, t: f64, out: &mut [u8]) -> Result<()> {
+fn threshold_row<T: Float>(
+    v: &TensorView<'_, T>,
+    off: isize,
+    step: isize,
+    t: f64,
+    out: &mut [u8],
+) -> Result<()> {
     let (data, base) = (v.data(), v.base() as isize + off);
     for (x, o) in out.iter_mut().enumerate() {
         let p = data[(base + x as isize * step) as usize].to_f64();

@@ -65,7 +65,11 @@ fn corners(
         return Err(DiceError::Rank { arg: "mask_gt", rank: shape.len(), min: 2, max: 3 });
     }
     if pred.shape() != shape.as_slice() {
-        return Err(DiceError::ShapeMismatch { arg: "mask_pred", expected: shape, got: pred.shape().to_vec() });
+        return Err(DiceError::ShapeMismatch {
+            arg: "mask_pred",
+            expected: shape,
+            got: pred.shape().to_vec(),
+        });
     }
     let (g, p) = (contiguous_mask(gt, spacing)?, contiguous_mask(pred, spacing)?);
     let Some((lo, ext)) = union_box(&g, &p, &shape) else { return Ok(None) };
@@ -137,11 +141,14 @@ pub(crate) fn codes(ctx: &Context, mask: &[u8], ext: &[usize]) -> Result<Vec<u8>
                 let o = &mut out[(r - r0) * len..(r - r0 + 1) * len];
                 // Voxel row p - 1 + j over the leading axes, j as a (k-1)-bit number.
                 for j in 0..1usize << (k - 1) {
-                    let voxel = |d: usize| (index[d] + ((j >> (k - 2 - d)) & 1)).checked_sub(1).filter(|&x| x < ext[d]);
+                    let voxel = |d: usize| {
+                        (index[d] + ((j >> (k - 2 - d)) & 1)).checked_sub(1).filter(|&x| x < ext[d])
+                    };
                     if (0..k - 1).any(|d| voxel(d).is_none()) {
                         continue;
                     }
-                    let start = (0..k - 1).fold(0usize, |acc, d| acc * ext[d] + voxel(d).unwrap_or(0));
+                    let start =
+                        (0..k - 1).fold(0usize, |acc, d| acc * ext[d] + voxel(d).unwrap_or(0));
                     let row = &mask[start * ext[k - 1]..(start + 1) * ext[k - 1]];
                     let shift = 2 * ((1 << (k - 1)) - 1 - j);
                     // Pair of the row at corner x: voxel x - 1 (high bit) and voxel x (low bit).
@@ -196,9 +203,25 @@ pub fn surface_distances(
     let (sg, sp) = (c.surfels(&c.gt)?, c.surfels(&c.pred)?);
     // Distances in units of `unit` (exact scaling), so no squared distance overflows.
     let (scaled, unit) = unit_spacing(spacing);
-    let search = ball(&scaled, &c.shape, DistanceMetric::Euclidean, radius_for(&scaled, SEARCH_BALL), 2 * SEARCH_BALL);
+    let search = ball(
+        &scaled,
+        &c.shape,
+        DistanceMetric::Euclidean,
+        radius_for(&scaled, SEARCH_BALL),
+        2 * SEARCH_BALL,
+    );
     let toward = |from: &[u8], to: &[u8]| -> Result<Vec<f64>> {
-        let mut d = directed(ctx, from, to, &c.shape, &scaled, DistanceMetric::Euclidean, search.as_deref(), Need::All)?.0;
+        let mut d = directed(
+            ctx,
+            from,
+            to,
+            &c.shape,
+            &scaled,
+            DistanceMetric::Euclidean,
+            search.as_deref(),
+            Need::All,
+        )?
+        .0;
         d.iter_mut().for_each(|v| *v *= unit);
         Ok(d)
     };
@@ -210,7 +233,12 @@ pub fn surface_distances(
     };
     let (distances_gt_to_pred, surfel_areas_gt) = sorted(toward(&sg, &sp)?, &c.gt);
     let (distances_pred_to_gt, surfel_areas_pred) = sorted(toward(&sp, &sg)?, &c.pred);
-    Ok(SurfaceDistances { distances_gt_to_pred, distances_pred_to_gt, surfel_areas_gt, surfel_areas_pred })
+    Ok(SurfaceDistances {
+        distances_gt_to_pred,
+        distances_pred_to_gt,
+        surfel_areas_gt,
+        surfel_areas_pred,
+    })
 }
 
 /// numpy's `np.sum` of a float64 array (pairwise: blocks of at most 128 summed with 8
@@ -279,24 +307,44 @@ impl SurfaceDistances {
     /// ascending and >= 0 (+inf allowed), areas finite and >= 0.
     pub fn check(&self) -> Result<()> {
         let sides = [
-            ("distances_gt_to_pred", &self.distances_gt_to_pred, "surfel_areas_gt", &self.surfel_areas_gt),
-            ("distances_pred_to_gt", &self.distances_pred_to_gt, "surfel_areas_pred", &self.surfel_areas_pred),
+            (
+                "distances_gt_to_pred",
+                &self.distances_gt_to_pred,
+                "surfel_areas_gt",
+                &self.surfel_areas_gt,
+            ),
+            (
+                "distances_pred_to_gt",
+                &self.distances_pred_to_gt,
+                "surfel_areas_pred",
+                &self.surfel_areas_pred,
+            ),
         ];
         for (name, d, area_name, a) in sides {
             if d.len() != a.len() {
-                return Err(DiceError::ShapeMismatch { arg: area_name, expected: vec![d.len()], got: vec![a.len()] });
+                return Err(DiceError::ShapeMismatch {
+                    arg: area_name,
+                    expected: vec![d.len()],
+                    got: vec![a.len()],
+                });
             }
             if d.iter().any(|v| v.is_nan()) {
                 return Err(DiceError::NotANumber { arg: name });
             }
             if d.first().is_some_and(|&x| x < 0.0) || d.windows(2).any(|w| w[1] < w[0]) {
-                return Err(DiceError::BadOption { name, reason: "distances must be >= 0 and sorted ascending" });
+                return Err(DiceError::BadOption {
+                    name,
+                    reason: "distances must be >= 0 and sorted ascending",
+                });
             }
             if a.iter().any(|v| v.is_nan()) {
                 return Err(DiceError::NotANumber { arg: area_name });
             }
             if a.iter().any(|&x| !(x.is_finite() && x >= 0.0)) {
-                return Err(DiceError::BadOption { name: area_name, reason: "surfel areas must be finite and >= 0" });
+                return Err(DiceError::BadOption {
+                    name: area_name,
+                    reason: "surfel areas must be finite and >= 0",
+                });
             }
         }
         Ok(())
@@ -343,6 +391,7 @@ impl SurfaceDistances {
         check_tolerance(tolerance_mm)?;
         let (dg, ag) = (&self.distances_gt_to_pred, &self.surfel_areas_gt);
         let (dp, ap) = (&self.distances_pred_to_gt, &self.surfel_areas_pred);
-        Ok((area_within(dg, ag, tolerance_mm) + area_within(dp, ap, tolerance_mm)) / (np_sum(ag) + np_sum(ap)))
+        Ok((area_within(dg, ag, tolerance_mm) + area_within(dp, ap, tolerance_mm))
+            / (np_sum(ag) + np_sum(ap)))
     }
 }

@@ -11,12 +11,14 @@
 //! Only the bounding box of the two masks (plus one voxel) is decoded into distance fields.
 
 use crate::context::Context;
-use crate::limits;
 use crate::error::{DiceError, Result};
+use crate::limits;
+use crate::metrics::band::{
+    Ball, MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for,
+};
 use crate::metrics::decisions::{Decisions, Grid, Reader, pair_grid};
 use crate::metrics::edt::{DistanceMetric, check_spacing, transform, unit_spacing};
 use crate::metrics::overlap::PerItem;
-use crate::metrics::band::{Ball, MAX_BALL, SEARCH_BALL, ball, count_within, nearest_in_ball, radius_for};
 use crate::metrics::surface::{cropped_pair, edges};
 
 /// Options shared by the surface metrics.
@@ -33,7 +35,11 @@ pub struct SurfaceOptions {
 
 impl Default for SurfaceOptions {
     fn default() -> Self {
-        SurfaceOptions { spacing: Vec::new(), metric: DistanceMetric::Euclidean, include_background: false }
+        SurfaceOptions {
+            spacing: Vec::new(),
+            metric: DistanceMetric::Euclidean,
+            include_background: false,
+        }
     }
 }
 
@@ -95,14 +101,30 @@ pub fn edge_distances(
     edge_sets(ctx, pred, gt, classes, opts, Need::All)
 }
 
-fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: usize, opts: &SurfaceOptions, need: Need) -> Result<EdgeTable> {
+fn edge_sets(
+    ctx: &Context,
+    pred: &Decisions<'_>,
+    gt: &Decisions<'_>,
+    classes: usize,
+    opts: &SurfaceOptions,
+    need: Need,
+) -> Result<EdgeTable> {
     let grid = pair_grid(pred, gt, classes)?;
     // Distances in units of `unit` (exact scaling), so no squared distance overflows.
     let (spacing, unit) = unit_spacing(&spacing_of(&grid, &opts.spacing)?);
     let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
-    let search = ball(&spacing, &grid.spatial, opts.metric, radius_for(&spacing, SEARCH_BALL), 2 * SEARCH_BALL);
-    let mut out = limits::with_capacity("pred", limits::product("pred", &[grid.items, grid.classes - first])?)?;
+    let search = ball(
+        &spacing,
+        &grid.spatial,
+        opts.metric,
+        radius_for(&spacing, SEARCH_BALL),
+        2 * SEARCH_BALL,
+    );
+    let mut out = limits::with_capacity(
+        "pred",
+        limits::product("pred", &[grid.items, grid.classes - first])?,
+    )?;
     for n in 0..grid.items {
         for c in first..grid.classes {
             out.push(match cropped_pair(&grid, &rp, &rg, n, c)? {
@@ -110,17 +132,36 @@ fn edge_sets(ctx: &Context, pred: &Decisions<'_>, gt: &Decisions<'_>, classes: u
                 Some(pair) => {
                     let (ep, eg) = (edges(&pair.pred, &pair.shape), edges(&pair.gt, &pair.shape));
                     let set = |from: &[u8], to: &[u8]| -> Result<(Vec<f64>, usize)> {
-                        let (mut d, beyond) = directed(ctx, from, to, &pair.shape, &spacing, opts.metric, search.as_deref(), need)?;
+                        let (mut d, beyond) = directed(
+                            ctx,
+                            from,
+                            to,
+                            &pair.shape,
+                            &spacing,
+                            opts.metric,
+                            search.as_deref(),
+                            need,
+                        )?;
                         d.iter_mut().for_each(|v| *v *= unit);
                         Ok((d, beyond))
                     };
                     let ((pg, pb), (gp, gb)) = (set(&ep, &eg)?, set(&eg, &ep)?);
-                    EdgeDistances { pred_to_gt: pg, gt_to_pred: gp, pred_to_gt_beyond: pb, gt_to_pred_beyond: gb }
+                    EdgeDistances {
+                        pred_to_gt: pg,
+                        gt_to_pred: gp,
+                        pred_to_gt_beyond: pb,
+                        gt_to_pred_beyond: gb,
+                    }
                 }
             });
         }
     }
-    Ok(EdgeTable { items: grid.items, classes: grid.classes - first, first_class: first, sets: out })
+    Ok(EdgeTable {
+        items: grid.items,
+        classes: grid.classes - first,
+        first_class: first,
+        sets: out,
+    })
 }
 
 /// Distances from the set voxels of `from` to the nearest set voxel of `to` (+inf each when
@@ -148,7 +189,9 @@ pub(crate) fn directed(
     }
     let allowed = match need {
         Need::All => 0,
-        Need::UpTo(q) => count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1),
+        Need::UpTo(q) => {
+            count - 1 - ((q / 100.0 * (count - 1) as f64).ceil() as usize).min(count - 1)
+        }
     };
     let found = match search {
         Some(offsets) => nearest_in_ball(ctx, from, to, shape, spacing, m, offsets, allowed)?,
@@ -170,7 +213,14 @@ pub(crate) fn spacing_of(grid: &Grid, spacing: &[f64]) -> Result<Vec<f64>> {
 }
 
 /// Distance from every set voxel of `from` to the nearest set voxel of `to`.
-fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing: &[f64], m: DistanceMetric) -> Result<Vec<f64>> {
+fn distances_at(
+    ctx: &Context,
+    from: &[u8],
+    to: &[u8],
+    shape: &[usize],
+    spacing: &[f64],
+    m: DistanceMetric,
+) -> Result<Vec<f64>> {
     let count = from.iter().filter(|&&v| v != 0).count();
     if count == 0 || !to.iter().any(|&v| v != 0) {
         return limits::filled("pred", count, f64::INFINITY);
@@ -178,7 +228,12 @@ fn distances_at(ctx: &Context, from: &[u8], to: &[u8], shape: &[usize], spacing:
     let field = transform(ctx, to, true, shape, spacing, m, false)?;
     let root = m == DistanceMetric::Euclidean;
     let mut out = limits::with_capacity("pred", count)?;
-    out.extend(from.iter().zip(&field).filter(|(f, _)| **f != 0).map(|(_, &d)| if root { d.sqrt() } else { d }));
+    out.extend(
+        from.iter()
+            .zip(&field)
+            .filter(|(f, _)| **f != 0)
+            .map(|(_, &d)| if root { d.sqrt() } else { d }),
+    );
     Ok(out)
 }
 
@@ -215,7 +270,10 @@ pub fn within_counts(
     check_tolerances("class_thresholds", tolerances, kept)?;
     let tolerances: Vec<f64> = tolerances.iter().map(|t| t / unit).collect();
     let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
-    let balls: Vec<Option<Ball>> = tolerances.iter().map(|&t| ball(&spacing, &grid.spatial, opts.metric, t, MAX_BALL)).collect();
+    let balls: Vec<Option<Ball>> = tolerances
+        .iter()
+        .map(|&t| ball(&spacing, &grid.spatial, opts.metric, t, MAX_BALL))
+        .collect();
     let mut out = limits::with_capacity("pred", limits::product("pred", &[grid.items, kept])?)?;
     for n in 0..grid.items {
         for c in first..grid.classes {
@@ -227,7 +285,10 @@ pub fn within_counts(
             let count = |e: &[u8]| e.iter().filter(|&&v| v != 0).count();
             let tau = tolerances[c - first];
             let (pred_within, gt_within) = match &balls[c - first] {
-                Some(offsets) => (count_within(ctx, &ep, &eg, &pair.shape, offsets)?, count_within(ctx, &eg, &ep, &pair.shape, offsets)?),
+                Some(offsets) => (
+                    count_within(ctx, &ep, &eg, &pair.shape, offsets)?,
+                    count_within(ctx, &eg, &ep, &pair.shape, offsets)?,
+                ),
                 None => {
                     let within = |d: Vec<f64>| d.iter().filter(|&&v| v <= tau).count();
                     (
@@ -236,7 +297,12 @@ pub fn within_counts(
                     )
                 }
             };
-            out.push(Within { pred_edges: count(&ep), pred_within, gt_edges: count(&eg), gt_within });
+            out.push(Within {
+                pred_edges: count(&ep),
+                pred_within,
+                gt_edges: count(&eg),
+                gt_within,
+            });
         }
     }
     Ok((grid.items, kept, out))
@@ -321,7 +387,8 @@ pub fn hausdorff_monai(
         check_percentile(q)?;
     }
     let need = percentile_q.map_or(Need::All, Need::UpTo);
-    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_sets(ctx, pred, gt, classes, opts, need)?;
+    let EdgeTable { items: n, classes: c, first_class: _, sets } =
+        edge_sets(ctx, pred, gt, classes, opts, need)?;
     let stat = |(s, beyond): (Vec<f64>, usize)| match percentile_q {
         Some(q) => percentile_of_lowest(&s, beyond, q),
         None => max_or_nan(&s),
@@ -350,7 +417,8 @@ pub fn average_surface_distance_monai(
     opts: &SurfaceOptions,
     symmetric: bool,
 ) -> Result<PerItem> {
-    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let EdgeTable { items: n, classes: c, first_class: _, sets } =
+        edge_distances(ctx, pred, gt, classes, opts)?;
     let values = sets
         .iter()
         .map(|e| {
@@ -388,7 +456,8 @@ pub fn monai_distances(
     classes: usize,
     opts: &SurfaceOptions,
 ) -> Result<(usize, usize, Vec<MonaiDistances>)> {
-    let EdgeTable { items: n, classes: c, first_class: _, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let EdgeTable { items: n, classes: c, first_class: _, sets } =
+        edge_distances(ctx, pred, gt, classes, opts)?;
     let out = sets
         .iter()
         .map(|e| {
@@ -439,7 +508,10 @@ pub(crate) fn check_tolerances(arg: &'static str, t: &[f64], classes: usize) -> 
         return Err(DiceError::NotANumber { arg });
     }
     if t.iter().any(|&v| !(v.is_finite() && v >= 0.0)) {
-        return Err(DiceError::BadOption { name: arg, reason: "every value must be finite and >= 0" });
+        return Err(DiceError::BadOption {
+            name: arg,
+            reason: "every value must be finite and >= 0",
+        });
     }
     Ok(())
 }
@@ -467,7 +539,8 @@ pub fn medpy_distances(
     classes: usize,
     opts: &SurfaceOptions,
 ) -> Result<(usize, usize, Vec<Medpy>)> {
-    let EdgeTable { items: n, classes: c, first_class, sets } = edge_distances(ctx, pred, gt, classes, opts)?;
+    let EdgeTable { items: n, classes: c, first_class, sets } =
+        edge_distances(ctx, pred, gt, classes, opts)?;
     let mut out = Vec::with_capacity(sets.len());
     for (i, e) in sets.iter().enumerate() {
         let (item, class) = (i / c, i % c + first_class);
@@ -502,8 +575,11 @@ pub struct BoundaryF {
 /// Default boundary-F tolerance: 0.75 % of the grid's diagonal in spacing units (Csurka et al.),
 /// computed in units of the largest side so that no square overflows or underflows.
 pub fn default_boundary_tolerance(spatial: &[usize], spacing: &[f64]) -> f64 {
-    let sides: Vec<f64> =
-        spatial.iter().enumerate().map(|(d, &e)| e as f64 * spacing.get(d).copied().unwrap_or(1.0)).collect();
+    let sides: Vec<f64> = spatial
+        .iter()
+        .enumerate()
+        .map(|(d, &e)| e as f64 * spacing.get(d).copied().unwrap_or(1.0))
+        .collect();
     let big = sides.iter().copied().fold(0.0, f64::max);
     if big == 0.0 {
         return 0.0;
@@ -525,7 +601,8 @@ pub fn boundary_f(
     let spacing = spacing_of(&grid, &opts.spacing)?;
     let tol = tolerance.unwrap_or_else(|| default_boundary_tolerance(&grid.spatial, &spacing));
     check_tolerances("tolerance", &[tol], 1)?;
-    let kept = if opts.include_background || grid.classes == 1 { grid.classes } else { grid.classes - 1 };
+    let kept =
+        if opts.include_background || grid.classes == 1 { grid.classes } else { grid.classes - 1 };
     let (n, c, counts) = within_counts(ctx, pred, gt, classes, opts, &vec![tol; kept])?;
     let (mut p, mut r, mut f) = (Vec::new(), Vec::new(), Vec::new());
     for w in &counts {
@@ -534,7 +611,13 @@ pub fn boundary_f(
             (0, _) | (_, 0) => (0.0, 0.0),
             (pe, ge) => (w.pred_within as f64 / pe as f64, w.gt_within as f64 / ge as f64),
         };
-        let fv = if pv.is_nan() { f64::NAN } else if pv + rv == 0.0 { 0.0 } else { 2.0 * pv * rv / (pv + rv) };
+        let fv = if pv.is_nan() {
+            f64::NAN
+        } else if pv + rv == 0.0 {
+            0.0
+        } else {
+            2.0 * pv * rv / (pv + rv)
+        };
         p.push(pv);
         r.push(rv);
         f.push(fv);

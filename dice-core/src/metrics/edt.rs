@@ -32,13 +32,20 @@ const TASK_ELEMS: usize = 1 << 15;
 /// Checks a spacing vector for `rank` axes: finite and > 0.
 pub(crate) fn check_spacing(spacing: &[f64], rank: usize) -> Result<()> {
     if spacing.len() != rank {
-        return Err(DiceError::ShapeMismatch { arg: "spacing", expected: vec![rank], got: vec![spacing.len()] });
+        return Err(DiceError::ShapeMismatch {
+            arg: "spacing",
+            expected: vec![rank],
+            got: vec![spacing.len()],
+        });
     }
     if spacing.iter().any(|s| s.is_nan()) {
         return Err(DiceError::NotANumber { arg: "spacing" });
     }
     if spacing.iter().any(|&s| !(s.is_finite() && s > 0.0)) {
-        return Err(DiceError::BadOption { name: "spacing", reason: "every value must be finite and > 0" });
+        return Err(DiceError::BadOption {
+            name: "spacing",
+            reason: "every value must be finite and > 0",
+        });
     }
     Ok(())
 }
@@ -90,13 +97,18 @@ pub(crate) fn transform(
     let ptr = SharedMut(f.as_mut_ptr());
     let square = euclid && !(k == 1 && root);
     let s_last = spacing[k - 1];
-    ctx.map_ordered(&tasks, total, || (), |_, &r0| {
-        for r in r0..(r0 + rows_per_task).min(rows) {
-            // SAFETY: rows are disjoint across tasks and lie inside `f` (r < rows).
-            let out = unsafe { std::slice::from_raw_parts_mut(ptr.get().add(r * len), len) };
-            first_pass(&mask[r * len..(r + 1) * len], features_set, out, s_last, square);
-        }
-    });
+    ctx.map_ordered(
+        &tasks,
+        total,
+        || (),
+        |_, &r0| {
+            for r in r0..(r0 + rows_per_task).min(rows) {
+                // SAFETY: rows are disjoint across tasks and lie inside `f` (r < rows).
+                let out = unsafe { std::slice::from_raw_parts_mut(ptr.get().add(r * len), len) };
+                first_pass(&mask[r * len..(r + 1) * len], features_set, out, s_last, square);
+            }
+        },
+    );
     // Further passes, last axis but one first.
     for axis in (0..k - 1).rev() {
         let pass = metric;
@@ -108,7 +120,11 @@ pub(crate) fn transform(
         // Tasks: (outer index, first column, end column), in fixed order.
         let cols_per_task = (TASK_ELEMS / len).max(PANEL).div_ceil(PANEL) * PANEL;
         let mut tasks = limits::with_capacity("mask", outer * inner.div_ceil(cols_per_task))?;
-        tasks.extend((0..outer).flat_map(|o| (0..inner).step_by(cols_per_task).map(move |i0| (o, i0, (i0 + cols_per_task).min(inner)))));
+        tasks.extend((0..outer).flat_map(|o| {
+            (0..inner)
+                .step_by(cols_per_task)
+                .map(move |i0| (o, i0, (i0 + cols_per_task).min(inner)))
+        }));
         // Scratch of min(PANEL, inner) lines per task: at most twice the field per thread.
         ctx.map_ordered(
             &tasks,
@@ -202,7 +218,17 @@ impl Lines {
     /// `base` points to a buffer holding every element `start + x * inner + p + j`
     /// (x < len, j < w), and no other thread touches those elements during the call.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn run(&mut self, base: *mut f64, start: usize, inner: usize, p: usize, w: usize, s: f64, m: DistanceMetric, root: bool) {
+    unsafe fn run(
+        &mut self,
+        base: *mut f64,
+        start: usize,
+        inner: usize,
+        p: usize,
+        w: usize,
+        s: f64,
+        m: DistanceMetric,
+        root: bool,
+    ) {
         let len = self.len;
         if inner == 1 {
             // A contiguous line (w == 1): transform it straight from and into the buffer.
@@ -211,7 +237,9 @@ impl Lines {
             self.input[..len].copy_from_slice(line);
             let g = &self.input[..len];
             match m {
-                DistanceMetric::Euclidean => envelope(g, line, s, &mut self.v, &mut self.z, &mut self.h),
+                DistanceMetric::Euclidean => {
+                    envelope(g, line, s, &mut self.v, &mut self.z, &mut self.h)
+                }
                 DistanceMetric::Taxicab => sweep_l1(g, line, s),
                 DistanceMetric::Chessboard => sweep_linf(g, line, s, &mut self.stack),
             }
@@ -231,7 +259,9 @@ impl Lines {
             let g = &self.input[j * len..(j + 1) * len];
             let d = &mut self.output[j * len..(j + 1) * len];
             match m {
-                DistanceMetric::Euclidean => envelope(g, d, s, &mut self.v, &mut self.z, &mut self.h),
+                DistanceMetric::Euclidean => {
+                    envelope(g, d, s, &mut self.v, &mut self.z, &mut self.h)
+                }
                 DistanceMetric::Taxicab => sweep_l1(g, d, s),
                 DistanceMetric::Chessboard => sweep_linf(g, d, s, &mut self.stack),
             }
@@ -267,7 +297,9 @@ fn envelope(g: &[f64], d: &mut [f64], s: f64, v: &mut [f64], z: &mut [f64], h: &
         let mut cross = f64::NEG_INFINITY;
         while k > 0 {
             // SAFETY: k - 1 < k <= q < n <= the lengths asserted above.
-            let (pf, gp, zp) = unsafe { (*v.get_unchecked(k - 1), *h.get_unchecked(k - 1), *z.get_unchecked(k - 1)) };
+            let (pf, gp, zp) = unsafe {
+                (*v.get_unchecked(k - 1), *h.get_unchecked(k - 1), *z.get_unchecked(k - 1))
+            };
             cross = (gq - gp) * half_inv_s2 / (qf - pf) + (qf + pf) * 0.5;
             if cross > zp {
                 break;
@@ -382,13 +414,22 @@ pub fn distance_transform(
 /// Signed Euclidean distance map: outside the mask the distance to the nearest mask voxel
 /// (> 0), inside minus the distance to the nearest voxel outside (< 0); all zeros when the
 /// mask is empty or full (no boundary). C order over the view's shape.
-pub fn signed_distance(ctx: &Context, mask: &TensorView<'_, u8>, spacing: &[f64]) -> Result<Vec<f64>> {
+pub fn signed_distance(
+    ctx: &Context,
+    mask: &TensorView<'_, u8>,
+    spacing: &[f64],
+) -> Result<Vec<f64>> {
     let vol = contiguous_mask(mask, spacing)?;
     signed_from_volume(ctx, &vol, mask.shape(), spacing)
 }
 
 /// [`signed_distance`] of a C-order volume (spacing already checked).
-pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spacing: &[f64]) -> Result<Vec<f64>> {
+pub(crate) fn signed_from_volume(
+    ctx: &Context,
+    vol: &[u8],
+    shape: &[usize],
+    spacing: &[f64],
+) -> Result<Vec<f64>> {
     let any_in = vol.iter().any(|&v| v != 0);
     let any_out = vol.contains(&0);
     if !(any_in && any_out) {
@@ -406,7 +447,10 @@ pub(crate) fn signed_from_volume(ctx: &Context, vol: &[u8], shape: &[usize], spa
 
 /// The view's values in C order (borrowed when the view is contiguous, else a copy);
 /// validates rank and spacing.
-pub(crate) fn contiguous_mask<'a>(v: &TensorView<'a, u8>, spacing: &[f64]) -> Result<std::borrow::Cow<'a, [u8]>> {
+pub(crate) fn contiguous_mask<'a>(
+    v: &TensorView<'a, u8>,
+    spacing: &[f64],
+) -> Result<std::borrow::Cow<'a, [u8]>> {
     let shape = v.shape();
     if !(1..=4).contains(&shape.len()) {
         return Err(DiceError::Rank { arg: "mask", rank: shape.len(), min: 1, max: 4 });

@@ -24,17 +24,18 @@ mod surface;
 mod surfels;
 
 pub use confusion::{Confusion, Counts, confusion};
-pub use deepmind::{SurfaceDistances, surface_distances, surfel_counts};
-pub use subvoxel::{SubvoxelAreas, subvoxel_areas, surface_dice_subvoxels_monai};
-pub use surfels::{contour_lengths_2d, surfel_areas_3d};
 pub use decisions::{Decisions, Grid, Rule, pair_grid};
+pub use deepmind::{SurfaceDistances, surface_distances, surfel_counts};
 pub use distances::{
-    BoundaryF, EdgeDistances, EdgeTable, Medpy, Within, within_counts, SurfaceOptions, average_surface_distance_monai, boundary_f,
-    default_boundary_tolerance, edge_distances, hausdorff_monai, medpy_distances, monai_distances, percentile,
-    surface_dice_monai, MonaiDistances,
+    BoundaryF, EdgeDistances, EdgeTable, Medpy, MonaiDistances, SurfaceOptions, Within,
+    average_surface_distance_monai, boundary_f, default_boundary_tolerance, edge_distances,
+    hausdorff_monai, medpy_distances, monai_distances, percentile, surface_dice_monai,
+    within_counts,
 };
 pub use edt::{DistanceMetric, distance_transform, signed_distance};
 pub use overlap::{
-    Aggregate, EmptyGt, GdsWeight, MetricReduction, OverlapMetric, PerItem, generalized_dice_score, overlap_values,
-    reduce,
+    Aggregate, EmptyGt, GdsWeight, MetricReduction, OverlapMetric, PerItem, generalized_dice_score,
+    overlap_values, reduce,
 };
+pub use subvoxel::{SubvoxelAreas, subvoxel_areas, surface_dice_subvoxels_monai};
+pub use surfels::{contour_lengths_2d, surfel_areas_3d};

@@ -34,7 +34,10 @@ impl OverlapMetric {
     fn uses_gt_positives(self) -> bool {
         matches!(
             self,
-            OverlapMetric::Dice | OverlapMetric::Iou | OverlapMetric::Recall | OverlapMetric::FBeta(_)
+            OverlapMetric::Dice
+                | OverlapMetric::Iou
+                | OverlapMetric::Recall
+                | OverlapMetric::FBeta(_)
         )
     }
 
@@ -58,7 +61,9 @@ impl OverlapMetric {
                 let d = 2.0 * tp + fp + fn_;
                 if d == 0.0 { f64::NAN } else { 1.0 - (fn_ - fp).abs() / d }
             }
-            OverlapMetric::Mcc => ratio(tp * tn - fp * fn_, ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt()),
+            OverlapMetric::Mcc => {
+                ratio(tp * tn - fp * fn_, ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt())
+            }
         }
     }
 }
@@ -165,9 +170,11 @@ pub fn reduce(t: &PerItem, reduction: MetricReduction) -> Aggregate {
             shape: vec![n, c],
         },
         MetricReduction::Mean => {
-            let per_item: Vec<(f64, usize)> = (0..n).map(|i| fold(&mut (0..c).map(|j| at(i, j)))).collect();
+            let per_item: Vec<(f64, usize)> =
+                (0..n).map(|i| fold(&mut (0..c).map(|j| at(i, j)))).collect();
             let kept: Vec<f64> = per_item.iter().filter(|p| p.1 > 0).map(|&p| mean(p)).collect();
-            let v = if kept.is_empty() { 0.0 } else { kept.iter().sum::<f64>() / kept.len() as f64 };
+            let v =
+                if kept.is_empty() { 0.0 } else { kept.iter().sum::<f64>() / kept.len() as f64 };
             Aggregate { values: vec![v], not_nans: vec![kept.len() as f64], shape: vec![1] }
         }
         MetricReduction::Sum => {
@@ -175,7 +182,8 @@ pub fn reduce(t: &PerItem, reduction: MetricReduction) -> Aggregate {
             Aggregate { values: vec![s], not_nans: vec![k as f64], shape: vec![1] }
         }
         MetricReduction::MeanBatch | MetricReduction::SumBatch => {
-            let per: Vec<(f64, usize)> = (0..c).map(|j| fold(&mut (0..n).map(|i| at(i, j)))).collect();
+            let per: Vec<(f64, usize)> =
+                (0..c).map(|j| fold(&mut (0..n).map(|i| at(i, j)))).collect();
             let is_mean = reduction == MetricReduction::MeanBatch;
             Aggregate {
                 values: per.iter().map(|&p| if is_mean { mean(p) } else { p.0 }).collect(),
@@ -184,7 +192,8 @@ pub fn reduce(t: &PerItem, reduction: MetricReduction) -> Aggregate {
             }
         }
         MetricReduction::MeanChannel | MetricReduction::SumChannel => {
-            let per: Vec<(f64, usize)> = (0..n).map(|i| fold(&mut (0..c).map(|j| at(i, j)))).collect();
+            let per: Vec<(f64, usize)> =
+                (0..n).map(|i| fold(&mut (0..c).map(|j| at(i, j)))).collect();
             let is_mean = reduction == MetricReduction::MeanChannel;
             Aggregate {
                 values: per.iter().map(|&p| if is_mean { mean(p) } else { p.0 }).collect(),
@@ -232,7 +241,8 @@ pub fn generalized_dice_score(conf: &Confusion, weight: GdsWeight, per_class: bo
             *v = 0.0;
         }
     }
-    let m: Vec<f64> = (0..c).map(|j| (0..n).map(|i| w[i * c + j]).fold(f64::NEG_INFINITY, f64::max)).collect();
+    let m: Vec<f64> =
+        (0..c).map(|j| (0..n).map(|i| w[i * c + j]).fold(f64::NEG_INFINITY, f64::max)).collect();
     for (i, v) in w.iter_mut().enumerate() {
         if inf[i] {
             *v = m[i / n];
@@ -247,11 +257,14 @@ pub fn generalized_dice_score(conf: &Confusion, weight: GdsWeight, per_class: bo
         (2.0 * tp * wt, (2.0 * tp + k.fp as f64 + k.fn_ as f64) * wt)
     };
     if per_class {
-        (0..c).map(|j| (0..n).map(|i| safe(terms(i, j).0, terms(i, j).1)).sum::<f64>() / n as f64).collect()
+        (0..c)
+            .map(|j| (0..n).map(|i| safe(terms(i, j).0, terms(i, j).1)).sum::<f64>() / n as f64)
+            .collect()
     } else {
         let s: f64 = (0..n)
             .map(|i| {
-                let (a, b) = (0..c).map(|j| terms(i, j)).fold((0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
+                let (a, b) =
+                    (0..c).map(|j| terms(i, j)).fold((0.0, 0.0), |x, y| (x.0 + y.0, x.1 + y.1));
                 safe(a, b)
             })
             .sum();

@@ -94,7 +94,10 @@ pub fn subvoxel_areas(
         return Err(DiceError::Rank { arg: "pred", rank: k + 2, min: 4, max: 5 });
     }
     if opts.metric != DistanceMetric::Euclidean {
-        return Err(DiceError::BadOption { name: "distance_metric", reason: "subvoxel surface Dice is Euclidean only" });
+        return Err(DiceError::BadOption {
+            name: "distance_metric",
+            reason: "subvoxel surface Dice is Euclidean only",
+        });
     }
     let spacing = spacing_of(&grid, &opts.spacing)?;
     let first = if opts.include_background || grid.classes == 1 { 0 } else { 1 };
@@ -112,8 +115,10 @@ pub fn subvoxel_areas(
     let bounds: Vec<f64> = class_thresholds.iter().map(|&t| f32_bound(t) / unit).collect();
     // Corner grids have one more point per axis than the (cropped) voxel grid.
     let corners: Vec<usize> = grid.spatial.iter().map(|e| e + 1).collect();
-    let balls: Vec<Option<Ball>> =
-        bounds.iter().map(|&b| ball(&scaled, &corners, DistanceMetric::Euclidean, b, MAX_BALL)).collect();
+    let balls: Vec<Option<Ball>> = bounds
+        .iter()
+        .map(|&b| ball(&scaled, &corners, DistanceMetric::Euclidean, b, MAX_BALL))
+        .collect();
     let (rp, rg) = (Reader::new("pred", *pred, &grid), Reader::new("gt", *gt, &grid));
     let mut out = limits::with_capacity("pred", limits::product("pred", &[grid.items, kept])?)?;
     for n in 0..grid.items {
@@ -139,14 +144,26 @@ pub fn subvoxel_areas(
                 match ball {
                     Some(offsets) => within_histogram(ctx, from, to, &shape, offsets),
                     None => {
-                        let field = transform(ctx, to, true, &shape, &scaled, DistanceMetric::Euclidean, false)?;
+                        let field = transform(
+                            ctx,
+                            to,
+                            true,
+                            &shape,
+                            &scaled,
+                            DistanceMetric::Euclidean,
+                            false,
+                        )?;
                         let mut h = [0u64; 256];
-                        from.iter().zip(&field).filter(|(f, d)| **f != 0 && d.sqrt() <= bound).for_each(|(&f, _)| h[f as usize] += 1);
+                        from.iter()
+                            .zip(&field)
+                            .filter(|(f, d)| **f != 0 && d.sqrt() <= bound)
+                            .for_each(|(&f, _)| h[f as usize] += 1);
                         Ok(h)
                     }
                 }
             };
-            let area = |h: &[u64; 256]| h.iter().zip(&table).fold(0.0, |s, (&n, &a)| s + n as f64 * a);
+            let area =
+                |h: &[u64; 256]| h.iter().zip(&table).fold(0.0, |s, (&n, &a)| s + n as f64 * a);
             out.push(SubvoxelAreas {
                 pred_area: area(&histogram(&sp)),
                 pred_within: area(&within(&sp, &sg)?),

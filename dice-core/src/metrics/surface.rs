@@ -20,7 +20,13 @@ pub(crate) struct CroppedPair {
 
 /// Decodes class `c` of item `n` from both sides, crops to the union's bounding box grown by
 /// one voxel (clamped to the grid). `None` when both masks are empty.
-pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usize, c: usize) -> Result<Option<CroppedPair>> {
+pub(crate) fn cropped_pair(
+    grid: &Grid,
+    rp: &Reader<'_>,
+    rg: &Reader<'_>,
+    n: usize,
+    c: usize,
+) -> Result<Option<CroppedPair>> {
     let (rows, len) = (grid.rows(), grid.row_len());
     let k = grid.spatial.len();
     let mut pred = limits::filled("pred", rows * len, 0u8)?;
@@ -35,7 +41,8 @@ pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usi
         rg.member_row(n, c, r, &mut scratch, g)?;
         let first = p.iter().zip(g.iter()).position(|(a, b)| (a | b) != 0);
         if let Some(first) = first {
-            let last = len - 1 - p.iter().zip(g.iter()).rev().position(|(a, b)| (a | b) != 0).unwrap_or(0);
+            let last =
+                len - 1 - p.iter().zip(g.iter()).rev().position(|(a, b)| (a | b) != 0).unwrap_or(0);
             // Row r's multi-index over the leading axes.
             let mut rest = r;
             for d in (0..k - 1).rev() {
@@ -56,7 +63,11 @@ pub(crate) fn cropped_pair(grid: &Grid, rp: &Reader<'_>, rg: &Reader<'_>, n: usi
     let lo: Vec<usize> = lo.iter().map(|&l| l.saturating_sub(1)).collect();
     let hi: Vec<usize> = hi.iter().zip(&grid.spatial).map(|(&h, &e)| (h + 1).min(e)).collect();
     let shape: Vec<usize> = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
-    Ok(Some(CroppedPair { pred: crop(&pred, &grid.spatial, &lo, &shape)?, gt: crop(&gt, &grid.spatial, &lo, &shape)?, shape }))
+    Ok(Some(CroppedPair {
+        pred: crop(&pred, &grid.spatial, &lo, &shape)?,
+        gt: crop(&gt, &grid.spatial, &lo, &shape)?,
+        shape,
+    }))
 }
 
 /// Copies the box at `lo` with extents `shape` out of a C-order volume of extents `full`.
@@ -112,7 +123,10 @@ pub(crate) fn edges(mask: &[u8], shape: &[usize]) -> Vec<u8> {
             inner[x] = row[x - 1] & row[x + 1];
         }
         for d in 0..k - 1 {
-            let (lo, hi) = (&mask[at - stride[d]..at - stride[d] + len], &mask[at + stride[d]..at + stride[d] + len]);
+            let (lo, hi) = (
+                &mask[at - stride[d]..at - stride[d] + len],
+                &mask[at + stride[d]..at + stride[d] + len],
+            );
             inner.iter_mut().zip(lo.iter().zip(hi)).for_each(|(v, (&a, &b))| *v &= a & b);
         }
         o.iter_mut().zip(row.iter().zip(&inner)).for_each(|(e, (&m, &i))| *e = m & (i ^ 1));

@@ -35,9 +35,14 @@ fn midpoint(a: [usize; 3], b: [usize; 3]) -> Point {
 /// Crossing segments of one square face whose corners, in cyclic order, are `cyc` with
 /// membership `inside`: each segment joins the midpoints of two sides, given as corner pairs.
 /// Two crossings give one segment; four give two, each cutting off a corner of kind `cut`.
-fn face_segments(cyc: [usize; 4], inside: impl Fn(usize) -> bool, cut: bool) -> Vec<[(usize, usize); 2]> {
+fn face_segments(
+    cyc: [usize; 4],
+    inside: impl Fn(usize) -> bool,
+    cut: bool,
+) -> Vec<[(usize, usize); 2]> {
     let side = |i: usize| (cyc[i % 4], cyc[(i + 1) % 4]);
-    let crossing: Vec<usize> = (0..4).filter(|&i| inside(cyc[i]) != inside(cyc[(i + 1) % 4])).collect();
+    let crossing: Vec<usize> =
+        (0..4).filter(|&i| inside(cyc[i]) != inside(cyc[(i + 1) % 4])).collect();
     match crossing.len() {
         2 => vec![[side(crossing[0]), side(crossing[1])]],
         4 => (0..4).filter(|&i| inside(cyc[i]) == cut).map(|i| [side(i + 3), side(i)]).collect(),
@@ -48,7 +53,10 @@ fn face_segments(cyc: [usize; 4], inside: impl Fn(usize) -> bool, cut: bool) -> 
 /// The 12 cube edges as corner-bit pairs (a < b), and the 6 faces as cyclic corner orders.
 fn cube() -> (Vec<(usize, usize)>, Vec<[usize; 4]>) {
     let differ = |a: usize, b: usize| (0..3).filter(|&d| corner3(a)[d] != corner3(b)[d]).count();
-    let edges = (0..8).flat_map(|a| (a + 1..8).map(move |b| (a, b))).filter(|&(a, b)| differ(a, b) == 1).collect();
+    let edges = (0..8)
+        .flat_map(|a| (a + 1..8).map(move |b| (a, b)))
+        .filter(|&(a, b)| differ(a, b) == 1)
+        .collect();
     let bit_at = |p: [usize; 3]| 7 - (4 * p[0] + 2 * p[1] + p[2]);
     let mut faces = Vec::new();
     for axis in 0..3 {
@@ -102,7 +110,9 @@ fn code_triangles(code: usize) -> Vec<[Point; 3]> {
     let (edges, faces) = cube();
     let inside = |b: usize| (code >> b) & 1 == 1;
     let cut = code.count_ones() <= 4;
-    let edge_of = |(a, b): (usize, usize)| edges.iter().position(|&e| e == (a.min(b), a.max(b))).expect("cube edge");
+    let edge_of = |(a, b): (usize, usize)| {
+        edges.iter().position(|&e| e == (a.min(b), a.max(b))).expect("cube edge")
+    };
     // Each crossing edge lies on two faces and in one segment of each: degree 2, disjoint loops.
     let mut next = vec![Vec::new(); edges.len()];
     for &f in &faces {

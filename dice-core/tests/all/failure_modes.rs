@@ -32,12 +32,15 @@ fn coefficients(o: &DiceOptions) -> Coefficients {
 fn backward_from_stats_writes_nothing_on_a_bad_label() {
     let (x, l) = problem(9);
     let input = TensorView::contiguous("input", &x, &[2, 3, 20]).unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 20]).unwrap()));
+    let target =
+        Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 20]).unwrap()));
     for threads in [1, 2] {
         let ctx = Context::new(threads).unwrap();
         let mut g = vec![SENTINEL; x.len()];
         let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 20]).unwrap();
-        let e = dice_backward(&ctx, &input, &target, &softmax(), &coefficients(&softmax()), &mut grad).unwrap_err();
+        let e =
+            dice_backward(&ctx, &input, &target, &softmax(), &coefficients(&softmax()), &mut grad)
+                .unwrap_err();
         assert_eq!(e, DiceError::LabelOutOfRange { arg: "target", value: 9, classes: 3 });
         assert!(g.iter().all(|&v| v == SENTINEL), "grad written on failure ({threads} threads)");
     }
@@ -47,7 +50,8 @@ fn backward_from_stats_writes_nothing_on_a_bad_label() {
 fn backward_and_map_write_nothing_on_a_bad_loss_mask() {
     let (x, l) = problem(1);
     let input = TensorView::contiguous("input", &x, &[2, 3, 20]).unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 20]).unwrap()));
+    let target =
+        Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 20]).unwrap()));
     let focal = DiceOptions {
         pointwise: Pointwise { kind: PointwiseKind::SoftmaxFocal, ..Pointwise::default() },
         ..softmax()
@@ -59,7 +63,15 @@ fn backward_and_map_write_nothing_on_a_bad_loss_mask() {
         let ctx = Context::single();
         let mut g = vec![SENTINEL; x.len()];
         let mut grad = TensorViewMut::contiguous("grad", &mut g, &[2, 3, 20]).unwrap();
-        let e = dice_backward_masked(&ctx, &input, &target, Some(&mask), &focal, &coefficients(&focal), &mut grad);
+        let e = dice_backward_masked(
+            &ctx,
+            &input,
+            &target,
+            Some(&mask),
+            &focal,
+            &coefficients(&focal),
+            &mut grad,
+        );
         assert!(matches!(e, Err(DiceError::BadLossMask { .. })), "{e:?}");
         assert!(g.iter().all(|&v| v == SENTINEL), "grad written on failure (mask {bad})");
         let mut out = TensorViewMut::contiguous("out", &mut g, &[2, 3, 20]).unwrap();
@@ -73,14 +85,16 @@ fn backward_and_map_write_nothing_on_a_bad_loss_mask() {
 fn pointwise_map_writes_nothing_on_a_bad_label() {
     let (x, l) = problem(-3);
     let input = TensorView::contiguous("input", &x, &[2, 3, 20]).unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 20]).unwrap()));
+    let target =
+        Target::Labels(Labels::I64(TensorView::contiguous("target", &l, &[2, 1, 20]).unwrap()));
     let focal = DiceOptions {
         pointwise: Pointwise { kind: PointwiseKind::SoftmaxFocal, ..Pointwise::default() },
         ..softmax()
     };
     let mut g = vec![SENTINEL; x.len()];
     let mut out = TensorViewMut::contiguous("out", &mut g, &[2, 3, 20]).unwrap();
-    let e = dice_pointwise_map(&Context::new(2).unwrap(), &input, &target, None, &focal, &mut out).unwrap_err();
+    let e = dice_pointwise_map(&Context::new(2).unwrap(), &input, &target, None, &focal, &mut out)
+        .unwrap_err();
     assert_eq!(e, DiceError::LabelOutOfRange { arg: "target", value: -3, classes: 3 });
     assert!(g.iter().all(|&v| v == SENTINEL));
 }
@@ -94,11 +108,13 @@ fn broadcast_and_empty_batches_past_memory_fail_cleanly() {
     let l = [1i64];
     let o = DiceOptions { reduction: Reduction::Mean, ..softmax() };
     let broadcast = TensorView::new("input", &x, 0, &[N, 2, 4], &[0, 1, 0]).unwrap();
-    let labels = Target::Labels(Labels::I64(TensorView::new("target", &l, 0, &[N, 4], &[0, 0]).unwrap()));
+    let labels =
+        Target::Labels(Labels::I64(TensorView::new("target", &l, 0, &[N, 4], &[0, 0]).unwrap()));
     let e = dice_loss(&Context::single(), &broadcast, &labels, &o).unwrap_err();
     assert!(matches!(e, DiceError::OutOfMemory { .. }), "{e}");
     let empty = TensorView::<f32>::new("input", &[], 0, &[N, 2, 0], &[0, 0, 1]).unwrap();
-    let no_labels = Target::Labels(Labels::I64(TensorView::new("target", &[], 0, &[N, 0], &[0, 1]).unwrap()));
+    let no_labels =
+        Target::Labels(Labels::I64(TensorView::new("target", &[], 0, &[N, 0], &[0, 1]).unwrap()));
     let e = dice_loss(&Context::single(), &empty, &no_labels, &o).unwrap_err();
     assert!(matches!(e, DiceError::OutOfMemory { arg: "stats", .. }), "{e}");
     assert!(matches!(Stats::zeros(usize::MAX, 2), Err(DiceError::OutOfMemory { .. })));
@@ -111,7 +127,8 @@ fn classes_above_the_limit_are_refused() {
     let c = MAX_CLASSES + 1;
     let input = TensorView::new("input", &x, 0, &[1, c, 4], &[0, 0, 0]).unwrap();
     let l = [0i64];
-    let target = Target::Labels(Labels::I64(TensorView::new("target", &l, 0, &[1, 4], &[0, 0]).unwrap()));
+    let target =
+        Target::Labels(Labels::I64(TensorView::new("target", &l, 0, &[1, 4], &[0, 0]).unwrap()));
     let e = dice_loss(&Context::single(), &input, &target, &softmax()).unwrap_err();
     assert_eq!(e, DiceError::TooLarge { arg: "input", value: c as u128, max: MAX_CLASSES as u128 });
 }
@@ -139,11 +156,17 @@ fn metric_work_buffers_past_memory_fail_cleanly() {
             .arg("-c")
             .arg(format!("ulimit -v {LIMIT_KIB} && exec \"$0\" \"$@\""))
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "failure_modes::metric_work_buffers_past_memory_fail_cleanly", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "failure_modes::metric_work_buffers_past_memory_fail_cleanly",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("DICE_RLIMIT_CHILD", "1")
             .output()
             .unwrap();
-        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "child: {:?}\n{stdout}\n{stderr}", out.status);
         assert!(stdout.contains("1 passed"), "the child ran no test: {stdout}");
         return;
@@ -155,12 +178,17 @@ fn metric_work_buffers_past_memory_fail_cleanly() {
     let row: Vec<u8> = (0..SIDE).map(|x| (x < SIDE / 2) as u8).collect();
     let mask = TensorView::new("mask", &row, 0, &[SIDE, SIDE], &[0, 1]).unwrap();
     let spacing = [1.0, 1.0];
-    oom(distance_transform(&ctx, &mask, &spacing, DistanceMetric::Euclidean).map(drop), "distance_transform");
+    oom(
+        distance_transform(&ctx, &mask, &spacing, DistanceMetric::Euclidean).map(drop),
+        "distance_transform",
+    );
     oom(signed_distance(&ctx, &mask, &spacing).map(drop), "signed_distance");
     oom(surface_distances(&ctx, &mask, &mask, &spacing).map(drop), "surface_distances");
     // Left half against right half: the union box is the whole grid.
     let right: Vec<u8> = row.iter().map(|&v| 1 - v).collect();
-    let batch = |r| Decisions::Masks(TensorView::new("pred", r, 0, &[1, 1, SIDE, SIDE], &[0, 0, 0, 1]).unwrap());
+    let batch = |r| {
+        Decisions::Masks(TensorView::new("pred", r, 0, &[1, 1, SIDE, SIDE], &[0, 0, 0, 1]).unwrap())
+    };
     let (pred, gt) = (batch(&row), batch(&right));
     let opts = SurfaceOptions::default();
     oom(hausdorff_monai(&ctx, &pred, &gt, 1, &opts, None, false).map(drop), "hausdorff_monai");

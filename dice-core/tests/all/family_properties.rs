@@ -21,11 +21,18 @@ fn family_options(r: &mut Rng, c: usize) -> DiceOptions {
     o.overlap = match r.below(3) {
         0 => Overlap::Dice,
         1 => Overlap::Tversky { alpha: r.uniform(0.0, 1.0), beta: r.uniform(0.0, 1.0) },
-        _ => Overlap::Generalized([GdlWeight::Square, GdlWeight::Simple, GdlWeight::Uniform][r.below(3)]),
+        _ => Overlap::Generalized(
+            [GdlWeight::Square, GdlWeight::Simple, GdlWeight::Uniform][r.below(3)],
+        ),
     };
     let gdl = matches!(o.overlap, Overlap::Generalized(_));
     o.jaccard = !matches!(o.overlap, Overlap::Tversky { .. }) && r.below(3) == 0;
-    o.form = [LossForm::OneMinus, LossForm::NegLog { eps: 1e-12 }, LossForm::LogCosh, LossForm::Negative][r.below(4)];
+    o.form = [
+        LossForm::OneMinus,
+        LossForm::NegLog { eps: 1e-12 },
+        LossForm::LogCosh,
+        LossForm::Negative,
+    ][r.below(4)];
     if o.form == LossForm::OneMinus && r.below(2) == 0 {
         o.gamma = [1.5, 2.0, 3.0][r.below(3)];
         o.gamma_on_mean = r.below(2) == 0;
@@ -77,7 +84,14 @@ fn family_options(r: &mut Rng, c: usize) -> DiceOptions {
 }
 
 fn arb_case() -> impl Strategy<Value = Case> {
-    (any::<u64>(), 1usize..=2, 1usize..=4, prop::collection::vec(1usize..=5, 1..=3), any::<bool>(), any::<bool>())
+    (
+        any::<u64>(),
+        1usize..=2,
+        1usize..=4,
+        prop::collection::vec(1usize..=5, 1..=3),
+        any::<bool>(),
+        any::<bool>(),
+    )
         .prop_filter("size", |(_, n, c, s, ..)| n * c * s.iter().product::<usize>() <= 120)
         .prop_map(|(seed, n, c, spatial, labels, soft)| {
             let mut r = Rng(seed);
@@ -99,7 +113,8 @@ fn run(case: &Case, x: &[f64]) -> (f64, Vec<f64>) {
     let target = case.target(&case.dense);
     let mut g = vec![0.0; x.len()];
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &case.shape).unwrap();
-    let fin = dice_loss_grad(&ctx, &input, &target, &case.opts, None, &mut grad).unwrap_or_else(|e| panic!("{e}: {:?}", case.opts));
+    let fin = dice_loss_grad(&ctx, &input, &target, &case.opts, None, &mut grad)
+        .unwrap_or_else(|e| panic!("{e}: {:?}", case.opts));
     (fin.loss(), g)
 }
 
@@ -129,7 +144,13 @@ proptest! {
 fn fixed(labels: bool, c: usize) -> Case {
     let mut r = Rng(42 + c as u64);
     let (shape, x, dense, lab) = problem(&mut r, 2, c, &[5, 7], (-3.0, 3.0), false, false);
-    Case { shape, x, dense, labels: labels.then_some(lab), opts: DiceOptions { activation: Activation::Softmax, ..Default::default() } }
+    Case {
+        shape,
+        x,
+        dense,
+        labels: labels.then_some(lab),
+        opts: DiceOptions { activation: Activation::Softmax, ..Default::default() },
+    }
 }
 
 fn with(case: &Case, opts: DiceOptions) -> (f64, Vec<f64>) {
@@ -148,7 +169,12 @@ fn tversky_half_half_is_dice() {
     // (I + s) / (I + (P - I)/2 + (G - I)/2 + s) = (2I + 2s) / (P + G + 2s)
     let case = fixed(true, 3);
     let s = 0.3;
-    let t = DiceOptions { overlap: Overlap::Tversky { alpha: 0.5, beta: 0.5 }, smooth_nr: s, smooth_dr: s, ..case.opts.clone() };
+    let t = DiceOptions {
+        overlap: Overlap::Tversky { alpha: 0.5, beta: 0.5 },
+        smooth_nr: s,
+        smooth_dr: s,
+        ..case.opts.clone()
+    };
     let d = DiceOptions { smooth_nr: 2.0 * s, smooth_dr: 2.0 * s, ..case.opts.clone() };
     assert_same(&with(&case, t), &with(&case, d), 1e-13);
 }
@@ -156,11 +182,21 @@ fn tversky_half_half_is_dice() {
 #[test]
 fn generalized_dice_uniform_one_class_is_dice() {
     let case = fixed(false, 1);
-    let opts = DiceOptions { activation: Activation::Sigmoid, smooth_nr: 0.1, smooth_dr: 0.2, ..Default::default() };
+    let opts = DiceOptions {
+        activation: Activation::Sigmoid,
+        smooth_nr: 0.1,
+        smooth_dr: 0.2,
+        ..Default::default()
+    };
     let g = DiceOptions { overlap: Overlap::Generalized(GdlWeight::Uniform), ..opts.clone() };
     assert_same(&with(&case, g), &with(&case, opts.clone()), 1e-13);
     // and with the GDL weights, which cancel with one class
-    let g2 = DiceOptions { overlap: Overlap::Generalized(GdlWeight::Square), smooth_nr: 0.0, smooth_dr: 0.0, ..opts.clone() };
+    let g2 = DiceOptions {
+        overlap: Overlap::Generalized(GdlWeight::Square),
+        smooth_nr: 0.0,
+        smooth_dr: 0.0,
+        ..opts.clone()
+    };
     let d2 = DiceOptions { smooth_nr: 0.0, smooth_dr: 0.0, ..opts };
     assert_same(&with(&case, g2), &with(&case, d2), 1e-12);
 }
@@ -174,7 +210,11 @@ fn focal_gamma_zero_is_cross_entropy() {
     };
     // sigmoid focal with gamma 0 and no alpha is BCE, element for element (dense targets)
     let case = fixed(false, 3);
-    assert_same(&with(&case, only(PointwiseKind::SigmoidFocal, 0.0)), &with(&case, only(PointwiseKind::Bce, 2.0)), 1e-13);
+    assert_same(
+        &with(&case, only(PointwiseKind::SigmoidFocal, 0.0)),
+        &with(&case, only(PointwiseKind::Bce, 2.0)),
+        1e-13,
+    );
     // softmax focal with gamma 0 is CE; MONAI's focal mean runs over N C S elements, CE's over N S voxels
     let case = fixed(true, 3);
     let (fl, fg) = with(&case, only(PointwiseKind::SoftmaxFocal, 0.0));
@@ -192,8 +232,14 @@ fn hard_jaccard_is_dice_over_two_minus_dice() {
     let mut ls = case.shape.clone();
     ls[1] = 1;
     let labels = case.labels.clone().unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &labels, &ls).unwrap()));
-    let base = DiceOptions { smooth_nr: 0.0, smooth_dr: 0.0, reduction: Reduction::None, ..Default::default() };
+    let target =
+        Target::Labels(Labels::I64(TensorView::contiguous("target", &labels, &ls).unwrap()));
+    let base = DiceOptions {
+        smooth_nr: 0.0,
+        smooth_dr: 0.0,
+        reduction: Reduction::None,
+        ..Default::default()
+    };
     let d = dice_loss(&ctx, &input, &target, &base).unwrap();
     let j = dice_loss(&ctx, &input, &target, &DiceOptions { jaccard: true, ..base }).unwrap();
     for (dl, jl) in d.values().iter().zip(j.values()) {
@@ -213,7 +259,9 @@ fn per_frame_stats_sum_to_per_sample_stats() {
     let strides = [(t * h * w * c) as isize, 1, (h * w * c) as isize, (w * c) as isize, c as isize];
     let input = TensorView::new("input", &store, 0, &shape, &strides).unwrap();
     let labels: Vec<u8> = (0..n * t * h * w).map(|_| r.below(c) as u8).collect();
-    let target = Target::Labels(Labels::U8(TensorView::contiguous("target", &labels, &[n, t, h, w]).unwrap()));
+    let target = Target::Labels(Labels::U8(
+        TensorView::contiguous("target", &labels, &[n, t, h, w]).unwrap(),
+    ));
     let ctx = Context::new(2).unwrap();
     let opts = DiceOptions { activation: Activation::Softmax, ..Default::default() };
     let framed = DiceOptions { frames: true, ..opts.clone() };
@@ -229,19 +277,37 @@ fn per_frame_stats_sum_to_per_sample_stats() {
                 (i, p, g) = (i + s.intersection, p + s.pred, g + s.target);
             }
             for (x, y) in [(i, whole.intersection), (p, whole.pred), (g, whole.target)] {
-                assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "item {b} class {k}: {x} vs {y}");
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "item {b} class {k}: {x} vs {y}"
+                );
             }
         }
     }
     // each frame's values equal the loss of that frame alone (a (N, C, H, W) slice)
     let fin = dice_finalize(&per_frame, &framed).unwrap();
     assert_eq!(fin.values().len(), n * t * c);
-    let lab_frame = |b: usize, f: usize| labels[(b * t + f) * h * w..(b * t + f + 1) * h * w].to_vec();
+    let lab_frame =
+        |b: usize, f: usize| labels[(b * t + f) * h * w..(b * t + f + 1) * h * w].to_vec();
     for f in 0..t {
-        let slice = TensorView::new("input", &store, f * h * w * c, &[n, c, h, w], &[strides[0], 1, strides[3], strides[4]]).unwrap();
+        let slice = TensorView::new(
+            "input",
+            &store,
+            f * h * w * c,
+            &[n, c, h, w],
+            &[strides[0], 1, strides[3], strides[4]],
+        )
+        .unwrap();
         let lab: Vec<u8> = (0..n).flat_map(|b| lab_frame(b, f)).collect();
-        let tgt = Target::Labels(Labels::U8(TensorView::contiguous("target", &lab, &[n, h, w]).unwrap()));
-        let one = dice_loss(&ctx, &slice, &tgt, &DiceOptions { reduction: Reduction::None, ..opts.clone() }).unwrap();
+        let tgt =
+            Target::Labels(Labels::U8(TensorView::contiguous("target", &lab, &[n, h, w]).unwrap()));
+        let one = dice_loss(
+            &ctx,
+            &slice,
+            &tgt,
+            &DiceOptions { reduction: Reduction::None, ..opts.clone() },
+        )
+        .unwrap();
         for b in 0..n {
             for k in 0..c {
                 let (x, y) = (fin.values()[(b * t + f) * c + k], one.values()[b * c + k]);
@@ -263,11 +329,19 @@ fn temporal_term_by_its_definition() {
     let input = TensorView::contiguous("input", &x, &shape).unwrap();
     let target = Target::Dense(TensorView::contiguous("target", &dense, &shape).unwrap());
     let lambda = 0.7;
-    let opts = DiceOptions { activation: Activation::Sigmoid, include_background: false, temporal: lambda, ..Default::default() };
+    let opts = DiceOptions {
+        activation: Activation::Sigmoid,
+        include_background: false,
+        temporal: lambda,
+        ..Default::default()
+    };
     let ctx = Context::new(2).unwrap();
     let fin = dice_loss(&ctx, &input, &target, &opts).unwrap();
-    let plain = dice_loss(&ctx, &input, &target, &DiceOptions { temporal: 0.0, ..opts.clone() }).unwrap();
-    let p = |b: usize, ch: usize, f: usize, k: usize| 1.0 / (1.0 + (-x[((b * c + ch) * t + f) * h * w + k]).exp());
+    let plain =
+        dice_loss(&ctx, &input, &target, &DiceOptions { temporal: 0.0, ..opts.clone() }).unwrap();
+    let p = |b: usize, ch: usize, f: usize, k: usize| {
+        1.0 / (1.0 + (-x[((b * c + ch) * t + f) * h * w + k]).exp())
+    };
     let (mut sum, mut m) = (0.0, 0.0);
     for b in 0..n {
         for ch in 1..c {
@@ -292,20 +366,37 @@ fn temporal_term_by_its_definition() {
 #[test]
 fn elementwise_terms_labels_equal_one_hot() {
     // the label path (hard targets, shared e^-|x|, softmax lse reuse) against the dense path
-    for kind in [PointwiseKind::SoftmaxCe, PointwiseKind::Bce, PointwiseKind::SigmoidFocal, PointwiseKind::SoftmaxFocal] {
+    for kind in [
+        PointwiseKind::SoftmaxCe,
+        PointwiseKind::Bce,
+        PointwiseKind::SigmoidFocal,
+        PointwiseKind::SoftmaxFocal,
+    ] {
         for gamma in [0.0, 1.0, 2.0, 2.5] {
             for act in [Activation::Sigmoid, Activation::Softmax] {
                 let case = fixed(true, 3);
                 let opts = DiceOptions {
                     activation: act,
-                    pointwise: Pointwise { kind, gamma, alpha: FocalAlpha::Scalar(0.3), ..Default::default() },
+                    pointwise: Pointwise {
+                        kind,
+                        gamma,
+                        alpha: FocalAlpha::Scalar(0.3),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 };
-                let opts = if matches!(kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) {
-                    opts
-                } else {
-                    DiceOptions { pointwise: Pointwise { alpha: FocalAlpha::None, ..opts.pointwise.clone() }, ..opts }
-                };
+                let opts =
+                    if matches!(kind, PointwiseKind::SigmoidFocal | PointwiseKind::SoftmaxFocal) {
+                        opts
+                    } else {
+                        DiceOptions {
+                            pointwise: Pointwise {
+                                alpha: FocalAlpha::None,
+                                ..opts.pointwise.clone()
+                            },
+                            ..opts
+                        }
+                    };
                 let a = with(&case, opts.clone());
                 let b = with(&Case { labels: None, ..case.clone() }, opts);
                 assert_same(&a, &b, 1e-13);

@@ -70,7 +70,20 @@ fn check_exp<T: Float, const F: u8>(xs: &[f64], tol: f64, lo: f64) {
 
 #[test]
 fn exp_matches_libm() {
-    let mut xs = vec![0.0, -0.0, 1.0, -1.0, f64::NAN, f64::NEG_INFINITY, -1e4, -750.0, -90.0, -87.0, 87.0, 88.0];
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f64::NAN,
+        f64::NEG_INFINITY,
+        -1e4,
+        -750.0,
+        -90.0,
+        -87.0,
+        87.0,
+        88.0,
+    ];
     let mut x = -700.0;
     while x < 700.0 {
         xs.push(x);
@@ -89,14 +102,34 @@ fn exp_matches_libm() {
 fn compare<T: Float>(xs: &[f64], v: &[T], tol: f64, backend: Backend) {
     for (&x, y) in xs.iter().zip(v) {
         let (e, y) = (T::from_f64(x).to_f64().ln(), y.to_f64());
-        let ok = if e.is_nan() { y.is_nan() } else if e.is_infinite() { y == e } else { (y - e).abs() <= tol * e.abs().max(1e-300) + tol };
+        let ok = if e.is_nan() {
+            y.is_nan()
+        } else if e.is_infinite() {
+            y == e
+        } else {
+            (y - e).abs() <= tol * e.abs().max(1e-300) + tol
+        };
         assert!(ok, "{} {backend:?} ln({x}) = {y}, expected {e}", T::NAME);
     }
 }
 
 #[test]
 fn ln_matches_libm() {
-    let mut xs = vec![0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, 1.0, 2.0, 0.5, std::f64::consts::E, 1e-310, 5e-324, 1e-40, 1e300];
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        -1.0,
+        f64::NAN,
+        f64::INFINITY,
+        1.0,
+        2.0,
+        0.5,
+        std::f64::consts::E,
+        1e-310,
+        5e-324,
+        1e-40,
+        1e300,
+    ];
     let mut x = 1e-30;
     while x < 1e30 {
         xs.push(x);
@@ -127,7 +160,11 @@ fn check_ln_1p<T: Float>(xs: &[f64], tol: f64) {
         for (&x, y) in xs.iter().zip(&v) {
             let x = T::from_f64(x).to_f64();
             let (e, y) = (x.ln_1p(), y.to_f64());
-            assert!((y - e).abs() <= tol * e, "{} {backend:?} ln_1p_unit({x}) = {y}, expected {e}", T::NAME);
+            assert!(
+                (y - e).abs() <= tol * e,
+                "{} {backend:?} ln_1p_unit({x}) = {y}, expected {e}",
+                T::NAME
+            );
         }
     }
 }

@@ -115,7 +115,10 @@ fn monai(api: &str, kw: &Value, channels: usize) -> (DiceOptions, TargetKind) {
         _ => {}
     }
     if api != "FocalLoss" {
-        let drop_bg = !o.include_background && channels > 1 && weight.len() == channels && api == "DiceCELoss";
+        let drop_bg = !o.include_background
+            && channels > 1
+            && weight.len() == channels
+            && api == "DiceCELoss";
         o.weight = if drop_bg { weight[1..].to_vec() } else { weight };
     }
     let kind = if onehot && channels > 1 { TargetKind::Labels } else { TargetKind::Dense };
@@ -124,8 +127,16 @@ fn monai(api: &str, kw: &Value, channels: usize) -> (DiceOptions, TargetKind) {
 
 /// smp's keywords -> options (batch and space pooled per class, absent classes zeroed).
 fn smp(api: &str, kw: &Value) -> (DiceOptions, TargetKind) {
-    let mut o = DiceOptions { batch: true, zero_absent: true, smooth_nr: 0.0, smooth_dr: 0.0, clamp_dr: 1e-7, ..Default::default() };
-    let (mut smooth, mut eps, mut log_loss, mut from_logits, mut mode) = (0.0, 1e-7, false, true, "");
+    let mut o = DiceOptions {
+        batch: true,
+        zero_absent: true,
+        smooth_nr: 0.0,
+        smooth_dr: 0.0,
+        clamp_dr: 1e-7,
+        ..Default::default()
+    };
+    let (mut smooth, mut eps, mut log_loss, mut from_logits, mut mode) =
+        (0.0, 1e-7, false, true, "");
     let (mut alpha, mut beta) = (0.5, 0.5);
     for (k, v) in kw.as_object().unwrap() {
         match k.as_str() {
@@ -135,7 +146,10 @@ fn smp(api: &str, kw: &Value) -> (DiceOptions, TargetKind) {
             "log_loss" => log_loss = v.as_bool().unwrap(),
             "from_logits" => from_logits = v.as_bool().unwrap(),
             "ignore_index" => o.ignore_index = Some(v.as_i64().unwrap()),
-            "classes" => o.classes = v.as_array().unwrap().iter().map(|c| c.as_u64().unwrap() as usize).collect(),
+            "classes" => {
+                o.classes =
+                    v.as_array().unwrap().iter().map(|c| c.as_u64().unwrap() as usize).collect()
+            }
             "class_weights" => {
                 o.weight = list(v);
                 o.weight_mode = WeightMode::WeightedMean;
@@ -157,7 +171,8 @@ fn smp(api: &str, kw: &Value) -> (DiceOptions, TargetKind) {
         "DiceLoss" => 2.0,
         _ => 1.0,
     };
-    (o.smooth_nr, o.smooth_dr, o.clamp_dr) = (k * smooth, k * smooth, if jaccard { 2.0 * eps } else { eps });
+    (o.smooth_nr, o.smooth_dr, o.clamp_dr) =
+        (k * smooth, k * smooth, if jaccard { 2.0 * eps } else { eps });
     o.jaccard = jaccard;
     if api == "TverskyLoss" {
         o.overlap = Overlap::Tversky { alpha, beta };
@@ -234,7 +249,11 @@ fn run<T: Float>(case: &Value) -> Outcome {
     if !per_element_output(case) {
         let fin = dice_loss_grad(&ctx, &input, &target, &o, None, &mut grad)
             .unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
-        return Outcome { values: fin.values().to_vec(), loss: fin.loss(), grad: g.iter().map(|v| v.to_f64()).collect() };
+        return Outcome {
+            values: fin.values().to_vec(),
+            loss: fin.loss(),
+            grad: g.iter().map(|v| v.to_f64()).collect(),
+        };
     }
     // MONAI's per-element output: each Dice entry broadcast over space plus lambda times the
     // focal map of the kept channels; the gradient of its sum takes the broadcast count
@@ -244,12 +263,23 @@ fn run<T: Float>(case: &Value) -> Outcome {
     let first = o.first_class(c);
     let values = dice_loss(&ctx, &input, &target, &o).unwrap().values().to_vec();
     let mut m = vec![T::default(); d.input.len()];
-    dice_pointwise_map(&ctx, &input, &target, None, &o, &mut TensorViewMut::contiguous("out", &mut m, xs).unwrap()).unwrap();
+    dice_pointwise_map(
+        &ctx,
+        &input,
+        &target,
+        None,
+        &o,
+        &mut TensorViewMut::contiguous("out", &mut m, xs).unwrap(),
+    )
+    .unwrap();
     let mut out = Vec::with_capacity(n * (c - first) * spatial);
     for b in 0..n {
         for ch in first..c {
             for j in 0..spatial {
-                out.push(values[b * (c - first) + ch - first] + o.pointwise.lambda * m[(b * c + ch) * spatial + j].to_f64());
+                out.push(
+                    values[b * (c - first) + ch - first]
+                        + o.pointwise.lambda * m[(b * c + ch) * spatial + j].to_f64(),
+                );
             }
         }
     }
@@ -272,7 +302,8 @@ const APIS: [&str; 10] = [
 ];
 
 fn family() -> Vec<Value> {
-    let v: Vec<Value> = cases().into_iter().filter(|c| APIS.contains(&c["api"].as_str().unwrap())).collect();
+    let v: Vec<Value> =
+        cases().into_iter().filter(|c| APIS.contains(&c["api"].as_str().unwrap())).collect();
     assert_eq!(v.len(), 69, "the reference set has 69 loss-family cases");
     v
 }

@@ -3,9 +3,13 @@
 //! signed distance maps from labels, thread-count invariance, bad input.
 
 use crate::common::Rng;
-use dice_core::boundary_loss::{BoundaryLossOptions, boundary_loss, dice_boundary_loss_grad, signed_distance_maps};
+use dice_core::boundary_loss::{
+    BoundaryLossOptions, boundary_loss, dice_boundary_loss_grad, signed_distance_maps,
+};
 use dice_core::metrics::Decisions;
-use dice_core::{Activation, Context, DiceOptions, Labels, Ramp, RampKind, Target, TensorView, TensorViewMut};
+use dice_core::{
+    Activation, Context, DiceOptions, Labels, Ramp, RampKind, Target, TensorView, TensorViewMut,
+};
 
 const SHAPE: [usize; 4] = [2, 3, 5, 6];
 
@@ -19,7 +23,8 @@ fn setup(seed: u64) -> (Vec<f64>, Vec<i64>) {
 
 fn phi_of(ctx: &Context, labels: &[i64]) -> Vec<f64> {
     let lv = TensorView::contiguous("gt", labels, &[SHAPE[0], 1, SHAPE[2], SHAPE[3]]).unwrap();
-    signed_distance_maps::<f64>(ctx, &Decisions::Labels(Labels::I64(lv)), SHAPE[1], &[1.5, 0.7]).unwrap()
+    signed_distance_maps::<f64>(ctx, &Decisions::Labels(Labels::I64(lv)), SHAPE[1], &[1.5, 0.7])
+        .unwrap()
 }
 
 fn loss_of(ctx: &Context, x: &[f64], phi: &[f64], opts: &BoundaryLossOptions) -> f64 {
@@ -81,9 +86,14 @@ fn value_and_gradient() {
                             let (mut a, mut b) = (x.clone(), x.clone());
                             a[flat] += eps;
                             b[flat] -= eps;
-                            let fd = (loss_of(&ctx, &a, &phi, &opts) - loss_of(&ctx, &b, &phi, &opts)) / (2.0 * eps);
+                            let fd = (loss_of(&ctx, &a, &phi, &opts)
+                                - loss_of(&ctx, &b, &phi, &opts))
+                                / (2.0 * eps);
                             let an = *g.get(&[i, k, y, z]);
-                            assert!((an - fd).abs() <= 1e-7 + 1e-5 * fd.abs(), "{opts:?} at {flat}: {an} vs {fd}");
+                            assert!(
+                                (an - fd).abs() <= 1e-7 + 1e-5 * fd.abs(),
+                                "{opts:?} at {flat}: {an} vs {fd}"
+                            );
                         }
                     }
                 }
@@ -107,15 +117,19 @@ fn blended_with_dice_under_a_ramp() {
         let xv = TensorView::contiguous("input", x, &SHAPE).unwrap();
         let mut g = vec![0.0; x.len()];
         let mut gv = TensorViewMut::contiguous("grad", &mut g, &SHAPE).unwrap();
-        dice_boundary_loss_grad(&ctx, &xv, &target, &pv, &dopts, false, &ramp, step, &mut gv).unwrap()
+        dice_boundary_loss_grad(&ctx, &xv, &target, &pv, &dopts, false, &ramp, step, &mut gv)
+            .unwrap()
     };
     for step in [0u64, 5, 20] {
         let mut g = vec![0.0; x.len()];
         let mut gv = TensorViewMut::contiguous("grad", &mut g, &SHAPE).unwrap();
-        let b = dice_boundary_loss_grad(&ctx, &xv, &target, &pv, &dopts, false, &ramp, step, &mut gv).unwrap();
+        let b =
+            dice_boundary_loss_grad(&ctx, &xv, &target, &pv, &dopts, false, &ramp, step, &mut gv)
+                .unwrap();
         let w = ramp.at(step).unwrap();
         assert_eq!(b.weight, w);
-        let bopts = BoundaryLossOptions { activation: Activation::Softmax, include_background: false };
+        let bopts =
+            BoundaryLossOptions { activation: Activation::Softmax, include_background: false };
         assert!((b.boundary - oracle(&x, &phi, &bopts)).abs() < 1e-12);
         assert!((b.total - ((1.0 - w) * b.dice + w * b.boundary)).abs() < 1e-15);
         for flat in (0..x.len()).step_by(7) {
@@ -123,7 +137,11 @@ fn blended_with_dice_under_a_ramp() {
             a[flat] += 1e-6;
             c[flat] -= 1e-6;
             let fd = (total(&a, step).total - total(&c, step).total) / 2e-6;
-            assert!((g[flat] - fd).abs() <= 1e-7 + 1e-5 * fd.abs(), "step {step} at {flat}: {} vs {fd}", g[flat]);
+            assert!(
+                (g[flat] - fd).abs() <= 1e-7 + 1e-5 * fd.abs(),
+                "step {step} at {flat}: {} vs {fd}",
+                g[flat]
+            );
         }
     }
 }
@@ -163,10 +181,14 @@ fn bad_input_is_an_error() {
     assert!(boundary_loss(&ctx, &xv, &xv, &BoundaryLossOptions::default(), Some(&mut gv)).is_err());
     let labels = vec![0i64, 5, 1, 2];
     let lv = TensorView::contiguous("gt", &labels, &[1, 1, 4]).unwrap();
-    assert!(signed_distance_maps::<f64>(&ctx, &Decisions::Labels(Labels::I64(lv)), 3, &[]).is_err());
+    assert!(
+        signed_distance_maps::<f64>(&ctx, &Decisions::Labels(Labels::I64(lv)), 3, &[]).is_err()
+    );
     let ok = vec![0i64, 1, 1, 2];
     let lv = TensorView::contiguous("gt", &ok, &[1, 1, 4]).unwrap();
-    assert!(signed_distance_maps::<f64>(&ctx, &Decisions::Labels(Labels::I64(lv)), 3, &[0.0]).is_err());
+    assert!(
+        signed_distance_maps::<f64>(&ctx, &Decisions::Labels(Labels::I64(lv)), 3, &[0.0]).is_err()
+    );
 }
 
 /// More items than one batch of tasks holds (one task per item here): the batches add up to

@@ -27,7 +27,9 @@ fn oracle(pred: &[Vec<Vec<bool>>], gt: &[Vec<Vec<bool>>]) -> Vec<Counts> {
 }
 
 fn members_of_labels(l: &[i64], n: usize, c: usize, s: usize) -> Vec<Vec<Vec<bool>>> {
-    (0..n).map(|i| (0..c).map(|k| (0..s).map(|v| l[i * s + v] == k as i64).collect()).collect()).collect()
+    (0..n)
+        .map(|i| (0..c).map(|k| (0..s).map(|v| l[i * s + v] == k as i64).collect()).collect())
+        .collect()
 }
 
 proptest! {
@@ -109,7 +111,13 @@ fn streaming_is_additive_and_thread_invariant() {
         let sh = [n, 1, d / 2, h, w];
         let p = TensorView::new("pred", &lp, base, &sh, &strides).unwrap();
         let g = TensorView::new("gt", &lg, base, &sh, &strides).unwrap();
-        confusion(&Context::single(), &Decisions::Labels(Labels::U8(p)), &Decisions::Labels(Labels::U8(g)), c).unwrap()
+        confusion(
+            &Context::single(),
+            &Decisions::Labels(Labels::U8(p)),
+            &Decisions::Labels(Labels::U8(g)),
+            c,
+        )
+        .unwrap()
     };
     let mut acc = Confusion::zeros(n, c);
     acc.add(&half(0)).unwrap();
@@ -123,7 +131,8 @@ fn streaming_is_additive_and_thread_invariant() {
     // Long rows (the u8 lanes flush every 255 x 32 bytes): the byte path against the i64 path.
     let long = [2usize, 1, 3, 20000];
     let lp: Vec<u8> = (0..2 * 3 * 20000).map(|_| rng.below(c) as u8).collect();
-    let lg: Vec<u8> = lp.iter().map(|&v| if rng.below(5) == 0 { rng.below(c) as u8 } else { v }).collect();
+    let lg: Vec<u8> =
+        lp.iter().map(|&v| if rng.below(5) == 0 { rng.below(c) as u8 } else { v }).collect();
     let wide = |v: &[u8]| v.iter().map(|&x| x as i64).collect::<Vec<i64>>();
     let (wp, wg) = (wide(&lp), wide(&lg));
     let fast = confusion(
@@ -158,7 +167,10 @@ fn derived_metrics_match_their_formulas() {
         (OverlapMetric::Accuracy, (tp + tn) / 100.0),
         (OverlapMetric::FBeta(2.0), 5.0 * tp / (5.0 * tp + 4.0 * fn_ + fp)),
         (OverlapMetric::VolumeSimilarity, 1.0 - (fn_ - fp).abs() / (2.0 * tp + fp + fn_)),
-        (OverlapMetric::Mcc, (tp * tn - fp * fn_) / ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt()),
+        (
+            OverlapMetric::Mcc,
+            (tp * tn - fp * fn_) / ((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_)).sqrt(),
+        ),
     ];
     for (m, want) in cases {
         assert!((m.value(k) - want).abs() < 1e-15, "{m:?}");
@@ -166,18 +178,22 @@ fn derived_metrics_match_their_formulas() {
     // F1 is Dice.
     assert!((OverlapMetric::FBeta(1.0).value(k) - OverlapMetric::Dice.value(k)).abs() < 1e-15);
     // Empty-GT policies.
-    let conf = Confusion::from_counts(1, 3, vec![
-        Counts { tp: 0, fp: 0, fn_: 0, tn: 9 },
-        Counts { tp: 0, fp: 2, fn_: 0, tn: 7 },
-        k,
-    ]).unwrap();
+    let conf = Confusion::from_counts(
+        1,
+        3,
+        vec![Counts { tp: 0, fp: 0, fn_: 0, tn: 9 }, Counts { tp: 0, fp: 2, fn_: 0, tn: 7 }, k],
+    )
+    .unwrap();
     let v = |e| overlap_values(&conf, OverlapMetric::Dice, e).unwrap().values;
     let nan = v(EmptyGt::Nan);
     assert!(nan[0].is_nan() && nan[1].is_nan());
     assert_eq!(&v(EmptyGt::OneIfBothEmpty)[..2], &[1.0, 0.0]);
     assert_eq!(&v(EmptyGt::Zero)[..2], &[0.0, 0.0]);
     assert!(overlap_values(&conf, OverlapMetric::FBeta(f64::NAN), EmptyGt::Nan).is_err());
-    let agg = reduce(&overlap_values(&conf, OverlapMetric::Dice, EmptyGt::Nan).unwrap(), MetricReduction::Mean);
+    let agg = reduce(
+        &overlap_values(&conf, OverlapMetric::Dice, EmptyGt::Nan).unwrap(),
+        MetricReduction::Mean,
+    );
     assert_eq!(agg.not_nans, vec![1.0]);
 }
 
@@ -185,7 +201,8 @@ fn derived_metrics_match_their_formulas() {
 fn bad_input_is_an_error() {
     let ctx = Context::single();
     let l = [0i64, 1, 2, 3];
-    let lv = Decisions::Labels(Labels::I64(TensorView::contiguous("pred", &l, &[1, 1, 4]).unwrap()));
+    let lv =
+        Decisions::Labels(Labels::I64(TensorView::contiguous("pred", &l, &[1, 1, 4]).unwrap()));
     // A label outside [0, C).
     assert!(confusion(&ctx, &lv, &lv, 3).is_err());
     // Both label maps and no class count.
@@ -225,12 +242,16 @@ fn bad_input_is_an_error() {
     // MONAI's empty conventions: one side empty -> +inf (HD, ASD); both empty -> NaN.
     let hd = hausdorff_monai(&ctx, &ov, &zv, 0, &opts, None, false).unwrap().values[0];
     assert_eq!(hd, f64::INFINITY);
-    assert!(hausdorff_monai(&ctx, &zv, &zv, 0, &opts, Some(95.0), false).unwrap().values[0].is_nan());
+    assert!(
+        hausdorff_monai(&ctx, &zv, &zv, 0, &opts, Some(95.0), false).unwrap().values[0].is_nan()
+    );
     let hd = hausdorff_monai(&ctx, &zv, &ov, 0, &opts, None, false).unwrap().values[0];
     assert_eq!(hd, f64::INFINITY);
     let asd = average_surface_distance_monai(&ctx, &ov, &zv, 0, &opts, true).unwrap().values[0];
     assert_eq!(asd, f64::INFINITY);
-    assert!(average_surface_distance_monai(&ctx, &zv, &zv, 0, &opts, true).unwrap().values[0].is_nan());
+    assert!(
+        average_surface_distance_monai(&ctx, &zv, &zv, 0, &opts, true).unwrap().values[0].is_nan()
+    );
     let bf = boundary_f(&ctx, &ov, &ov, 0, &opts, None).unwrap();
     assert_eq!(bf.f1.values, vec![1.0]);
     let bf = boundary_f(&ctx, &ov, &zv, 0, &opts, Some(1.0)).unwrap();

@@ -52,7 +52,11 @@ fn surfel_areas_match_deepmind_table() {
     assert_eq!(ours.len(), 256);
     for code in 0..256 {
         let want = DEEPMIND_AREAS[code.min(255 - code)];
-        assert!((ours[code] - want).abs() <= 1e-12 * want.max(1.0), "code {code}: {} vs {want}", ours[code]);
+        assert!(
+            (ours[code] - want).abs() <= 1e-12 * want.max(1.0),
+            "code {code}: {} vs {want}",
+            ours[code]
+        );
     }
 }
 
@@ -62,7 +66,24 @@ fn contour_lengths_closed_form() {
     let l = contour_lengths_2d([s0, s1]);
     let diag = 0.5 * (s0 * s0 + s1 * s1).sqrt();
     // Bits: 8 (0,0), 4 (0,1), 2 (1,0), 1 (1,1).
-    let want = [0.0, diag, diag, s1, diag, s0, 2.0 * diag, diag, diag, 2.0 * diag, s0, diag, s1, diag, diag, 0.0];
+    let want = [
+        0.0,
+        diag,
+        diag,
+        s1,
+        diag,
+        s0,
+        2.0 * diag,
+        diag,
+        diag,
+        2.0 * diag,
+        s0,
+        diag,
+        s1,
+        diag,
+        diag,
+        0.0,
+    ];
     for c in 0..16 {
         assert!((l[c] - want[c]).abs() < 1e-15, "code {c}: {} vs {}", l[c], want[c]);
     }
@@ -104,7 +125,8 @@ fn box_surface_area_closed_form() {
         let [a, b, c] = dims.map(|x| (x - 1) as f64);
         let h = |x: f64, y: f64| 0.5 * (x * x + y * y).sqrt();
         let want = 2.0 * (b * c * s[1] * s[2] + a * c * s[0] * s[2] + a * b * s[0] * s[1])
-            + 4.0 * (c * s[2] * h(s[0], s[1]) + b * s[1] * h(s[0], s[2]) + a * s[0] * h(s[1], s[2]))
+            + 4.0
+                * (c * s[2] * h(s[0], s[1]) + b * s[1] * h(s[0], s[2]) + a * s[0] * h(s[1], s[2]))
             + ((s[1] * s[2]).powi(2) + (s[0] * s[2]).powi(2) + (s[0] * s[1]).powi(2)).sqrt();
         let got: f64 = r.surfel_areas_gt.iter().sum();
         assert!((got - want).abs() < 1e-9 * want, "{dims:?}: {got} vs {want}");
@@ -160,14 +182,24 @@ fn surfels(mask: &[u8], shape: &[usize]) -> Vec<(Vec<usize>, usize)> {
     out
 }
 
-fn oracle(from: &[(Vec<usize>, usize)], to: &[(Vec<usize>, usize)], s: &[f64], table: &[f64]) -> (Vec<f64>, Vec<f64>) {
+fn oracle(
+    from: &[(Vec<usize>, usize)],
+    to: &[(Vec<usize>, usize)],
+    s: &[f64],
+    table: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
     let mut pairs: Vec<(f64, f64)> = from
         .iter()
         .map(|(a, c)| {
             let d = to
                 .iter()
                 .map(|(b, _)| {
-                    a.iter().zip(b).zip(s).map(|((x, y), s)| ((*x as f64 - *y as f64) * s).powi(2)).sum::<f64>().sqrt()
+                    a.iter()
+                        .zip(b)
+                        .zip(s)
+                        .map(|((x, y), s)| ((*x as f64 - *y as f64) * s).powi(2))
+                        .sum::<f64>()
+                        .sqrt()
                 })
                 .fold(f64::INFINITY, f64::min);
             (d, table[*c])
@@ -227,18 +259,27 @@ fn expected_value(v: &serde_json::Value) -> Vec<f64> {
 
 #[test]
 fn deepmind_reference_case() {
-    let case = cases().into_iter().find(|c| c["id"] == "deepmind_surface_distance_3d_aniso").expect("reference case");
+    let case = cases()
+        .into_iter()
+        .find(|c| c["id"] == "deepmind_surface_distance_3d_aniso")
+        .expect("reference case");
     let (shape, g) = array(&case, "mask_gt");
     let (_, p) = array(&case, "mask_pred");
-    let (g, p): (Vec<u8>, Vec<u8>) = (g.iter().map(|&v| v as u8).collect(), p.iter().map(|&v| v as u8).collect());
-    let spacing: Vec<f64> =
-        case["call_kwargs"]["spacing_mm"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let (g, p): (Vec<u8>, Vec<u8>) =
+        (g.iter().map(|&v| v as u8).collect(), p.iter().map(|&v| v as u8).collect());
+    let spacing: Vec<f64> = case["call_kwargs"]["spacing_mm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     for ctx in [Context::single(), Context::new(2).unwrap()] {
         let r = sd(&ctx, &g, &p, &shape, &spacing);
         let mut checked = 0;
         for (key, e) in case["expected"].as_object().unwrap() {
-            let (name, param) =
-                key.split_once('@').map_or((key.as_str(), f64::NAN), |(n, q)| (n, q.parse::<f64>().unwrap()));
+            let (name, param) = key
+                .split_once('@')
+                .map_or((key.as_str(), f64::NAN), |(n, q)| (n, q.parse::<f64>().unwrap()));
             let got = match name {
                 "surface_dice" => vec![r.surface_dice_at_tolerance(param).unwrap()],
                 "surface_overlap" => {
@@ -295,7 +336,9 @@ fn empty_mask_conventions() {
     }
     // Prediction empty: mirrored.
     let r = sd(&ctx, &one, &zero, &shape, &s);
-    assert!(r.distances_pred_to_gt.is_empty() && r.distances_gt_to_pred.iter().all(|d| d.is_infinite()));
+    assert!(
+        r.distances_pred_to_gt.is_empty() && r.distances_gt_to_pred.iter().all(|d| d.is_infinite())
+    );
 }
 
 #[test]
@@ -307,7 +350,8 @@ fn robust_hausdorff_index_rule() {
         distances_pred_to_gt: vec![0.5],
         surfel_areas_pred: vec![2.0],
     };
-    for (q, want) in [(0.0, 1.0), (25.0, 1.0), (26.0, 2.0), (50.0, 2.0), (51.0, 3.0), (100.0, 4.0)] {
+    for (q, want) in [(0.0, 1.0), (25.0, 1.0), (26.0, 2.0), (50.0, 2.0), (51.0, 3.0), (100.0, 4.0)]
+    {
         assert_eq!(r.robust_hausdorff(q).unwrap(), want, "percent {q}");
     }
     assert_eq!(r.surface_dice_at_tolerance(2.0).unwrap(), (2.0 + 2.0) / (4.0 + 2.0));
@@ -326,10 +370,22 @@ fn bad_input_errors() {
     let p2 = TensorView::contiguous("mask_pred", &v, &[6, 4]).unwrap();
     assert!(matches!(surface_distances(&ctx, &g4, &g4, &[1.0; 4]), Err(DiceError::Rank { .. })));
     assert!(matches!(surface_distances(&ctx, &g1, &g1, &[1.0]), Err(DiceError::Rank { .. })));
-    assert!(matches!(surface_distances(&ctx, &g3, &p2, &[1.0; 3]), Err(DiceError::ShapeMismatch { .. })));
-    assert!(matches!(surface_distances(&ctx, &g3, &g3, &[1.0; 2]), Err(DiceError::ShapeMismatch { .. })));
-    assert!(matches!(surface_distances(&ctx, &g3, &g3, &[1.0, f64::NAN, 1.0]), Err(DiceError::NotANumber { .. })));
-    assert!(matches!(surface_distances(&ctx, &g3, &g3, &[1.0, -1.0, 1.0]), Err(DiceError::BadOption { .. })));
+    assert!(matches!(
+        surface_distances(&ctx, &g3, &p2, &[1.0; 3]),
+        Err(DiceError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        surface_distances(&ctx, &g3, &g3, &[1.0; 2]),
+        Err(DiceError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        surface_distances(&ctx, &g3, &g3, &[1.0, f64::NAN, 1.0]),
+        Err(DiceError::NotANumber { .. })
+    ));
+    assert!(matches!(
+        surface_distances(&ctx, &g3, &g3, &[1.0, -1.0, 1.0]),
+        Err(DiceError::BadOption { .. })
+    ));
     let r = SurfaceDistances::default();
     assert!(matches!(r.robust_hausdorff(f64::NAN), Err(DiceError::NotANumber { .. })));
     assert!(matches!(r.robust_hausdorff(101.0), Err(DiceError::BadOption { .. })));
@@ -353,7 +409,8 @@ fn blobs(n: usize) -> (Vec<u8>, Vec<u8>) {
         for (i, x) in v.iter_mut().enumerate() {
             let (a, b, z) = ((i / (n * n)) as f64, ((i / n) % n) as f64, (i % n) as f64);
             let bump = 1.0 + 0.15 * (a * 0.7).sin() * (b * 0.5).cos();
-            *x = (((a - c - dx).powi(2) + (b - c).powi(2) + (z - c).powi(2)).sqrt() < r * bump) as u8;
+            *x = (((a - c - dx).powi(2) + (b - c).powi(2) + (z - c).powi(2)).sqrt() < r * bump)
+                as u8;
         }
         v
     };
@@ -367,7 +424,11 @@ fn identical_for_any_thread_count() {
     let s = [1.2, 0.7, 0.9];
     let one = sd(&Context::single(), &g, &p, &[n, n, n], &s);
     for threads in [2, 3] {
-        assert_eq!(sd(&Context::new(threads).unwrap(), &g, &p, &[n, n, n], &s), one, "{threads} threads");
+        assert_eq!(
+            sd(&Context::new(threads).unwrap(), &g, &p, &[n, n, n], &s),
+            one,
+            "{threads} threads"
+        );
     }
     let counts = surfel_counts(
         &Context::single(),

@@ -8,14 +8,19 @@ use proptest::prelude::*;
 
 /// Distance from every voxel to the nearest set voxel, by exhaustive search.
 fn brute(mask: &[u8], shape: &[usize], spacing: &[f64], m: DistanceMetric) -> Vec<f64> {
-    let feats: Vec<Vec<usize>> = (0..mask.len()).filter(|&i| mask[i] != 0).map(|i| unravel(i, shape)).collect();
+    let feats: Vec<Vec<usize>> =
+        (0..mask.len()).filter(|&i| mask[i] != 0).map(|i| unravel(i, shape)).collect();
     (0..mask.len())
         .map(|i| {
             let x = unravel(i, shape);
             feats
                 .iter()
                 .map(|f| {
-                    let parts = x.iter().zip(f).zip(spacing).map(|((&a, &b), &s)| s * (a as f64 - b as f64).abs());
+                    let parts = x
+                        .iter()
+                        .zip(f)
+                        .zip(spacing)
+                        .map(|((&a, &b), &s)| s * (a as f64 - b as f64).abs());
                     match m {
                         DistanceMetric::Euclidean => parts.map(|v| v * v).sum::<f64>().sqrt(),
                         DistanceMetric::Taxicab => parts.sum(),
@@ -31,7 +36,11 @@ fn masks() -> impl Strategy<Value = (Vec<usize>, Vec<u8>, Vec<f64>)> {
     (1usize..=4)
         .prop_flat_map(|k| {
             let max = [40, 14, 7, 4][k - 1];
-            (prop::collection::vec(1usize..=max, k), prop::collection::vec(0.2f64..3.0, k), 0.0f64..0.4)
+            (
+                prop::collection::vec(1usize..=max, k),
+                prop::collection::vec(0.2f64..3.0, k),
+                0.0f64..0.4,
+            )
         })
         .prop_flat_map(|(shape, spacing, density)| {
             let n: usize = shape.iter().product();
@@ -91,7 +100,10 @@ fn thread_count_invariance() {
         for m in [DistanceMetric::Euclidean, DistanceMetric::Taxicab, DistanceMetric::Chessboard] {
             let a = distance_transform(&one, &view, &spacing, m).unwrap();
             let b = distance_transform(&ctx, &view, &spacing, m).unwrap();
-            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{m:?} with {threads} threads");
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m:?} with {threads} threads"
+            );
         }
     }
 }
@@ -102,7 +114,13 @@ fn strided_view_is_read_in_place() {
     let (h, w) = (7usize, 11usize);
     let mask: Vec<u8> = (0..h * w).map(|i| ((i * 5 + 1) % 9 == 0) as u8).collect();
     let ctx = Context::single();
-    let direct = distance_transform(&ctx, &TensorView::contiguous("m", &mask, &[h, w]).unwrap(), &[0.7, 1.9], DistanceMetric::Euclidean).unwrap();
+    let direct = distance_transform(
+        &ctx,
+        &TensorView::contiguous("m", &mask, &[h, w]).unwrap(),
+        &[0.7, 1.9],
+        DistanceMetric::Euclidean,
+    )
+    .unwrap();
     let transposed = TensorView::new("m", &mask, 0, &[w, h], &[1, w as isize]).unwrap();
     let t = distance_transform(&ctx, &transposed, &[1.9, 0.7], DistanceMetric::Euclidean).unwrap();
     for y in 0..h {
@@ -121,12 +139,23 @@ fn bad_arguments_are_errors() {
     assert!(distance_transform(&ctx, &v, &[1.0, f64::NAN], DistanceMetric::Euclidean).is_err());
     assert!(distance_transform(&ctx, &v, &[1.0, 0.0], DistanceMetric::Euclidean).is_err());
     assert!(distance_transform(&ctx, &v, &[1.0, -2.0], DistanceMetric::Euclidean).is_err());
-    assert!(distance_transform(&ctx, &v, &[1.0, f64::INFINITY], DistanceMetric::Euclidean).is_err());
+    assert!(
+        distance_transform(&ctx, &v, &[1.0, f64::INFINITY], DistanceMetric::Euclidean).is_err()
+    );
     let five = TensorView::contiguous("mask", &[0u8; 1], &[1, 1, 1, 1, 1]).unwrap();
     assert!(distance_transform(&ctx, &five, &[1.0; 5], DistanceMetric::Euclidean).is_err());
     // No feature: +inf everywhere; an empty grid: nothing.
     let none = TensorView::contiguous("mask", &[0u8; 6], &[2, 3]).unwrap();
-    assert!(distance_transform(&ctx, &none, &[1.0, 1.0], DistanceMetric::Euclidean).unwrap().iter().all(|d| d.is_infinite()));
+    assert!(
+        distance_transform(&ctx, &none, &[1.0, 1.0], DistanceMetric::Euclidean)
+            .unwrap()
+            .iter()
+            .all(|d| d.is_infinite())
+    );
     let empty = TensorView::contiguous("mask", &[0u8; 0], &[0, 3]).unwrap();
-    assert!(distance_transform(&ctx, &empty, &[1.0, 1.0], DistanceMetric::Euclidean).unwrap().is_empty());
+    assert!(
+        distance_transform(&ctx, &empty, &[1.0, 1.0], DistanceMetric::Euclidean)
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -80,11 +80,15 @@ fn empty_last_axis_counts_zero() {
     let ctx = Context::single();
     let data = [0u8; 4];
     // Last extent 0 with non-zero strides; a long row of nothing.
-    for (shape, strides) in [(&[1usize, 1, 4, 0][..], &[4isize, 4, 1, 1][..]), (&[1, 1, 0, 1 << 40][..], &[1, 1, 1, 1][..])] {
+    for (shape, strides) in [
+        (&[1usize, 1, 4, 0][..], &[4isize, 4, 1, 1][..]),
+        (&[1, 1, 0, 1 << 40][..], &[1, 1, 1, 1][..]),
+    ] {
         let m = Decisions::Masks(TensorView::new("pred", &data, 0, shape, strides).unwrap());
         let conf = confusion(&ctx, &m, &m, 0).unwrap();
         assert_eq!(conf.counts(), &[Counts::default()]);
-        let l = Decisions::Labels(Labels::U8(TensorView::new("gt", &data, 0, shape, strides).unwrap()));
+        let l =
+            Decisions::Labels(Labels::U8(TensorView::new("gt", &data, 0, shape, strides).unwrap()));
         let conf = confusion(&ctx, &m, &l, 1).unwrap();
         assert_eq!(conf.counts(), &[Counts::default()]);
     }
@@ -197,6 +201,7 @@ fn signed_distance_maps_refuse_huge_class_counts() {
     let ctx = Context::single();
     let l = [0u8; 4];
     let lv = Decisions::Labels(Labels::U8(TensorView::contiguous("gt", &l, &[1, 2, 2]).unwrap()));
-    let e = dice_core::boundary_loss::signed_distance_maps::<f64>(&ctx, &lv, 1 << 40, &[]).unwrap_err();
+    let e =
+        dice_core::boundary_loss::signed_distance_maps::<f64>(&ctx, &lv, 1 << 40, &[]).unwrap_err();
     assert!(matches!(e, DiceError::TooLarge { .. }), "{e}");
 }

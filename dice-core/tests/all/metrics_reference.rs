@@ -72,7 +72,11 @@ fn metric_kw(case: &Value) -> DistanceMetric {
 }
 
 /// Runs `f` on the case's (y_pred, y) one-hot masks.
-fn with_masks<R>(case: &Value, names: (&str, &str), f: impl FnOnce(&Decisions<'_>, &Decisions<'_>, usize) -> R) -> R {
+fn with_masks<R>(
+    case: &Value,
+    names: (&str, &str),
+    f: impl FnOnce(&Decisions<'_>, &Decisions<'_>, usize) -> R,
+) -> R {
     let (shape, p) = u8_array(case, names.0);
     let (_, g) = u8_array(case, names.1);
     let pv = TensorView::contiguous("pred", &p, &shape).unwrap();
@@ -92,15 +96,25 @@ fn check_monai_reduction(case: &Value, per: &PerItem) {
 fn run_case(ctx: &Context, case: &Value) {
     let api = case["api"].as_str().unwrap();
     match api {
-        "monai.metrics.DiceMetric" | "monai.metrics.MeanIoU" => with_masks(case, ("y_pred", "y"), |p, g, _| {
-            let mut conf = confusion(ctx, p, g, 0).unwrap();
-            if !bool_kw(case, "include_background", true) {
-                conf = conf.without_background();
-            }
-            let empty = if bool_kw(case, "ignore_empty", true) { EmptyGt::Nan } else { EmptyGt::OneIfBothEmpty };
-            let metric = if api.ends_with("DiceMetric") { OverlapMetric::Dice } else { OverlapMetric::Iou };
-            check_monai_reduction(case, &overlap_values(&conf, metric, empty).unwrap());
-        }),
+        "monai.metrics.DiceMetric" | "monai.metrics.MeanIoU" => {
+            with_masks(case, ("y_pred", "y"), |p, g, _| {
+                let mut conf = confusion(ctx, p, g, 0).unwrap();
+                if !bool_kw(case, "include_background", true) {
+                    conf = conf.without_background();
+                }
+                let empty = if bool_kw(case, "ignore_empty", true) {
+                    EmptyGt::Nan
+                } else {
+                    EmptyGt::OneIfBothEmpty
+                };
+                let metric = if api.ends_with("DiceMetric") {
+                    OverlapMetric::Dice
+                } else {
+                    OverlapMetric::Iou
+                };
+                check_monai_reduction(case, &overlap_values(&conf, metric, empty).unwrap());
+            })
+        }
         "monai.metrics.HausdorffDistanceMetric" => with_masks(case, ("y_pred", "y"), |p, g, k| {
             let opts = SurfaceOptions {
                 spacing: spacing_kw(case, k),
@@ -108,7 +122,8 @@ fn run_case(ctx: &Context, case: &Value) {
                 include_background: bool_kw(case, "include_background", false),
             };
             let q = kw(case, "percentile").and_then(Value::as_f64);
-            let per = hausdorff_monai(ctx, p, g, 0, &opts, q, bool_kw(case, "directed", false)).unwrap();
+            let per =
+                hausdorff_monai(ctx, p, g, 0, &opts, q, bool_kw(case, "directed", false)).unwrap();
             check_monai_reduction(case, &per);
         }),
         "monai.metrics.SurfaceDistanceMetric" => with_masks(case, ("y_pred", "y"), |p, g, k| {
@@ -117,7 +132,15 @@ fn run_case(ctx: &Context, case: &Value) {
                 metric: metric_kw(case),
                 include_background: bool_kw(case, "include_background", false),
             };
-            let per = average_surface_distance_monai(ctx, p, g, 0, &opts, bool_kw(case, "symmetric", false)).unwrap();
+            let per = average_surface_distance_monai(
+                ctx,
+                p,
+                g,
+                0,
+                &opts,
+                bool_kw(case, "symmetric", false),
+            )
+            .unwrap();
             check_monai_reduction(case, &per);
         }),
         "monai.metrics.SurfaceDiceMetric" => with_masks(case, ("y_pred", "y"), |p, g, k| {
@@ -126,23 +149,34 @@ fn run_case(ctx: &Context, case: &Value) {
                 metric: metric_kw(case),
                 include_background: bool_kw(case, "include_background", false),
             };
-            let t: Vec<f64> =
-                kw(case, "class_thresholds").unwrap().as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let t: Vec<f64> = kw(case, "class_thresholds")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
             check_monai_reduction(case, &surface_dice_monai(ctx, p, g, 0, &opts, &t).unwrap());
         }),
-        "torchmetrics.segmentation.GeneralizedDiceScore" => with_masks(case, ("preds", "target"), |p, g, _| {
-            let mut conf = confusion(ctx, p, g, 0).unwrap();
-            if !bool_kw(case, "include_background", true) {
-                conf = conf.without_background();
-            }
-            let w = match kw(case, "weight_type").and_then(Value::as_str).unwrap_or("square") {
-                "square" => GdsWeight::Square,
-                "simple" => GdsWeight::Simple,
-                "linear" => GdsWeight::Linear,
-                w => panic!("weight {w}"),
-            };
-            check(case, "score", &generalized_dice_score(&conf, w, bool_kw(case, "per_class", false)));
-        }),
+        "torchmetrics.segmentation.GeneralizedDiceScore" => {
+            with_masks(case, ("preds", "target"), |p, g, _| {
+                let mut conf = confusion(ctx, p, g, 0).unwrap();
+                if !bool_kw(case, "include_background", true) {
+                    conf = conf.without_background();
+                }
+                let w = match kw(case, "weight_type").and_then(Value::as_str).unwrap_or("square") {
+                    "square" => GdsWeight::Square,
+                    "simple" => GdsWeight::Simple,
+                    "linear" => GdsWeight::Linear,
+                    w => panic!("weight {w}"),
+                };
+                check(
+                    case,
+                    "score",
+                    &generalized_dice_score(&conf, w, bool_kw(case, "per_class", false)),
+                );
+            })
+        }
         "medpy.metric.binary" => {
             let (shape, r) = u8_array(case, "result");
             let (_, f) = u8_array(case, "reference");
@@ -196,7 +230,10 @@ fn reference_cases_identical_with_two_threads() {
                 let opts = SurfaceOptions::default();
                 let a = hausdorff_monai(&one, p, g, 0, &opts, Some(95.0), false).unwrap();
                 let b = hausdorff_monai(&two, p, g, 0, &opts, Some(95.0), false).unwrap();
-                assert_eq!(a.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+                assert_eq!(
+                    a.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    b.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                );
             });
         }
     }

@@ -59,12 +59,25 @@ fn length_2d(code: usize, s: &[f64]) -> f64 {
 
 /// (sum of the areas of `from`'s surfels whose distance to `to` passes MONAI's float32 test,
 /// total area of `from`).
-fn oracle_side(from: &[(Vec<usize>, usize)], to: &[(Vec<usize>, usize)], s: &[f64], tau: f64, area: &dyn Fn(usize) -> f64) -> (f64, f64) {
+fn oracle_side(
+    from: &[(Vec<usize>, usize)],
+    to: &[(Vec<usize>, usize)],
+    s: &[f64],
+    tau: f64,
+    area: &dyn Fn(usize) -> f64,
+) -> (f64, f64) {
     let (mut within, mut total) = (0.0, 0.0);
     for (a, code) in from {
         let d = to
             .iter()
-            .map(|(b, _)| a.iter().zip(b).zip(s).map(|((&x, &y), &s)| ((x as f64 - y as f64) * s).powi(2)).sum::<f64>().sqrt())
+            .map(|(b, _)| {
+                a.iter()
+                    .zip(b)
+                    .zip(s)
+                    .map(|((&x, &y), &s)| ((x as f64 - y as f64) * s).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            })
             .fold(f64::INFINITY, f64::min);
         total += area(*code);
         if (d as f32) <= (tau as f32) {
@@ -109,11 +122,19 @@ fn resolve_tau((kind, u, steps): (u8, f64, Vec<i32>), s: &[f64]) -> f64 {
     }
 }
 
-fn case() -> impl Strategy<Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, (u8, f64, Vec<i32>), (u8, f64, Vec<i32>))> {
+fn case() -> impl Strategy<
+    Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, (u8, f64, Vec<i32>), (u8, f64, Vec<i32>)),
+> {
     (2usize..=3)
         .prop_flat_map(|k| {
             let max = if k == 2 { 13 } else { 6 };
-            (prop::collection::vec(1usize..=max, k), prop::collection::vec(0.3f64..2.5, k), tolerance(k), tolerance(k), 0u8..8)
+            (
+                prop::collection::vec(1usize..=max, k),
+                prop::collection::vec(0.3f64..2.5, k),
+                tolerance(k),
+                tolerance(k),
+                0u8..8,
+            )
         })
         .prop_map(|(shape, spacing, t1, t2, anisotropic)| {
             // Every other case isotropic (a spacing shared by all axes: more exact ties).
@@ -124,10 +145,15 @@ fn case() -> impl Strategy<Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, (u8,
             let n: usize = shape.iter().product();
             // Two items x two classes; a mask is sometimes empty.
             let mask = move || {
-                (0u8..6, prop::collection::vec(prop::bool::weighted(0.35), n))
-                    .prop_map(|(empty, b)| b.into_iter().map(|x| (x && empty != 0) as u8).collect::<Vec<u8>>())
+                (0u8..6, prop::collection::vec(prop::bool::weighted(0.35), n)).prop_map(
+                    |(empty, b)| {
+                        b.into_iter().map(|x| (x && empty != 0) as u8).collect::<Vec<u8>>()
+                    },
+                )
             };
-            let four = move || (mask(), mask(), mask(), mask()).prop_map(|(a, b, c, d)| [a, b, c, d].concat());
+            let four = move || {
+                (mask(), mask(), mask(), mask()).prop_map(|(a, b, c, d)| [a, b, c, d].concat())
+            };
             (Just(shape), four(), four(), Just(spacing), Just(t1), Just(t2))
         })
 }
@@ -168,7 +194,11 @@ fn one_pair(pred: &[u8], gt: &[u8], shape: &[usize], spacing: &[f64], tau: f64) 
     full.extend(shape);
     let pd = Decisions::Masks(TensorView::contiguous("pred", pred, &full).unwrap());
     let gd = Decisions::Masks(TensorView::contiguous("gt", gt, &full).unwrap());
-    let opts = SurfaceOptions { spacing: spacing.to_vec(), include_background: true, ..Default::default() };
+    let opts = SurfaceOptions {
+        spacing: spacing.to_vec(),
+        include_background: true,
+        ..Default::default()
+    };
     surface_dice_subvoxels_monai(&Context::single(), &pd, &gd, 0, &opts, &[tau]).unwrap().values[0]
 }
 
@@ -229,9 +259,15 @@ fn empty_mask_conventions() {
 fn bad_input_errors() {
     let ctx = Context::single();
     let v = vec![0u8; 48];
-    let d = |shape: &[usize]| Decisions::Masks(TensorView::contiguous("m", &v[..shape.iter().product::<usize>()], shape).unwrap());
+    let d = |shape: &[usize]| {
+        Decisions::Masks(
+            TensorView::contiguous("m", &v[..shape.iter().product::<usize>()], shape).unwrap(),
+        )
+    };
     let opts = SurfaceOptions { include_background: true, ..Default::default() };
-    let f = |p: &Decisions<'_>, o: &SurfaceOptions, t: &[f64]| surface_dice_subvoxels_monai(&ctx, p, p, 0, o, t);
+    let f = |p: &Decisions<'_>, o: &SurfaceOptions, t: &[f64]| {
+        surface_dice_subvoxels_monai(&ctx, p, p, 0, o, t)
+    };
     assert!(matches!(f(&d(&[1, 1, 48]), &opts, &[1.0]), Err(DiceError::Rank { .. })));
     assert!(matches!(f(&d(&[1, 1, 2, 2, 3, 4]), &opts, &[1.0]), Err(DiceError::Rank { .. })));
     let m3 = d(&[1, 2, 2, 3, 4]);
@@ -240,9 +276,15 @@ fn bad_input_errors() {
     assert!(matches!(f(&m3, &opts, &[1.0, f64::INFINITY]), Err(DiceError::BadOption { .. })));
     assert!(matches!(f(&m3, &opts, &[f64::NAN, 1.0]), Err(DiceError::NotANumber { .. })));
     let cheb = SurfaceOptions { metric: DistanceMetric::Chessboard, ..opts.clone() };
-    assert!(matches!(f(&m3, &cheb, &[1.0, 1.0]), Err(DiceError::BadOption { name: "distance_metric", .. })));
+    assert!(matches!(
+        f(&m3, &cheb, &[1.0, 1.0]),
+        Err(DiceError::BadOption { name: "distance_metric", .. })
+    ));
     let bad_spacing = SurfaceOptions { spacing: vec![1.0, 0.0, 1.0], ..opts.clone() };
-    assert!(matches!(f(&m3, &bad_spacing, &[1.0, 1.0]), Err(DiceError::BadOption { name: "spacing", .. })));
+    assert!(matches!(
+        f(&m3, &bad_spacing, &[1.0, 1.0]),
+        Err(DiceError::BadOption { name: "spacing", .. })
+    ));
     let short_spacing = SurfaceOptions { spacing: vec![1.0, 1.0], ..opts.clone() };
     assert!(matches!(f(&m3, &short_spacing, &[1.0, 1.0]), Err(DiceError::ShapeMismatch { .. })));
 }
@@ -257,8 +299,17 @@ fn identical_for_any_thread_count() {
     let label = |i: usize, shift: f64| -> usize {
         let x = [(i / (n * n)) as f64, ((i / n) % n) as f64, (i % n) as f64];
         let bump = 1.0 + 0.12 * (x[0] * 0.6).sin() * (x[1] * 0.45).cos();
-        let r = ((x[0] - 34.0 - shift).powi(2) + (x[1] - 33.0).powi(2) + (x[2] - 35.0 + shift).powi(2)).sqrt() / bump;
-        if r < 14.0 { 2 } else if r < 25.0 { 1 } else { 0 }
+        let r =
+            ((x[0] - 34.0 - shift).powi(2) + (x[1] - 33.0).powi(2) + (x[2] - 35.0 + shift).powi(2))
+                .sqrt()
+                / bump;
+        if r < 14.0 {
+            2
+        } else if r < 25.0 {
+            1
+        } else {
+            0
+        }
     };
     let onehot = |shift: [f64; 2]| {
         let mut m = vec![0u8; 2 * 3 * v];
@@ -274,17 +325,26 @@ fn identical_for_any_thread_count() {
     let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &shape).unwrap());
     let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &shape).unwrap());
     // The background's box is the whole grid: large enough for the parallel paths.
-    let opts = SurfaceOptions { spacing: vec![1.2, 0.9, 1.0], include_background: true, ..Default::default() };
+    let opts = SurfaceOptions {
+        spacing: vec![1.2, 0.9, 1.0],
+        include_background: true,
+        ..Default::default()
+    };
     let run = |ctx: &Context| {
         let mut out = Vec::new();
         for t in [[1.5, 1.0, 2.0], [9.0, 12.0, 7.0]] {
             let (_, _, a) = subvoxel_areas(ctx, &pd, &gd, 0, &opts, &t).unwrap();
-            out.extend(a.iter().flat_map(|x| [x.pred_area, x.pred_within, x.gt_area, x.gt_within]).map(f64::to_bits));
+            out.extend(
+                a.iter()
+                    .flat_map(|x| [x.pred_area, x.pred_within, x.gt_area, x.gt_within])
+                    .map(f64::to_bits),
+            );
         }
         out
     };
     let one = run(&Context::single());
-    let (_, _, a) = subvoxel_areas(&Context::single(), &pd, &gd, 0, &opts, &[1.5, 1.0, 2.0]).unwrap();
+    let (_, _, a) =
+        subvoxel_areas(&Context::single(), &pd, &gd, 0, &opts, &[1.5, 1.0, 2.0]).unwrap();
     assert!(a.iter().all(|x| x.pred_within > 0.0 && x.gt_within > 0.0), "{a:?}");
     assert!(a.iter().all(|x| x.pred_within < x.pred_area || x.gt_within < x.gt_area), "{a:?}");
     for t in [2, 3] {

@@ -43,11 +43,19 @@ fn case() -> impl Strategy<Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, f64,
     (2usize..=3)
         .prop_flat_map(|k| {
             let max = if k == 2 { 14 } else { 7 };
-            (prop::collection::vec(1usize..=max, k), prop::collection::vec(0.3f64..2.5, k), 0.0f64..3.0, 0u8..3)
+            (
+                prop::collection::vec(1usize..=max, k),
+                prop::collection::vec(0.3f64..2.5, k),
+                0.0f64..3.0,
+                0u8..3,
+            )
         })
         .prop_flat_map(|(shape, spacing, tau, m)| {
             let n: usize = shape.iter().product();
-            let bits = || prop::collection::vec(prop::bool::weighted(0.35), n).prop_map(|b| b.into_iter().map(u8::from).collect::<Vec<u8>>());
+            let bits = || {
+                prop::collection::vec(prop::bool::weighted(0.35), n)
+                    .prop_map(|b| b.into_iter().map(u8::from).collect::<Vec<u8>>())
+            };
             (Just(shape), bits(), bits(), Just(spacing), Just(tau), Just(m))
         })
 }
@@ -115,8 +123,14 @@ fn far_and_near_parts_against_brute_force() {
         let mut p = vec![0u8; n];
         for i in 0..n {
             let x = unravel(i, &shape);
-            let r2 = |c: &[f64], r: f64| x.iter().zip(c).map(|(&a, &b)| (a as f64 - b).powi(2)).sum::<f64>() < r * r;
-            let (c1, c2): (Vec<f64>, Vec<f64>) = if k == 2 { (vec![30.0, 30.0], vec![70.0, 85.0]) } else { (vec![10.0, 12.0, 12.0], vec![22.0, 26.0, 32.0]) };
+            let r2 = |c: &[f64], r: f64| {
+                x.iter().zip(c).map(|(&a, &b)| (a as f64 - b).powi(2)).sum::<f64>() < r * r
+            };
+            let (c1, c2): (Vec<f64>, Vec<f64>) = if k == 2 {
+                (vec![30.0, 30.0], vec![70.0, 85.0])
+            } else {
+                (vec![10.0, 12.0, 12.0], vec![22.0, 26.0, 32.0])
+            };
             g[i] = r2(&c1, 8.0) as u8;
             // The prediction: a slightly moved copy, plus a small far-away blob.
             let moved: Vec<f64> = c1.iter().map(|v| v + 1.0).collect();
@@ -127,7 +141,11 @@ fn far_and_near_parts_against_brute_force() {
         let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &full).unwrap());
         let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &full).unwrap());
         let spacing: Vec<f64> = (0..k).map(|d| [1.3, 0.7, 1.0][d]).collect();
-        let opts = SurfaceOptions { spacing: spacing.clone(), include_background: true, ..Default::default() };
+        let opts = SurfaceOptions {
+            spacing: spacing.clone(),
+            include_background: true,
+            ..Default::default()
+        };
         let (ep, eg) = (edges(&p, &shape), edges(&g, &shape));
         let m = DistanceMetric::Euclidean;
         let (pg, gp) = (directed(&ep, &eg, &spacing, m), directed(&eg, &ep, &spacing, m));
@@ -140,14 +158,27 @@ fn far_and_near_parts_against_brute_force() {
             assert!((got - quantile(&pg, q)).abs() < 1e-9, "{k}-D directed p{q}");
         }
         let max = pg.iter().chain(&gp).cloned().fold(0.0, f64::max);
-        assert!((hausdorff_monai(&ctx, &pd, &gd, 0, &opts, None, false).unwrap().values[0] - max).abs() < 1e-9);
+        assert!(
+            (hausdorff_monai(&ctx, &pd, &gd, 0, &opts, None, false).unwrap().values[0] - max).abs()
+                < 1e-9
+        );
         let mean = pg.iter().chain(&gp).sum::<f64>() / (pg.len() + gp.len()) as f64;
         let asd = average_surface_distance_monai(&ctx, &pd, &gd, 0, &opts, true).unwrap().values[0];
         assert!((asd - mean).abs() < 1e-9, "{k}-D asd {asd} vs {mean}");
         let (_, _, md) = monai_distances(&ctx, &pd, &gd, 0, &opts).unwrap();
-        assert!((md[0].hd - max).abs() < 1e-9 && (md[0].assd - mean).abs() < 1e-9, "{k}-D monai_distances {:?}", md[0]);
-        assert!((md[0].hd95 - quantile(&pg, 95.0).max(quantile(&gp, 95.0))).abs() < 1e-9, "{k}-D hd95");
-        assert!((md[0].asd - pg.iter().sum::<f64>() / pg.len() as f64).abs() < 1e-9, "{k}-D asd (directed)");
+        assert!(
+            (md[0].hd - max).abs() < 1e-9 && (md[0].assd - mean).abs() < 1e-9,
+            "{k}-D monai_distances {:?}",
+            md[0]
+        );
+        assert!(
+            (md[0].hd95 - quantile(&pg, 95.0).max(quantile(&gp, 95.0))).abs() < 1e-9,
+            "{k}-D hd95"
+        );
+        assert!(
+            (md[0].asd - pg.iter().sum::<f64>() / pg.len() as f64).abs() < 1e-9,
+            "{k}-D asd (directed)"
+        );
     }
 }
 
@@ -161,7 +192,13 @@ fn input_forms_agree() {
     let label = |i: usize, v: usize, shift: f64| {
         let (y, x) = ((v / w) as f64, (v % w) as f64);
         let r = ((y - 11.0 - shift).powi(2) + (x - 14.0 + i as f64).powi(2)).sqrt();
-        if r < 5.0 { 2 } else if r < 9.0 { 1 } else { 0 }
+        if r < 5.0 {
+            2
+        } else if r < 9.0 {
+            1
+        } else {
+            0
+        }
     };
     let lp: Vec<i64> = (0..n * s).map(|iv| label(iv / s, iv % s, 1.5)).collect();
     let lg: Vec<i64> = (0..n * s).map(|iv| label(iv / s, iv % s, 0.0)).collect();
@@ -187,21 +224,43 @@ fn input_forms_agree() {
         })
         .collect();
     let probs: Vec<f64> = scores.iter().map(|&v| if v > 0.0 { 0.9 } else { 0.1 }).collect();
-    let gl = Decisions::Labels(dice_core::Labels::I64(TensorView::contiguous("gt", &lg, &[n, 1, h, w]).unwrap()));
+    let gl = Decisions::Labels(dice_core::Labels::I64(
+        TensorView::contiguous("gt", &lg, &[n, 1, h, w]).unwrap(),
+    ));
     let forms = [
         md(&mp, &shape4, &strides),
-        Decisions::Labels(dice_core::Labels::I64(TensorView::contiguous("pred", &lp, &[n, h, w]).unwrap())),
-        Decisions::F32(TensorView::contiguous("pred", &scores, &[n, c, h, w]).unwrap(), Rule::Argmax),
-        Decisions::F64(TensorView::contiguous("pred", &probs, &[n, c, h, w]).unwrap(), Rule::Threshold(0.5)),
+        Decisions::Labels(dice_core::Labels::I64(
+            TensorView::contiguous("pred", &lp, &[n, h, w]).unwrap(),
+        )),
+        Decisions::F32(
+            TensorView::contiguous("pred", &scores, &[n, c, h, w]).unwrap(),
+            Rule::Argmax,
+        ),
+        Decisions::F64(
+            TensorView::contiguous("pred", &probs, &[n, c, h, w]).unwrap(),
+            Rule::Threshold(0.5),
+        ),
     ];
     let opts = SurfaceOptions { spacing: vec![0.8, 1.3], ..Default::default() };
-    let reference = hausdorff_monai(&ctx, &forms[0], &md(&mg, &shape4, &strides), 0, &opts, Some(95.0), false).unwrap();
+    let reference =
+        hausdorff_monai(&ctx, &forms[0], &md(&mg, &shape4, &strides), 0, &opts, Some(95.0), false)
+            .unwrap();
     assert!(reference.values.iter().all(|v| v.is_finite() && *v > 0.0));
-    let nsd = surface_dice_monai(&ctx, &forms[0], &md(&mg, &shape4, &strides), 0, &opts, &[1.0, 1.0]).unwrap();
+    let nsd =
+        surface_dice_monai(&ctx, &forms[0], &md(&mg, &shape4, &strides), 0, &opts, &[1.0, 1.0])
+            .unwrap();
     for (f, p) in forms.iter().enumerate() {
         for g in [md(&mg, &shape4, &strides), gl] {
-            assert_eq!(hausdorff_monai(&ctx, p, &g, c, &opts, Some(95.0), false).unwrap(), reference, "form {f}");
-            assert_eq!(surface_dice_monai(&ctx, p, &g, c, &opts, &[1.0, 1.0]).unwrap(), nsd, "form {f}");
+            assert_eq!(
+                hausdorff_monai(&ctx, p, &g, c, &opts, Some(95.0), false).unwrap(),
+                reference,
+                "form {f}"
+            );
+            assert_eq!(
+                surface_dice_monai(&ctx, p, &g, c, &opts, &[1.0, 1.0]).unwrap(),
+                nsd,
+                "form {f}"
+            );
         }
     }
 }
@@ -223,7 +282,11 @@ fn surface_metrics_identical_for_any_thread_count() {
     let shape = [1usize, 1, n, n, n];
     let gd = Decisions::Masks(TensorView::contiguous("gt", &g, &shape).unwrap());
     let pd = Decisions::Masks(TensorView::contiguous("pred", &p, &shape).unwrap());
-    let opts = SurfaceOptions { spacing: vec![1.2, 0.9, 1.0], include_background: true, ..Default::default() };
+    let opts = SurfaceOptions {
+        spacing: vec![1.2, 0.9, 1.0],
+        include_background: true,
+        ..Default::default()
+    };
     let run = |ctx: &Context| {
         let mut v = hausdorff_monai(ctx, &pd, &gd, 0, &opts, Some(95.0), false).unwrap().values;
         v.extend(hausdorff_monai(ctx, &pd, &gd, 0, &opts, None, false).unwrap().values);

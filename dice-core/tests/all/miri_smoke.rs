@@ -7,11 +7,13 @@
 //! an ordinary test as well.
 
 use dice_core::boundary_loss::{BoundaryLossOptions, boundary_loss};
-use dice_core::metrics::{DistanceMetric, Decisions, SurfaceOptions, distance_transform, hausdorff_monai, signed_distance};
+use dice_core::metrics::{
+    Decisions, DistanceMetric, SurfaceOptions, distance_transform, hausdorff_monai, signed_distance,
+};
 use dice_core::reference::dice_reference;
 use dice_core::{
-    Activation, Context, DiceOptions, Labels, PointwiseKind, Reduction, Target, TensorView, TensorViewMut, dice_backward,
-    dice_finalize, dice_loss_grad, dice_pointwise_map, dice_stats,
+    Activation, Context, DiceOptions, Labels, PointwiseKind, Reduction, Target, TensorView,
+    TensorViewMut, dice_backward, dice_finalize, dice_loss_grad, dice_pointwise_map, dice_stats,
 };
 
 const SHAPE: [usize; 4] = [2, 3, 2, 3];
@@ -40,15 +42,28 @@ fn inputs() -> (Vec<f64>, Vec<i64>) {
 // The gradient written through a view whose last axis is reversed and whose channel axis
 // is padded (strides (24, 8, 3, -1), base at the first row's end), compared element-wise
 // with the oracle; padding elements must stay untouched.
-fn grad_strided<T: dice_core::Float + Copy>(ctx: &Context, to: impl Fn(f64) -> T, back: impl Fn(T) -> f64, tol: f64) {
+fn grad_strided<T: dice_core::Float + Copy>(
+    ctx: &Context,
+    to: impl Fn(f64) -> T,
+    back: impl Fn(T) -> f64,
+    tol: f64,
+) {
     let (x, l) = inputs();
     let xt: Vec<T> = x.iter().map(|&v| to(v)).collect();
     let xv = TensorView::contiguous("input", &xt, &SHAPE).unwrap();
     let lv = TensorView::contiguous("target", &l, &[2, 2, 3]).unwrap();
     let target = Target::Labels(Labels::I64(lv));
-    let opts = DiceOptions { activation: Activation::Softmax, reduction: Reduction::Mean, ..DiceOptions::default() };
+    let opts = DiceOptions {
+        activation: Activation::Softmax,
+        reduction: Reduction::Mean,
+        ..DiceOptions::default()
+    };
     let xr: Vec<f64> = xt.iter().map(|&v| back(v)).collect();
-    let r = dice_reference(&TensorView::contiguous("input", &xr, &SHAPE).unwrap(), &target_f64(&l), &opts);
+    let r = dice_reference(
+        &TensorView::contiguous("input", &xr, &SHAPE).unwrap(),
+        &target_f64(&l),
+        &opts,
+    );
     {
         let sentinel = to(7.0);
         let mut buf = vec![sentinel; 48];
@@ -90,17 +105,27 @@ on_threads!(grad_strided_f32, grad_strided_f32_1thread, grad_strided_f32_2thread
 
 // Dense target, sigmoid, reduction none, the three-step API, an input view with a negative
 // batch stride.
-on_threads!(three_step_dense_negative_batch_stride, three_step_dense_negative_batch_stride_1thread, three_step_dense_negative_batch_stride_2threads);
+on_threads!(
+    three_step_dense_negative_batch_stride,
+    three_step_dense_negative_batch_stride_1thread,
+    three_step_dense_negative_batch_stride_2threads
+);
 
 fn three_step_dense_negative_batch_stride(ctx: &Context) {
     let (x, l) = inputs();
-    let t: Vec<f64> = (0..36).map(|i| if l[(i / 18) * 6 + i % 6] as usize == (i / 6) % 3 { 1.0 } else { 0.0 }).collect();
+    let t: Vec<f64> = (0..36)
+        .map(|i| if l[(i / 18) * 6 + i % 6] as usize == (i / 6) % 3 { 1.0 } else { 0.0 })
+        .collect();
     // Items stored in reverse order: logical item n sits at physical item 1 - n.
     let mut xs = x.clone();
     xs.rotate_left(18);
     let xv = TensorView::new("input", &xs, 18, &SHAPE, &[-18, 6, 3, 1]).unwrap();
     let tv = TensorView::contiguous("target", &t, &SHAPE).unwrap();
-    let opts = DiceOptions { activation: Activation::Sigmoid, reduction: Reduction::None, ..DiceOptions::default() };
+    let opts = DiceOptions {
+        activation: Activation::Sigmoid,
+        reduction: Reduction::None,
+        ..DiceOptions::default()
+    };
     let r = dice_reference(
         &TensorView::contiguous("input", &x, &SHAPE).unwrap(),
         &Target::Dense(TensorView::contiguous("target", &t, &SHAPE).unwrap()),
@@ -123,7 +148,11 @@ fn three_step_dense_negative_batch_stride(ctx: &Context) {
 }
 
 // The pointwise map's writes (BCE per element) through a reversed view.
-on_threads!(pointwise_map_reversed, pointwise_map_reversed_1thread, pointwise_map_reversed_2threads);
+on_threads!(
+    pointwise_map_reversed,
+    pointwise_map_reversed_1thread,
+    pointwise_map_reversed_2threads
+);
 
 fn pointwise_map_reversed(ctx: &Context) {
     let (x, l) = inputs();
@@ -134,7 +163,8 @@ fn pointwise_map_reversed(ctx: &Context) {
     {
         let mut out = vec![f64::NAN; 36];
         let mut ov = TensorViewMut::new("out", &mut out, 2, &SHAPE, &[18, 6, 3, -1]).unwrap();
-        dice_pointwise_map(ctx, &xv, &Target::Labels(Labels::I64(lv)), None, &opts, &mut ov).unwrap();
+        dice_pointwise_map(ctx, &xv, &Target::Labels(Labels::I64(lv)), None, &opts, &mut ov)
+            .unwrap();
         for n in 0..2 {
             for c in 0..3 {
                 for s in 0..6 {
@@ -151,7 +181,11 @@ fn pointwise_map_reversed(ctx: &Context) {
 }
 
 // Distance transforms (edt line passes), unsigned and signed, 2-D with a reversed axis.
-on_threads!(distance_transform_small, distance_transform_small_1thread, distance_transform_small_2threads);
+on_threads!(
+    distance_transform_small,
+    distance_transform_small_1thread,
+    distance_transform_small_2threads
+);
 
 fn distance_transform_small(ctx: &Context) {
     let m: [u8; 12] = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
@@ -189,7 +223,16 @@ fn hausdorff_small(ctx: &Context) {
     let gv = TensorView::contiguous("gt", &g, &[1, 1, 4, 4]).unwrap();
     let opts = SurfaceOptions { include_background: true, ..SurfaceOptions::default() };
     {
-        let h = hausdorff_monai(ctx, &Decisions::Masks(pv), &Decisions::Masks(gv), 1, &opts, None, false).unwrap();
+        let h = hausdorff_monai(
+            ctx,
+            &Decisions::Masks(pv),
+            &Decisions::Masks(gv),
+            1,
+            &opts,
+            None,
+            false,
+        )
+        .unwrap();
         // pred at (1, 1), gt at (3, 2).
         let want = (4.0f64 + 1.0).sqrt();
         let v = &h.values;
@@ -198,7 +241,11 @@ fn hausdorff_small(ctx: &Context) {
 }
 
 // The boundary loss's gradient writes through a reversed view.
-on_threads!(boundary_loss_grad_reversed, boundary_loss_grad_reversed_1thread, boundary_loss_grad_reversed_2threads);
+on_threads!(
+    boundary_loss_grad_reversed,
+    boundary_loss_grad_reversed_1thread,
+    boundary_loss_grad_reversed_2threads
+);
 
 fn boundary_loss_grad_reversed(ctx: &Context) {
     let (x, _) = inputs();

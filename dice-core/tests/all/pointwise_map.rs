@@ -24,7 +24,8 @@ fn case(seed: u64, n: usize, c: usize, plane: usize) -> Case {
             onehot[(b * c + labels[b * plane + k] as usize) * plane + k] = 1.0;
         }
     }
-    let mask = (0..n * plane).map(|_| if r.below(3) == 0 { 0.0 } else { r.uniform(0.0, 2.0) }).collect();
+    let mask =
+        (0..n * plane).map(|_| if r.below(3) == 0 { 0.0 } else { r.uniform(0.0, 2.0) }).collect();
     Case { shape: vec![n, c, plane], x, labels, onehot, mask }
 }
 
@@ -33,9 +34,18 @@ fn sigmoid(x: f64) -> f64 {
 }
 
 /// The element's loss by its textbook definition (f64, libm), before the mask.
-fn element(kind: PointwiseKind, gamma: f64, alpha: Option<f64>, x: &[f64], t: &[f64], c: usize) -> f64 {
+fn element(
+    kind: PointwiseKind,
+    gamma: f64,
+    alpha: Option<f64>,
+    x: &[f64],
+    t: &[f64],
+    c: usize,
+) -> f64 {
     match kind {
-        PointwiseKind::Bce => -(t[c] * sigmoid(x[c]).ln() + (1.0 - t[c]) * (1.0 - sigmoid(x[c])).ln()),
+        PointwiseKind::Bce => {
+            -(t[c] * sigmoid(x[c]).ln() + (1.0 - t[c]) * (1.0 - sigmoid(x[c])).ln())
+        }
         PointwiseKind::SigmoidFocal => {
             let p = sigmoid(x[c]);
             let pt = if t[c] == 1.0 { p } else { 1.0 - p };
@@ -64,7 +74,9 @@ fn map(cs: &Case, labels: bool, mask: bool, opts: &DiceOptions) -> Vec<f64> {
     // a channels-last output exercises the strided scatter
     let (n, c, k) = (cs.shape[0], cs.shape[1], cs.shape[2]);
     let mut buf = vec![f64::NAN; n * c * k];
-    let mut out = TensorViewMut::new("out", &mut buf, 0, &cs.shape, &[(c * k) as isize, 1, c as isize]).unwrap();
+    let mut out =
+        TensorViewMut::new("out", &mut buf, 0, &cs.shape, &[(c * k) as isize, 1, c as isize])
+            .unwrap();
     dice_pointwise_map(&ctx, &input, &target, mask.then_some(&mv), opts, &mut out).unwrap();
     let mut m = vec![0.0; n * c * k];
     for b in 0..n {
@@ -75,20 +87,43 @@ fn map(cs: &Case, labels: bool, mask: bool, opts: &DiceOptions) -> Vec<f64> {
         }
     }
     // the term in the total (reduction none, lambda 1) is the map's sum
-    let fin = dice_loss_masked(&ctx, &input, &target, mask.then_some(&mv), &DiceOptions { reduction: Reduction::None, ..opts.clone() }).unwrap();
-    assert_all_close("sum of the map", &[m.iter().sum::<f64>()], &[fin.pointwise_loss()], 1e-13, 1e-12);
+    let fin = dice_loss_masked(
+        &ctx,
+        &input,
+        &target,
+        mask.then_some(&mv),
+        &DiceOptions { reduction: Reduction::None, ..opts.clone() },
+    )
+    .unwrap();
+    assert_all_close(
+        "sum of the map",
+        &[m.iter().sum::<f64>()],
+        &[fin.pointwise_loss()],
+        1e-13,
+        1e-12,
+    );
     m
 }
 
 #[test]
 fn map_matches_the_definitions() {
-    for (kind, c, bg) in [(PointwiseKind::Bce, 3, true), (PointwiseKind::SigmoidFocal, 3, false), (PointwiseKind::SigmoidFocal, 1, true), (PointwiseKind::SoftmaxFocal, 4, true)] {
+    for (kind, c, bg) in [
+        (PointwiseKind::Bce, 3, true),
+        (PointwiseKind::SigmoidFocal, 3, false),
+        (PointwiseKind::SigmoidFocal, 1, true),
+        (PointwiseKind::SoftmaxFocal, 4, true),
+    ] {
         for gamma in [0.0, 2.0, 1.5] {
             let alpha = (kind == PointwiseKind::SigmoidFocal).then_some(0.25);
             let cs = case(3 + c as u64, 2, c, 37);
             let opts = DiceOptions {
                 include_background: bg,
-                pointwise: Pointwise { kind, gamma, alpha: alpha.map_or(FocalAlpha::None, FocalAlpha::Scalar), ..Default::default() },
+                pointwise: Pointwise {
+                    kind,
+                    gamma,
+                    alpha: alpha.map_or(FocalAlpha::None, FocalAlpha::Scalar),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             for labels in [false, true] {
@@ -103,14 +138,22 @@ fn map_matches_the_definitions() {
                     for b in 0..n {
                         for j in 0..k {
                             let x: Vec<f64> = (0..c).map(|ch| cs.x[(b * c + ch) * k + j]).collect();
-                            let t: Vec<f64> = (0..c).map(|ch| cs.onehot[(b * c + ch) * k + j]).collect();
+                            let t: Vec<f64> =
+                                (0..c).map(|ch| cs.onehot[(b * c + ch) * k + j]).collect();
                             let w = if mask { cs.mask[b * k + j] } else { 1.0 };
                             for ch in first..c {
-                                want[(b * c + ch) * k + j] = w * element(kind, gamma, alpha, &x, &t, ch);
+                                want[(b * c + ch) * k + j] =
+                                    w * element(kind, gamma, alpha, &x, &t, ch);
                             }
                         }
                     }
-                    assert_all_close(&format!("{kind:?} gamma {gamma} labels {labels} mask {mask}"), &got, &want, 1e-13, 1e-12);
+                    assert_all_close(
+                        &format!("{kind:?} gamma {gamma} labels {labels} mask {mask}"),
+                        &got,
+                        &want,
+                        1e-13,
+                        1e-12,
+                    );
                 }
             }
         }
@@ -125,8 +168,12 @@ fn map_refuses_cross_entropy() {
     let mut buf = vec![0.0; cs.x.len()];
     let mut out = TensorViewMut::contiguous("out", &mut buf, &cs.shape).unwrap();
     for kind in [PointwiseKind::None, PointwiseKind::SoftmaxCe] {
-        let opts = DiceOptions { pointwise: Pointwise { kind, ..Default::default() }, ..Default::default() };
-        let e = dice_pointwise_map(&Context::single(), &input, &target, None, &opts, &mut out).unwrap_err();
+        let opts = DiceOptions {
+            pointwise: Pointwise { kind, ..Default::default() },
+            ..Default::default()
+        };
+        let e = dice_pointwise_map(&Context::single(), &input, &target, None, &opts, &mut out)
+            .unwrap_err();
         assert!(matches!(e, DiceError::BadOption { name: "pointwise", .. }), "{e}");
     }
 }
@@ -142,14 +189,20 @@ fn reduction_none_with_an_elementwise_term() {
         activation: Activation::Sigmoid,
         include_background: false,
         reduction: Reduction::None,
-        pointwise: Pointwise { kind: PointwiseKind::SigmoidFocal, lambda: 0.7, gamma: 2.0, ..Default::default() },
+        pointwise: Pointwise {
+            kind: PointwiseKind::SigmoidFocal,
+            lambda: 0.7,
+            gamma: 2.0,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let ctx = Context::single();
     let ls = [n, 1, k];
     let total = |x: &[f64]| -> f64 {
         let input = TensorView::contiguous("input", x, &cs.shape).unwrap();
-        let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &cs.labels, &ls).unwrap()));
+        let target =
+            Target::Labels(Labels::I64(TensorView::contiguous("target", &cs.labels, &ls).unwrap()));
         let mv = TensorView::contiguous("loss_mask", &cs.mask, &ls).unwrap();
         let fin = dice_loss_masked(&ctx, &input, &target, Some(&mv), &opts).unwrap();
         let mut buf = vec![0.0; x.len()];
@@ -162,12 +215,14 @@ fn reduction_none_with_an_elementwise_term() {
         values * k as f64 + 0.7 * focal
     };
     let input = TensorView::contiguous("input", &cs.x, &cs.shape).unwrap();
-    let target = Target::Labels(Labels::I64(TensorView::contiguous("target", &cs.labels, &ls).unwrap()));
+    let target =
+        Target::Labels(Labels::I64(TensorView::contiguous("target", &cs.labels, &ls).unwrap()));
     let mv = TensorView::contiguous("loss_mask", &cs.mask, &ls).unwrap();
     let mut g = vec![0.0; cs.x.len()];
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &cs.shape).unwrap();
     let upstream = vec![k as f64; n * (c - 1)];
-    dice_loss_grad_masked(&ctx, &input, &target, Some(&mv), &opts, Some(&upstream), &mut grad).unwrap();
+    dice_loss_grad_masked(&ctx, &input, &target, Some(&mv), &opts, Some(&upstream), &mut grad)
+        .unwrap();
     let h = 1e-6;
     for i in 0..cs.x.len() {
         let mut x = cs.x.clone();

@@ -7,7 +7,16 @@ use dice_core::reference::dice_reference;
 use dice_core::*;
 use proptest::prelude::*;
 
-fn build(seed: u64, n: usize, c: usize, spatial: Vec<usize>, act: u8, use_labels: bool, flags: u8, reduction: u8) -> Case {
+fn build(
+    seed: u64,
+    n: usize,
+    c: usize,
+    spatial: Vec<usize>,
+    act: u8,
+    use_labels: bool,
+    flags: u8,
+    reduction: u8,
+) -> Case {
     let mut r = Rng(seed);
     let activation = [Activation::None, Activation::Sigmoid, Activation::Softmax][act as usize];
     let x_range = if activation == Activation::None { (0.02, 0.98) } else { (-3.0, 3.0) };
@@ -24,7 +33,11 @@ fn build(seed: u64, n: usize, c: usize, spatial: Vec<usize>, act: u8, use_labels
         soft_label: soft,
         smooth_nr: if flags & 32 != 0 { 0.5 } else { 1e-5 },
         smooth_dr: if flags & 32 != 0 { 0.7 } else { 1e-5 },
-        weight: if flags & 128 != 0 { (0..kept).map(|_| r.uniform(0.1, 2.0)).collect() } else { vec![] },
+        weight: if flags & 128 != 0 {
+            (0..kept).map(|_| r.uniform(0.1, 2.0)).collect()
+        } else {
+            vec![]
+        },
         reduction: [Reduction::Mean, Reduction::Sum, Reduction::None][reduction as usize],
         ignore_index: if ignore { Some(IGNORED) } else { None },
         ..Default::default()
@@ -33,9 +46,22 @@ fn build(seed: u64, n: usize, c: usize, spatial: Vec<usize>, act: u8, use_labels
 }
 
 fn arb_case(max_numel: usize) -> impl Strategy<Value = Case> {
-    (any::<u64>(), 1usize..=2, 1usize..=4, prop::collection::vec(1usize..=6, 1..=4), 0u8..3, any::<bool>(), any::<u8>(), 0u8..3)
-        .prop_filter("size", move |(_, n, c, s, ..)| n * c * s.iter().product::<usize>() <= max_numel)
-        .prop_map(|(seed, n, c, s, act, lab, flags, red)| build(seed, n, c, s, act, lab, flags, red))
+    (
+        any::<u64>(),
+        1usize..=2,
+        1usize..=4,
+        prop::collection::vec(1usize..=6, 1..=4),
+        0u8..3,
+        any::<bool>(),
+        any::<u8>(),
+        0u8..3,
+    )
+        .prop_filter("size", move |(_, n, c, s, ..)| {
+            n * c * s.iter().product::<usize>() <= max_numel
+        })
+        .prop_map(|(seed, n, c, s, act, lab, flags, red)| {
+            build(seed, n, c, s, act, lab, flags, red)
+        })
 }
 
 struct Out {
@@ -53,7 +79,11 @@ fn run<T: Float>(ctx: &Context, case: &Case) -> Result<Out> {
     let mut g = vec![T::default(); x.len()];
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &case.shape)?;
     let fin = dice_loss_grad(ctx, &input, &target, &case.opts, None, &mut grad)?;
-    Ok(Out { values: fin.values().to_vec(), loss: fin.loss(), grad: g.iter().map(|v| v.to_f64()).collect() })
+    Ok(Out {
+        values: fin.values().to_vec(),
+        loss: fin.loss(),
+        grad: g.iter().map(|v| v.to_f64()).collect(),
+    })
 }
 
 fn oracle(case: &Case) -> reference::Reference {
@@ -65,7 +95,13 @@ fn close(a: f64, e: f64, atol: f64, rtol: f64) -> bool {
     (a.is_nan() && e.is_nan()) || (a - e).abs() <= atol + rtol * e.abs()
 }
 
-fn assert_close(what: &str, got: &[f64], want: &[f64], atol: f64, rtol: f64) -> std::result::Result<(), TestCaseError> {
+fn assert_close(
+    what: &str,
+    got: &[f64],
+    want: &[f64],
+    atol: f64,
+    rtol: f64,
+) -> std::result::Result<(), TestCaseError> {
     prop_assert_eq!(got.len(), want.len());
     for (i, (&a, &e)) in got.iter().zip(want).enumerate() {
         prop_assert!(close(a, e, atol, rtol), "{}[{}]: got {}, want {}", what, i, a, e);
@@ -185,7 +221,8 @@ fn layout_invariance() {
     for perm in [vec![0, 2, 3, 4, 1], vec![4, 3, 2, 1, 0], vec![1, 0, 3, 2, 4]] {
         let (xp, strides) = permute(&case.x, &case.shape, &perm);
         let input = TensorView::new("input", &xp, 0, &case.shape, &strides).unwrap();
-        let target = Target::Labels(Labels::I64(TensorView::contiguous("t", &labels, &ls).unwrap()));
+        let target =
+            Target::Labels(Labels::I64(TensorView::contiguous("t", &labels, &ls).unwrap()));
         let mut g = vec![0.0; xp.len()];
         let mut grad = TensorViewMut::new("grad", &mut g, 0, &case.shape, &strides).unwrap();
         let fin = dice_loss_grad(&ctx, &input, &target, &case.opts, None, &mut grad).unwrap();
@@ -221,7 +258,8 @@ fn layout_invariance() {
     let src = TensorView::contiguous("x", &case.x, &case.shape).unwrap();
     for flat in 0..case.numel() {
         let idx = unflatten(flat, &case.shape);
-        let off = base as isize + idx.iter().zip(&strides).map(|(&i, &s)| i as isize * s).sum::<isize>();
+        let off =
+            base as isize + idx.iter().zip(&strides).map(|(&i, &s)| i as isize * s).sum::<isize>();
         big[off as usize] = *src.get(&idx);
     }
     let input = TensorView::new("input", &big, base, &case.shape, &strides).unwrap();
@@ -249,7 +287,9 @@ fn broadcast_target_equals_materialised() {
     let ctx = Context::single();
     let want = run::<f64>(&ctx, &materialised).unwrap();
     let input = TensorView::contiguous("input", &case.x, &case.shape).unwrap();
-    let target = Target::Dense(TensorView::new("t", &one, 0, &case.shape, &[0, plane as isize, 9, 1]).unwrap());
+    let target = Target::Dense(
+        TensorView::new("t", &one, 0, &case.shape, &[0, plane as isize, 9, 1]).unwrap(),
+    );
     let mut g = vec![0.0; case.numel()];
     let mut grad = TensorViewMut::contiguous("grad", &mut g, &case.shape).unwrap();
     let fin = dice_loss_grad(&ctx, &input, &target, &case.opts, None, &mut grad).unwrap();
@@ -257,7 +297,13 @@ fn broadcast_target_equals_materialised() {
     assert_eq!(g, want.grad);
 }
 
-fn stats_of(ctx: &Context, x: &[f64], shape: &[usize], labels: &[i64], opts: &DiceOptions) -> Stats {
+fn stats_of(
+    ctx: &Context,
+    x: &[f64],
+    shape: &[usize],
+    labels: &[i64],
+    opts: &DiceOptions,
+) -> Stats {
     let mut ls = shape.to_vec();
     ls[1] = 1;
     let input = TensorView::contiguous("input", x, shape).unwrap();
@@ -281,7 +327,11 @@ fn stats_merge_equals_whole() {
     let mut pooled = stats_of(&ctx, xa, &[2, c, d, h, w], la, &case.opts).pooled();
     pooled.add(&stats_of(&ctx, xb, &[2, c, d, h, w], lb, &case.opts).pooled()).unwrap();
     for (a, e) in pooled.entries().iter().zip(whole.pooled().entries()) {
-        assert!(close(a.intersection, e.intersection, 0.0, 1e-14) && close(a.pred, e.pred, 0.0, 1e-14) && close(a.target, e.target, 0.0, 1e-14));
+        assert!(
+            close(a.intersection, e.intersection, 0.0, 1e-14)
+                && close(a.pred, e.pred, 0.0, 1e-14)
+                && close(a.target, e.target, 0.0, 1e-14)
+        );
     }
     // Split along the first spatial axis: the two halves' stats add up to the whole.
     let split = 4;
@@ -292,7 +342,9 @@ fn stats_merge_equals_whole() {
         let mut l = Vec::new();
         for b in 0..n {
             for ch in 0..c {
-                x.extend_from_slice(&case.x[((b * c + ch) * d + lo) * h * w..((b * c + ch) * d + hi) * h * w]);
+                x.extend_from_slice(
+                    &case.x[((b * c + ch) * d + lo) * h * w..((b * c + ch) * d + hi) * h * w],
+                );
             }
             l.extend_from_slice(&labels[(b * d + lo) * h * w..(b * d + hi) * h * w]);
         }
@@ -321,7 +373,10 @@ fn bitwise_identical_across_thread_counts() {
             let got = run::<f32>(&ctx, &case).unwrap();
             assert_eq!(got.loss.to_bits(), base.loss.to_bits(), "loss, {threads} threads");
             assert!(got.values.iter().zip(&base.values).all(|(a, b)| a.to_bits() == b.to_bits()));
-            assert!(got.grad.iter().zip(&base.grad).all(|(a, b)| a.to_bits() == b.to_bits()), "grad, {threads} threads");
+            assert!(
+                got.grad.iter().zip(&base.grad).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "grad, {threads} threads"
+            );
         }
     }
 }
@@ -334,9 +389,26 @@ fn every_backend_against_oracle_on_odd_lengths_and_extremes() {
         for len in 1..=(3 * 16 + 1) {
             // 3 and 4 channels take the column sweeps (const C), 9 the row passes
             for c in [3, 4, 9] {
-                for (fill, act) in [(0.0, Activation::None), (1.0, Activation::None), (1e-30, Activation::None), (80.0, Activation::Softmax), (-80.0, Activation::Sigmoid), (80.0, Activation::Sigmoid)] {
+                for (fill, act) in [
+                    (0.0, Activation::None),
+                    (1.0, Activation::None),
+                    (1e-30, Activation::None),
+                    (80.0, Activation::Softmax),
+                    (-80.0, Activation::Sigmoid),
+                    (80.0, Activation::Sigmoid),
+                ] {
                     let mut r = Rng(len as u64);
-                    let x: Vec<f64> = (0..c * len).map(|i| if i % 2 == 0 { fill } else if act == Activation::None { r.uniform(0.0, 1.0) } else { -fill * r.uniform(0.0, 1.0) }).collect();
+                    let x: Vec<f64> = (0..c * len)
+                        .map(|i| {
+                            if i % 2 == 0 {
+                                fill
+                            } else if act == Activation::None {
+                                r.uniform(0.0, 1.0)
+                            } else {
+                                -fill * r.uniform(0.0, 1.0)
+                            }
+                        })
+                        .collect();
                     let labels: Vec<i64> = (0..len).map(|_| r.below(c) as i64).collect();
                     let case = Case {
                         shape: vec![1, c, len],
@@ -348,14 +420,26 @@ fn every_backend_against_oracle_on_odd_lengths_and_extremes() {
                     let want = oracle(&case);
                     let got = run::<f64>(&ctx, &case).unwrap();
                     for (a, e) in got.values.iter().zip(&want.values) {
-                        assert!(close(*a, *e, 1e-13, 1e-11), "{} c {c} len {len} fill {fill}: {a} vs {e}", b.name());
+                        assert!(
+                            close(*a, *e, 1e-13, 1e-11),
+                            "{} c {c} len {len} fill {fill}: {a} vs {e}",
+                            b.name()
+                        );
                     }
                     for (a, e) in got.grad.iter().zip(&want.grad) {
-                        assert!(close(*a, *e, 1e-13, 1e-9), "{} c {c} len {len} fill {fill} grad: {a} vs {e}", b.name());
+                        assert!(
+                            close(*a, *e, 1e-13, 1e-9),
+                            "{} c {c} len {len} fill {fill} grad: {a} vs {e}",
+                            b.name()
+                        );
                     }
                     let got = run::<f32>(&ctx, &case).unwrap();
                     for (a, e) in got.values.iter().zip(&want.values) {
-                        assert!(close(*a, *e, 1e-5, 1e-4), "{} f32 c {c} len {len} fill {fill}: {a} vs {e}", b.name());
+                        assert!(
+                            close(*a, *e, 1e-5, 1e-4),
+                            "{} f32 c {c} len {len} fill {fill}: {a} vs {e}",
+                            b.name()
+                        );
                     }
                 }
             }

@@ -52,11 +52,16 @@ fn run<T: Float>(case: &Value) -> Outcome {
     // MONAI ignores to_onehot_y for a single channel: the target is then used as it is.
     let target = d.target(onehot && d.input_shape[1] > 1);
     let fin = dice_loss_grad(&ctx, &d.input(), &target, &o, None, &mut grad).unwrap();
-    Outcome { values: fin.values().to_vec(), loss: fin.loss(), grad: g.iter().map(|v| v.to_f64()).collect() }
+    Outcome {
+        values: fin.values().to_vec(),
+        loss: fin.loss(),
+        grad: g.iter().map(|v| v.to_f64()).collect(),
+    }
 }
 
 fn dice_cases() -> Vec<Value> {
-    let v: Vec<Value> = cases().into_iter().filter(|c| c["api"] == "monai.losses.DiceLoss").collect();
+    let v: Vec<Value> =
+        cases().into_iter().filter(|c| c["api"] == "monai.losses.DiceLoss").collect();
     assert_eq!(v.len(), 44, "the reference set has 44 DiceLoss cases");
     v
 }

@@ -10,7 +10,8 @@ pub use problem::{Case, IGNORED, problem};
 /// The reference cases computed by the real libraries (vendored from shared/reference).
 pub fn cases() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/reference/cases.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("cases.json parses");
     v["cases"].as_array().expect("cases array").clone()
 }
@@ -19,7 +20,8 @@ pub fn cases() -> Vec<Value> {
 pub fn array(case: &Value, name: &str) -> (Vec<usize>, Vec<f64>) {
     let a = &case["data"][name];
     assert!(!a.is_null(), "case {} has no array {name}", case["id"]);
-    let shape = a["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    let shape =
+        a["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
     let data = a["data"]
         .as_array()
         .unwrap()
@@ -94,9 +96,13 @@ impl<T: dice_core::Float> Arrays<T> {
     pub fn target(&self, labels: bool) -> dice_core::Target<'_, T> {
         use dice_core::{Labels, Target, TensorView};
         if labels {
-            Target::Labels(Labels::I64(TensorView::contiguous("target", &self.labels, &self.target_shape).unwrap()))
+            Target::Labels(Labels::I64(
+                TensorView::contiguous("target", &self.labels, &self.target_shape).unwrap(),
+            ))
         } else {
-            Target::Dense(TensorView::contiguous("target", &self.dense, &self.target_shape).unwrap())
+            Target::Dense(
+                TensorView::contiguous("target", &self.dense, &self.target_shape).unwrap(),
+            )
         }
     }
 }

@@ -30,7 +30,9 @@ impl Case {
     /// case's dense target in the caller's precision).
     pub fn target<'a, T: Float>(&'a self, dense: &'a [T]) -> Target<'a, T> {
         match &self.labels {
-            Some(l) => Target::Labels(Labels::I64(TensorView::contiguous("target", l, &self.label_shape()).unwrap())),
+            Some(l) => Target::Labels(Labels::I64(
+                TensorView::contiguous("target", l, &self.label_shape()).unwrap(),
+            )),
             None => Target::Dense(TensorView::contiguous("target", dense, &self.shape).unwrap()),
         }
     }
@@ -43,20 +45,37 @@ pub const IGNORED: i64 = 99;
 /// uniform over the classes (2 for one channel); with `ignore`, each voxel is [`IGNORED`] with
 /// probability 1/5. The dense target is the labels' one-hot (all zero on ignored voxels), or
 /// uniform in [0, 1) with `soft`.
-pub fn problem(r: &mut Rng, n: usize, c: usize, spatial: &[usize], x_range: (f64, f64), soft: bool, ignore: bool) -> (Vec<usize>, Vec<f64>, Vec<f64>, Vec<i64>) {
+pub fn problem(
+    r: &mut Rng,
+    n: usize,
+    c: usize,
+    spatial: &[usize],
+    x_range: (f64, f64),
+    soft: bool,
+    ignore: bool,
+) -> (Vec<usize>, Vec<f64>, Vec<f64>, Vec<i64>) {
     let shape: Vec<usize> = [vec![n, c], spatial.to_vec()].concat();
     let numel: usize = shape.iter().product();
     let plane = numel / (n * c);
     let x: Vec<f64> = (0..numel).map(|_| r.uniform(x_range.0, x_range.1)).collect();
     let classes = if c == 1 { 2 } else { c };
-    let lab: Vec<i64> = (0..n * plane).map(|_| if ignore && r.below(5) == 0 { IGNORED } else { r.below(classes) as i64 }).collect();
+    let lab: Vec<i64> = (0..n * plane)
+        .map(|_| if ignore && r.below(5) == 0 { IGNORED } else { r.below(classes) as i64 })
+        .collect();
     let mut dense = vec![0.0; numel];
     for b in 0..n {
         for k in 0..plane {
             for ch in 0..c {
                 let l = lab[b * plane + k];
-                let hard = if c == 1 { (l == 1) as u8 as f64 } else { (l == ch as i64) as u8 as f64 };
-                dense[(b * c + ch) * plane + k] = if l == IGNORED { 0.0 } else if soft { r.uniform(0.0, 1.0) } else { hard };
+                let hard =
+                    if c == 1 { (l == 1) as u8 as f64 } else { (l == ch as i64) as u8 as f64 };
+                dense[(b * c + ch) * plane + k] = if l == IGNORED {
+                    0.0
+                } else if soft {
+                    r.uniform(0.0, 1.0)
+                } else {
+                    hard
+                };
             }
         }
     }
