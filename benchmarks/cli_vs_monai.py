@@ -61,9 +61,11 @@ TOL_MM = 1.0
 def phantom(rng, n):
     g = np.mgrid[0:n, 0:n, 0:n].astype(np.float32) / n - 0.5
     theta = np.arctan2(g[0], g[1])
+
     def shape(c, a, bump):
         r2 = sum(((g[i] - c[i]) / a[i]) ** 2 for i in range(3))
         return r2 <= (1 + bump * np.sin(5 * theta)) ** 2
+
     gt = np.zeros((n, n, n), np.uint8)
     pred = np.zeros((n, n, n), np.uint8)
     c = rng.uniform(-0.03, 0.03, 3)
@@ -76,6 +78,7 @@ def phantom(rng, n):
 
 def write_dataset(d, cases, size):
     import nibabel as nib
+
     os.makedirs(os.path.join(d, "gt"), exist_ok=True)
     os.makedirs(os.path.join(d, "pred"), exist_ok=True)
     rng = np.random.default_rng(0)
@@ -96,8 +99,16 @@ def monai_eval(d, names):
     """Every metric of the CLI's default set that MONAI has, per (case, label)."""
     import nibabel as nib
     import torch
-    from monai.metrics import (compute_average_surface_distance, compute_confusion_matrix_metric, compute_dice,
-                               compute_hausdorff_distance, compute_iou, compute_surface_dice, get_confusion_matrix)
+    from monai.metrics import (
+        compute_average_surface_distance,
+        compute_confusion_matrix_metric,
+        compute_dice,
+        compute_hausdorff_distance,
+        compute_iou,
+        compute_surface_dice,
+        get_confusion_matrix,
+    )
+
     out = {}
     for name in names:
         g_img = nib.load(os.path.join(d, "gt", name))
@@ -121,8 +132,14 @@ def monai_eval(d, names):
             "assd": compute_average_surface_distance(P, G, include_background=True, symmetric=True, spacing=spacing)[0],
             "asd": compute_average_surface_distance(P, G, include_background=True, symmetric=False, spacing=spacing)[0],
             "nsd": compute_surface_dice(P, G, [TOL_MM] * len(LABELS), include_background=True, spacing=spacing)[0],
-            "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n_pred": tp + fp, "n_ref": tp + fn,
-            "vol_pred": (tp + fp) * vox, "vol_ref": (tp + fn) * vox,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
+            "n_pred": tp + fp,
+            "n_ref": tp + fn,
+            "vol_pred": (tp + fp) * vox,
+            "vol_ref": (tp + fn) * vox,
         }
         case = name.split(".nii")[0]
         for i, l in enumerate(LABELS):
@@ -134,10 +151,16 @@ def seg_metrics_eval(d, names):
     """seg-metrics on the files, its default metrics plus the four counts."""
     import SimpleITK as sitk  # noqa: F401  (seg-metrics' reader)
     from seg_metrics import seg_metrics as sm
+
     out = {}
     for name in names:
-        res = sm.write_metrics(labels=list(LABELS), gdth_path=os.path.join(d, "gt", name),
-                               pred_path=os.path.join(d, "pred", name), TPTNFPFN=True, verbose=False)
+        res = sm.write_metrics(
+            labels=list(LABELS),
+            gdth_path=os.path.join(d, "gt", name),
+            pred_path=os.path.join(d, "pred", name),
+            TPTNFPFN=True,
+            verbose=False,
+        )
         res = res[0]
         case = name.split(".nii")[0]
         for i, l in enumerate(res["label"]):
@@ -167,13 +190,18 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ref-cases", type=int, help="cases timed with the MONAI script (default: all)")
     ap.add_argument("--sm-cases", type=int, help="cases timed with seg-metrics (default: all)")
-    ap.add_argument("--tools", default="dice,monai,seg-metrics",
-                    help="what to time (comma-separated); without dice, the CSV of an earlier run in --dir is compared")
+    ap.add_argument(
+        "--tools",
+        default="dice,monai,seg-metrics",
+        help="what to time (comma-separated); without dice, the CSV of an earlier run in --dir is compared",
+    )
     ap.add_argument("--dir")
     ap.add_argument("--dice", default=os.path.join(ROOT, "target", "release", "dice"))
     a = ap.parse_args()
     try:
-        import nibabel, torch, monai  # noqa: F401
+        import nibabel  # noqa: F401
+        import torch
+        import monai  # noqa: F401
     except ImportError as e:
         print(f"skipped: {e}")
         return 0
@@ -183,6 +211,7 @@ def main():
         try:
             import SimpleITK as sitk
             from seg_metrics import seg_metrics  # noqa: F401  (imported before the timing starts)
+
             sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(a.threads)
             have_sm = True
         except ImportError as e:
@@ -194,9 +223,23 @@ def main():
         print(f"wrote {a.cases} cases of {a.size}^3 to {d} in {time.perf_counter() - t:.1f} s", flush=True)
     torch.set_num_threads(a.threads)
     csv_path = os.path.join(d, "dice.csv")
-    cmd = [a.dice, "eval", os.path.join(d, "pred"), os.path.join(d, "gt"), "--labels", "1,2,3",
-           "--tolerance", str(TOL_MM), "--threads", str(a.threads), "--csv", csv_path,
-           "--json", os.path.join(d, "dice.json"), "-q"]
+    cmd = [
+        a.dice,
+        "eval",
+        os.path.join(d, "pred"),
+        os.path.join(d, "gt"),
+        "--labels",
+        "1,2,3",
+        "--tolerance",
+        str(TOL_MM),
+        "--threads",
+        str(a.threads),
+        "--csv",
+        csv_path,
+        "--json",
+        os.path.join(d, "dice.json"),
+        "-q",
+    ]
     print(f"command: {' '.join(cmd)}", flush=True)
     dt = dc = None
     if "dice" in tools:
@@ -209,15 +252,22 @@ def main():
             c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus.append(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)
         dt, dc = statistics.median(times), statistics.median(cpus)
-        print(f"dice eval, {a.cases} cases: median {dt:.2f} s of {a.reps} ({', '.join(f'{x:.2f}' for x in times)}), "
-              f"{dt / a.cases:.3f} s per case; CPU time median {dc:.1f} s ({dc / a.cases:.3f} s per case)", flush=True)
-    mine = {(r["case"], r["label"]): {k: float(v) for k, v in r.items() if k not in ("case", "label", "pred", "gt")}
-            for r in csv.DictReader(open(csv_path))}
+        print(
+            f"dice eval, {a.cases} cases: median {dt:.2f} s of {a.reps} ({', '.join(f'{x:.2f}' for x in times)}), "
+            f"{dt / a.cases:.3f} s per case; CPU time median {dc:.1f} s ({dc / a.cases:.3f} s per case)",
+            flush=True,
+        )
+    mine = {
+        (r["case"], r["label"]): {k: float(v) for k, v in r.items() if k not in ("case", "label", "pred", "gt")}
+        for r in csv.DictReader(open(csv_path))
+    }
 
     def report(name, k, wall, cpu):
         line = f"{name}, {k} cases: {wall:.1f} s, {wall / k:.2f} s per case; CPU time {cpu:.1f} s ({cpu / k:.2f} s per case)"
         if dt is not None:
-            line += f"; speed-up per case: wall {(wall / k) / (dt / a.cases):.1f}x, CPU {(cpu / k) / (dc / a.cases):.1f}x"
+            line += (
+                f"; speed-up per case: wall {(wall / k) / (dt / a.cases):.1f}x, CPU {(cpu / k) / (dc / a.cases):.1f}x"
+            )
         print(line, flush=True)
 
     ok = True
@@ -227,8 +277,11 @@ def main():
         ref = monai_eval(d, case_names(d, k))
         report("MONAI script", k, time.perf_counter() - t, time.process_time() - c)
         w = worst(mine, ref, [(m, m, float) for m in next(iter(ref.values()))])
-        print("  largest relative difference per metric (MONAI computes in float32): "
-              + ", ".join(f"{m} {v:.1e}" for m, v in w.items()), flush=True)
+        print(
+            "  largest relative difference per metric (MONAI computes in float32): "
+            + ", ".join(f"{m} {v:.1e}" for m, v in w.items()),
+            flush=True,
+        )
         ok &= max(w.values()) < 1e-5
 
     if have_sm:
@@ -236,12 +289,27 @@ def main():
         t, c = time.perf_counter(), time.process_time()
         sref = seg_metrics_eval(d, case_names(d, k))
         report("seg-metrics", k, time.perf_counter() - t, time.process_time() - c)
-        w = worst(mine, sref, [("dice", "dice", float), ("iou", "jaccard", float), ("precision", "precision", float),
-                               ("recall", "recall", float), ("specificity", "fpr", lambda x: 1 - x),
-                               ("recall", "fnr", lambda x: 1 - x), ("tp", "TP", float), ("fp", "FP", float),
-                               ("fn", "FN", float), ("tn", "TN", float)])
-        print("  largest relative difference where the definitions match: "
-              + ", ".join(f"{m} {v:.1e}" for m, v in w.items()), flush=True)
+        w = worst(
+            mine,
+            sref,
+            [
+                ("dice", "dice", float),
+                ("iou", "jaccard", float),
+                ("precision", "precision", float),
+                ("recall", "recall", float),
+                ("specificity", "fpr", lambda x: 1 - x),
+                ("recall", "fnr", lambda x: 1 - x),
+                ("tp", "TP", float),
+                ("fp", "FP", float),
+                ("fn", "FN", float),
+                ("tn", "TN", float),
+            ],
+        )
+        print(
+            "  largest relative difference where the definitions match: "
+            + ", ".join(f"{m} {v:.1e}" for m, v in w.items()),
+            flush=True,
+        )
         ok &= max(w.values()) < 1e-9
     return 0 if ok else 1
 

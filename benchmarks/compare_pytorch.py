@@ -68,6 +68,7 @@ def return_freed_memory():
     """glibc: a fixed 64 KiB mmap threshold, so freed tensors leave RSS (as in dice-report)."""
     try:
         import ctypes
+
         ctypes.CDLL(None).mallopt(-3, 64 << 10)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         print("NOTE: mallopt unavailable (not glibc): freed memory may stay resident and hide peaks")
@@ -88,12 +89,23 @@ def run_dice(binary, threads, reps, shapes, losses):
     if binary is None:
         binary = os.path.join(ROOT, "target", "release", "dice-report")
         print("building dice-report (cargo build --release -p dice-bench --bin dice-report)", flush=True)
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "dice-bench", "--bin", "dice-report"], cwd=ROOT, check=True)
+        subprocess.run(
+            ["cargo", "build", "--release", "-q", "-p", "dice-bench", "--bin", "dice-report"], cwd=ROOT, check=True
+        )
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "dice.json")
         only = (["dice"] if losses == ["dice"] else []) + (shapes if len(shapes) == 1 else [])
-        cmd = [binary, "--threads", str(threads), "--reps", str(reps), "--filter", ",".join(only + ["contig", "i64"]),
-               "--json", out]
+        cmd = [
+            binary,
+            "--threads",
+            str(threads),
+            "--reps",
+            str(reps),
+            "--filter",
+            ",".join(only + ["contig", "i64"]),
+            "--json",
+            out,
+        ]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
         with open(out) as f:
@@ -140,7 +152,9 @@ def main():
     ap.add_argument("--reps", type=int, default=5, help="timed calls per case after one warm-up")
     ap.add_argument("--shapes", default="2d,3d,st,bin")
     ap.add_argument("--losses", default="dice", help="dice-report loss names, or 'all' (default: dice)")
-    ap.add_argument("--dice-report", default=None, help="dice-report binary (default: build target/release/dice-report)")
+    ap.add_argument(
+        "--dice-report", default=None, help="dice-report binary (default: build target/release/dice-report)"
+    )
     ap.add_argument("--json", default=None, help="write the comparison as JSON")
     a = ap.parse_args()
     shapes = [s for s in a.shapes.split(",") if s]
@@ -155,8 +169,10 @@ def main():
         import torch
         import monai.losses as monai_losses
     except ImportError as e:
-        print(f"SKIPPED compare_pytorch.py: {e.name or e} is not installed (needs torch and monai: "
-              "pip install torch monai); nothing was measured")
+        print(
+            f"SKIPPED compare_pytorch.py: {e.name or e} is not installed (needs torch and monai: "
+            "pip install torch monai); nothing was measured"
+        )
         return 0
     import monai
 
@@ -167,9 +183,13 @@ def main():
         print("NOTE: /proc/self/clear_refs refused: MONAI peaks are process-wide")
     dice = run_dice(a.dice_report, a.threads, a.reps, shapes, losses)
     rows = []
-    hdr = (f"{'loss':<10} {'shape':<5} {'pass':<7} {'dice ms':>9} {'MONAI ms':>10} {'speed-up':>9} {'dice xfloor':>11} "
-           f"{'MONAI xfloor':>12} {'dice +MiB':>9} {'MONAI +MiB':>10}")
-    print("memory: peak RSS during the calls minus RSS with the inputs resident (dice: + its gradient buffer for fwdbwd)")
+    hdr = (
+        f"{'loss':<10} {'shape':<5} {'pass':<7} {'dice ms':>9} {'MONAI ms':>10} {'speed-up':>9} {'dice xfloor':>11} "
+        f"{'MONAI xfloor':>12} {'dice +MiB':>9} {'MONAI +MiB':>10}"
+    )
+    print(
+        "memory: peak RSS during the calls minus RSS with the inputs resident (dice: + its gradient buffer for fwdbwd)"
+    )
     print(hdr)
     fmt = lambda v: "-" if v is None else f"{v:.0f}"
     failures = 0
@@ -189,21 +209,41 @@ def main():
                 if dmem is not None and pas == "fwdbwd":
                     dmem += d["elements"] * 4 / 2**20
                 row = {
-                    "loss": loss_name, "shape": name, "pass": pas, "threads": a.threads,
-                    "dice_s": d["median_s"], "monai_s": msecs, "speedup": msecs / d["median_s"],
-                    "floor_s": d["floor_s"], "dice_ratio_to_floor": d["ratio_to_floor"],
+                    "loss": loss_name,
+                    "shape": name,
+                    "pass": pas,
+                    "threads": a.threads,
+                    "dice_s": d["median_s"],
+                    "monai_s": msecs,
+                    "speedup": msecs / d["median_s"],
+                    "floor_s": d["floor_s"],
+                    "dice_ratio_to_floor": d["ratio_to_floor"],
                     "monai_ratio_to_floor": msecs / d["floor_s"],
-                    "dice_mib_over_inputs": dmem, "monai_mib_over_inputs": mmem,
+                    "dice_mib_over_inputs": dmem,
+                    "monai_mib_over_inputs": mmem,
                 }
                 rows.append(row)
-                print(f"{loss_name:<10} {name:<5} {pas:<7} {row['dice_s'] * 1e3:>9.2f} {msecs * 1e3:>10.2f} "
-                      f"{row['speedup']:>8.1f}x {row['dice_ratio_to_floor']:>11.2f} {row['monai_ratio_to_floor']:>12.1f} "
-                      f"{fmt(dmem):>9} {fmt(mmem):>10}", flush=True)
+                print(
+                    f"{loss_name:<10} {name:<5} {pas:<7} {row['dice_s'] * 1e3:>9.2f} {msecs * 1e3:>10.2f} "
+                    f"{row['speedup']:>8.1f}x {row['dice_ratio_to_floor']:>11.2f} {row['monai_ratio_to_floor']:>12.1f} "
+                    f"{fmt(dmem):>9} {fmt(mmem):>10}",
+                    flush=True,
+                )
         del x, labels
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"torch": torch.__version__, "monai": monai.__version__, "threads": a.threads, "reps": a.reps,
-                       "cpu_count": os.cpu_count(), "rows": rows}, f, indent=1)
+            json.dump(
+                {
+                    "torch": torch.__version__,
+                    "monai": monai.__version__,
+                    "threads": a.threads,
+                    "reps": a.reps,
+                    "cpu_count": os.cpu_count(),
+                    "rows": rows,
+                },
+                f,
+                indent=1,
+            )
         print(f"wrote {a.json}")
     return 1 if failures else 0
 

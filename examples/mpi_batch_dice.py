@@ -42,7 +42,7 @@ def fill(first, n, dtype):
         item = np.uint64(first + i)
         k = np.arange(C * VOX, dtype=np.uint64)
         u = mix((item << np.uint64(32)) | k)
-        x[i] = ((u >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 * 6.0 - 3.0).astype(dtype).reshape(C, D, H, W)
+        x[i] = ((u >> np.uint64(11)).astype(np.float64) * 2.0**-53 * 6.0 - 3.0).astype(dtype).reshape(C, D, H, W)
         v = np.arange(VOX, dtype=np.uint64)
         labels = (mix(~((item << np.uint64(32)) | v)) % np.uint64(C)).astype(np.int64)
         if first + i == 1:
@@ -89,31 +89,39 @@ def main():
     n, first = counts[rank], firsts[rank]
     x, y = fill(first, n, dtype)
     failed = False
-    for name, opts in (("batch_dice", dict(softmax=True, include_background=False, batch=True)),
-                       ("batch_dice_ce", dict(softmax=True, batch=True, pointwise="softmax_ce"))):
+    for name, opts in (
+        ("batch_dice", dict(softmax=True, include_background=False, batch=True)),
+        ("batch_dice_ce", dict(softmax=True, batch=True, pointwise="softmax_ce")),
+    ):
         # 1. this shard's stats
         flat, layout = losses.stats(x, y, **opts)
         triples, records = layout.split(flat)
         # 2. every rank's rows in rank order (= item order), summed item by item
         gathered = comm.allgather((triples, records))
         glayout = layout.with_rows(N)
-        everything = glayout.join(np.concatenate([t for t, _ in gathered]),
-                                  None if records is None else np.concatenate([r for _, r in gathered]))
+        everything = glayout.join(
+            np.concatenate([t for t, _ in gathered]),
+            None if records is None else np.concatenate([r for _, r in gathered]),
+        )
         pooled = glayout.pooled(everything)
         loss, _ = losses.finalize(pooled, layout.with_rows(1), **opts)
         # 3. this shard's gradient from the global stats
         grad = losses.backward_from_stats(x, y, pooled, layout.with_rows(1), **opts)
         h = fnv(grad)
-        say(f"rank {rank}/{size} {kind} loss={name} items={first}..{first + n - 1} value={loss:.17g} "
-            f"grad_sum={seqsum(grad):.17g} grad_fnv={h:016x}")
+        say(
+            f"rank {rank}/{size} {kind} loss={name} items={first}..{first + n - 1} value={loss:.17g} "
+            f"grad_sum={seqsum(grad):.17g} grad_fnv={h:016x}"
+        )
         # measured: MPI Allreduce(SUM) of each rank's pooled rows
         part = layout.pooled(flat)
         reduced = np.empty_like(part)
         comm.Allreduce(part, reduced, op=MPI.SUM)
         worst = max(ulps(a, b) for a, b in zip(reduced, pooled))
         loss_ar, _ = losses.finalize(reduced, layout.with_rows(1), **opts)
-        say(f"rank {rank}/{size} {kind} loss={name} allreduce max_ulps={worst} "
-            f"loss_bitwise={'yes' if loss_ar == loss else 'no'} loss_ulps={ulps(loss_ar, loss)}")
+        say(
+            f"rank {rank}/{size} {kind} loss={name} allreduce max_ulps={worst} "
+            f"loss_bitwise={'yes' if loss_ar == loss else 'no'} loss_ulps={ulps(loss_ar, loss)}"
+        )
         # rank 0: the single-process call on the whole batch
         theirs = comm.gather((loss, h), root=0)
         if rank == 0:
@@ -121,9 +129,11 @@ def main():
             single, G = losses.loss(X, Y, return_grad=True, **opts)
             say(f"single {kind} loss={name} value={single:.17g}")
             value_ok = all(v == single for v, _ in theirs)
-            grad_ok = all(hr == fnv(G[firsts[r]:firsts[r] + counts[r]]) for r, (_, hr) in enumerate(theirs))
-            say(f"check {kind} loss={name} value={'MATCH' if value_ok else 'MISMATCH'} "
-                f"grad={'MATCH' if grad_ok else 'MISMATCH'}")
+            grad_ok = all(hr == fnv(G[firsts[r] : firsts[r] + counts[r]]) for r, (_, hr) in enumerate(theirs))
+            say(
+                f"check {kind} loss={name} value={'MATCH' if value_ok else 'MISMATCH'} "
+                f"grad={'MATCH' if grad_ok else 'MISMATCH'}"
+            )
             failed |= not (value_ok and grad_ok)
     failed = comm.bcast(failed, root=0)
     return 1 if failed else 0

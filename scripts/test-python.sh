@@ -30,8 +30,11 @@ if [ ! -x "$venv/bin/python" ]; then
   fi
 fi
 py="$venv/bin/python"
-echo "-- pip install numpy pytest ./python"
-"$py" -m pip install -q numpy pytest
+echo "-- pip install numpy pytest ruff ./python"
+"$py" -m pip install -q numpy pytest ruff==0.14.0
+echo "-- ruff check and ruff format --check (ruff.toml) on python/, tests/, benchmarks/, examples/"
+"$py" -m ruff check python tests benchmarks examples
+"$py" -m ruff format --check python tests benchmarks examples
 # python/setup.py builds libdice (scripts/build-release.sh: nothing to do after the build above)
 # and copies it into the package, so the installed package loads its own copy.
 "$py" -m pip install -q ./python  # always rebuilt from the directory, dependencies resolved

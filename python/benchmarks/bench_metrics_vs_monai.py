@@ -56,11 +56,12 @@ def main():
     import monai.metrics as mm
     import torch
     import torchmetrics.segmentation as tms
+
     torch.set_num_threads(args.threads)
     pt, yt = torch.from_numpy(p.astype(np.float32)), torch.from_numpy(y.astype(np.float32))
     pl, yl = torch.from_numpy(p_lab), torch.from_numpy(y_lab)
     th = [1.5] * (c - 1)
-    sp = (0.8, 1.0, 1.5)[-(len(shape) - 2):]
+    sp = (0.8, 1.0, 1.5)[-(len(shape) - 2) :]
 
     def cls(name, **kw):
         return (lambda a, b: getattr(ours, name)(**kw)(a, b)), (lambda a, b: getattr(mm, name)(**kw)(a, b))
@@ -70,6 +71,7 @@ def main():
             m = getattr(mod, name)(**kw)
             m(a, b)
             return m.aggregate()
+
         return (lambda a, b: run(ours, a, b)), (lambda a, b: run(mm, a, b))
 
     def fn(name, **kw):
@@ -83,8 +85,10 @@ def main():
         ("compute_absolute_volume_difference", fn("compute_absolute_volume_difference")),
         ("DiceMetric + aggregate", agg("DiceMetric")),
         ("GeneralizedDiceScore + aggregate", agg("GeneralizedDiceScore")),
-        ("ConfusionMatrixMetric (3 names) + aggregate", agg("ConfusionMatrixMetric",
-                                                          metric_name=["f1", "mcc", "sensitivity"])),
+        (
+            "ConfusionMatrixMetric (3 names) + aggregate",
+            agg("ConfusionMatrixMetric", metric_name=["f1", "mcc", "sensitivity"]),
+        ),
         ("FBetaScore + aggregate", agg("FBetaScore", beta=2.0)),
         ("AbsoluteVolumeDifferenceMetric", cls("AbsoluteVolumeDifferenceMetric")),
         ("compute_hausdorff_distance (hd95, spacing)", fn("compute_hausdorff_distance", percentile=95, spacing=sp)),
@@ -93,8 +97,10 @@ def main():
         ("compute_surface_dice (use_subvoxels)", fn("compute_surface_dice", class_thresholds=th, use_subvoxels=True)),
         ("HausdorffDistanceMetric", cls("HausdorffDistanceMetric")),
     ]
-    print(f"masks {shape}; dice threads {dice.get_num_threads()}, torch threads {torch.get_num_threads()}; "
-          f"medians of {args.reps} (dice) / {args.ref_reps} (original) runs\n")
+    print(
+        f"masks {shape}; dice threads {dice.get_num_threads()}, torch threads {torch.get_num_threads()}; "
+        f"medians of {args.reps} (dice) / {args.ref_reps} (original) runs\n"
+    )
     print("| API | dice uint8 (ms) | dice int64 (ms) | original (ms) | speed-up (uint8) |")
     print("|---|---:|---:|---:|---:|")
     with warnings.catch_warnings():
@@ -107,15 +113,20 @@ def main():
             print(f"| {name} | {t8 * 1e3:.1f} | {t64 * 1e3:.1f} | {tr * 1e3:.1f} | {tr / t8:.0f}x |", flush=True)
 
         # torchmetrics: int64 index maps (its documented input) and int64 one-hot
-        for fmt, a, b, ta, tb in (("index", p_lab, y_lab, pl, yl),
-                                  ("one-hot", p64, y64, torch.from_numpy(p64), torch.from_numpy(y64))):
+        for fmt, a, b, ta, tb in (
+            ("index", p_lab, y_lab, pl, yl),
+            ("one-hot", p64, y64, torch.from_numpy(p64), torch.from_numpy(y64)),
+        ):
             mine = lambda a=a, b=b, fmt=fmt: ours_tm.GeneralizedDiceScore(c, input_format=fmt)(a, b)
             theirs = lambda ta=ta, tb=tb, fmt=fmt: tms.GeneralizedDiceScore(c, input_format=fmt)(ta, tb)
             _check(mine(), theirs(), fmt)
             t = median_time(mine, args.reps)
             tr = median_time(theirs, args.ref_reps)
-            print(f"| torchmetrics GeneralizedDiceScore ({fmt}, int64) | - | {t * 1e3:.1f} | {tr * 1e3:.1f} | "
-                  f"{tr / t:.0f}x (int64) |", flush=True)
+            print(
+                f"| torchmetrics GeneralizedDiceScore ({fmt}, int64) | - | {t * 1e3:.1f} | {tr * 1e3:.1f} | "
+                f"{tr / t:.0f}x (int64) |",
+                flush=True,
+            )
 
 
 def _check(mine, theirs, name):
@@ -123,6 +134,7 @@ def _check(mine, theirs, name):
         if isinstance(v, (list, tuple)):
             return np.concatenate([flat(x) for x in v]) if v else np.zeros(0)
         return np.asarray(v.numpy() if hasattr(v, "numpy") else v, dtype=np.float64).reshape(-1)
+
     a, b = flat(mine), flat(theirs)
     if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-4, equal_nan=True):
         raise SystemExit(f"{name}: dice and the original disagree: {a[:6]} vs {b[:6]}")

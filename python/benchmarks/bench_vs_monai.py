@@ -51,7 +51,9 @@ def main():
             xg = xt.clone().requires_grad_()
             loss(xg, yt).backward()
 
-        rows.append(("dice.torch forward+backward", median_time(lambda: step(TorchDice(softmax=True, to_onehot_y=True)))))
+        rows.append(
+            ("dice.torch forward+backward", median_time(lambda: step(TorchDice(softmax=True, to_onehot_y=True))))
+        )
         with torch.no_grad():
             rows.append(("monai forward", median_time(lambda: MonaiDice(softmax=True, to_onehot_y=True)(xt, yt), 3)))
         rows.append(("monai forward+backward", median_time(lambda: step(MonaiDice(softmax=True, to_onehot_y=True)), 3)))

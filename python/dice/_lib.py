@@ -55,7 +55,10 @@ def _load():
         except OSError as e:
             tried.append(f"{path} ({e})")
     raise ImportError(
-        "dice: cannot load the shared library " + LIB_NAME + ". Tried:\n  " + "\n  ".join(tried)
+        "dice: cannot load the shared library "
+        + LIB_NAME
+        + ". Tried:\n  "
+        + "\n  ".join(tried)
         + "\nBuild it with `cargo build --release -p dice-ffi` in the dice workspace, or set "
         "DICE_LIBRARY to its path."
     )
@@ -162,13 +165,36 @@ class DiceSurfaceOptions(ctypes.Structure):
 
 
 DECISIONS = {"labels": 0, "masks": 1, "argmax": 2, "threshold": 3}
-METRIC = {"dice": 0, "iou": 1, "precision": 2, "recall": 3, "specificity": 4, "npv": 5, "accuracy": 6,
-          "fbeta": 7, "volume_similarity": 8, "mcc": 9}
+METRIC = {
+    "dice": 0,
+    "iou": 1,
+    "precision": 2,
+    "recall": 3,
+    "specificity": 4,
+    "npv": 5,
+    "accuracy": 6,
+    "fbeta": 7,
+    "volume_similarity": 8,
+    "mcc": 9,
+}
 EMPTY_GT = {"nan": 0, "one_if_both_empty": 1, "zero": 2}
-METRIC_REDUCTION = {"none": 0, "mean": 1, "sum": 2, "mean_batch": 3, "sum_batch": 4, "mean_channel": 5,
-                    "sum_channel": 6}
-SURFACE = {"hausdorff": 0, "average_distance": 1, "surface_dice": 2, "medpy": 3, "boundary_f": 4,
-           "surface_dice_subvoxels": 5}
+METRIC_REDUCTION = {
+    "none": 0,
+    "mean": 1,
+    "sum": 2,
+    "mean_batch": 3,
+    "sum_batch": 4,
+    "mean_channel": 5,
+    "sum_channel": 6,
+}
+SURFACE = {
+    "hausdorff": 0,
+    "average_distance": 1,
+    "surface_dice": 2,
+    "medpy": 3,
+    "boundary_f": 4,
+    "surface_dice_subvoxels": 5,
+}
 DISTANCE_METRIC = {"euclidean": 0, "chessboard": 1, "taxicab": 2}
 DEEPMIND = {"average_surface_distance": 0, "robust_hausdorff": 1, "surface_overlap": 2, "surface_dice": 3}
 
@@ -200,15 +226,21 @@ _PROTOTYPES = {
     "dice_backward_from_stats": (_ST, [_CTX, _T, _T, _O, _D, _S, _S, _S, _D, _S, _T]),
     "dice_pointwise_map": (_ST, [_CTX, _T, _T, _O, _T]),
     "dice_confusion": (_ST, [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, _P(ctypes.c_uint64), _S]),
-    "dice_overlap_values": (_ST, [_P(ctypes.c_uint64), _S, _S, ctypes.c_int32, ctypes.c_double, ctypes.c_int32,
-                                  ctypes.c_uint8, _D, _S]),
+    "dice_overlap_values": (
+        _ST,
+        [_P(ctypes.c_uint64), _S, _S, ctypes.c_int32, ctypes.c_double, ctypes.c_int32, ctypes.c_uint8, _D, _S],
+    ),
     "dice_metric_reduce": (_ST, [_D, _S, _S, ctypes.c_int32, _D, _D, _S]),
-    "dice_generalized_dice_score": (_ST, [_P(ctypes.c_uint64), _S, _S, ctypes.c_uint8, ctypes.c_int32,
-                                          ctypes.c_uint8, _D, _S]),
+    "dice_generalized_dice_score": (
+        _ST,
+        [_P(ctypes.c_uint64), _S, _S, ctypes.c_uint8, ctypes.c_int32, ctypes.c_uint8, _D, _S],
+    ),
     "dice_distance_transform": (_ST, [_CTX, _T, _D, _S, ctypes.c_int32, ctypes.c_uint8, _D, _S]),
     "dice_surface_options_init": (_ST, [_P(DiceSurfaceOptions), _S]),
-    "dice_surface_metric": (_ST, [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, ctypes.c_int32,
-                                  _P(DiceSurfaceOptions), _D, _S]),
+    "dice_surface_metric": (
+        _ST,
+        [_CTX, _P(DiceDecisions), _P(DiceDecisions), ctypes.c_int64, ctypes.c_int32, _P(DiceSurfaceOptions), _D, _S],
+    ),
     "dice_signed_distance_maps": (_ST, [_CTX, _P(DiceDecisions), ctypes.c_int64, _D, _S, _D, _S]),
     "dice_boundary_loss": (_ST, [_CTX, _T, _T, ctypes.c_int32, ctypes.c_uint8, _D, _T]),
     "dice_surfel_counts": (_ST, [_CTX, _T, _T, _D, _S, _P(ctypes.c_uint64), _S]),
@@ -230,9 +262,7 @@ for _name, (_res, _args) in _PROTOTYPES.items():
     _fn.argtypes = _args
 
 if lib.dice_abi_version() != ABI_VERSION:
-    raise ImportError(
-        f"dice: {path} has ABI version {lib.dice_abi_version()}, this package needs {ABI_VERSION}"
-    )
+    raise ImportError(f"dice: {path} has ABI version {lib.dice_abi_version()}, this package needs {ABI_VERSION}")
 
 version = lib.dice_version().decode()
 

@@ -25,8 +25,9 @@ def as_mask(array, name):
     out = np.empty(a.shape, dtype=np.bool_)
     np.not_equal(a, 0, out=out)
     if kind == "f" and a.size and np.count_nonzero(a == 1) != np.count_nonzero(out):
-        raise DtypeError(f"{name} holds values other than 0 and 1: binarise it first "
-                         "(e.g. argmax + one-hot, or a threshold)")
+        raise DtypeError(
+            f"{name} holds values other than 0 and 1: binarise it first (e.g. argmax + one-hot, or a threshold)"
+        )
     return out
 
 

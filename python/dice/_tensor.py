@@ -34,8 +34,10 @@ def host_array(obj, name):
             device = None
         if device != _DL_CPU:
             where = getattr(obj, "device", f"DLPack device type {device}")
-            raise DeviceError(f"{name} is on {where}: the library computes on the host; move it there "
-                              f"first ({name}.cpu() in torch, jax.device_get({name}) in JAX)")
+            raise DeviceError(
+                f"{name} is on {where}: the library computes on the host; move it there "
+                f"first ({name}.cpu() in torch, jax.device_get({name}) in JAX)"
+            )
         if getattr(obj, "requires_grad", False):
             obj = obj.detach()
         return np.from_dlpack(obj)
@@ -58,19 +60,25 @@ class Tensor:
         dt = a.dtype
         code = _CODES.get(dt.kind)
         if code is None or dt.fields is not None or dt.subdtype is not None:
-            raise DtypeError(f"{name}.dtype = {dt} is not supported (float32/float64, or "
-                             "bool/uint8/uint16/int32/int64 labels)")
+            raise DtypeError(
+                f"{name}.dtype = {dt} is not supported (float32/float64, or bool/uint8/uint16/int32/int64 labels)"
+            )
         if not dt.isnative:
-            raise DtypeError(f"{name}.dtype = {dt.str} is not in native byte order; "
-                             f"convert it with {name}.astype({name}.dtype.newbyteorder('='))")
+            raise DtypeError(
+                f"{name}.dtype = {dt.str} is not in native byte order; "
+                f"convert it with {name}.astype({name}.dtype.newbyteorder('='))"
+            )
         if not a.flags.aligned:
-            raise LayoutError(f"{name} is not aligned to its {dt.itemsize}-byte elements; "
-                              "pass a copy (np.ascontiguousarray)")
+            raise LayoutError(
+                f"{name} is not aligned to its {dt.itemsize}-byte elements; pass a copy (np.ascontiguousarray)"
+            )
         item = dt.itemsize
         bad = [s for s in a.strides if s % item]
         if bad:
-            raise LayoutError(f"{name}.strides = {a.strides} bytes are not multiples of the "
-                              f"item size {item}; pass a copy (np.ascontiguousarray)")
+            raise LayoutError(
+                f"{name}.strides = {a.strides} bytes are not multiples of the "
+                f"item size {item}; pass a copy (np.ascontiguousarray)"
+            )
         estrides = [s // item for s in a.strides]
         first = a.ctypes.data
         low = first

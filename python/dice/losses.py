@@ -28,9 +28,21 @@ def _flag(name, v):
     return int(bool(v))
 
 
-def dice_options(*, sigmoid=False, softmax=False, include_background=True, squared_pred=False,
-                 jaccard=False, smooth_nr=1e-5, smooth_dr=1e-5, batch=False, weight=None,
-                 reduction="mean", ignore_index=None, soft_label=False):
+def dice_options(
+    *,
+    sigmoid=False,
+    softmax=False,
+    include_background=True,
+    squared_pred=False,
+    jaccard=False,
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    reduction="mean",
+    ignore_index=None,
+    soft_label=False,
+):
     """The DiceLossOptions for MONAI DiceLoss keywords; returns (struct, objects to keep alive)."""
     if _flag("sigmoid", sigmoid) and _flag("softmax", softmax):
         raise OptionError("Incompatible values: sigmoid=True and softmax=True.")
@@ -58,28 +70,29 @@ def dice_options(*, sigmoid=False, softmax=False, include_background=True, squar
 # The loss family beyond MONAI's DiceLoss, in the engine's terms (dice-core DiceOptions), with
 # their defaults. family_options() sets them on the library's DiceLossOptions.
 FAMILY_DEFAULTS = dict(
-    overlap="dice",             # "dice" | "tversky" | "generalized"
-    alpha=0.5, beta=0.5,        # Tversky false-positive / false-negative weights
-    gdl_weight="square",        # Generalised Dice class weights: "square" | "simple" | "uniform"
-    clamp_dr=0.0,               # lower bound of the score's denominator (smp eps)
-    form="one_minus",           # "one_minus" | "neg_log" | "log_cosh" | "negative"
-    log_eps=1e-7,               # clamp of the score in the neg_log form
-    gamma=1.0,                  # (1 - s)^gamma per entry (focal Tversky)
-    gamma_on_mean=False,        # apply gamma to the reduced loss instead (smp TverskyLoss)
-    zero_absent=False,          # entries with empty ground truth give 0 but count (smp)
+    overlap="dice",  # "dice" | "tversky" | "generalized"
+    alpha=0.5,
+    beta=0.5,  # Tversky false-positive / false-negative weights
+    gdl_weight="square",  # Generalised Dice class weights: "square" | "simple" | "uniform"
+    clamp_dr=0.0,  # lower bound of the score's denominator (smp eps)
+    form="one_minus",  # "one_minus" | "neg_log" | "log_cosh" | "negative"
+    log_eps=1e-7,  # clamp of the score in the neg_log form
+    gamma=1.0,  # (1 - s)^gamma per entry (focal Tversky)
+    gamma_on_mean=False,  # apply gamma to the reduced loss instead (smp TverskyLoss)
+    zero_absent=False,  # entries with empty ground truth give 0 but count (smp)
     weight_mode="after_ratio",  # "after_ratio" (MONAI) | "weighted_mean" (smp) | "in_sums" (kornia)
-    pool_classes=False,         # one entry per row summed over classes (kornia micro)
-    classes=None,               # input channels entering the reduction (smp classes)
-    lambda_overlap=1.0,         # weight of the overlap term (MONAI lambda_dice)
-    pointwise="none",           # "none" | "softmax_ce" | "bce" | "sigmoid_focal" | "softmax_focal"
-    pointwise_lambda=1.0,       # weight of the pointwise term (lambda_ce / lambda_focal)
-    pointwise_weight=None,      # CE class weights, BCE pos_weight, focal class weights
-    label_smoothing=0.0,        # CE label smoothing
-    focal_gamma=2.0,            # focal exponent
-    focal_alpha=None,           # focal class balance: None, a scalar or one per kept class
-    dense_ignore="all_zero",    # dense-target ignore_index rule: "all_zero" (MONAI) | "equal" (smp)
-    frames=False,               # one entry per (n, t, class) of (N, C, T, spatial...) inputs
-    temporal=0.0,               # weight of lambda mean((p_t - p_(t-1))^2) over frames of axis 2
+    pool_classes=False,  # one entry per row summed over classes (kornia micro)
+    classes=None,  # input channels entering the reduction (smp classes)
+    lambda_overlap=1.0,  # weight of the overlap term (MONAI lambda_dice)
+    pointwise="none",  # "none" | "softmax_ce" | "bce" | "sigmoid_focal" | "softmax_focal"
+    pointwise_lambda=1.0,  # weight of the pointwise term (lambda_ce / lambda_focal)
+    pointwise_weight=None,  # CE class weights, BCE pos_weight, focal class weights
+    label_smoothing=0.0,  # CE label smoothing
+    focal_gamma=2.0,  # focal exponent
+    focal_alpha=None,  # focal class balance: None, a scalar or one per kept class
+    dense_ignore="all_zero",  # dense-target ignore_index rule: "all_zero" (MONAI) | "equal" (smp)
+    frames=False,  # one entry per (n, t, class) of (N, C, T, spatial...) inputs
+    temporal=0.0,  # weight of lambda mean((p_t - p_(t-1))^2) over frames of axis 2
 )
 
 
@@ -92,10 +105,22 @@ _ENUMS = dict(
     dense_ignore={"all_zero": 0, "equal": 1},
 )
 # FAMILY_DEFAULTS key -> DiceLossOptions field, for the plain numbers and flags
-_FIELDS = dict(alpha="tversky_alpha", beta="tversky_beta", clamp_dr="clamp_dr", log_eps="form_eps", gamma="gamma",
-               gamma_on_mean="gamma_on_mean", zero_absent="zero_absent", pool_classes="pool_classes",
-               lambda_overlap="lambda_overlap", pointwise_lambda="pw_lambda", label_smoothing="label_smoothing",
-               focal_gamma="focal_gamma", frames="frames", temporal="temporal")
+_FIELDS = dict(
+    alpha="tversky_alpha",
+    beta="tversky_beta",
+    clamp_dr="clamp_dr",
+    log_eps="form_eps",
+    gamma="gamma",
+    gamma_on_mean="gamma_on_mean",
+    zero_absent="zero_absent",
+    pool_classes="pool_classes",
+    lambda_overlap="lambda_overlap",
+    pointwise_lambda="pw_lambda",
+    label_smoothing="label_smoothing",
+    focal_gamma="focal_gamma",
+    frames="frames",
+    temporal="temporal",
+)
 
 
 def _set_family_fields(o, fields):
@@ -105,7 +130,8 @@ def _set_family_fields(o, fields):
     if fields and not _lib.FAMILY:
         raise NotImplementedError(
             f"the loaded libdice ({_lib.path}, {_lib.version}) has no loss-family options for "
-            f"{', '.join(f'{k}={v!r}' for k, v in sorted(fields.items()))}: this loss needs a newer library")
+            f"{', '.join(f'{k}={v!r}' for k, v in sorted(fields.items()))}: this loss needs a newer library"
+        )
     keep = []
     for k, v in fields.items():
         if k in _ENUMS:
@@ -158,8 +184,12 @@ def _is_default(value, default):
 
 
 # integer target dtypes the library does not read -> the one it reads that holds all their values
-_WIDER_LABELS = {np.dtype(np.int8): np.int32, np.dtype(np.int16): np.int32, np.dtype(np.uint32): np.int64,
-                 np.dtype(np.uint64): np.int64}
+_WIDER_LABELS = {
+    np.dtype(np.int8): np.int32,
+    np.dtype(np.int16): np.int32,
+    np.dtype(np.uint32): np.int64,
+    np.dtype(np.uint64): np.int64,
+}
 
 
 def float_labels(t):
@@ -205,8 +235,20 @@ def prepare_target(input, target, to_onehot_y):
     return t.astype(wider)
 
 
-_DICE_KEYS = ("sigmoid", "softmax", "include_background", "squared_pred", "jaccard", "smooth_nr", "smooth_dr",
-              "batch", "weight", "reduction", "ignore_index", "soft_label")
+_DICE_KEYS = (
+    "sigmoid",
+    "softmax",
+    "include_background",
+    "squared_pred",
+    "jaccard",
+    "smooth_nr",
+    "smooth_dr",
+    "batch",
+    "weight",
+    "reduction",
+    "ignore_index",
+    "soft_label",
+)
 
 
 def _as_input(input):
@@ -215,8 +257,7 @@ def _as_input(input):
 
 def _shape(inp, opts):
     rows, classes = ctypes.c_size_t(), ctypes.c_size_t()
-    _lib.check(_lib.lib.dice_loss_shape(inp.ref, ctypes.byref(opts), ctypes.byref(rows),
-                                        ctypes.byref(classes)))
+    _lib.check(_lib.lib.dice_loss_shape(inp.ref, ctypes.byref(opts), ctypes.byref(rows), ctypes.byref(classes)))
     return rows.value, classes.value
 
 
@@ -249,14 +290,29 @@ def run(input, target, opts, *, to_onehot_y=False, return_grad=False, upstream=N
     loss = ctypes.c_double()
     ctx = _lib.context()  # held for the whole call
     if not return_grad:
-        _lib.check(_lib.lib.dice_loss(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
-                                      ctypes.byref(loss), vptr, values.size))
+        _lib.check(
+            _lib.lib.dice_loss(
+                _lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts), ctypes.byref(loss), vptr, values.size
+            )
+        )
         return loss.value, values, None
     grad = np.empty_like(inp.array, order="K")
     g = Tensor(grad, "grad")
     up, upptr, uplen = doubles(upstream)
-    _lib.check(_lib.lib.dice_loss_grad(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
-                                       upptr, uplen, g.ref, ctypes.byref(loss), vptr, values.size))
+    _lib.check(
+        _lib.lib.dice_loss_grad(
+            _lib.context_ptr(ctx),
+            inp.ref,
+            tgt.ref,
+            ctypes.byref(opts),
+            upptr,
+            uplen,
+            g.ref,
+            ctypes.byref(loss),
+            vptr,
+            values.size,
+        )
+    )
     return loss.value, values, grad
 
 
@@ -289,10 +345,26 @@ def _result(loss, values, grad, reduction, batch, return_grad):
     return (out, grad) if return_grad else out
 
 
-def dice_loss(input, target, *, include_background=True, to_onehot_y=False, sigmoid=False,
-              softmax=False, squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5,
-              smooth_dr=1e-5, batch=False, weight=None, soft_label=False, ignore_index=None,
-              return_grad=False, loss_mask=None):
+def dice_loss(
+    input,
+    target,
+    *,
+    include_background=True,
+    to_onehot_y=False,
+    sigmoid=False,
+    softmax=False,
+    squared_pred=False,
+    jaccard=False,
+    reduction="mean",
+    smooth_nr=1e-5,
+    smooth_dr=1e-5,
+    batch=False,
+    weight=None,
+    soft_label=False,
+    ignore_index=None,
+    return_grad=False,
+    loss_mask=None,
+):
     """Soft Dice (or Jaccard) loss, MONAI DiceLoss semantics:
 
         loss(n, c) = weight_c * (1 - (2 I + smooth_nr) / (P + G + smooth_dr))
@@ -303,12 +375,21 @@ def dice_loss(input, target, *, include_background=True, to_onehot_y=False, sigm
     with return_grad=True, (loss, d(sum of loss)/d(input)). `loss_mask` (nnU-Net's, shaped
     (N, 1, spatial...) or (N, spatial...), finite and >= 0) weighs every voxel's terms:
     I = sum m p t, P = sum m p, G = sum m t."""
-    opts, keep = dice_options(sigmoid=sigmoid, softmax=softmax, include_background=include_background,
-                              squared_pred=squared_pred, jaccard=jaccard, smooth_nr=smooth_nr,
-                              smooth_dr=smooth_dr, batch=batch, weight=weight, reduction=reduction,
-                              ignore_index=ignore_index, soft_label=soft_label)
-    loss, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad,
-                             loss_mask=loss_mask)
+    opts, keep = dice_options(
+        sigmoid=sigmoid,
+        softmax=softmax,
+        include_background=include_background,
+        squared_pred=squared_pred,
+        jaccard=jaccard,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+        batch=batch,
+        weight=weight,
+        reduction=reduction,
+        ignore_index=ignore_index,
+        soft_label=soft_label,
+    )
+    loss, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad, loss_mask=loss_mask)
     del keep
     return _result(loss, values, grad, reduction, batch, return_grad)
 
@@ -326,8 +407,16 @@ def dice_stats(input, target, *, to_onehot_y=False, loss_mask=None, **options):
     n = inp.array.shape[0]
     stats = np.empty((n, classes, 3), dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
-                                   stats.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), stats.size))
+    _lib.check(
+        _lib.lib.dice_stats(
+            _lib.context_ptr(ctx),
+            inp.ref,
+            tgt.ref,
+            ctypes.byref(opts),
+            stats.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+            stats.size,
+        )
+    )
     del keep
     return stats
 
@@ -348,8 +437,18 @@ def dice_finalize(stats, **options):
     rows, classes = s.shape[0], s.shape[1]
     values = np.empty((1 if batch else rows, classes), dtype=np.float64)
     loss = ctypes.c_double()
-    _lib.check(_lib.lib.dice_finalize(sptr, s.size, rows, classes, ctypes.byref(opts), ctypes.byref(loss),
-                                      values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), values.size))
+    _lib.check(
+        _lib.lib.dice_finalize(
+            sptr,
+            s.size,
+            rows,
+            classes,
+            ctypes.byref(opts),
+            ctypes.byref(loss),
+            values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+            values.size,
+        )
+    )
     del keep
     return _result(loss.value, values, None, reduction, batch, False)
 
@@ -367,8 +466,21 @@ def dice_backward_from_stats(input, target, stats, *, upstream=None, to_onehot_y
     g = Tensor(grad, "grad")
     up, upptr, uplen = doubles(upstream)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_backward_from_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
-                                                 sptr, s.size, s.shape[0], s.shape[1], upptr, uplen, g.ref))
+    _lib.check(
+        _lib.lib.dice_backward_from_stats(
+            _lib.context_ptr(ctx),
+            inp.ref,
+            tgt.ref,
+            ctypes.byref(opts),
+            sptr,
+            s.size,
+            s.shape[0],
+            s.shape[1],
+            upptr,
+            uplen,
+            g.ref,
+        )
+    )
     del keep, up
     return grad
 
@@ -396,8 +508,11 @@ class StatsLayout:
         return triples, (flat[n:].reshape(self.rows, 5) if self.row_sums else None)
 
     def join(self, triples, records):
-        return np.concatenate([triples.reshape(-1), records.reshape(-1)]) if self.row_sums else \
-            np.ascontiguousarray(triples.reshape(-1))
+        return (
+            np.concatenate([triples.reshape(-1), records.reshape(-1)])
+            if self.row_sums
+            else np.ascontiguousarray(triples.reshape(-1))
+        )
 
     def pooled(self, flat):
         """The rows summed into one, in row order (as the library pools `batch` rows), as flat
@@ -414,8 +529,7 @@ class StatsLayout:
     def take_rows(self, flat, start, stop):
         """Rows start..stop as flat stats."""
         triples, records = self.split(flat)
-        return self.with_rows(stop - start).join(
-            triples[start:stop], None if records is None else records[start:stop])
+        return self.with_rows(stop - start).join(triples[start:stop], None if records is None else records[start:stop])
 
 
 def stats(input, target, *, to_onehot_y=False, loss_mask=None, **options):
@@ -438,8 +552,16 @@ def stats(input, target, *, to_onehot_y=False, loss_mask=None, **options):
     layout = StatsLayout(rows, kept, row_sums)
     flat = np.empty(layout.size, dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
-                                   flat.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), flat.size))
+    _lib.check(
+        _lib.lib.dice_stats(
+            _lib.context_ptr(ctx),
+            inp.ref,
+            tgt.ref,
+            ctypes.byref(opts),
+            flat.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+            flat.size,
+        )
+    )
     del keep
     return flat, layout
 
@@ -454,15 +576,25 @@ def finalize(flat, layout, **options):
     per_row = options.get("overlap") == "generalized" or options.get("pool_classes", False)
     values = np.empty((1 if batch else layout.rows, 1 if per_row else layout.classes), dtype=np.float64)
     out = ctypes.c_double()
-    _lib.check(_lib.lib.dice_finalize(s.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), s.size, layout.rows,
-                                      layout.classes, ctypes.byref(opts), ctypes.byref(out),
-                                      values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), values.size))
+    _lib.check(
+        _lib.lib.dice_finalize(
+            s.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+            s.size,
+            layout.rows,
+            layout.classes,
+            ctypes.byref(opts),
+            ctypes.byref(out),
+            values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+            values.size,
+        )
+    )
     del keep
     return out.value, values
 
 
-def backward_from_stats(input, target, flat, layout, *, upstream=None, to_onehot_y=False, loss_mask=None, grad=None,
-                        **options):
+def backward_from_stats(
+    input, target, flat, layout, *, upstream=None, to_onehot_y=False, loss_mask=None, grad=None, **options
+):
     """Step 3 for any loss of the family: d(upstream . loss)/d(input) for this input/target (one
     shard or tile of the items) from flat stats of `layout`, whose rows are the input's items
     or 1 (pooled stats applied to every item). `grad` (optional) is written in place and
@@ -477,9 +609,21 @@ def backward_from_stats(input, target, flat, layout, *, upstream=None, to_onehot
     g = Tensor(grad, "grad")
     up, upptr, uplen = doubles(upstream)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_backward_from_stats(_lib.context_ptr(ctx), inp.ref, tgt.ref, ctypes.byref(opts),
-                                                 s.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), s.size,
-                                                 layout.rows, layout.classes, upptr, uplen, g.ref))
+    _lib.check(
+        _lib.lib.dice_backward_from_stats(
+            _lib.context_ptr(ctx),
+            inp.ref,
+            tgt.ref,
+            ctypes.byref(opts),
+            s.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+            s.size,
+            layout.rows,
+            layout.classes,
+            upptr,
+            uplen,
+            g.ref,
+        )
+    )
     del keep, up
     return grad
 
@@ -493,8 +637,9 @@ def loss(input, target, *, to_onehot_y=False, return_grad=False, loss_mask=None,
     `loss_mask` as in dice_loss; the elementwise terms weigh each voxel's loss and its mean
     weight by it (the temporal term takes no mask)."""
     opts, keep = family_options(**options)
-    value, values, grad = run(input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad,
-                              loss_mask=loss_mask)
+    value, values, grad = run(
+        input, target, opts, to_onehot_y=to_onehot_y, return_grad=return_grad, loss_mask=loss_mask
+    )
     del keep
     if options.get("frames") and not options.get("batch"):
         values = values.reshape(np.shape(input)[0], np.shape(input)[2], values.shape[1])
@@ -508,6 +653,14 @@ def ramp(kind, start, end, steps, step):
     if kind not in _lib.RAMP:
         raise OptionError(f"kind = {kind!r} is not one of {sorted(_lib.RAMP)}")
     out = ctypes.c_double()
-    _lib.check(_lib.lib.dice_ramp(_lib.RAMP[kind], float(start), float(end), c_int("steps", steps, *UINT64),
-                                  c_int("step", step, *UINT64), ctypes.byref(out)))
+    _lib.check(
+        _lib.lib.dice_ramp(
+            _lib.RAMP[kind],
+            float(start),
+            float(end),
+            c_int("steps", steps, *UINT64),
+            c_int("step", step, *UINT64),
+            ctypes.byref(out),
+        )
+    )
     return out.value

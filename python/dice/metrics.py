@@ -17,8 +17,17 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._errors import (MAX_CLASSES, UINT64, DtypeError, LengthError, LimitError, NdimError, NullPointerError,
-                      OptionError, c_int)
+from ._errors import (
+    MAX_CLASSES,
+    UINT64,
+    DtypeError,
+    LengthError,
+    LimitError,
+    NdimError,
+    NullPointerError,
+    OptionError,
+    c_int,
+)
 from ._masks import as_labels, as_mask
 from ._tensor import Tensor, doubles
 
@@ -38,8 +47,9 @@ def _num_classes(num_classes):
 def _batched(decisions, name):
     """The array of `decisions`, which must have an item axis and a class (or spatial) axis."""
     if decisions.array.ndim < 2:
-        raise NdimError(f"{name}.ndim = {decisions.array.ndim}: expected (N, C, spatial...) masks or "
-                        "(N, [1,] spatial...) labels")
+        raise NdimError(
+            f"{name}.ndim = {decisions.array.ndim}: expected (N, C, spatial...) masks or (N, [1,] spatial...) labels"
+        )
     return decisions.array
 
 
@@ -77,8 +87,7 @@ def confusion(y_pred, y, *, num_classes=0, pred_kind=None, gt_kind=None, thresho
     c = num_classes or (shape_src.shape[1] if shape_src.ndim >= 2 else 0)
     out = np.zeros((n, c, 4), dtype=np.uint64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_confusion(_lib.context_ptr(ctx), p.ref, g.ref, num_classes, _ptr(out, _U64),
-                                       out.size))
+    _lib.check(_lib.lib.dice_confusion(_lib.context_ptr(ctx), p.ref, g.ref, num_classes, _ptr(out, _U64), out.size))
     return out
 
 
@@ -94,8 +103,10 @@ def _counts_arg(counts):
         raise DtypeError(f"counts.dtype = {a.dtype} must be an integer (or integral float) type")
     if a.size and a.dtype.kind == "f":
         if not np.isfinite(a).all() or (a != np.floor(a)).any():
-            raise DtypeError("counts holds a value that is not a whole number: "
-                             f"{a[~np.isfinite(a) | (a != np.floor(a))].reshape(-1)[0]!r}")
+            raise DtypeError(
+                "counts holds a value that is not a whole number: "
+                f"{a[~np.isfinite(a) | (a != np.floor(a))].reshape(-1)[0]!r}"
+            )
     if a.size and a.dtype.kind != "b":
         lo, hi = a.min(), a.max()
         if lo < 0 or (a.dtype.kind == "f" and hi >= 2.0**64):
@@ -120,9 +131,19 @@ def overlap_metric(counts, metric="dice", *, include_background=True, empty_gt="
     if empty_gt not in _lib.EMPTY_GT:
         raise OptionError(f"empty_gt = {empty_gt!r} is not one of {sorted(_lib.EMPTY_GT)}")
     out = np.empty((c.shape[0], _kept(c.shape[1], include_background)), dtype=np.float64)
-    _lib.check(_lib.lib.dice_overlap_values(_ptr(c, _U64), c.shape[0], c.shape[1], _lib.METRIC[metric], float(beta),
-                                            _lib.EMPTY_GT[empty_gt], int(bool(include_background)), _ptr(out),
-                                            out.size))
+    _lib.check(
+        _lib.lib.dice_overlap_values(
+            _ptr(c, _U64),
+            c.shape[0],
+            c.shape[1],
+            _lib.METRIC[metric],
+            float(beta),
+            _lib.EMPTY_GT[empty_gt],
+            int(bool(include_background)),
+            _ptr(out),
+            out.size,
+        )
+    )
     return out
 
 
@@ -140,8 +161,9 @@ def reduce_metric(values, reduction="mean"):
     size = {"none": n * c, "mean": 1, "sum": 1, "mean_batch": c, "sum_batch": c}.get(reduction, n)
     out = np.empty(size, dtype=np.float64)
     not_nans = np.empty(size, dtype=np.float64)
-    _lib.check(_lib.lib.dice_metric_reduce(_ptr(v), n, c, _lib.METRIC_REDUCTION[reduction], _ptr(out),
-                                           _ptr(not_nans), size))
+    _lib.check(
+        _lib.lib.dice_metric_reduce(_ptr(v), n, c, _lib.METRIC_REDUCTION[reduction], _ptr(out), _ptr(not_nans), size)
+    )
     if reduction == "none":
         return out.reshape(n, c), not_nans.reshape(n, c)
     return out, not_nans
@@ -156,9 +178,18 @@ def generalized_dice_score(counts, *, include_background=True, weight_type="squa
     if weight_type not in _GDS_WEIGHT:
         raise OptionError(f"weight_type = {weight_type!r} is not one of {sorted(_GDS_WEIGHT)}")
     out = np.empty(_kept(c.shape[1], include_background) if per_class else 1, dtype=np.float64)
-    _lib.check(_lib.lib.dice_generalized_dice_score(_ptr(c, _U64), c.shape[0], c.shape[1],
-                                                    int(bool(include_background)), _GDS_WEIGHT[weight_type],
-                                                    int(bool(per_class)), _ptr(out), out.size))
+    _lib.check(
+        _lib.lib.dice_generalized_dice_score(
+            _ptr(c, _U64),
+            c.shape[0],
+            c.shape[1],
+            int(bool(include_background)),
+            _GDS_WEIGHT[weight_type],
+            int(bool(per_class)),
+            _ptr(out),
+            out.size,
+        )
+    )
     return out if per_class else float(out[0])
 
 
@@ -180,17 +211,41 @@ def distance_transform(mask, *, spacing=None, metric="euclidean", signed=False):
         raise OptionError(f"metric = {metric!r} is not one of {sorted(_lib.DISTANCE_METRIC)}")
     out = np.empty(m.array.shape, dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_distance_transform(_lib.context_ptr(ctx), m.ref, spptr, splen,
-                                                _lib.DISTANCE_METRIC[metric], int(bool(signed)), _ptr(out), out.size))
+    _lib.check(
+        _lib.lib.dice_distance_transform(
+            _lib.context_ptr(ctx),
+            m.ref,
+            spptr,
+            splen,
+            _lib.DISTANCE_METRIC[metric],
+            int(bool(signed)),
+            _ptr(out),
+            out.size,
+        )
+    )
     return out
 
 
 _PER = {"medpy": 4, "boundary_f": 3}
 
 
-def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, distance_metric="euclidean",
-                   percentile=None, directed=False, symmetric=False, spacing=None, class_thresholds=None,
-                   tolerance=None, pred_kind=None, gt_kind=None):
+def surface_metric(
+    y_pred,
+    y,
+    kind,
+    *,
+    num_classes=0,
+    include_background=False,
+    distance_metric="euclidean",
+    percentile=None,
+    directed=False,
+    symmetric=False,
+    spacing=None,
+    class_thresholds=None,
+    tolerance=None,
+    pred_kind=None,
+    gt_kind=None,
+):
     """A surface metric per (item, kept class): float64 (N, C_kept) or (N, C_kept, k).
 
     kind: "hausdorff" (MONAI HausdorffDistanceMetric; percentile None = the maximum, directed),
@@ -224,8 +279,18 @@ def surface_metric(y_pred, y, kind, *, num_classes=0, include_background=False, 
     per = _PER.get(kind, 1)
     out = np.empty((n, _kept(c, include_background), per), dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_surface_metric(_lib.context_ptr(ctx), p.ref, g.ref, num_classes,
-                                            _lib.SURFACE[kind], ctypes.byref(opts), _ptr(out), out.size))
+    _lib.check(
+        _lib.lib.dice_surface_metric(
+            _lib.context_ptr(ctx),
+            p.ref,
+            g.ref,
+            num_classes,
+            _lib.SURFACE[kind],
+            ctypes.byref(opts),
+            _ptr(out),
+            out.size,
+        )
+    )
     del sp, th
     return out if per > 1 else out[..., 0]
 
@@ -243,8 +308,9 @@ def signed_distance_maps(y, *, num_classes=0, spacing=None, kind=None):
     sp, spptr, splen = doubles(_spacing(spacing, len(spatial)))
     out = np.empty((n, c, *spatial), dtype=np.float64)
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_signed_distance_maps(_lib.context_ptr(ctx), g.ref, num_classes, spptr, splen,
-                                                  _ptr(out), out.size))
+    _lib.check(
+        _lib.lib.dice_signed_distance_maps(_lib.context_ptr(ctx), g.ref, num_classes, spptr, splen, _ptr(out), out.size)
+    )
     return out
 
 
@@ -261,9 +327,17 @@ def boundary_loss(input, phi, *, sigmoid=False, softmax=False, include_backgroun
         grad = np.empty(x.array.shape, dtype=np.float64)
         g = Tensor(grad, "grad")
     ctx = _lib.context()
-    _lib.check(_lib.lib.dice_boundary_loss(_lib.context_ptr(ctx), x.ref, f.ref, 1 if sigmoid else 2 if softmax else 0,
-                                           int(bool(include_background)), ctypes.byref(loss),
-                                           g.ref if g is not None else None))
+    _lib.check(
+        _lib.lib.dice_boundary_loss(
+            _lib.context_ptr(ctx),
+            x.ref,
+            f.ref,
+            1 if sigmoid else 2 if softmax else 0,
+            int(bool(include_background)),
+            ctypes.byref(loss),
+            g.ref if g is not None else None,
+        )
+    )
     return (loss.value, grad) if return_grad else loss.value
 
 
@@ -283,12 +357,28 @@ def surface_distances(mask_gt, mask_pred, spacing):
     counts = np.zeros(2, dtype=np.uint64)
     _lib.check(_lib.lib.dice_surfel_counts(_lib.context_ptr(ctx), g.ref, p.ref, spptr, splen, _ptr(counts, _U64), 2))
     n_gt, n_pred = int(counts[0]), int(counts[1])
-    sizes = {"distances_gt_to_pred": n_gt, "surfel_areas_gt": n_gt, "distances_pred_to_gt": n_pred,
-             "surfel_areas_pred": n_pred}
+    sizes = {
+        "distances_gt_to_pred": n_gt,
+        "surfel_areas_gt": n_gt,
+        "distances_pred_to_gt": n_pred,
+        "surfel_areas_pred": n_pred,
+    }
     out = {k: np.empty(n, dtype=np.float64) for k, n in sizes.items()}
-    _lib.check(_lib.lib.dice_surface_distances(
-        _lib.context_ptr(ctx), g.ref, p.ref, spptr, splen, _ptr(out["distances_gt_to_pred"]),
-        _ptr(out["surfel_areas_gt"]), n_gt, _ptr(out["distances_pred_to_gt"]), _ptr(out["surfel_areas_pred"]), n_pred))
+    _lib.check(
+        _lib.lib.dice_surface_distances(
+            _lib.context_ptr(ctx),
+            g.ref,
+            p.ref,
+            spptr,
+            splen,
+            _ptr(out["distances_gt_to_pred"]),
+            _ptr(out["surfel_areas_gt"]),
+            n_gt,
+            _ptr(out["distances_pred_to_gt"]),
+            _ptr(out["surfel_areas_pred"]),
+            n_pred,
+        )
+    )
     return {k: out[k] for k in ("distances_gt_to_pred", "distances_pred_to_gt", "surfel_areas_gt", "surfel_areas_pred")}
 
 
@@ -316,8 +406,18 @@ def surface_distance_metric(surface_distances, kind, param=0.0):
         if a[d].size != a[w].size:
             raise LengthError(f"len({w}) = {a[w].size} differs from len({d}) = {a[d].size}")
     out = np.empty(_DEEPMIND_PER[kind], dtype=np.float64)
-    _lib.check(_lib.lib.dice_surface_distance_metric(
-        _ptr(a["distances_gt_to_pred"]), _ptr(a["surfel_areas_gt"]), a["distances_gt_to_pred"].size,
-        _ptr(a["distances_pred_to_gt"]), _ptr(a["surfel_areas_pred"]), a["distances_pred_to_gt"].size,
-        _lib.DEEPMIND[kind], float(param), _ptr(out), out.size))
+    _lib.check(
+        _lib.lib.dice_surface_distance_metric(
+            _ptr(a["distances_gt_to_pred"]),
+            _ptr(a["surfel_areas_gt"]),
+            a["distances_gt_to_pred"].size,
+            _ptr(a["distances_pred_to_gt"]),
+            _ptr(a["surfel_areas_pred"]),
+            a["distances_pred_to_gt"].size,
+            _lib.DEEPMIND[kind],
+            float(param),
+            _ptr(out),
+            out.size,
+        )
+    )
     return out

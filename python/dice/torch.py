@@ -29,8 +29,9 @@ docs/distributed.md for the contract, per reduction.
 try:
     import torch
 except ImportError as e:  # pragma: no cover - depends on the environment
-    raise ImportError("dice.torch needs PyTorch (pip install torch); the numpy API (dice, "
-                      "dice.compat) works without it") from e
+    raise ImportError(
+        "dice.torch needs PyTorch (pip install torch); the numpy API (dice, dice.compat) works without it"
+    ) from e
 
 import numpy as np
 from torch.autograd.function import once_differentiable
@@ -67,8 +68,10 @@ def _dist_group(process_group):
     import torch.distributed as dist
 
     if not dist.is_available() or not dist.is_initialized():
-        raise RuntimeError(f"process_group={process_group!r} needs torch.distributed initialised "
-                           "(torch.distributed.init_process_group) before the loss is called")
+        raise RuntimeError(
+            f"process_group={process_group!r} needs torch.distributed initialised "
+            "(torch.distributed.init_process_group) before the loss is called"
+        )
     group = None if process_group is WORLD else process_group
     return dist, group, dist.get_world_size(group), dist.get_rank(group)
 
@@ -92,7 +95,11 @@ def _library_args(impl, x, y):
         if x.ndim == 2:  # a (B, C) input is one voxel per item
             x, y = x[..., None], (y[..., None] if np.ndim(y) == 2 else y)
     y, kw = _monai._monai_ignore(kw, x, y, impl.to_onehot_y)
-    if kw.get("gamma_on_mean") or kw.get("classes") is not None or kw.get("weight_mode", "after_ratio") != "after_ratio":
+    if (
+        kw.get("gamma_on_mean")
+        or kw.get("classes") is not None
+        or kw.get("weight_mode", "after_ratio") != "after_ratio"
+    ):
         raise NotImplementedError("process_group with gamma_on_mean, classes or a weighted-mean mode: not supported")
     return x, y, kw, factor
 
@@ -122,23 +129,37 @@ def _exchange(process_group, x, y, impl):
     if failure is not None:
         raise failure
     if failed.any():
-        raise RuntimeError(f"{type(impl).__name__}: the loss failed on rank(s) {np.flatnonzero(failed).tolist()} "
-                           "of the process group (their exception names the cause)")
+        raise RuntimeError(
+            f"{type(impl).__name__}: the loss failed on rank(s) {np.flatnonzero(failed).tolist()} "
+            "of the process group (their exception names the cause)"
+        )
     if not (classes == classes[0]).all():
-        raise RuntimeError(f"{type(impl).__name__}: the ranks keep different numbers of classes "
-                           f"{classes.astype(int).tolist()}: every rank needs the same channels and options")
+        raise RuntimeError(
+            f"{type(impl).__name__}: the ranks keep different numbers of classes "
+            f"{classes.astype(int).tolist()}: every rank needs the same channels and options"
+        )
     counts = rows.astype(np.int64)
     offset, total = int(counts[:rank].sum()), int(counts.sum())
     glayout = layout.with_rows(total)
     buf = torch.zeros(glayout.size, dtype=torch.float64)
     gt, gr = glayout.split(buf.numpy())
     lt, lr = layout.split(flat)
-    gt[offset:offset + layout.rows] = lt
+    gt[offset : offset + layout.rows] = lt
     if lr is not None:
-        gr[offset:offset + layout.rows] = lr
+        gr[offset : offset + layout.rows] = lr
     dist.all_reduce(buf, op=dist.ReduceOp.SUM, group=group)
-    return dict(x=x, y=y, kw=kw, factor=factor, flat=buf.numpy(), layout=glayout, offset=offset,
-                rows=layout.rows, world=world, nonfinite=bool(nonfinite.any()))
+    return dict(
+        x=x,
+        y=y,
+        kw=kw,
+        factor=factor,
+        flat=buf.numpy(),
+        layout=glayout,
+        offset=offset,
+        rows=layout.rows,
+        world=world,
+        nonfinite=bool(nonfinite.any()),
+    )
 
 
 def _global_backward(impl, g, upstream):
@@ -173,15 +194,22 @@ def _global_backward(impl, g, upstream):
                 per_row = 1 if opts.get("overlap") == "generalized" or opts.get("pool_classes") else layout.classes
                 opts = dict(opts, reduction="sum")
                 u = up * (1.0 / (layout.rows * per_row))
-        part = losses.backward_from_stats(x, y, stats, layout.with_rows(1) if stats is pooled else
-                                          layout.with_rows(g["rows"]), upstream=u, **call, **opts)
+        part = losses.backward_from_stats(
+            x,
+            y,
+            stats,
+            layout.with_rows(1) if stats is pooled else layout.with_rows(g["rows"]),
+            upstream=u,
+            **call,
+            **opts,
+        )
         grad = part if grad is None else np.add(grad, part, out=grad)
     if grad is None:  # both lambdas 0
         grad = np.zeros_like(x)
     if isinstance(impl, _monai.FocalLoss) and g["nonfinite"]:
         nan = impl._infinite_logit_nans(x, y)
         if nan is not None:
-            grad[:, -nan.shape[1]:][nan] = np.nan
+            grad[:, -nan.shape[1] :][nan] = np.nan
     return grad.reshape(g["input_shape"])  # a (B, C) FocalLoss input was read as (B, C, 1)
 
 
@@ -198,8 +226,10 @@ class _GlobalLoss(torch.autograd.Function):
         if red == "none" and impl.kwargs.get("pointwise", "none") != "none":
             # per-element outputs: a (non-batch) value depends on this rank's items only
             if impl.kwargs.get("batch"):
-                raise NotImplementedError(f"{type(impl).__name__}(batch=True, reduction='none') with process_group: "
-                                          "not supported (use reduction 'mean' or 'sum')")
+                raise NotImplementedError(
+                    f"{type(impl).__name__}(batch=True, reduction='none') with process_group: "
+                    "not supported (use reduction 'mean' or 'sum')"
+                )
             _, world, _ = _dist_group(process_group)[1:]
             value, _ = impl.compute(x, y)
             ctx.impl, ctx.g, ctx.world = impl, None, world
@@ -209,11 +239,12 @@ class _GlobalLoss(torch.autograd.Function):
             loss, values = losses.finalize(g["flat"], g["layout"], **g["kw"])
             if red == "none":
                 if not g["kw"].get("batch"):
-                    values = values[g["offset"]:g["offset"] + g["rows"]]
+                    values = values[g["offset"] : g["offset"] + g["rows"]]
                 value = impl.none_shape(values, g["x"]) * g["factor"]
             else:
-                value = np.float64(np.nan if isinstance(impl, _monai.FocalLoss) and g["nonfinite"]
-                                   else loss * g["factor"])
+                value = np.float64(
+                    np.nan if isinstance(impl, _monai.FocalLoss) and g["nonfinite"] else loss * g["factor"]
+                )
             ctx.impl, ctx.g = impl, g
         target_is_tensor = isinstance(target, torch.Tensor)
         ctx.save_for_backward(input, target if target_is_tensor else None)
@@ -227,8 +258,9 @@ class _GlobalLoss(torch.autograd.Function):
         input, target = ctx.saved_tensors  # also autograd's check that they were not modified in place
         if ctx.g is None:
             target = ctx.target if target is None else target
-            _, grad = ctx.impl.compute(_host_view(input, "input"), _host_view(target, "target"),
-                                       return_grad=True, upstream=upstream)
+            _, grad = ctx.impl.compute(
+                _host_view(input, "input"), _host_view(target, "target"), return_grad=True, upstream=upstream
+            )
             grad *= grad.dtype.type(ctx.world)
         else:
             grad = _global_backward(ctx.impl, ctx.g, upstream)
@@ -264,8 +296,9 @@ class _LibraryLoss(torch.autograd.Function):
         input, target = ctx.saved_tensors
         target = ctx.target if target is None else target
         upstream = grad_output.detach().to("cpu", torch.float64).contiguous().numpy().reshape(-1)
-        _, grad = ctx.impl.compute(_host_view(input, "input"), _host_view(target, "target"),
-                                   return_grad=True, upstream=upstream)
+        _, grad = ctx.impl.compute(
+            _host_view(input, "input"), _host_view(target, "target"), return_grad=True, upstream=upstream
+        )
         return torch.from_numpy(grad), None, None
 
 
@@ -288,7 +321,8 @@ class _Loss(torch.nn.Module):
         if isinstance(target, torch.Tensor) and target.requires_grad and torch.is_grad_enabled():
             raise NotImplementedError(
                 f"target requires grad: {type(self).__name__} computes no gradient with respect to the "
-                "target (only the input); pass target.detach() to treat it as a constant")
+                "target (only the input); pass target.detach() to treat it as a constant"
+            )
         if self.impl.other_act is None:
             return self._apply(input, target, self.impl)
         # other_act runs in torch (autograd chains it); the library then runs without an activation

@@ -39,8 +39,20 @@ METRICS = "hd,hd95,asd,assd,nsd,bf"
 
 def run(d, *extra):
     out = d / "out.csv"
-    cmd = [ref.binary(), "eval", str(d / "pred"), str(d / "gt"), "--convention", "deepmind", "--metrics", METRICS,
-           "--csv", str(out), "-q", *extra]
+    cmd = [
+        ref.binary(),
+        "eval",
+        str(d / "pred"),
+        str(d / "gt"),
+        "--convention",
+        "deepmind",
+        "--metrics",
+        METRICS,
+        "--csv",
+        str(out),
+        "-q",
+        *extra,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     return list(ref.csv.DictReader(open(out)))

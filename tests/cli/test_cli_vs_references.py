@@ -157,9 +157,19 @@ def monai_row(p, g):
         "recall": cmm("sensitivity"),
         "specificity": cmm("specificity"),
         "hd": float(monai_metrics.compute_hausdorff_distance(P, G, include_background=True, spacing=sp)[0, 0]),
-        "hd95": float(monai_metrics.compute_hausdorff_distance(P, G, include_background=True, percentile=95, spacing=sp)[0, 0]),
-        "assd": float(monai_metrics.compute_average_surface_distance(P, G, include_background=True, symmetric=True, spacing=sp)[0, 0]),
-        "asd": float(monai_metrics.compute_average_surface_distance(P, G, include_background=True, symmetric=False, spacing=sp)[0, 0]),
+        "hd95": float(
+            monai_metrics.compute_hausdorff_distance(P, G, include_background=True, percentile=95, spacing=sp)[0, 0]
+        ),
+        "assd": float(
+            monai_metrics.compute_average_surface_distance(P, G, include_background=True, symmetric=True, spacing=sp)[
+                0, 0
+            ]
+        ),
+        "asd": float(
+            monai_metrics.compute_average_surface_distance(P, G, include_background=True, symmetric=False, spacing=sp)[
+                0, 0
+            ]
+        ),
         "nsd": float(monai_metrics.compute_surface_dice(P, G, [TOL], include_background=True, spacing=sp)[0, 0]),
     }
 
@@ -169,8 +179,14 @@ def counts_row(p, g):
     tn = p.size - tp - fp - fn
     vox = SP[0] * SP[1] * SP[2]
     out = {
-        "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n_pred": tp + fp, "n_ref": tp + fn,
-        "vol_pred": (tp + fp) * vox, "vol_ref": (tp + fn) * vox,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "n_pred": tp + fp,
+        "n_ref": tp + fn,
+        "vol_pred": (tp + fp) * vox,
+        "vol_ref": (tp + fn) * vox,
         "vs": 1 - abs(fn - fp) / (2 * tp + fp + fn) if 2 * tp + fp + fn else math.nan,
         "precision": tp / (tp + fp) if tp + fp else math.nan,
         "specificity": tn / (tn + fp) if tn + fp else math.nan,
@@ -224,7 +240,12 @@ def test_medpy_convention(dataset):
         p, g = pred == lab, gt == lab
         if not p.any() or not g.any():
             continue  # medpy raises on an empty mask
-        for k, fn in (("hd", medpy_binary.hd), ("hd95", medpy_binary.hd95), ("asd", medpy_binary.asd), ("assd", medpy_binary.assd)):
+        for k, fn in (
+            ("hd", medpy_binary.hd),
+            ("hd95", medpy_binary.hd95),
+            ("asd", medpy_binary.asd),
+            ("assd", medpy_binary.assd),
+        ):
             v = fn(p, g, voxelspacing=SP, connectivity=1)
             assert close(num(r[k]), v, rel=1e-9), (r["case"], lab, k, r[k], v)
         checked += 1
@@ -287,7 +308,14 @@ def test_numpy_files_give_the_nifti_rows(dataset, tmp_path):
                 if key in ("assd", "asd"):
                     # Means over the edge voxels: the reversed axis order sums them in another
                     # order, so the last bits may differ.
-                    assert close(num(r[key]), num(ref[key]), rel=1e-13), (kind, r["case"], r["label"], key, r[key], ref[key])
+                    assert close(num(r[key]), num(ref[key]), rel=1e-13), (
+                        kind,
+                        r["case"],
+                        r["label"],
+                        key,
+                        r[key],
+                        ref[key],
+                    )
                 elif key not in ("pred", "gt"):
                     assert r[key] == ref[key], (kind, r["case"], r["label"], key, r[key], ref[key])
 
@@ -303,13 +331,33 @@ def test_loss_and_gradient_against_monai(dataset, tmp_path, target_kind):
     target = tmp_path / "y.npy" if target_kind == "npy" else d / "gt" / "c0_u8.nii.gz"
     np.save(tmp_path / "y.npy", gt)
     g_path = tmp_path / "g.npy"
-    res = subprocess.run([binary(), "loss", str(tmp_path / "x.npy"), str(target), "--loss", "tversky", "--alpha", "0.3",
-                          "--beta", "0.7", "--softmax", "--include-background", "false", "--grad", str(g_path)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            binary(),
+            "loss",
+            str(tmp_path / "x.npy"),
+            str(target),
+            "--loss",
+            "tversky",
+            "--alpha",
+            "0.3",
+            "--beta",
+            "0.7",
+            "--softmax",
+            "--include-background",
+            "false",
+            "--grad",
+            str(g_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     mine = float(res.stdout.split("loss Tversky: ")[1].split()[0])
     xt = torch.from_numpy(x).requires_grad_()
-    ref = losses.TverskyLoss(softmax=True, to_onehot_y=True, include_background=False, alpha=0.3, beta=0.7)(xt, torch.from_numpy(gt)[None, None])
+    ref = losses.TverskyLoss(softmax=True, to_onehot_y=True, include_background=False, alpha=0.3, beta=0.7)(
+        xt, torch.from_numpy(gt)[None, None]
+    )
     ref.backward()
     assert close(mine, ref.item(), rel=1e-12), (mine, ref.item())
     g = np.load(g_path)
@@ -323,7 +371,9 @@ def test_nifti2_gives_a_clear_error(tmp_path):
     (tmp_path / "gt").mkdir()
     save(tmp_path / "pred" / "a.nii", pred, "Nifti2Image", np.uint8)
     save(tmp_path / "gt" / "a.nii", gt, "Nifti2Image", np.uint8)
-    res = subprocess.run([binary(), "eval", str(tmp_path / "pred"), str(tmp_path / "gt"), "-q"], capture_output=True, text=True)
+    res = subprocess.run(
+        [binary(), "eval", str(tmp_path / "pred"), str(tmp_path / "gt"), "-q"], capture_output=True, text=True
+    )
     assert res.returncode == 1
     assert "NIfTI-2 files are not supported" in res.stderr, res.stderr
 
@@ -334,11 +384,23 @@ def test_seg_metrics_overlap(dataset):
     rows = run_cli(d)
     for case, (gt, pred) in arrays.items():
         labels = [l for l in (1, 2, 3) if (gt == l).any() and (pred == l).any()]
-        out = sm.write_metrics(labels=labels, gdth_img=gt, pred_img=pred, spacing=list(SP), metrics=["dice", "jaccard", "precision", "recall"], verbose=False)
+        out = sm.write_metrics(
+            labels=labels,
+            gdth_img=gt,
+            pred_img=pred,
+            spacing=list(SP),
+            metrics=["dice", "jaccard", "precision", "recall"],
+            verbose=False,
+        )
         res = out[0] if isinstance(out, list) else out
         for i, lab in enumerate(labels):
             r = next(r for r in rows if r["case"] == case and r["label"] == str(lab))
-            for mine, theirs in (("dice", "dice"), ("iou", "jaccard"), ("precision", "precision"), ("recall", "recall")):
+            for mine, theirs in (
+                ("dice", "dice"),
+                ("iou", "jaccard"),
+                ("precision", "precision"),
+                ("recall", "recall"),
+            ):
                 assert close(num(r[mine]), float(res[theirs][i]), rel=1e-9), (case, lab, mine, r[mine], res[theirs][i])
 
 

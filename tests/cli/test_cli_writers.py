@@ -66,8 +66,20 @@ def writers_dataset(tmp_path_factory):
 def run(d, *extra):
     out = d / "out.csv"
     js = d / "out.json"
-    cmd = [ref.binary(), "eval", str(d / "pred"), str(d / "gt"), "--csv", str(out), "--json", str(js),
-           "--tolerance", str(ref.TOL), "-q", *extra]
+    cmd = [
+        ref.binary(),
+        "eval",
+        str(d / "pred"),
+        str(d / "gt"),
+        "--csv",
+        str(out),
+        "--json",
+        str(js),
+        "--tolerance",
+        str(ref.TOL),
+        "-q",
+        *extra,
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     return list(ref.csv.DictReader(open(out))), json.load(open(js))
@@ -132,8 +144,9 @@ def test_nifti2_is_refused_with_its_reason(tmp_path, ext):
         (tmp_path / sub).mkdir()
         ref.save(tmp_path / sub / f"a{ext}", a, "Nifti2Image", np.uint8)
         assert nib.load(str(tmp_path / sub / f"a{ext}")).header.sizeof_hdr == 540
-    res = subprocess.run([ref.binary(), "eval", str(tmp_path / "pred"), str(tmp_path / "gt"), "-q"],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [ref.binary(), "eval", str(tmp_path / "pred"), str(tmp_path / "gt"), "-q"], capture_output=True, text=True
+    )
     assert res.returncode == 1, (res.returncode, res.stderr)
     assert "NIfTI-2 files are not supported by the reader" in res.stderr, res.stderr
 

@@ -22,9 +22,17 @@ def run_ranks(script, world, timeout):
     seconds (then every rank is killed)."""
     port = free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
-    procs = [subprocess.Popen([sys.executable, str(HERE / script), str(r), str(world), str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=HERE)
-             for r in range(world)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / script), str(r), str(world), str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=HERE,
+        )
+        for r in range(world)
+    ]
     outputs, failed = [], False
     for p in procs:
         try:
@@ -38,6 +46,8 @@ def run_ranks(script, world, timeout):
         outputs.append(out)
         failed |= p.returncode != 0
     if failed:
-        report = "\n".join(f"--- rank {r} (exit {p.returncode})\n{o[-4000:]}" for r, (p, o) in enumerate(zip(procs, outputs)))
+        report = "\n".join(
+            f"--- rank {r} (exit {p.returncode})\n{o[-4000:]}" for r, (p, o) in enumerate(zip(procs, outputs))
+        )
         raise AssertionError(f"{script} with {world} ranks failed:\n{report}")
     return outputs

@@ -25,8 +25,13 @@ def mpirun(np_, *command):
     root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
     forward = [a for v in ("DICE_LIBRARY", "PYTHONPATH") if v in env for a in ("-x", v)]
-    r = subprocess.run(["mpirun", *root, "--oversubscribe", *forward, "-np", str(np_), *command],
-                       capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    r = subprocess.run(
+        ["mpirun", *root, "--oversubscribe", *forward, "-np", str(np_), *command],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
     assert r.returncode == 0, f"{command} with {np_} ranks: exit {r.returncode}\n{r.stdout}\n{r.stderr}"
     return sorted(r.stdout.splitlines())
 
@@ -35,9 +40,27 @@ def mpirun(np_, *command):
 def program(tmp_path_factory):
     assert LIB.is_file(), f"{LIB} not found (cargo build --release -p dice-ffi, or set DICE_LIBRARY)"
     exe = tmp_path_factory.mktemp("mpi") / "mpi_batch_dice"
-    subprocess.run(["mpicc", "-std=c11", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", f"-I{ROOT / 'include'}",
-                    str(ROOT / "examples" / "mpi_batch_dice.c"), f"-L{LIB.parent}", f"-l:{LIB.name}",
-                    f"-Wl,-rpath,{LIB.parent}", "-lm", "-o", str(exe)], check=True, timeout=TIMEOUT)
+    subprocess.run(
+        [
+            "mpicc",
+            "-std=c11",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-pedantic",
+            "-Werror",
+            f"-I{ROOT / 'include'}",
+            str(ROOT / "examples" / "mpi_batch_dice.c"),
+            f"-L{LIB.parent}",
+            f"-l:{LIB.name}",
+            f"-Wl,-rpath,{LIB.parent}",
+            "-lm",
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        timeout=TIMEOUT,
+    )
     return exe
 
 

@@ -21,7 +21,7 @@ import dice.torch as dt
 from dice.compat import monai as cm
 
 RANK, WORLD, PORT = (int(a) for a in sys.argv[1:4])
-SIZES = {2: [3, 1], 3: [2, 1, 3]}[WORLD]   # items per rank: unequal
+SIZES = {2: [3, 1], 3: [2, 1, 3]}[WORLD]  # items per rank: unequal
 C = 3
 
 
@@ -32,13 +32,13 @@ def data(dtype, seed=0):
     x = torch.randn(n, C, 5, 6, 4, generator=g, dtype=torch.float64).to(dtype)
     y = torch.randint(0, C, (n, 1, 5, 6, 4), generator=g)
     lo = SIZES[0]
-    y[lo:lo + SIZES[1]] = torch.randint(0, 2, (SIZES[1], 1, 5, 6, 4), generator=g)
+    y[lo : lo + SIZES[1]] = torch.randint(0, 2, (SIZES[1], 1, 5, 6, 4), generator=g)
     return x, y
 
 
 def shard(t):
     lo = sum(SIZES[:RANK])
-    return t[lo:lo + SIZES[RANK]]
+    return t[lo : lo + SIZES[RANK]]
 
 
 def cases():
@@ -85,20 +85,24 @@ def check_losses(dtype):
         ref_out = shard(ref) if kw.get("reduction") == "none" and not kw.get("batch") else ref
         assert out.shape == ref_out.shape, f"{where} shape {tuple(out.shape)} != {tuple(ref_out.shape)}"
         # the global stats are exact, so the values are the single-process ones bit for bit
-        assert torch.equal(out.detach(), ref_out.detach()), \
+        assert torch.equal(out.detach(), ref_out.detach()), (
             f"{where} loss {out.detach().numpy()} != single-process {ref_out.detach().numpy()}"
+        )
         up = shard(upstream) if ref_out is not ref else upstream
         (out * up).sum().backward()
         # world_size x the single-process gradient of this rank's items
         expected = WORLD * shard(xr.grad)
         scale = float(expected.abs().max())
         err = float((xs.grad - expected).abs().max())
-        assert scale > 0 and err <= 8 * eps(dtype) * scale, f"{where} input gradient: max error {err:.3g} (scale {scale:.3g})"
+        assert scale > 0 and err <= 8 * eps(dtype) * scale, (
+            f"{where} input gradient: max error {err:.3g} (scale {scale:.3g})"
+        )
         # With 2 ranks the factor is exact and one backward pass runs from the same global
         # coefficients as the single process: bit for bit. (Hybrids whose two terms need
         # different stats run two passes and add them: rounding.)
         two_passes = cls in (dt.DiceCELoss, dt.DiceFocalLoss) and (
-            not kw.get("batch") or (cls is dt.DiceFocalLoss and kw.get("reduction") == "sum"))
+            not kw.get("batch") or (cls is dt.DiceFocalLoss and kw.get("reduction") == "sum")
+        )
         if WORLD == 2 and not two_passes:
             assert torch.equal(xs.grad, expected), f"{where} input gradient not bit-identical (max error {err:.3g})"
 
@@ -118,8 +122,11 @@ def check_ddp(dtype):
     n = sum(SIZES)
     x = torch.randn(n, 2, 5, 6, 4, generator=g, dtype=torch.float64).to(dtype)
     _, y = data(dtype, seed=3)
-    for name, cls, kw in [c for c in cases() if c[0] in
-                          ("Dice batch", "Dice per-sample mean", "GeneralizedDice", "Tversky", "DiceCE", "DiceFocal")]:
+    for name, cls, kw in [
+        c
+        for c in cases()
+        if c[0] in ("Dice batch", "Dice per-sample mean", "GeneralizedDice", "Tversky", "DiceCE", "DiceFocal")
+    ]:
         where = f"[DDP {name}, {dtype}, rank {RANK}/{WORLD}]"
         single = Net(dtype)
         cls(**kw)(single(x), y).backward()
@@ -188,17 +195,42 @@ def metric_cases():
         ("MeanIoU", lambda: cm.MeanIoU(get_not_nans=True), "y", {}),
         ("GeneralizedDice", lambda: cm.GeneralizedDiceScore(), "y", {}),
         ("Hausdorff95", lambda: cm.HausdorffDistanceMetric(percentile=95.0, get_not_nans=True), "y", {}),
-        ("CM mean (gathered)", lambda: cm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], get_not_nans=True), "y_nan", {}),
-        ("CM sum (all-reduced)", lambda: cm.ConfusionMatrixMetric(metric_name=["tpr", "ppv"], reduction="sum",
-                                                                  get_not_nans=True), "y_nan", {}),
-        ("CM mean_batch (all-reduced)", lambda: cm.ConfusionMatrixMetric(metric_name="f1", reduction="mean_batch",
-                                                                         get_not_nans=True), "y_nan", {}),
-        ("CM sum_batch (all-reduced)", lambda: cm.ConfusionMatrixMetric(metric_name="acc", reduction="sum_batch",
-                                                                        get_not_nans=True), "y", {}),
-        ("CM per-sample", lambda: cm.ConfusionMatrixMetric(metric_name="tnr", get_not_nans=True), "y_nan",
-         dict(compute_sample=True)),
-        ("FBeta mean_batch (all-reduced)", lambda: cm.FBetaScore(beta=2.0, reduction="mean_batch", get_not_nans=True),
-         "y_nan", {}),
+        (
+            "CM mean (gathered)",
+            lambda: cm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], get_not_nans=True),
+            "y_nan",
+            {},
+        ),
+        (
+            "CM sum (all-reduced)",
+            lambda: cm.ConfusionMatrixMetric(metric_name=["tpr", "ppv"], reduction="sum", get_not_nans=True),
+            "y_nan",
+            {},
+        ),
+        (
+            "CM mean_batch (all-reduced)",
+            lambda: cm.ConfusionMatrixMetric(metric_name="f1", reduction="mean_batch", get_not_nans=True),
+            "y_nan",
+            {},
+        ),
+        (
+            "CM sum_batch (all-reduced)",
+            lambda: cm.ConfusionMatrixMetric(metric_name="acc", reduction="sum_batch", get_not_nans=True),
+            "y",
+            {},
+        ),
+        (
+            "CM per-sample",
+            lambda: cm.ConfusionMatrixMetric(metric_name="tnr", get_not_nans=True),
+            "y_nan",
+            dict(compute_sample=True),
+        ),
+        (
+            "FBeta mean_batch (all-reduced)",
+            lambda: cm.FBetaScore(beta=2.0, reduction="mean_batch", get_not_nans=True),
+            "y_nan",
+            {},
+        ),
         ("FBeta mean (gathered)", lambda: cm.FBetaScore(beta=0.5), "y", {}),
     ]
 
@@ -217,12 +249,17 @@ def metric_references():
     data = dict(y=y, y_nan=y_nan)
     refs = {}
     for name, factory, which, kwargs in metric_cases():
-        refs[name] = run_metric(factory, pred, data[which], kwargs, [(i, min(i + 3, M_ITEMS)) for i in range(0, M_ITEMS, 3)])
+        refs[name] = run_metric(
+            factory, pred, data[which], kwargs, [(i, min(i + 3, M_ITEMS)) for i in range(0, M_ITEMS, 3)]
+        )
     # what this rank's items alone give (to show that the checks can tell)
     lo = sum(M_SIZES[:RANK])
-    local = {name: run_metric(factory, pred[lo:lo + M_SIZES[RANK]], data[which][lo:lo + M_SIZES[RANK]], kwargs,
-                              [(0, M_SIZES[RANK])])[0]
-             for name, factory, which, kwargs in metric_cases()}
+    local = {
+        name: run_metric(
+            factory, pred[lo : lo + M_SIZES[RANK]], data[which][lo : lo + M_SIZES[RANK]], kwargs, [(0, M_SIZES[RANK])]
+        )[0]
+        for name, factory, which, kwargs in metric_cases()
+    }
     return refs, local
 
 
@@ -243,7 +280,7 @@ def check_metrics(refs, local):
     differs = 0
     for name, factory, which, kwargs in metric_cases():
         where = f"[metric {name}, rank {RANK}/{WORLD}]"
-        got, buffer = run_metric(factory, pred[lo:lo + n], data[which][lo:lo + n], kwargs, batches)
+        got, buffer = run_metric(factory, pred[lo : lo + n], data[which][lo : lo + n], kwargs, batches)
         want, want_buffer = refs[name]
         assert np.array_equal(flat(got), flat(want), equal_nan=True), f"{where} {got} != single-process {want}"
         assert np.array_equal(buffer, want_buffer, equal_nan=True), f"{where} buffer differs"
@@ -253,8 +290,13 @@ def check_metrics(refs, local):
 
 def main():
     refs, local = metric_references()
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{PORT}", rank=RANK, world_size=WORLD,
-                            timeout=datetime.timedelta(seconds=60))
+    dist.init_process_group(
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{PORT}",
+        rank=RANK,
+        world_size=WORLD,
+        timeout=datetime.timedelta(seconds=60),
+    )
     torch.set_num_threads(1)
     try:
         for dtype in (torch.float64, torch.float32):

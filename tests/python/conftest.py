@@ -20,8 +20,7 @@ def cases(api):
 
 def kwargs_of(raw):
     """Constructor/call keywords with {'__tensor__': v} turned into numpy arrays."""
-    return {k: np.asarray(v["__tensor__"]) if isinstance(v, dict) and "__tensor__" in v else v
-            for k, v in raw.items()}
+    return {k: np.asarray(v["__tensor__"]) if isinstance(v, dict) and "__tensor__" in v else v for k, v in raw.items()}
 
 
 def arrays_of(case):

@@ -9,9 +9,16 @@ import pytest
 from dice import _lib
 
 HEADER = Path(__file__).resolve().parents[2] / "include" / "dice.h"
-C_TYPES = {"uint8_t": ctypes.c_uint8, "uint16_t": ctypes.c_uint16, "int32_t": ctypes.c_int32,
-           "uint32_t": ctypes.c_uint32, "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64,
-           "double": ctypes.c_double, "size_t": ctypes.c_size_t}
+C_TYPES = {
+    "uint8_t": ctypes.c_uint8,
+    "uint16_t": ctypes.c_uint16,
+    "int32_t": ctypes.c_int32,
+    "uint32_t": ctypes.c_uint32,
+    "int64_t": ctypes.c_int64,
+    "uint64_t": ctypes.c_uint64,
+    "double": ctypes.c_double,
+    "size_t": ctypes.c_size_t,
+}
 
 
 def _header_fields(struct):
@@ -53,6 +60,7 @@ def test_sizes_and_abi_version():
 
 def test_status_codes_match_header():
     from dice._errors import STATUS
+
     text = HEADER.read_text()
     codes = {int(v): n for n, v in re.findall(r"DICE_STATUS_(\w+) = (\d+),", text)}
     assert {k: v for k, v in codes.items() if k} == {k: name for k, (name, _) in STATUS.items()}
@@ -66,6 +74,7 @@ def _constants(prefix, exclude=None):
 
 def test_enumerations_match_header():
     from dice.losses import _ENUMS
+
     assert _lib.ACTIVATION == _constants("ACTIVATION")
     assert _lib.REDUCTION == _constants("REDUCTION")
     assert _lib.DECISIONS == _constants("DECISIONS")
@@ -76,8 +85,13 @@ def test_enumerations_match_header():
     surface["surface_dice"] = surface.pop("dice")
     surface["surface_dice_subvoxels"] = surface.pop("dice_subvoxels")
     assert _lib.SURFACE == surface
-    for field, prefix in [("overlap", "OVERLAP"), ("gdl_weight", "GDL_WEIGHT"), ("form", "LOSS_FORM"),
-                          ("weight_mode", "WEIGHT_MODE"), ("pointwise", "POINTWISE")]:
+    for field, prefix in [
+        ("overlap", "OVERLAP"),
+        ("gdl_weight", "GDL_WEIGHT"),
+        ("form", "LOSS_FORM"),
+        ("weight_mode", "WEIGHT_MODE"),
+        ("pointwise", "POINTWISE"),
+    ]:
         assert _ENUMS[field] == _constants(prefix), field
     assert _constants("FOCAL_ALPHA") == {"none": 0, "scalar": 1, "per_class": 2}
 

@@ -4,10 +4,10 @@ without them). Complements the vendored reference cases with many more option/sh
 import numpy as np
 import pytest
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is not installed: the differential test against MONAI was NOT run")
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: the differential test against MONAI was NOT run")
 monai_losses = pytest.importorskip(
-    "monai.losses", reason="MONAI is not installed: the differential test against MONAI was NOT run")
+    "monai.losses", reason="MONAI is not installed: the differential test against MONAI was NOT run"
+)
 
 from conftest import assert_close  # noqa: E402
 from dice.compat import monai  # noqa: E402
@@ -20,11 +20,16 @@ def _random_case(seed):
     act = rng.choice(["none", "sigmoid", "softmax"])
     labels = bool(rng.integers(0, 2)) and act != "sigmoid"
     kw = dict(
-        sigmoid=act == "sigmoid", softmax=act == "softmax", to_onehot_y=labels,
-        include_background=bool(rng.integers(0, 2)), squared_pred=bool(rng.integers(0, 2)),
-        jaccard=bool(rng.integers(0, 2)), batch=bool(rng.integers(0, 2)),
+        sigmoid=act == "sigmoid",
+        softmax=act == "softmax",
+        to_onehot_y=labels,
+        include_background=bool(rng.integers(0, 2)),
+        squared_pred=bool(rng.integers(0, 2)),
+        jaccard=bool(rng.integers(0, 2)),
+        batch=bool(rng.integers(0, 2)),
         reduction=str(rng.choice(["mean", "sum", "none"])),
-        smooth_nr=float(rng.choice([0.0, 1e-5, 1.0])), smooth_dr=float(rng.choice([1e-5, 1.0])),
+        smooth_nr=float(rng.choice([0.0, 1e-5, 1.0])),
+        smooth_dr=float(rng.choice([1e-5, 1.0])),
     )
     kept = c - (0 if kw["include_background"] or c == 1 else 1)
     w = rng.integers(0, 3)
@@ -90,6 +95,7 @@ def _random_masks(seed):
     rng = np.random.default_rng(seed)
     spatial = tuple(int(v) for v in rng.integers(6, 16, size=rng.integers(2, 4)))
     n, c = int(rng.integers(1, 3)), int(rng.integers(2, 4))
+
     # blobs: thresholded smooth noise, with some classes emptied in prediction or ground truth
     def blobs():
         x = rng.random((n, c, *spatial))
@@ -98,11 +104,13 @@ def _random_masks(seed):
         m = (x > np.quantile(x, 0.6)).astype(np.uint8)
         m[rng.random((n, c)) < 0.15] = 0
         return m
+
     return rng, spatial, blobs(), blobs()
 
 
 def _monai_metric(cls, kw, p, y, **call):
     import monai.metrics as mm
+
     m = getattr(mm, cls)(**kw)
     per_item = m(y_pred=torch.tensor(p), y=torch.tensor(y), **call)
     agg = m.aggregate()
@@ -113,6 +121,7 @@ def _monai_metric(cls, kw, p, y, **call):
 def test_metrics_match_monai(seed):
     pytest.importorskip("scipy", reason="scipy is not installed: MONAI's surface metrics need it (test NOT run)")
     import warnings
+
     rng, spatial, p, y = _random_masks(seed)
     red = str(rng.choice(["mean", "sum", "mean_batch", "sum_batch", "mean_channel", "sum_channel", "none"]))
     bg = bool(rng.integers(0, 2))
@@ -121,14 +130,33 @@ def test_metrics_match_monai(seed):
     cases_ = [
         ("DiceMetric", dict(include_background=bg, ignore_empty=bool(rng.integers(0, 2))), {}, "overlap"),
         ("MeanIoU", dict(include_background=bg, ignore_empty=bool(rng.integers(0, 2))), {}, "overlap"),
-        ("HausdorffDistanceMetric", dict(include_background=bg, distance_metric=dm, directed=bool(rng.integers(0, 2)),
-                                         percentile=[None, 50.0, 95.0][int(rng.integers(0, 3))]),
-         dict(spacing=spacing), "distance"),
-        ("SurfaceDistanceMetric", dict(include_background=bg, distance_metric=dm, symmetric=bool(rng.integers(0, 2))),
-         dict(spacing=spacing), "distance"),
-        ("SurfaceDiceMetric", dict(include_background=bg, distance_metric=dm,
-                                   class_thresholds=[float(v) for v in rng.uniform(0.5, 3, size=p.shape[1] - (0 if bg else 1))]),
-         dict(spacing=spacing), "overlap"),
+        (
+            "HausdorffDistanceMetric",
+            dict(
+                include_background=bg,
+                distance_metric=dm,
+                directed=bool(rng.integers(0, 2)),
+                percentile=[None, 50.0, 95.0][int(rng.integers(0, 3))],
+            ),
+            dict(spacing=spacing),
+            "distance",
+        ),
+        (
+            "SurfaceDistanceMetric",
+            dict(include_background=bg, distance_metric=dm, symmetric=bool(rng.integers(0, 2))),
+            dict(spacing=spacing),
+            "distance",
+        ),
+        (
+            "SurfaceDiceMetric",
+            dict(
+                include_background=bg,
+                distance_metric=dm,
+                class_thresholds=[float(v) for v in rng.uniform(0.5, 3, size=p.shape[1] - (0 if bg else 1))],
+            ),
+            dict(spacing=spacing),
+            "overlap",
+        ),
     ]
     for cls, kw, call, tol in cases_:
         kw = dict(kw, reduction=red, get_not_nans=True)
@@ -162,13 +190,25 @@ def _family_case(name, seed):
         if rng.integers(0, 2):
             spec["alpha"] = float(rng.uniform(0.1, 0.9))
     elif name == "DiceCELoss":
-        spec = dict(base, **act, **smooth, reduction=str(rng.choice(["mean", "sum"])),
-                    lambda_dice=float(rng.uniform(0, 2)), lambda_ce=float(rng.uniform(0, 2)))
+        spec = dict(
+            base,
+            **act,
+            **smooth,
+            reduction=str(rng.choice(["mean", "sum"])),
+            lambda_dice=float(rng.uniform(0, 2)),
+            lambda_ce=float(rng.uniform(0, 2)),
+        )
         if x.shape[1] > 1 and y.shape[1] == 1 and rng.integers(0, 2):
             spec["weight"] = torch.tensor(rng.uniform(0.2, 2, size=x.shape[1]))
     else:
-        spec = dict(base, **act, **smooth, gamma=float(rng.choice([1.0, 2.0])),
-                    lambda_dice=float(rng.uniform(0, 2)), lambda_focal=float(rng.uniform(0, 2)))
+        spec = dict(
+            base,
+            **act,
+            **smooth,
+            gamma=float(rng.choice([1.0, 2.0])),
+            lambda_dice=float(rng.uniform(0, 2)),
+            lambda_focal=float(rng.uniform(0, 2)),
+        )
         if spec["reduction"] == "none":
             spec["reduction"] = "mean"
     return spec, x, y

@@ -19,16 +19,21 @@ def _blobs(rng, shape, empty_p=0.15):
 @pytest.mark.parametrize("seed", range(30))
 def test_generalized_dice_score_matches_torchmetrics(seed):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed: torchmetrics differential test NOT run")
-    tm = pytest.importorskip("torchmetrics.segmentation",
-                             reason="torchmetrics is not installed: its differential test was NOT run")
+    tm = pytest.importorskip(
+        "torchmetrics.segmentation", reason="torchmetrics is not installed: its differential test was NOT run"
+    )
     rng = np.random.default_rng(seed)
     n, c = int(rng.integers(1, 4)), int(rng.integers(2, 5))
     shape = (n, c, *(int(v) for v in rng.integers(4, 12, size=rng.integers(2, 4))))
     p, y = _blobs(rng, shape), _blobs(rng, shape)
     p[rng.random((n, c)) < 0.2] = 0
     y[rng.random((n, c)) < 0.2] = 0
-    kw = dict(num_classes=c, include_background=bool(rng.integers(0, 2)), per_class=bool(rng.integers(0, 2)),
-              weight_type=str(rng.choice(["square", "simple", "linear"])))
+    kw = dict(
+        num_classes=c,
+        include_background=bool(rng.integers(0, 2)),
+        per_class=bool(rng.integers(0, 2)),
+        weight_type=str(rng.choice(["square", "simple", "linear"])),
+    )
     fmt = str(rng.choice(["one-hot", "index"]))
     if fmt == "index":
         p, y = p.argmax(axis=1), y.argmax(axis=1)
@@ -45,19 +50,26 @@ def test_generalized_dice_score_matches_torchmetrics(seed):
 @pytest.mark.parametrize("seed", range(30))
 def test_medpy_distances_match_medpy(seed):
     pytest.importorskip("scipy", reason="scipy is not installed: medpy differential test NOT run")
-    binary = pytest.importorskip("medpy.metric.binary", reason="medpy is not installed: its differential test was NOT run")
+    binary = pytest.importorskip(
+        "medpy.metric.binary", reason="medpy is not installed: its differential test was NOT run"
+    )
     rng = np.random.default_rng(seed)
     shape = tuple(int(v) for v in rng.integers(5, 14, size=rng.integers(2, 4)))
     a, b = _blobs(rng, (1, 1, *shape))[0, 0], _blobs(rng, (1, 1, *shape))[0, 0]
     spacing = None if rng.integers(0, 2) else [float(v) for v in rng.uniform(0.5, 2, size=len(shape))]
     for name in ("hd", "hd95", "asd", "assd"):
         expected = getattr(binary, name)(a, b, voxelspacing=spacing)
-        assert_close(getattr(dice_medpy, name)(a, b, voxelspacing=spacing), expected, "distance",
-                     f"seed {seed} {name} spacing={spacing}")
+        assert_close(
+            getattr(dice_medpy, name)(a, b, voxelspacing=spacing),
+            expected,
+            "distance",
+            f"seed {seed} {name} spacing={spacing}",
+        )
 
 
 def test_medpy_empty_mask_raises_like_medpy():
     import dice
+
     a = np.zeros((6, 6), dtype=np.uint8)
     b = np.ones((6, 6), dtype=np.uint8)
     with pytest.raises(RuntimeError) as info:
@@ -76,9 +88,12 @@ def _supported(fn):
 @pytest.mark.parametrize("name", ["DiceLoss", "JaccardLoss", "TverskyLoss"])
 def test_smp_losses_match_smp(name, seed):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed: smp differential test NOT run")
-    smp_losses = pytest.importorskip("segmentation_models_pytorch.losses",
-                                     reason="segmentation_models_pytorch is not installed: its differential test was NOT run")
+    smp_losses = pytest.importorskip(
+        "segmentation_models_pytorch.losses",
+        reason="segmentation_models_pytorch is not installed: its differential test was NOT run",
+    )
     from dice.compat import smp as dice_smp
+
     rng = np.random.default_rng(seed)
     mode = str(rng.choice(["binary", "multiclass", "multilabel"]))
     n, c = int(rng.integers(1, 4)), 1 if mode == "binary" else int(rng.integers(2, 5))
@@ -89,8 +104,12 @@ def test_smp_losses_match_smp(name, seed):
     else:
         y = (rng.random((n, c, *spatial)) < 0.3).astype(np.float64)
         y[:, rng.random(c) < 0.2] = 0  # classes absent from the whole batch
-    kw = dict(log_loss=bool(rng.integers(0, 2)), from_logits=bool(rng.integers(0, 4)),
-              smooth=float(rng.choice([0.0, 0.5, 1.0])), eps=float(rng.choice([1e-7, 1e-3])))
+    kw = dict(
+        log_loss=bool(rng.integers(0, 2)),
+        from_logits=bool(rng.integers(0, 4)),
+        smooth=float(rng.choice([0.0, 0.5, 1.0])),
+        eps=float(rng.choice([1e-7, 1e-3])),
+    )
     if not kw["from_logits"]:
         x = 1 / (1 + np.exp(-x))
     if mode != "binary" and rng.integers(0, 2):
@@ -117,6 +136,7 @@ def test_kornia_losses_match_kornia(seed):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed: kornia differential test NOT run")
     kl = pytest.importorskip("kornia.losses", reason="kornia is not installed: its differential test was NOT run")
     from dice.compat import kornia as dice_kornia
+
     rng = np.random.default_rng(seed)
     n, c = int(rng.integers(1, 4)), int(rng.integers(2, 5))
     h, w = (int(v) for v in rng.integers(3, 10, size=2))
@@ -146,10 +166,11 @@ def test_kornia_fully_ignored_sample(which):
     torch = pytest.importorskip("torch", reason="PyTorch is not installed: kornia differential test NOT run")
     kl = pytest.importorskip("kornia.losses", reason="kornia is not installed: its differential test was NOT run")
     from dice.compat import kornia as dice_kornia
+
     rng = np.random.default_rng(5)
     x = rng.normal(size=(3, 3, 5, 6))
     y = rng.integers(0, 3, size=(3, 5, 6))
-    y[1] = -100          # every pixel of sample 1 ignored
+    y[1] = -100  # every pixel of sample 1 ignored
     y[2][y[2] == 2] = 0  # class 2 absent from sample 2
     if which == "tversky":
         kw = dict(alpha=0.3, beta=0.7)

@@ -33,12 +33,14 @@ def _np(t):
 
 # ---------------------------------------------------------------- kornia.metrics.confusion_matrix
 
+
 @pytest.mark.parametrize("shape", [(3, 17, 19), (2, 5, 6, 7), (6,), (4, 1)])
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int16, np.int8, np.uint8])
 @pytest.mark.parametrize("k", [2, 3, 7, 20])
 def test_kornia_confusion_matrix(shape, dtype, k):
     km = pytest.importorskip("kornia.metrics")
     from dice.compat import kornia_metrics as dk
+
     rng = np.random.default_rng(k * 31 + len(shape))
     p = rng.integers(0, k, size=shape)
     t = rng.integers(0, k, size=shape)
@@ -54,10 +56,12 @@ def test_kornia_confusion_matrix(shape, dtype, k):
 def test_kornia_confusion_matrix_bool_empty_and_errors():
     km = pytest.importorskip("kornia.metrics")
     from dice.compat import kornia_metrics as dk
+
     rng = np.random.default_rng(3)
     p, t = rng.integers(0, 2, size=(3, 8)).astype(bool), rng.integers(0, 2, size=(3, 8)).astype(bool)
-    np.testing.assert_array_equal(dk.confusion_matrix(p, t, 2), _np(km.confusion_matrix(torch.from_numpy(p),
-                                                                                         torch.from_numpy(t), 2)))
+    np.testing.assert_array_equal(
+        dk.confusion_matrix(p, t, 2), _np(km.confusion_matrix(torch.from_numpy(p), torch.from_numpy(t), 2))
+    )
     z = np.zeros((0, 4), np.int64)
     ours, theirs = dk.confusion_matrix(z, z, 3), _np(km.confusion_matrix(torch.from_numpy(z), torch.from_numpy(z), 3))
     assert ours.shape == theirs.shape == (0, 3, 3) and ours.dtype == theirs.dtype
@@ -78,6 +82,7 @@ def test_kornia_confusion_matrix_bool_empty_and_errors():
 
 
 # ------------------------------------ torchmetrics.functional.segmentation.generalized_dice_score
+
 
 def _onehot(rng, n, c, spatial):
     """Random one-hot masks (uint8) from smoothed noise (blobs)."""
@@ -112,12 +117,22 @@ def _tm(a):
 
 
 @pytest.mark.parametrize("spatial", [(13, 11), (5, 6, 7)], ids=["2d", "3d"])
-@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.int64), ("one-hot", np.bool_),
-                                        ("one-hot", np.float32), ("index", np.int64), ("index", np.int16),
-                                        ("mixed", np.int32)])
+@pytest.mark.parametrize(
+    "fmt, dtype",
+    [
+        ("one-hot", np.uint8),
+        ("one-hot", np.int64),
+        ("one-hot", np.bool_),
+        ("one-hot", np.float32),
+        ("index", np.int64),
+        ("index", np.int16),
+        ("mixed", np.int32),
+    ],
+)
 def test_torchmetrics_generalized_dice_score(spatial, fmt, dtype):
     tf = pytest.importorskip("torchmetrics.functional.segmentation")
     from dice.compat import torchmetrics as dtm
+
     for seed in (1, 2):
         p, g = _gds_inputs(fmt, dtype, spatial, seed)
         for ib in (True, False):
@@ -132,16 +147,27 @@ def test_torchmetrics_generalized_dice_score(spatial, fmt, dtype):
 def test_torchmetrics_generalized_dice_score_single_sample_and_errors():
     tf = pytest.importorskip("torchmetrics.functional.segmentation")
     from dice.compat import torchmetrics as dtm
+
     p, g = _gds_inputs("one-hot", np.int64, (9, 8), 3, c=2, n=1)
     for ib in (True, False):
         for pc in (False, True):
-            np.testing.assert_allclose(dtm.generalized_dice_score(p, g, 2, ib, pc),
-                                       _np(tf.generalized_dice_score(_tm(p), _tm(g), 2, ib, pc)), **F32)
+            np.testing.assert_allclose(
+                dtm.generalized_dice_score(p, g, 2, ib, pc),
+                _np(tf.generalized_dice_score(_tm(p), _tm(g), 2, ib, pc)),
+                **F32,
+            )
     z = np.zeros((2, 3, 4, 5), np.int64)  # every class empty on both sides: every score 0
-    np.testing.assert_array_equal(dtm.generalized_dice_score(z, z, 3, per_class=True),
-                                  _np(tf.generalized_dice_score(_tm(z), _tm(z), 3, per_class=True)))
-    for kw in (dict(num_classes=0), dict(num_classes=3, weight_type="uniform"), dict(num_classes=3, per_class=1),
-               dict(num_classes=3, include_background=None), dict(num_classes=3, input_format="labels")):
+    np.testing.assert_array_equal(
+        dtm.generalized_dice_score(z, z, 3, per_class=True),
+        _np(tf.generalized_dice_score(_tm(z), _tm(z), 3, per_class=True)),
+    )
+    for kw in (
+        dict(num_classes=0),
+        dict(num_classes=3, weight_type="uniform"),
+        dict(num_classes=3, per_class=1),
+        dict(num_classes=3, include_background=None),
+        dict(num_classes=3, input_format="labels"),
+    ):
         with pytest.raises(dice.OptionError):
             dtm.generalized_dice_score(p, g, **kw)
         with pytest.raises(ValueError):
@@ -149,11 +175,13 @@ def test_torchmetrics_generalized_dice_score_single_sample_and_errors():
     with pytest.raises(dice.NdimError):
         dtm.generalized_dice_score(np.zeros(4, np.int64), np.zeros(4, np.int64), 3, input_format="index")
     with pytest.raises(ValueError):
-        tf.generalized_dice_score(torch.zeros(4, dtype=torch.int64), torch.zeros(4, dtype=torch.int64), 3,
-                                  input_format="index")
+        tf.generalized_dice_score(
+            torch.zeros(4, dtype=torch.int64), torch.zeros(4, dtype=torch.int64), 3, input_format="index"
+        )
 
 
 # ---------------------------------------------------- MONAI per_component=True (Dice per component)
+
 
 def _blobs(rng, shape, density):
     """A bool foreground of several components (thresholded smoothed noise)."""
@@ -172,12 +200,14 @@ PC_SPATIAL = {"2d": (23, 29), "3d": (11, 13, 12)}
 
 
 @pytest.mark.parametrize("dim", PC_SPATIAL)
-@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64, np.bool_],
-                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.int64, np.float32, np.float64, np.bool_], ids=lambda d: np.dtype(d).name
+)
 def test_monai_per_component(dim, dtype):
     mm = pytest.importorskip("monai.metrics")
     pytest.importorskip("scipy")
     from dice.compat import monai as dm
+
     rng = np.random.default_rng(5 + len(dim))
     spatial = PC_SPATIAL[dim]
     gt = np.stack([_blobs(rng, spatial, d) for d in (0.3, 0.1, 0.05, 0.0, 0.2)])
@@ -192,8 +222,12 @@ def test_monai_per_component(dim, dtype):
         assert ours.shape == theirs.shape == (5, 1)
         np.testing.assert_allclose(ours, theirs, **F32)
         assert np.isnan(ours[3, 0]) == ie  # empty ground truth, non-empty prediction
-    for kw in (dict(), dict(reduction="mean_batch", get_not_nans=True), dict(reduction="none", ignore_empty=False),
-               dict(include_background=False, ignore_index=1)):
+    for kw in (
+        dict(),
+        dict(reduction="mean_batch", get_not_nans=True),
+        dict(reduction="none", ignore_empty=False),
+        dict(include_background=False, ignore_index=1),
+    ):
         ours, theirs = dm.DiceMetric(per_component=True, **kw), mm.DiceMetric(per_component=True, **kw)
         for sl in (slice(0, 2), slice(2, 5)):
             np.testing.assert_allclose(ours(y_pred[sl], y[sl]), _np(theirs(ref(y_pred[sl]), ref(y[sl]))), **F32)
@@ -212,6 +246,7 @@ def test_monai_per_component_scores_and_ties():
     mm = pytest.importorskip("monai.metrics")
     pytest.importorskip("scipy")
     from dice.compat import monai as dm
+
     rng = np.random.default_rng(8)
     x = rng.normal(size=(3, 2, 16, 15)).astype(np.float32)
     x[0, 1, 0, 0] = np.nan
@@ -227,17 +262,21 @@ def test_monai_per_component_scores_and_ties():
     for ie in (True, False):
         np.testing.assert_allclose(
             dm.compute_dice(x, y, ignore_empty=ie, per_component=True),
-            _np(mm.compute_dice(torch.from_numpy(x), torch.from_numpy(y), ignore_empty=ie, per_component=True)), **F32)
+            _np(mm.compute_dice(torch.from_numpy(x), torch.from_numpy(y), ignore_empty=ie, per_component=True)),
+            **F32,
+        )
     empty = np.zeros((1, 2, 5, 6), np.float32)
     empty[:, 0] = 1
     for ie in (True, False):
         ours = dm.compute_dice(empty, empty, ignore_empty=ie, per_component=True)
-        theirs = _np(mm.compute_dice(torch.from_numpy(empty), torch.from_numpy(empty), ignore_empty=ie,
-                                     per_component=True))
+        theirs = _np(
+            mm.compute_dice(torch.from_numpy(empty), torch.from_numpy(empty), ignore_empty=ie, per_component=True)
+        )
         np.testing.assert_array_equal(ours, theirs)
     m, r = dm.DiceMetric(per_component=True), mm.DiceMetric(per_component=True)
-    np.testing.assert_allclose(m(list(x), list(y)), _np(r([torch.from_numpy(a) for a in x],
-                                                          [torch.from_numpy(a) for a in y])), **F32)
+    np.testing.assert_allclose(
+        m(list(x), list(y)), _np(r([torch.from_numpy(a) for a in x], [torch.from_numpy(a) for a in y])), **F32
+    )
 
 
 def test_monai_per_component_many_regions():
@@ -246,22 +285,27 @@ def test_monai_per_component_many_regions():
     mm = pytest.importorskip("monai.metrics")
     pytest.importorskip("scipy")
     from dice.compat import monai as dm
+
     side = 2 * 182
     gt = np.zeros((1, side, 2 * side), bool)
     gt[:, ::2, ::2] = True  # 182 x 364 = 66248 components
     rng = np.random.default_rng(9)
     pred = gt ^ (rng.random(gt.shape) < 0.1)
     y_pred, y = _two_channels(pred, np.uint8), _two_channels(gt, np.uint8)
-    np.testing.assert_allclose(dm.compute_dice(y_pred, y, per_component=True),
-                               _np(mm.compute_dice(torch.from_numpy(y_pred), torch.from_numpy(y), per_component=True)),
-                               **F32)
+    np.testing.assert_allclose(
+        dm.compute_dice(y_pred, y, per_component=True),
+        _np(mm.compute_dice(torch.from_numpy(y_pred), torch.from_numpy(y), per_component=True)),
+        **F32,
+    )
 
 
-@pytest.mark.parametrize("shapes", [((2, 3, 5, 6),) * 2, ((2, 2, 7),) * 2, ((2, 2, 3, 4, 5, 2),) * 2,
-                                    ((2, 1, 5, 6), (2, 2, 5, 6))])
+@pytest.mark.parametrize(
+    "shapes", [((2, 3, 5, 6),) * 2, ((2, 2, 7),) * 2, ((2, 2, 3, 4, 5, 2),) * 2, ((2, 1, 5, 6), (2, 2, 5, 6))]
+)
 def test_monai_per_component_shapes_raise(shapes):
     mm = pytest.importorskip("monai.metrics")
     from dice.compat import monai as dm
+
     a, b = (np.zeros(s, np.float32) for s in shapes)
     with pytest.raises(dice.ShapeError, match="per_component"):
         dm.compute_dice(a, b, per_component=True)
@@ -285,6 +329,7 @@ def test_monai_per_component_upstream_case():
     mm = pytest.importorskip("monai.metrics")
     pytest.importorskip("scipy")
     from dice.compat import monai as dm
+
     y, y_hat = np.zeros((5, 2, 64, 64, 64), np.float32), np.zeros((5, 2, 64, 64, 64), np.float32)
     y[0, 1, 20:25, 20:25, 20:25] = 1
     y[0, 1, 40:45, 40:45, 40:45] = 1
@@ -348,16 +393,19 @@ def _bc_tol(name):
     return dict(rtol=1e-5, atol=1e-10) if "Focal" in name else dict(rtol=1e-7, atol=1e-12)
 
 
-BC_PARAMS = [(n, kw, t) for n, kw in BC_CASES for t in (("dense", "soft") if kw.get("soft_label") else
-                                                          ("dense", "labels"))]
+BC_PARAMS = [
+    (n, kw, t) for n, kw in BC_CASES for t in (("dense", "soft") if kw.get("soft_label") else ("dense", "labels"))
+]
 
 
 @pytest.mark.parametrize("batch", [False, True])
-@pytest.mark.parametrize("name, kwargs, target", BC_PARAMS,
-                         ids=[f"{n}-{i // 2}-{t}" for i, (n, _, t) in enumerate(BC_PARAMS)])
+@pytest.mark.parametrize(
+    "name, kwargs, target", BC_PARAMS, ids=[f"{n}-{i // 2}-{t}" for i, (n, _, t) in enumerate(BC_PARAMS)]
+)
 def test_monai_losses_without_spatial_axes(name, kwargs, batch, target):
     """(B, C) inputs: MONAI's value (one pooled score without batch=True), shape and gradient."""
     from dice.compat import monai as dmo
+
     rng = np.random.default_rng(zlib.crc32(f"{name}{kwargs}{batch}{target}".encode()))
     x = rng.standard_normal((5, 3))
     kw = dict(kwargs, batch=batch)
@@ -379,6 +427,7 @@ def test_monai_losses_without_spatial_axes(name, kwargs, batch, target):
 @pytest.mark.parametrize("batch", [False, True])
 def test_monai_dice_loss_without_spatial_axes_ignore_index(ignore_index, batch):
     from dice.compat import monai as dmo
+
     rng = np.random.default_rng(17 + ignore_index)
     x = rng.standard_normal((6, 3))
     labels = rng.integers(0, 3, size=(6, 1))
@@ -398,6 +447,7 @@ def test_monai_dice_loss_without_spatial_axes_ignore_index(ignore_index, batch):
 
 def test_monai_losses_without_spatial_axes_errors():
     from dice.compat import monai as dmo
+
     global ml
     ml = ml or pytest.importorskip("monai.losses")
     x, t = np.zeros((2, 3)), np.zeros((2, 3))
@@ -415,13 +465,18 @@ def test_monai_losses_without_spatial_axes_errors():
 def test_torch_losses_without_spatial_axes():
     """dice.torch's autograd path (the backward's upstream) on (B, C) inputs, against MONAI."""
     from dice import torch as dtorch
+
     global ml
     ml = ml or pytest.importorskip("monai.losses")
     rng = np.random.default_rng(21)
     x, t = rng.standard_normal((4, 3)), rng.integers(0, 2, size=(4, 3)).astype(np.float64)
     up = torch.from_numpy(rng.random(3))
-    for kw in (dict(sigmoid=True, reduction="none", weight=[1.0, 2.0, 3.0]), dict(softmax=True, reduction="none"),
-               dict(sigmoid=True, reduction="none", batch=True), dict(softmax=True, reduction="sum")):
+    for kw in (
+        dict(sigmoid=True, reduction="none", weight=[1.0, 2.0, 3.0]),
+        dict(softmax=True, reduction="none"),
+        dict(sigmoid=True, reduction="none", batch=True),
+        dict(softmax=True, reduction="sum"),
+    ):
         grads = []
         for mod in (dtorch, ml):
             xt = torch.from_numpy(x.copy()).requires_grad_()
@@ -433,12 +488,22 @@ def test_torch_losses_without_spatial_axes():
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize("kwargs", [dict(), dict(use_softmax=True), dict(ignore_index=1), dict(ignore_index=-1),
-                                    dict(weight=[1.0, 2.0, 3.0], alpha=0.3), dict(weight=0.5, gamma=1.0)],
-                         ids=["sigmoid", "softmax", "ignore-1", "ignore-sentinel", "weight-alpha", "scalar-weight"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(use_softmax=True),
+        dict(ignore_index=1),
+        dict(ignore_index=-1),
+        dict(weight=[1.0, 2.0, 3.0], alpha=0.3),
+        dict(weight=0.5, gamma=1.0),
+    ],
+    ids=["sigmoid", "softmax", "ignore-1", "ignore-sentinel", "weight-alpha", "scalar-weight"],
+)
 def test_monai_focal_without_spatial_axes(reduction, kwargs):
     """FocalLoss on (B, C): MONAI's "sum" averages over range(2, ndim), every axis there."""
     from dice.compat import monai as dmo
+
     rng = np.random.default_rng(23)
     x = rng.standard_normal((6, 3))
     t = np.eye(3)[rng.integers(0, 3, 6)]
@@ -452,11 +517,19 @@ def test_monai_focal_without_spatial_axes(reduction, kwargs):
 
 
 @pytest.mark.parametrize("batch", [False, True])
-@pytest.mark.parametrize("name, kwargs", [("DiceLoss", {}), ("DiceCELoss", {}), ("DiceFocalLoss", dict(reduction="none")),
-                                          ("TverskyLoss", dict(reduction="none"))])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("DiceLoss", {}),
+        ("DiceCELoss", {}),
+        ("DiceFocalLoss", dict(reduction="none")),
+        ("TverskyLoss", dict(reduction="none")),
+    ],
+)
 def test_monai_losses_without_spatial_axes_other_act(name, kwargs, batch):
     """other_act on (B, C) inputs: each part of the split loss takes MONAI's (B, C) path."""
     from dice.compat import monai as dmo
+
     rng = np.random.default_rng(29)
     x, t = rng.standard_normal((4, 3)), rng.integers(0, 2, size=(4, 3)).astype(np.float64)
     kw = dict(kwargs, batch=batch, other_act=lambda a: a * 0.25 + 0.5)

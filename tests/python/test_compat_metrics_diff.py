@@ -16,13 +16,43 @@ torch = pytest.importorskip("torch")
 mm = pytest.importorskip("monai.metrics")
 
 TOL = dict(rtol=1e-5, atol=1e-5, equal_nan=True)
-DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64, np.float32,
-          np.float64]
+DTYPES = [
+    np.bool_,
+    np.uint8,
+    np.int8,
+    np.int16,
+    np.uint16,
+    np.int32,
+    np.uint32,
+    np.int64,
+    np.uint64,
+    np.float32,
+    np.float64,
+]
 SHAPES = {"2d": (2, 3, 17, 19), "3d": (2, 3, 9, 10, 11)}
 SPACING = {"2d": (0.7, 1.9), "3d": (0.7, 1.3, 2.1)}
-CM_NAMES = ["sensitivity", "specificity", "precision", "npv", "miss rate", "fall out", "fdr", "for",
-            "prevalence threshold", "threat score", "accuracy", "balanced accuracy", "f1 score", "mcc",
-            "fowlkes mallows index", "informedness", "markedness", "tpr", "csi", "youden"]
+CM_NAMES = [
+    "sensitivity",
+    "specificity",
+    "precision",
+    "npv",
+    "miss rate",
+    "fall out",
+    "fdr",
+    "for",
+    "prevalence threshold",
+    "threat score",
+    "accuracy",
+    "balanced accuracy",
+    "f1 score",
+    "mcc",
+    "fowlkes mallows index",
+    "informedness",
+    "markedness",
+    "tpr",
+    "csi",
+    "youden",
+]
 
 
 def _onehot(rng, shape):
@@ -75,12 +105,18 @@ def test_every_mask_dtype(dim, dtype):
     _close(dm.get_confusion_matrix(pd, gd), mm.get_confusion_matrix(tp, tg))
     _close(dm.compute_absolute_volume_difference(pd, gd), mm.compute_absolute_volume_difference(tp, tg))
     _close(dm.compute_hausdorff_distance(pd, gd, spacing=sp), mm.compute_hausdorff_distance(tp, tg, spacing=sp))
-    _close(dm.compute_average_surface_distance(pd, gd, symmetric=True, spacing=sp),
-           mm.compute_average_surface_distance(tp, tg, symmetric=True, spacing=sp))
-    _close(dm.compute_surface_dice(pd, gd, [1.1, 2.3], spacing=sp), mm.compute_surface_dice(tp, tg, [1.1, 2.3],
-                                                                                            spacing=sp))
-    for cls, kw in ((dm.HausdorffDistanceMetric, {}), (dm.SurfaceDistanceMetric, {}),
-                    (dm.SurfaceDiceMetric, dict(class_thresholds=[1.1, 2.3]))):
+    _close(
+        dm.compute_average_surface_distance(pd, gd, symmetric=True, spacing=sp),
+        mm.compute_average_surface_distance(tp, tg, symmetric=True, spacing=sp),
+    )
+    _close(
+        dm.compute_surface_dice(pd, gd, [1.1, 2.3], spacing=sp), mm.compute_surface_dice(tp, tg, [1.1, 2.3], spacing=sp)
+    )
+    for cls, kw in (
+        (dm.HausdorffDistanceMetric, {}),
+        (dm.SurfaceDistanceMetric, {}),
+        (dm.SurfaceDiceMetric, dict(class_thresholds=[1.1, 2.3])),
+    ):
         ours, theirs = cls(**kw), getattr(mm, cls.__name__)(**kw)
         _close(ours(pd, gd, spacing=sp), theirs(tp, tg, spacing=sp))
         _close(ours.aggregate(), theirs.aggregate())
@@ -94,8 +130,9 @@ def test_overlap_functions(dim, ib):
     for ie in (True, False):
         _close(dm.compute_dice(p, g, ib, ie), mm.compute_dice(tp, tg, ib, ie))
         _close(dm.compute_iou(p, g, ib, ie), mm.compute_iou(tp, tg, ib, ie))
-        _close(dm.compute_absolute_volume_difference(p, g, ib, ie),
-               mm.compute_absolute_volume_difference(tp, tg, ib, ie))
+        _close(
+            dm.compute_absolute_volume_difference(p, g, ib, ie), mm.compute_absolute_volume_difference(tp, tg, ib, ie)
+        )
     for wt in ("square", "simple", "uniform"):
         for so in (True, False):
             _close(dm.compute_generalized_dice(p, g, ib, wt, so), mm.compute_generalized_dice(tp, tg, ib, wt, so))
@@ -103,8 +140,9 @@ def test_overlap_functions(dim, ib):
     _close(cm, mm.get_confusion_matrix(tp, tg, ib))
     for name in CM_NAMES:
         _close(dm.compute_confusion_matrix_metric(name, cm), mm.compute_confusion_matrix_metric(name, _t(cm)))
-        _close(dm.compute_confusion_matrix_metric(name, cm[0, 0]),
-               mm.compute_confusion_matrix_metric(name, _t(cm[0, 0])))
+        _close(
+            dm.compute_confusion_matrix_metric(name, cm[0, 0]), mm.compute_confusion_matrix_metric(name, _t(cm[0, 0]))
+        )
 
 
 def test_label_maps_and_float_labels():
@@ -125,16 +163,22 @@ def test_surface_functions(dim, ib):
     for spacing in (None, 2.0, sp, per_item):
         for pc in (None, 95):
             for d in (False, True):
-                _close(dm.compute_hausdorff_distance(p, g, ib, percentile=pc, directed=d, spacing=spacing),
-                       mm.compute_hausdorff_distance(tp, tg, ib, percentile=pc, directed=d, spacing=spacing))
+                _close(
+                    dm.compute_hausdorff_distance(p, g, ib, percentile=pc, directed=d, spacing=spacing),
+                    mm.compute_hausdorff_distance(tp, tg, ib, percentile=pc, directed=d, spacing=spacing),
+                )
         for s in (False, True):
-            _close(dm.compute_average_surface_distance(p, g, ib, s, spacing=spacing),
-                   mm.compute_average_surface_distance(tp, tg, ib, s, spacing=spacing))
-        th = [1.1, 2.3, 0.5][:3 if ib else 2]
+            _close(
+                dm.compute_average_surface_distance(p, g, ib, s, spacing=spacing),
+                mm.compute_average_surface_distance(tp, tg, ib, s, spacing=spacing),
+            )
+        th = [1.1, 2.3, 0.5][: 3 if ib else 2]
         for sv in (False, True) if np.ndim(spacing) or spacing is None else (False,):  # MONAI's subvoxel path
             # needs a spacing per axis
-            _close(dm.compute_surface_dice(p, g, th, ib, spacing=spacing, use_subvoxels=sv),
-                   mm.compute_surface_dice(tp, tg, th, ib, spacing=spacing, use_subvoxels=sv))
+            _close(
+                dm.compute_surface_dice(p, g, th, ib, spacing=spacing, use_subvoxels=sv),
+                mm.compute_surface_dice(tp, tg, th, ib, spacing=spacing, use_subvoxels=sv),
+            )
     for metric in ("chessboard", "taxicab"):
         _close(dm.compute_hausdorff_distance(p, g, ib, metric), mm.compute_hausdorff_distance(tp, tg, ib, metric))
 
@@ -167,23 +211,35 @@ def test_classes_aggregate(reduction):
     for ib in (True, False):
         _run(dm.DiceMetric(ib, reduction, get_not_nans=True), mm.DiceMetric(ib, reduction, get_not_nans=True), batches)
         _run(dm.MeanIoU(ib, reduction, True, False), mm.MeanIoU(ib, reduction, True, False), batches)
-        _run(dm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
-             mm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
-             batches)
+        _run(
+            dm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
+            mm.AbsoluteVolumeDifferenceMetric(ib, reduction, True),
+            batches,
+        )
         _run(dm.GeneralizedDiceScore(ib, reduction), mm.GeneralizedDiceScore(ib, reduction), batches)
         _run(dm.FBetaScore(0.5, ib, reduction, True), mm.FBetaScore(0.5, ib, reduction, True), batches)
         for cs in (False, True):
-            _run(dm.ConfusionMatrixMetric(ib, CM_NAMES[:6], cs, reduction, True),
-                 mm.ConfusionMatrixMetric(ib, CM_NAMES[:6], cs, reduction, True), batches)
-        _run(dm.ConfusionMatrixMetric(ib, "f1", False, reduction), mm.ConfusionMatrixMetric(ib, "f1", False, reduction),
-             batches, compute_sample=True)
+            _run(
+                dm.ConfusionMatrixMetric(ib, CM_NAMES[:6], cs, reduction, True),
+                mm.ConfusionMatrixMetric(ib, CM_NAMES[:6], cs, reduction, True),
+                batches,
+            )
+        _run(
+            dm.ConfusionMatrixMetric(ib, "f1", False, reduction),
+            mm.ConfusionMatrixMetric(ib, "f1", False, reduction),
+            batches,
+            compute_sample=True,
+        )
 
 
 def test_classification_confusion_matrix():
     rng = np.random.default_rng(7)
     p, g = rng.integers(0, 2, (6, 4)), rng.integers(0, 2, (6, 4))
-    _run(dm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], compute_sample=True),
-         mm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], compute_sample=True), [(p, g)])
+    _run(
+        dm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], compute_sample=True),
+        mm.ConfusionMatrixMetric(metric_name=["f1", "mcc"], compute_sample=True),
+        [(p, g)],
+    )
 
 
 @pytest.mark.parametrize("labels", [True, ["bg", "liver", "tumour"]])
@@ -201,8 +257,11 @@ def test_return_with_label(labels):
 
 
 @pytest.mark.parametrize("dim", SHAPES)
-@pytest.mark.parametrize("fmt, dtype", [("one-hot", d) for d in (np.int64, np.int32, np.uint8, np.bool_, np.float32)]
-                         + [("index", d) for d in (np.int64, np.int32, np.uint8, np.float32)])
+@pytest.mark.parametrize(
+    "fmt, dtype",
+    [("one-hot", d) for d in (np.int64, np.int32, np.uint8, np.bool_, np.float32)]
+    + [("index", d) for d in (np.int64, np.int32, np.uint8, np.float32)],
+)
 def test_torchmetrics_generalized_dice_dtypes(dim, dtype, fmt):
     tms = pytest.importorskip("torchmetrics.segmentation")
     p, g = _pair(dim, 9)
@@ -228,8 +287,10 @@ def test_empty_both_sides():
     _close(dm.compute_generalized_dice(z, z), mm.compute_generalized_dice(tz, tz))
     _close(dm.compute_hausdorff_distance(z, z), mm.compute_hausdorff_distance(tz, tz))
     _close(dm.compute_surface_dice(z, z, [1.0]), mm.compute_surface_dice(tz, tz, [1.0]))
-    _close(dm.compute_surface_dice(z, z, [1.0], use_subvoxels=True),
-           mm.compute_surface_dice(tz, tz, [1.0], use_subvoxels=True))
+    _close(
+        dm.compute_surface_dice(z, z, [1.0], use_subvoxels=True),
+        mm.compute_surface_dice(tz, tz, [1.0], use_subvoxels=True),
+    )
 
 
 @pytest.mark.parametrize("ignore_index", [0, 1, 2, 255, -1])
@@ -246,19 +307,32 @@ def test_ignore_index(ignore_index, ib):
         _close(dm.compute_iou(p, g, ib, ie, **ii), mm.compute_iou(tp, tg, ib, ie, **ii))
     _close(dm.get_confusion_matrix(p, g, ib, **ii), mm.get_confusion_matrix(tp, tg, ib, **ii))
     for so in (False, True):
-        _close(dm.compute_generalized_dice(p, g, ib, sum_over_classes=so, **ii),
-               mm.compute_generalized_dice(tp, tg, ib, sum_over_classes=so, **ii))
-    th = [1.1, 2.3, 0.7][:3 if ib else 2]
+        _close(
+            dm.compute_generalized_dice(p, g, ib, sum_over_classes=so, **ii),
+            mm.compute_generalized_dice(tp, tg, ib, sum_over_classes=so, **ii),
+        )
+    th = [1.1, 2.3, 0.7][: 3 if ib else 2]
     for sv in (False, True):
-        _close(dm.compute_surface_dice(p, g, th, ib, use_subvoxels=sv, **ii),
-               mm.compute_surface_dice(tp, tg, th, ib, use_subvoxels=sv, **ii))
+        _close(
+            dm.compute_surface_dice(p, g, th, ib, use_subvoxels=sv, **ii),
+            mm.compute_surface_dice(tp, tg, th, ib, use_subvoxels=sv, **ii),
+        )
     _close(dm.compute_hausdorff_distance(p, g, ib, **ii), mm.compute_hausdorff_distance(tp, tg, ib, **ii))
     batches = [(p, g)]
-    for name, kw in (("DiceMetric", {}), ("MeanIoU", {}), ("GeneralizedDiceScore", {}),
-                     ("ConfusionMatrixMetric", dict(metric_name="accuracy")), ("HausdorffDistanceMetric", {}),
-                     ("SurfaceDistanceMetric", dict(symmetric=True)), ("SurfaceDiceMetric", dict(class_thresholds=th))):
-        _run(getattr(dm, name)(include_background=ib, **ii, **kw), getattr(mm, name)(include_background=ib, **ii, **kw),
-             batches)
+    for name, kw in (
+        ("DiceMetric", {}),
+        ("MeanIoU", {}),
+        ("GeneralizedDiceScore", {}),
+        ("ConfusionMatrixMetric", dict(metric_name="accuracy")),
+        ("HausdorffDistanceMetric", {}),
+        ("SurfaceDistanceMetric", dict(symmetric=True)),
+        ("SurfaceDiceMetric", dict(class_thresholds=th)),
+    ):
+        _run(
+            getattr(dm, name)(include_background=ib, **ii, **kw),
+            getattr(mm, name)(include_background=ib, **ii, **kw),
+            batches,
+        )
 
 
 def _tm_inputs(fmt, dtype, dim, seed):
@@ -276,16 +350,31 @@ def _tm_ref(a):
 
 
 @pytest.mark.parametrize("dim", SHAPES)
-@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.int64), ("one-hot", np.float32),
-                                        ("index", np.int64), ("index", np.int16), ("mixed", np.int32)])
+@pytest.mark.parametrize(
+    "fmt, dtype",
+    [
+        ("one-hot", np.uint8),
+        ("one-hot", np.int64),
+        ("one-hot", np.float32),
+        ("index", np.int64),
+        ("index", np.int16),
+        ("mixed", np.int32),
+    ],
+)
 def test_torchmetrics_segmentation(dim, fmt, dtype):
     tms = pytest.importorskip("torchmetrics.segmentation")
     batches = [_tm_inputs(fmt, dtype, dim, s) for s in (11, 12)]
-    variants = [(tms.DiceScore, dtm.DiceScore, dict(average=a, aggregation_level=lv, include_background=ib))
-                for a in ("micro", "macro", "weighted", "none") for lv in ("samplewise", "global")
-                for ib in (True, False)]
-    variants += [(tms.MeanIoU, dtm.MeanIoU, dict(per_class=pc, include_background=ib))
-                 for pc in (False, True) for ib in (True, False)]
+    variants = [
+        (tms.DiceScore, dtm.DiceScore, dict(average=a, aggregation_level=lv, include_background=ib))
+        for a in ("micro", "macro", "weighted", "none")
+        for lv in ("samplewise", "global")
+        for ib in (True, False)
+    ]
+    variants += [
+        (tms.MeanIoU, dtm.MeanIoU, dict(per_class=pc, include_background=ib))
+        for pc in (False, True)
+        for ib in (True, False)
+    ]
     for theirs_cls, ours_cls, kw in variants:
         theirs = theirs_cls(num_classes=3, input_format=fmt, **kw)
         ours = ours_cls(num_classes=3, input_format=fmt, **kw)
@@ -311,14 +400,20 @@ def _tm_square(fmt, dtype, seed, empty):
     return p.astype(dtype), g.astype(dtype)
 
 
-@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.int64), ("one-hot", np.float32),
-                                        ("index", np.int64), ("mixed", np.int32)])
+@pytest.mark.parametrize(
+    "fmt, dtype",
+    [("one-hot", np.uint8), ("one-hot", np.int64), ("one-hot", np.float32), ("index", np.int64), ("mixed", np.int32)],
+)
 def test_torchmetrics_hausdorff(fmt, dtype):
     tms = pytest.importorskip("torchmetrics.segmentation")
     tf = pytest.importorskip("torchmetrics.functional.segmentation")
     batches = [_tm_square(fmt, dtype, s, empty=False) for s in (16, 17)]  # finite values: the means compare
-    for ib, d, sp, m in ((False, False, None, "euclidean"), (True, True, [0.7, 1.9], "euclidean"),
-                         (False, False, None, "taxicab"), (True, True, None, "chessboard")):
+    for ib, d, sp, m in (
+        (False, False, None, "euclidean"),
+        (True, True, [0.7, 1.9], "euclidean"),
+        (False, False, None, "taxicab"),
+        (True, True, None, "chessboard"),
+    ):
         kw = dict(include_background=ib, directed=d, spacing=sp, distance_metric=m)
         theirs = tms.HausdorffDistance(3, input_format=fmt, **kw)
         ours = dtm.HausdorffDistance(3, input_format=fmt, **kw)
@@ -327,8 +422,10 @@ def test_torchmetrics_hausdorff(fmt, dtype):
         assert np.isfinite(ours.compute())
         _close(ours.compute(), theirs.compute())
         p, g = _tm_square(fmt, dtype, 18, empty=True)  # inf where one side is empty
-        _close(dtm.hausdorff_distance(p, g, 3, input_format=fmt, **kw),
-               tf.hausdorff_distance(_tm_ref(p), _tm_ref(g), 3, input_format=fmt, **kw))
+        _close(
+            dtm.hausdorff_distance(p, g, 3, input_format=fmt, **kw),
+            tf.hausdorff_distance(_tm_ref(p), _tm_ref(g), 3, input_format=fmt, **kw),
+        )
 
 
 @pytest.mark.parametrize("dim", SHAPES)
@@ -336,14 +433,18 @@ def test_torchmetrics_hausdorff(fmt, dtype):
 def test_kornia_mean_iou(dim, dtype):
     km = pytest.importorskip("kornia.metrics")
     from dice.compat import kornia_metrics as dk
+
     p, g = _pair(dim, 13)
     lp, lg = p.argmax(1), g.argmax(1)
     lp[0] = 0  # classes 1 and 2 absent from item 0's prediction
     for eps in (1e-6, 0.0):
-        _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 3, eps),
-               km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 3, eps))
-    _close(dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 5),
-           km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 5))
+        _close(
+            dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 3, eps),
+            km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 3, eps),
+        )
+    _close(
+        dk.mean_iou(lp.astype(dtype), lg.astype(dtype), 5), km.mean_iou(torch.from_numpy(lp), torch.from_numpy(lg), 5)
+    )
 
 
 @pytest.mark.parametrize("dim", SHAPES)
@@ -352,22 +453,32 @@ def test_dice_helper(dim):
     x = rng.normal(size=SHAPES[dim]).astype(np.float32)
     _, g = _pair(dim, 14)
     lg = g.argmax(1)[:, None]
-    for kw in (dict(), dict(threshold=True), dict(threshold=True, activate=True), dict(apply_argmax=True),
-               dict(apply_argmax=True, include_background=True, reduction="none", get_not_nans=False),
-               dict(threshold=True, ignore_empty=False, reduction="mean"), dict(apply_argmax=True, ignore_index=1),
-               dict(sigmoid=True), dict(softmax=True)):
+    for kw in (
+        dict(),
+        dict(threshold=True),
+        dict(threshold=True, activate=True),
+        dict(apply_argmax=True),
+        dict(apply_argmax=True, include_background=True, reduction="none", get_not_nans=False),
+        dict(threshold=True, ignore_empty=False, reduction="mean"),
+        dict(apply_argmax=True, ignore_index=1),
+        dict(sigmoid=True),
+        dict(softmax=True),
+    ):
         for target in (g, lg):
             a, b = dm.DiceHelper(**kw)(x, target), mm.DiceHelper(**kw)(torch.from_numpy(x), _t(target))
             for u, v in zip(a, b) if isinstance(b, tuple) else ((a, b),):
                 _close(u, v)
     lp = x.argmax(1)[:, None]
-    _close(dm.DiceHelper(threshold=True, num_classes=3)(lp, g)[0],
-           mm.DiceHelper(threshold=True, num_classes=3)(torch.from_numpy(lp), _t(g))[0])
+    _close(
+        dm.DiceHelper(threshold=True, num_classes=3)(lp, g)[0],
+        mm.DiceHelper(threshold=True, num_classes=3)(torch.from_numpy(lp), _t(g))[0],
+    )
 
 
 @pytest.mark.parametrize("dim", SHAPES)
-@pytest.mark.parametrize("fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.float32), ("index", np.int64),
-                                        ("mixed", np.int32)])
+@pytest.mark.parametrize(
+    "fmt, dtype", [("one-hot", np.uint8), ("one-hot", np.float32), ("index", np.int64), ("mixed", np.int32)]
+)
 def test_torchmetrics_functional(dim, fmt, dtype):
     tf = pytest.importorskip("torchmetrics.functional.segmentation")
     p, g = _tm_inputs(fmt, dtype, dim, 15)
@@ -393,13 +504,20 @@ def test_subvoxel_surface_dice(dim, ib):
     sp = SPACING[dim]
     kept = 3 if ib else 2
     diag = float(np.sqrt(sum(s * s for s in sp[:2])))
-    tolerances = [[0.0, 1.0, 0.5], [sp[0], sp[1], diag], [sp[0] * (1 - 2.0 ** -30), sp[1] * (1 - 2.0 ** -30), 2.0],
-                  [8.0, 1.5, 6.5], [1e39, 1.0, 1e39]]
+    tolerances = [
+        [0.0, 1.0, 0.5],
+        [sp[0], sp[1], diag],
+        [sp[0] * (1 - 2.0**-30), sp[1] * (1 - 2.0**-30), 2.0],
+        [8.0, 1.5, 6.5],
+        [1e39, 1.0, 1e39],
+    ]
     for spacing in (None, sp, [list(sp), [1.5] * len(sp)]):
         for th in tolerances:
             th = th[:kept]
-            _close(dm.compute_surface_dice(p, g, th, ib, spacing=spacing, use_subvoxels=True),
-                   mm.compute_surface_dice(tp, tg, th, ib, spacing=spacing, use_subvoxels=True))
+            _close(
+                dm.compute_surface_dice(p, g, th, ib, spacing=spacing, use_subvoxels=True),
+                mm.compute_surface_dice(tp, tg, th, ib, spacing=spacing, use_subvoxels=True),
+            )
     ours = dm.SurfaceDiceMetric([1.1, 0.7, 2.0][:kept], ib, use_subvoxels=True, get_not_nans=True)
     theirs = mm.SurfaceDiceMetric([1.1, 0.7, 2.0][:kept], ib, use_subvoxels=True, get_not_nans=True)
     _run(ours, theirs, [(p, g), (g, p)])
@@ -414,5 +532,7 @@ def test_subvoxel_surface_dice_empty_and_full():
         blob[(0, 1, *(slice(0, 3),) * (len(shape) - 2))] = 1
         for a, b in ((z, blob), (blob, z), (z, z), (f, f), (f, blob), (blob, f)):
             for th in ([0.0, 1.0], [2.5, 1e39]):
-                _close(dm.compute_surface_dice(a, b, th, True, use_subvoxels=True),
-                       mm.compute_surface_dice(_t(a), _t(b), th, True, use_subvoxels=True))
+                _close(
+                    dm.compute_surface_dice(a, b, th, True, use_subvoxels=True),
+                    mm.compute_surface_dice(_t(a), _t(b), th, True, use_subvoxels=True),
+                )

@@ -30,19 +30,25 @@ def test_negative_label_and_ignore_index():
     assert np.isfinite(dice.dice_loss(X, t, ignore_index=-1))
 
 
-@pytest.mark.parametrize("bad", [
-    np.zeros((2, 3, 4, 5), dtype=np.int32),        # integer input
-    np.zeros((2, 3, 4, 5), dtype=np.float16),      # unsupported float
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((2, 3, 4, 5), dtype=np.int32),  # integer input
+        np.zeros((2, 3, 4, 5), dtype=np.float16),  # unsupported float
+    ],
+)
 def test_input_dtype_from_library(bad):
     _raises(dice.DtypeError, "input", bad, T)
 
 
-@pytest.mark.parametrize("bad", [
-    np.zeros((2, 3, 4, 5), dtype=np.complex128),
-    np.empty((2, 3, 4, 5), dtype=object),
-    np.zeros((2, 3, 4, 5), dtype="U1"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((2, 3, 4, 5), dtype=np.complex128),
+        np.empty((2, 3, 4, 5), dtype=object),
+        np.zeros((2, 3, 4, 5), dtype="U1"),
+    ],
+)
 def test_input_dtype_rejected_in_python(bad):
     e = _raises(dice.DtypeError, "input.dtype", bad, T)
     assert isinstance(e, TypeError) and e.status is None

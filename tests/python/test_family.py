@@ -7,7 +7,9 @@ import pytest
 import dice
 from dice import _lib
 
-pytestmark = pytest.mark.skipif(not _lib.FAMILY, reason="the loaded libdice has no loss-family options (< 0.2): NOT tested")
+pytestmark = pytest.mark.skipif(
+    not _lib.FAMILY, reason="the loaded libdice has no loss-family options (< 0.2): NOT tested"
+)
 
 RNG = np.random.default_rng(17)
 X = RNG.normal(size=(2, 3, 6, 7))
@@ -55,8 +57,9 @@ def test_per_frame_rows_equal_each_frame_alone():
     values = dice.loss(x, labels, softmax=True, frames=True, reduction="none")
     assert values.shape == (2, 4, 3)
     for t in range(4):
-        np.testing.assert_allclose(values[:, t], dice.dice_loss(x[:, :, t], labels[:, :, t], softmax=True,
-                                                                reduction="none"), rtol=1e-12)
+        np.testing.assert_allclose(
+            values[:, t], dice.dice_loss(x[:, :, t], labels[:, :, t], softmax=True, reduction="none"), rtol=1e-12
+        )
 
 
 def test_ramp():

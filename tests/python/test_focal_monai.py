@@ -10,23 +10,37 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip(
-    "torch", reason="PyTorch is not installed: the FocalLoss differential test against MONAI was NOT run")
+    "torch", reason="PyTorch is not installed: the FocalLoss differential test against MONAI was NOT run"
+)
 monai_losses = pytest.importorskip(
-    "monai.losses", reason="MONAI is not installed: the FocalLoss differential test against MONAI was NOT run")
+    "monai.losses", reason="MONAI is not installed: the FocalLoss differential test against MONAI was NOT run"
+)
 
 from conftest import assert_close  # noqa: E402
 from dice.compat import monai  # noqa: E402
 
-OPTIONS = list(itertools.product(
-    [1, 3], [False, True], [True, False], ["mean", "sum", "none"], [None, 1, -1, 7],
-    [{}, {"alpha": 0.3}, {"alpha": "per_class"}, {"weight": 2.0}, {"weight": "per_class"}, {"gamma": 0.0}]))
+OPTIONS = list(
+    itertools.product(
+        [1, 3],
+        [False, True],
+        [True, False],
+        ["mean", "sum", "none"],
+        [None, 1, -1, 7],
+        [{}, {"alpha": 0.3}, {"alpha": "per_class"}, {"weight": 2.0}, {"weight": "per_class"}, {"gamma": 0.0}],
+    )
+)
 
 
 def _case(channels, use_softmax, include_background, reduction, ignore_index, extra, seed):
     rng = np.random.default_rng(seed)
     kept = channels if include_background or channels == 1 else channels - 1
-    kw = dict(use_softmax=use_softmax, include_background=include_background, reduction=reduction,
-              ignore_index=ignore_index, to_onehot_y=channels > 1 and bool(seed % 2))
+    kw = dict(
+        use_softmax=use_softmax,
+        include_background=include_background,
+        reduction=reduction,
+        ignore_index=ignore_index,
+        to_onehot_y=channels > 1 and bool(seed % 2),
+    )
     for k, v in extra.items():
         kw[k] = [float(a) for a in rng.uniform(0.1, 0.9, size=kept)] if v == "per_class" else v
     x = rng.normal(size=(2, channels, 3, 4))

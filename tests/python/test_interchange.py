@@ -19,10 +19,10 @@ def _logits():
 
 VIEWS = {
     "contiguous": lambda t: t,
-    "permuted": lambda t: t.permute(0, 1, 3, 2),                 # (2, 3, 6, 4), transposed strides
+    "permuted": lambda t: t.permute(0, 1, 3, 2),  # (2, 3, 6, 4), transposed strides
     "channels_last": lambda t: t.contiguous(memory_format=torch.channels_last),
-    "sliced": lambda t: t[:, :, 1:, ::2],                         # offset and stepped
-    "expanded_batch": lambda t: t[:1].expand(2, -1, -1, -1),      # zero batch stride
+    "sliced": lambda t: t[:, :, 1:, ::2],  # offset and stepped
+    "expanded_batch": lambda t: t[:1].expand(2, -1, -1, -1),  # zero batch stride
 }
 
 
@@ -62,8 +62,9 @@ def test_tensor_requiring_grad_is_read_through_detach():
     assert grad.shape == tuple(x.shape) and x.grad is None
 
 
-@pytest.mark.parametrize("dtype", [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
-                                   torch.float32])
+@pytest.mark.parametrize(
+    "dtype", [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.float32]
+)
 def test_torch_targets_of_every_dtype(dtype):
     x = _logits()
     labels = RNG.integers(0, 2, size=(2, *x.shape[2:]))

@@ -49,12 +49,10 @@ def test_layout_equals_contiguous(dtype, opts):
         kw = {k: v for k, v in opts.items() if not (k == "to_onehot_y" and t.dtype.kind == "f")}
         assert not (x.flags.c_contiguous and t.flags.c_contiguous) or name == "label_no_channel_axis"
         loss, grad = dice.dice_loss(x, t, return_grad=True, **kw)
-        ref_loss, ref_grad = dice.dice_loss(np.ascontiguousarray(x), np.ascontiguousarray(t),
-                                            return_grad=True, **kw)
+        ref_loss, ref_grad = dice.dice_loss(np.ascontiguousarray(x), np.ascontiguousarray(t), return_grad=True, **kw)
         rtol = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(loss, ref_loss, rtol=rtol, atol=0, err_msg=name)
-        np.testing.assert_allclose(grad, ref_grad, rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-15,
-                                   err_msg=name)
+        np.testing.assert_allclose(grad, ref_grad, rtol=rtol, atol=1e-7 if dtype == np.float32 else 1e-15, err_msg=name)
         assert grad.dtype == x.dtype and grad.shape == x.shape, name
         # The gradient keeps the input's memory order (e.g. channels-last stays channels-last).
         assert np.argsort(np.abs(grad.strides)).tolist() == np.argsort(np.abs(np.empty_like(x).strides)).tolist()

@@ -117,10 +117,11 @@ def _smp_case(mode, dtype, spatial, rng, channel_axis):
 
 @pytest.mark.parametrize("dim", list(SPATIAL))
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("mode, channel_axis", [("binary", False), ("binary", True), ("multiclass", False),
-                                                ("multiclass", True), ("multilabel", True)],
-                         ids=["binary-(B,...)", "binary-(B,1,...)", "multiclass-(B,...)", "multiclass-(B,1,...)",
-                              "multilabel"])
+@pytest.mark.parametrize(
+    "mode, channel_axis",
+    [("binary", False), ("binary", True), ("multiclass", False), ("multiclass", True), ("multilabel", True)],
+    ids=["binary-(B,...)", "binary-(B,1,...)", "multiclass-(B,...)", "multiclass-(B,1,...)", "multilabel"],
+)
 @pytest.mark.parametrize("name", ["DiceLoss", "JaccardLoss", "TverskyLoss"])
 def test_smp_target_dtypes(name, mode, dtype, dim, channel_axis):
     rng = np.random.default_rng(DTYPES.index(dtype) * 10 + len(dim) + 100 * len(mode))
@@ -216,15 +217,25 @@ def test_dice_focal_alpha_outside_unit_interval(alpha, reduction):
     np.testing.assert_allclose(grad, ref_grad, **_tol("DiceFocalLoss"))
 
 
-OTHER_ACTS = {"tanh": (np.tanh, torch.tanh),
-              "log_softmax": (lambda v: v - np.log(np.exp(v).sum(axis=1, keepdims=True)),
-                              lambda v: torch.log_softmax(v, dim=1))}
+OTHER_ACTS = {
+    "tanh": (np.tanh, torch.tanh),
+    "log_softmax": (lambda v: v - np.log(np.exp(v).sum(axis=1, keepdims=True)), lambda v: torch.log_softmax(v, dim=1)),
+}
 
 
 @pytest.mark.parametrize("act", list(OTHER_ACTS))
-@pytest.mark.parametrize("name, kwargs", [("DiceLoss", {}), ("DiceLoss", {"reduction": "none"}),
-                                          ("GeneralizedDiceLoss", {}), ("TverskyLoss", {}), ("DiceCELoss", {}),
-                                          ("DiceFocalLoss", {}), ("DiceFocalLoss", {"reduction": "none"})])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("DiceLoss", {}),
+        ("DiceLoss", {"reduction": "none"}),
+        ("GeneralizedDiceLoss", {}),
+        ("TverskyLoss", {}),
+        ("DiceCELoss", {}),
+        ("DiceFocalLoss", {}),
+        ("DiceFocalLoss", {"reduction": "none"}),
+    ],
+)
 def test_other_act(name, kwargs, act):
     """numpy: other_act on a copy of the input; torch: autograd chains it; both give MONAI's value
     (and, in torch, its gradient)."""
@@ -267,14 +278,20 @@ def test_compat_reachable_after_import_dice():
     import importlib
     import subprocess
     import sys
+
     code = "import dice; print(dice.compat.monai.DiceLoss.__name__, dice.compat.smp.JaccardLoss.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["DiceLoss", "JaccardLoss"]
     assert importlib.import_module("dice.compat").kornia is importlib.import_module("dice.compat.kornia")
 
 
-FUNCTIONS = {"GeneralizedDiceLoss": "generalized_dice_loss", "TverskyLoss": "tversky_loss",
-             "FocalLoss": "focal_loss", "DiceCELoss": "dice_ce_loss", "DiceFocalLoss": "dice_focal_loss"}
+FUNCTIONS = {
+    "GeneralizedDiceLoss": "generalized_dice_loss",
+    "TverskyLoss": "tversky_loss",
+    "FocalLoss": "focal_loss",
+    "DiceCELoss": "dice_ce_loss",
+    "DiceFocalLoss": "dice_focal_loss",
+}
 
 
 @pytest.mark.parametrize("name,kwargs", [c for c in MONAI_CONFIGS if c[0] in FUNCTIONS], ids=lambda c: str(c))

@@ -10,7 +10,8 @@ from dice._errors import DtypeError, ShapeError, WeightError
 from dice.compat import monai, nnunet
 
 pytestmark = pytest.mark.skipif(
-    "dice_pointwise_map" in _lib.missing, reason="the loaded libdice has no loss mask (< 0.3): NOT tested")
+    "dice_pointwise_map" in _lib.missing, reason="the loaded libdice has no loss mask (< 0.3): NOT tested"
+)
 
 
 def _softmax(x):
@@ -65,8 +66,10 @@ def test_nnunet_dice_with_mask(cls, nonlin, batch_dice, do_bg):
                 xp, xm = x.copy().reshape(-1), x.copy().reshape(-1)
                 xp[i] += h
                 xm[i] -= h
-                fd = (nnunet_dice(xp.reshape(x.shape), y, mf, nonlin, batch_dice, do_bg, 1e-5)
-                      - nnunet_dice(xm.reshape(x.shape), y, mf, nonlin, batch_dice, do_bg, 1e-5)) / (2 * h)
+                fd = (
+                    nnunet_dice(xp.reshape(x.shape), y, mf, nonlin, batch_dice, do_bg, 1e-5)
+                    - nnunet_dice(xm.reshape(x.shape), y, mf, nonlin, batch_dice, do_bg, 1e-5)
+                ) / (2 * h)
                 assert abs(grad.reshape(-1)[i] - fd) <= 1e-7 + 1e-5 * abs(fd), (i, grad.reshape(-1)[i], fd)
 
 
@@ -75,8 +78,9 @@ def test_mask_keyword_identities_and_errors():
     x32, mask32 = x.astype(np.float32), mask.astype(np.float32)
     ones = np.ones_like(mask32)
     # all ones is no mask, bit for bit; zero weights are ignore_index on those voxels
-    assert losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True, loss_mask=ones) == \
-        losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True)
+    assert losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True, loss_mask=ones) == losses.dice_loss(
+        x32, labels, softmax=True, to_onehot_y=True
+    )
     binary = (mask32 > 0).astype(np.float32)
     ignored = np.where(binary > 0, labels, 255)
     a = losses.loss(x32, labels, softmax=True, pointwise="softmax_ce", loss_mask=binary, return_grad=True)
@@ -87,8 +91,9 @@ def test_mask_keyword_identities_and_errors():
     assert np.array_equal(a[1], b[1])
     # zero-copy: a strided float32 view is passed as is; a bool mask is converted
     wide = np.repeat(mask32, 2, axis=-1)[..., ::2]
-    assert losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True, loss_mask=wide) == \
-        losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True, loss_mask=mask32)
+    assert losses.dice_loss(x32, labels, softmax=True, to_onehot_y=True, loss_mask=wide) == losses.dice_loss(
+        x32, labels, softmax=True, to_onehot_y=True, loss_mask=mask32
+    )
     # three steps with the mask
     stats = losses.dice_stats(x32, labels, softmax=True, to_onehot_y=True, loss_mask=mask32)
     grad = losses.dice_backward_from_stats(x32, labels, stats, softmax=True, to_onehot_y=True, loss_mask=mask32)

@@ -78,10 +78,13 @@ def test_metrics_accept_every_mask_dtype(dt):
     rng = np.random.default_rng(1)
     p, g = rng.integers(0, 2, (2, 3, 9, 8)), rng.integers(0, 2, (2, 3, 9, 8))
     ref = dice.metrics.confusion(p.astype(np.uint8), g.astype(np.uint8))
-    np.testing.assert_array_equal(dice.metrics.confusion(p.astype(dt), g.astype(dt), pred_kind="masks",
-                                                         gt_kind="masks"), ref)
+    np.testing.assert_array_equal(
+        dice.metrics.confusion(p.astype(dt), g.astype(dt), pred_kind="masks", gt_kind="masks"), ref
+    )
     ref_hd = dice.metrics.surface_metric(p.astype(np.uint8), g.astype(np.uint8), "hausdorff")
-    np.testing.assert_array_equal(dice.metrics.surface_metric(p.astype(dt), g.astype(dt), "hausdorff",
-                                                              pred_kind="masks", gt_kind="masks"), ref_hd)
-    np.testing.assert_array_equal(dice.metrics.distance_transform(p[0, 0].astype(dt)),
-                                  dice.metrics.distance_transform(p[0, 0].astype(np.uint8)))
+    np.testing.assert_array_equal(
+        dice.metrics.surface_metric(p.astype(dt), g.astype(dt), "hausdorff", pred_kind="masks", gt_kind="masks"), ref_hd
+    )
+    np.testing.assert_array_equal(
+        dice.metrics.distance_transform(p[0, 0].astype(dt)), dice.metrics.distance_transform(p[0, 0].astype(np.uint8))
+    )

@@ -33,7 +33,8 @@ def test_confusion_every_decision_kind():
     np.testing.assert_array_equal(metrics.confusion(am, labels[:, None], gt_kind="labels"), expected)
     np.testing.assert_array_equal(metrics.confusion(am.astype(bool), y), expected)
     np.testing.assert_array_equal(
-        metrics.confusion(scores.argmax(1), labels, num_classes=c, pred_kind="labels", gt_kind="labels"), expected)
+        metrics.confusion(scores.argmax(1), labels, num_classes=c, pred_kind="labels", gt_kind="labels"), expected
+    )
     th = metrics.confusion(scores, y, pred_kind="threshold", threshold=0.3)
     np.testing.assert_array_equal(th, _counts_oracle(scores >= 0.3, y))
 
@@ -44,14 +45,19 @@ def test_overlap_metrics_formulas():
     tp, fp, fn, tn = np.moveaxis(_counts_oracle(p, y).astype(np.float64), -1, 0)
     counts = metrics.confusion(p, y)
     expected = {
-        "dice": 2 * tp / (2 * tp + fp + fn), "iou": tp / (tp + fp + fn), "precision": tp / (tp + fp),
-        "recall": tp / (tp + fn), "specificity": tn / (tn + fp), "npv": tn / (tn + fn),
+        "dice": 2 * tp / (2 * tp + fp + fn),
+        "iou": tp / (tp + fp + fn),
+        "precision": tp / (tp + fp),
+        "recall": tp / (tp + fn),
+        "specificity": tn / (tn + fp),
+        "npv": tn / (tn + fn),
         "accuracy": (tp + tn) / (tp + fp + fn + tn),
     }
     for name, value in expected.items():
         np.testing.assert_allclose(metrics.overlap_metric(counts, name), value, rtol=1e-12, err_msg=name)
-    np.testing.assert_allclose(metrics.overlap_metric(counts, "dice", include_background=False),
-                               expected["dice"][:, 1:], rtol=1e-12)
+    np.testing.assert_allclose(
+        metrics.overlap_metric(counts, "dice", include_background=False), expected["dice"][:, 1:], rtol=1e-12
+    )
 
 
 def test_empty_ground_truth_conventions():
@@ -67,14 +73,19 @@ def test_empty_ground_truth_conventions():
 def test_decision_layouts_equal_contiguous():
     base = (RNG.random((4, 3, 12, 14)) < 0.5).astype(np.uint8)
     gt = (RNG.random((4, 3, 12, 14)) < 0.5).astype(np.uint8)
-    views = [lambda a: a[::2, :, 1::2, ::3], lambda a: a[:, :, ::-1, ::-2], lambda a: np.asfortranarray(a),
-             lambda a: np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1)]
+    views = [
+        lambda a: a[::2, :, 1::2, ::3],
+        lambda a: a[:, :, ::-1, ::-2],
+        lambda a: np.asfortranarray(a),
+        lambda a: np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1),
+    ]
     for view in views:
         p, y = view(base), view(gt)
         np.testing.assert_array_equal(metrics.confusion(p, y), metrics.confusion(p.copy(), y.copy()))
-        np.testing.assert_array_equal(metrics.surface_metric(p, y, "hausdorff"),
-                                      metrics.surface_metric(np.ascontiguousarray(p), np.ascontiguousarray(y),
-                                                             "hausdorff"))
+        np.testing.assert_array_equal(
+            metrics.surface_metric(p, y, "hausdorff"),
+            metrics.surface_metric(np.ascontiguousarray(p), np.ascontiguousarray(y), "hausdorff"),
+        )
 
 
 def _brute_distance(mask, spacing, metric):
@@ -85,7 +96,7 @@ def _brute_distance(mask, spacing, metric):
         if len(pts):
             d = (pts - np.array(idx)) * spacing
             if metric == "euclidean":
-                out[idx] = np.sqrt((d ** 2).sum(1)).min()
+                out[idx] = np.sqrt((d**2).sum(1)).min()
             elif metric == "chessboard":
                 out[idx] = np.abs(d).max(1).min()
             else:
@@ -120,8 +131,10 @@ def test_signed_distance_maps_and_boundary_loss():
         xp, xm = x.copy(), x.copy()
         xp[idx] += h
         xm[idx] -= h
-        fd = (metrics.boundary_loss(xp, phi, softmax=True, include_background=False)
-              - metrics.boundary_loss(xm, phi, softmax=True, include_background=False)) / (2 * h)
+        fd = (
+            metrics.boundary_loss(xp, phi, softmax=True, include_background=False)
+            - metrics.boundary_loss(xm, phi, softmax=True, include_background=False)
+        ) / (2 * h)
         assert grad[idx] == pytest.approx(fd, rel=1e-5, abs=1e-9)
 
 
@@ -156,7 +169,7 @@ def _sd_oracle(gt, pred, spacing):
         corners = []
         for p in itertools.product(*[range(n + 1) for n in m.shape]):
             block = pad[tuple(slice(x, x + 2) for x in p)]
-            if 0 < block.sum() < 2 ** k:
+            if 0 < block.sum() < 2**k:
                 corners.append(p)
         return np.array(corners, dtype=np.float64).reshape(-1, k)
 
@@ -174,6 +187,7 @@ def _sd_oracle(gt, pred, spacing):
 @pytest.mark.parametrize("shape,spacing", [((9, 11), (0.7, 1.3)), ((5, 6, 7), (2.5, 0.8, 1.1))])
 def test_surface_distances_deepmind_oracle_and_layouts(shape, spacing):
     from dice.compat import surface_distance as sd
+
     gt = RNG.random(shape) < 0.35
     pred = RNG.random(shape) < 0.35
     d = sd.compute_surface_distances(gt, pred, spacing)
@@ -184,8 +198,9 @@ def test_surface_distances_deepmind_oracle_and_layouts(shape, spacing):
     # Strided and Fortran-ordered views give the same lists.
     big_g = np.zeros(tuple(2 * n for n in shape), dtype=bool)
     big_g[tuple(slice(None, None, 2) for _ in shape)] = gt
-    d2 = sd.compute_surface_distances(big_g[tuple(slice(None, None, 2) for _ in shape)], np.asfortranarray(pred),
-                                      spacing)
+    d2 = sd.compute_surface_distances(
+        big_g[tuple(slice(None, None, 2) for _ in shape)], np.asfortranarray(pred), spacing
+    )
     for key in d:
         np.testing.assert_array_equal(d[key], d2[key])
     # Derived metrics from the lists, as DeepMind computes them.
@@ -194,8 +209,11 @@ def test_surface_distances_deepmind_oracle_and_layouts(shape, spacing):
     asd = sd.compute_average_surface_distance(d)
     np.testing.assert_allclose(asd, ((g * a).sum() / a.sum(), (p * b).sum() / b.sum()), rtol=1e-12)
     tol = 1.0
-    np.testing.assert_allclose(sd.compute_surface_dice_at_tolerance(d, tol),
-                               (a[g <= tol].sum() + b[p <= tol].sum()) / (a.sum() + b.sum()), rtol=1e-12)
+    np.testing.assert_allclose(
+        sd.compute_surface_dice_at_tolerance(d, tol),
+        (a[g <= tol].sum() + b[p <= tol].sum()) / (a.sum() + b.sum()),
+        rtol=1e-12,
+    )
     idx = min(np.searchsorted(np.cumsum(a) / a.sum(), 0.95), len(g) - 1)
     idx2 = min(np.searchsorted(np.cumsum(b) / b.sum(), 0.95), len(p) - 1)
     assert sd.compute_robust_hausdorff(d, 95) == max(g[idx], p[idx2])
@@ -203,6 +221,7 @@ def test_surface_distances_deepmind_oracle_and_layouts(shape, spacing):
 
 def test_surface_distances_deepmind_empty_and_errors():
     from dice.compat import surface_distance as sd
+
     z = np.zeros((4, 5, 6), dtype=bool)
     one = z.copy()
     one[1, 2, 3] = True
@@ -224,8 +243,12 @@ def test_surface_distances_deepmind_empty_and_errors():
         sd.compute_surface_distances(z, z, (1.0, 1.0))
     with pytest.raises(dice.DiceError):
         sd.compute_surface_distances(np.zeros((2, 2, 2, 2), bool), np.zeros((2, 2, 2, 2), bool), (1.0,) * 4)
-    bad = {"distances_gt_to_pred": np.array([2.0, 1.0]), "surfel_areas_gt": np.ones(2),
-           "distances_pred_to_gt": np.array([]), "surfel_areas_pred": np.array([])}
+    bad = {
+        "distances_gt_to_pred": np.array([2.0, 1.0]),
+        "surfel_areas_gt": np.ones(2),
+        "distances_pred_to_gt": np.array([]),
+        "surfel_areas_pred": np.array([]),
+    }
     with pytest.raises(dice.DiceError):
         sd.compute_robust_hausdorff(bad, 95)
     with pytest.raises(dice.DiceError):

@@ -3,7 +3,7 @@ the compat layers."""
 
 import pytest
 
-from conftest import REF, arrays_of, assert_close, cases, kwargs_of
+from conftest import arrays_of, assert_close, cases, kwargs_of
 from dice.compat import medpy, monai, surface_distance, torchmetrics
 
 MONAI_METRICS = ["DiceMetric", "MeanIoU", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric"]
@@ -46,8 +46,9 @@ def test_medpy(case):
 @pytest.mark.parametrize("case", cases("surface_distance.compute_surface_distances"))
 def test_deepmind_surface_distance(case):
     (mask_gt, mask_pred), data = arrays_of(case)
-    d = surface_distance.compute_surface_distances(mask_gt.astype(bool), mask_pred.astype(bool),
-                                                   case["call_kwargs"]["spacing_mm"])
+    d = surface_distance.compute_surface_distances(
+        mask_gt.astype(bool), mask_pred.astype(bool), case["call_kwargs"]["spacing_mm"]
+    )
     derived = {
         "surface_dice": surface_distance.compute_surface_dice_at_tolerance,
         "surface_overlap": surface_distance.compute_surface_overlap_at_tolerance,

@@ -45,6 +45,7 @@ def _labels(rng, shape, classes, absent=None):
 
 # ---- losses._functional scores -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dims", [None, (0, 2), (2,), (1,), 0, (-1,), (0, 1, 2)])
 @pytest.mark.parametrize("target", ["binary", "soft", "outside_unit"])
 @pytest.mark.parametrize("name", ["soft_dice_score", "soft_jaccard_score", "soft_tversky_score"])
@@ -78,9 +79,17 @@ def test_functional_score_shape_mismatch_raises():
 
 # ---- losses._functional focal terms ------------------------------------------------------------
 
-FOCAL_FN = [dict(), dict(alpha=None), dict(gamma=0.5), dict(normalized=True), dict(reduced_threshold=0.4),
-            dict(reduction="sum"), dict(reduction="none"), dict(reduction="batchwise_mean"),
-            dict(normalized=True, reduced_threshold=0.3, reduction="sum")]
+FOCAL_FN = [
+    dict(),
+    dict(alpha=None),
+    dict(gamma=0.5),
+    dict(normalized=True),
+    dict(reduced_threshold=0.4),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(reduction="batchwise_mean"),
+    dict(normalized=True, reduced_threshold=0.3, reduction="sum"),
+]
 
 
 @pytest.mark.parametrize("kw", FOCAL_FN, ids=str)
@@ -106,8 +115,16 @@ def test_softmax_focal_loss_with_logits(kw, dim):
 
 # ---- FocalLoss ---------------------------------------------------------------------------------
 
-FOCAL = [dict(), dict(alpha=0.25), dict(gamma=0.5), dict(normalized=True), dict(reduced_threshold=0.5),
-         dict(reduction="sum"), dict(from_logits=False), dict(from_logits=False, eps=0.05)]
+FOCAL = [
+    dict(),
+    dict(alpha=0.25),
+    dict(gamma=0.5),
+    dict(normalized=True),
+    dict(reduced_threshold=0.5),
+    dict(reduction="sum"),
+    dict(from_logits=False),
+    dict(from_logits=False, eps=0.05),
+]
 
 
 def _focal_inputs(mode, dim, rng, soft=False, ignore=None):
@@ -153,8 +170,7 @@ def test_focal_loss_ignore_index(mode, kw):
 def test_focal_loss_soft_targets(kw):
     rng = np.random.default_rng(6)
     x, y = _focal_inputs("multilabel", "3d", rng, soft=True)
-    _check(smp.FocalLoss("multilabel", **kw)(x, y, return_grad=True),
-           _ref(smp_ref.FocalLoss("multilabel", **kw), x, y))
+    _check(smp.FocalLoss("multilabel", **kw)(x, y, return_grad=True), _ref(smp_ref.FocalLoss("multilabel", **kw), x, y))
 
 
 @pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
@@ -162,8 +178,10 @@ def test_focal_loss_class_weights(mode):
     rng = np.random.default_rng(7)
     x, y = _focal_inputs(mode, "2d", rng)
     w = [0.5, 2.0, 1.0]
-    _check(smp.FocalLoss(mode, class_weights=w)(x, y, return_grad=True),
-           _ref(smp_ref.FocalLoss(mode, class_weights=w), x, y))
+    _check(
+        smp.FocalLoss(mode, class_weights=w)(x, y, return_grad=True),
+        _ref(smp_ref.FocalLoss(mode, class_weights=w), x, y),
+    )
 
 
 def test_focal_loss_rejects():
@@ -179,6 +197,7 @@ def test_focal_loss_rejects():
 
 
 # ---- SoftBCEWithLogitsLoss ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("opt", ["plain", "smooth", "pos_weight", "weight", "no_ignore", "soft"])
@@ -203,8 +222,7 @@ def test_soft_bce(dim, opt, reduction):
     elif opt == "no_ignore":
         y = np.where(y < 0, 1.0, y)
         kw["ignore_index"] = ref_kw["ignore_index"] = None
-    _check(smp.SoftBCEWithLogitsLoss(**kw)(x, y, return_grad=True),
-           _ref(smp_ref.SoftBCEWithLogitsLoss(**ref_kw), x, y))
+    _check(smp.SoftBCEWithLogitsLoss(**kw)(x, y, return_grad=True), _ref(smp_ref.SoftBCEWithLogitsLoss(**ref_kw), x, y))
 
 
 def test_soft_bce_all_ignored():
@@ -214,6 +232,7 @@ def test_soft_bce_all_ignored():
 
 
 # ---- SoftCrossEntropyLoss ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("ignore_index", [-100, None, 2])
@@ -262,14 +281,19 @@ def test_soft_ce_rejects():
 
 # ---- MCCLoss -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("target", ["binary", "soft", "empty", "full"])
 @pytest.mark.parametrize("dim", list(SPATIAL))
 def test_mcc(dim, target):
     rng = np.random.default_rng(14)
     shape = (2, 1, *SPATIAL[dim])
     x = rng.random(shape)
-    y = {"binary": (rng.random(shape) > 0.5).astype(np.float64), "soft": rng.random(shape),
-         "empty": np.zeros(shape), "full": np.ones(shape)}[target]
+    y = {
+        "binary": (rng.random(shape) > 0.5).astype(np.float64),
+        "soft": rng.random(shape),
+        "empty": np.zeros(shape),
+        "full": np.ones(shape),
+    }[target]
     _check(smp.MCCLoss()(x, y, return_grad=True), _ref(smp_ref.MCCLoss(), x, y))
     _check(smp.MCCLoss(eps=1e-2)(x, y, return_grad=True), _ref(smp_ref.MCCLoss(eps=1e-2), x, y))
 

@@ -26,11 +26,12 @@ def test_tiles_add_up():
 def test_batch_shards_pool():
     opts = dict(OPTS, batch=True, reduction="none")
     values, grad = dice.dice_loss(X, T, return_grad=True, **opts)
-    pooled = sum(dice.dice_stats(X[i:i + 2], T[i:i + 2], **opts).sum(axis=0, keepdims=True) for i in (0, 2))
+    pooled = sum(dice.dice_stats(X[i : i + 2], T[i : i + 2], **opts).sum(axis=0, keepdims=True) for i in (0, 2))
     np.testing.assert_allclose(dice.dice_finalize(pooled, **opts), values, rtol=1e-12)
     up = np.array([1.0, 2.0])
-    g = np.concatenate([dice.dice_backward_from_stats(X[i:i + 2], T[i:i + 2], pooled, upstream=up, **opts)
-                        for i in (0, 2)])
+    g = np.concatenate(
+        [dice.dice_backward_from_stats(X[i : i + 2], T[i : i + 2], pooled, upstream=up, **opts) for i in (0, 2)]
+    )
     _, g_full = dice.dice_loss(X, T, return_grad=True, **dict(opts, weight=up))
     # d(sum_c up_c L_c)/dx equals the gradient of the weighted loss
     np.testing.assert_allclose(g, g_full, rtol=1e-10, atol=1e-15)
@@ -47,9 +48,14 @@ def _family_cases():
     from dice.compat import monai
 
     common = dict(softmax=True, to_onehot_y=True)
-    return [monai.DiceLoss(batch=True, **common), monai.DiceCELoss(weight=[0.5, 1.0, 2.0], **common),
-            monai.DiceFocalLoss(batch=True, reduction="sum", **common), monai.DiceFocalLoss(batch=True, **common), monai.GeneralizedDiceLoss(**common),
-            monai.TverskyLoss(include_background=False, alpha=0.2, beta=0.8, **common)]
+    return [
+        monai.DiceLoss(batch=True, **common),
+        monai.DiceCELoss(weight=[0.5, 1.0, 2.0], **common),
+        monai.DiceFocalLoss(batch=True, reduction="sum", **common),
+        monai.DiceFocalLoss(batch=True, **common),
+        monai.GeneralizedDiceLoss(**common),
+        monai.TverskyLoss(include_background=False, alpha=0.2, beta=0.8, **common),
+    ]
 
 
 @pytest.mark.parametrize("case", range(6))
@@ -77,8 +83,9 @@ def test_family_three_steps_on_shards(case):
     if kw.get("batch") and not (kw["reduction"] == "sum" and "focal" in kw.get("pointwise", "")):
         pooled = layout.pooled(flat)
         assert losses.finalize(pooled, layout.with_rows(1), **kw)[0] == value
-        assert np.array_equal(losses.backward_from_stats(x, T, pooled, layout.with_rows(1), to_onehot_y=True, **kw),
-                              grad)
+        assert np.array_equal(
+            losses.backward_from_stats(x, T, pooled, layout.with_rows(1), to_onehot_y=True, **kw), grad
+        )
 
 
 def test_process_group_needs_torch_distributed():

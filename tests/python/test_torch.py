@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip(
-    "torch", reason="PyTorch is not installed: dice.torch was NOT tested (pip install torch to run these)")
+    "torch", reason="PyTorch is not installed: dice.torch was NOT tested (pip install torch to run these)"
+)
 
 import dice  # noqa: E402
 from conftest import arrays_of, assert_matches_case, cases, kwargs_of  # noqa: E402

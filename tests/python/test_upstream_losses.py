@@ -55,8 +55,13 @@ def _arrays(case):
 
 
 def _assert_value(case, value):
-    np.testing.assert_allclose(np.asarray(value, dtype=np.float64), np.asarray(case["expected"], dtype=np.float64),
-                               rtol=case["rtol"], atol=case["atol"], err_msg=case["id"])
+    np.testing.assert_allclose(
+        np.asarray(value, dtype=np.float64),
+        np.asarray(case["expected"], dtype=np.float64),
+        rtol=case["rtol"],
+        atol=case["atol"],
+        err_msg=case["id"],
+    )
 
 
 @pytest.mark.parametrize("case", _params(MONAI_CASES, {"value"}))
@@ -119,13 +124,16 @@ def test_dice_focal_is_dice_plus_focal(case):
     lf, gamma, alpha, softmax = case["lambda_focal"], case["gamma"], case["alpha"], case["softmax"]
     focal_kw = dict(gamma=gamma) if alpha is None else dict(gamma=gamma, alpha=alpha)
     result = monai.DiceFocalLoss(lambda_focal=lf, softmax=softmax, alpha=alpha, gamma=gamma, **common)(pred, label)
-    expected = monai.DiceLoss(softmax=softmax, **common)(pred, label) + lf * monai.FocalLoss(**focal_kw, **common)(pred, label)
+    expected = monai.DiceLoss(softmax=softmax, **common)(pred, label) + lf * monai.FocalLoss(**focal_kw, **common)(
+        pred, label
+    )
     np.testing.assert_allclose(result, expected, rtol=1e-7)
 
     torch, ml = _torch_monai()
     tw = None if common["weight"] is None else torch.as_tensor(common["weight"], dtype=torch.float64)
     ref = ml.DiceFocalLoss(lambda_focal=lf, softmax=softmax, alpha=alpha, gamma=gamma, **dict(common, weight=tw))(
-        torch.from_numpy(pred), torch.from_numpy(label))
+        torch.from_numpy(pred), torch.from_numpy(label)
+    )
     # MONAI's float64 focal term carries float32-level rounding (its elementwise values differ from
     # a float64 evaluation of the same formula by ~1e-6 relative, the library's by ~1e-15), so
     # the comparison with it uses the loss tables' tolerance
@@ -172,7 +180,9 @@ def _focal_vs_bce(case, gamma, rng):
     x = rng.random(size, dtype=np.float32)
     if case.get("labels") == "dense":
         t = rng.integers(0, 2, size=size).astype(np.float32)
-        focal = monai.FocalLoss(to_onehot_y=False, gamma=gamma, reduction=case.get("reduction", "mean"), weight=1.0)(x, t)
+        focal = monai.FocalLoss(to_onehot_y=False, gamma=gamma, reduction=case.get("reduction", "mean"), weight=1.0)(
+            x, t
+        )
         onehot = t
     else:
         t = rng.integers(0, size[1], size=(size[0], 1, *size[2:]))
@@ -203,7 +213,9 @@ def test_focal_very_good_prediction(case, use_softmax, alpha):
     onehot = np.moveaxis(t[..., None] == np.arange(case["classes"]), -1, 1)
     pred = case["scale"] * onehot.astype(np.float32) - case["scale"] / 2
     from_labels = monai.FocalLoss(to_onehot_y=True, alpha=alpha, use_softmax=use_softmax)(pred, t[:, None])
-    from_onehot = monai.FocalLoss(to_onehot_y=False, alpha=alpha, use_softmax=use_softmax)(pred, onehot.astype(np.int64))
+    from_onehot = monai.FocalLoss(to_onehot_y=False, alpha=alpha, use_softmax=use_softmax)(
+        pred, onehot.astype(np.int64)
+    )
     assert round(float(from_labels), case["places"]) == 0.0 and round(float(from_onehot), case["places"]) == 0.0
 
 
@@ -226,9 +238,19 @@ def test_gradient_is_defined(case):
 
 
 def test_every_monai_case_is_run():
-    run = {"value", "raises", "dice_focal_is_sum", "ignore_equals_crop", "ignore_onehot_equals_labels",
-           "ignore_zero_grad", "focal_gamma0_is_bce", "focal_gamma01_differs", "focal_very_good",
-           "focal_alpha_sequence_positive", "has_gradient"}
+    run = {
+        "value",
+        "raises",
+        "dice_focal_is_sum",
+        "ignore_equals_crop",
+        "ignore_onehot_equals_labels",
+        "ignore_zero_grad",
+        "focal_gamma0_is_bce",
+        "focal_gamma01_differs",
+        "focal_very_good",
+        "focal_alpha_sequence_positive",
+        "has_gradient",
+    }
     assert {c["kind"] for c in MONAI_CASES["cases"]} <= run
 
 
@@ -250,12 +272,16 @@ def _smp_api(path):
     return obj
 
 
-_SCORE = {"soft_jaccard_score": "soft_jaccard_score", "soft_dice_score": "soft_dice_score",
-          "soft_tversky_score": "soft_tversky_score"}
+_SCORE = {
+    "soft_jaccard_score": "soft_jaccard_score",
+    "soft_dice_score": "soft_dice_score",
+    "soft_tversky_score": "soft_tversky_score",
+}
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in SMP_CASES["cases"]
-                                  if c.get("expected_is", "").startswith("1 - ")])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=c["id"]) for c in SMP_CASES["cases"] if c.get("expected_is", "").startswith("1 - ")]
+)
 def test_smp_functional_score(case):
     """The soft_*_score cases through losses._functional itself, on upstream's own shapes: 1-D
     vectors, or (rows, 4) with dims=[1] and the mean of the rows' scores."""
@@ -276,8 +302,11 @@ def test_smp_functional_score(case):
 # upstream's asserts, each within upstream's tolerance.
 _FOCAL_GOOD_BAD = {
     "focal_loss_with_logits": ([10.0, -10.0, 10.0], [-1.0, 2.0, 0.0], [1, 0, 1]),
-    "softmax_focal_loss_with_logits": ([[0, 10, 0], [10, 0, 0], [0, 0, 10]], [[0, -10, 0], [0, 10, 0], [0, 0, 10]],
-                                       [1, 0, 2]),
+    "softmax_focal_loss_with_logits": (
+        [[0, 10, 0], [10, 0, 0], [0, 0, 10]],
+        [[0, -10, 0], [0, 10, 0], [0, 0, 10]],
+        [1, 0, 2],
+    ),
 }
 _MCC_PRED = [[[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]]
 _MCC_CASES = [  # (y_pred, y_true, upstream's expected loss), eps = 1e-5, abs tolerance eps
@@ -328,6 +357,11 @@ def test_smp_binary_mcc_loss(pred, true, expected):
 
 
 def test_every_smp_not_provided_case_is_run():
-    run = {"focal_loss_with_logits", "softmax_focal_loss_with_logits", "soft_ce_loss", "soft_bce_loss",
-           "binary_mcc_loss"}
+    run = {
+        "focal_loss_with_logits",
+        "softmax_focal_loss_with_logits",
+        "soft_ce_loss",
+        "soft_bce_loss",
+        "binary_mcc_loss",
+    }
     assert {c["id"] for c in SMP_CASES["not_provided"]} <= run

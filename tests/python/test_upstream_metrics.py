@@ -77,7 +77,7 @@ def _build(spec, arrays):
 def _select(result, steps):
     for i, step in enumerate(steps):
         if step == "each":
-            return [_select(r, steps[i + 1:]) for r in result]
+            return [_select(r, steps[i + 1 :]) for r in result]
         if step == "first":  # the first entry of a list result (ConfusionMatrixMetric), anything else as is
             result = result[0] if isinstance(result, list) else result
             continue
@@ -107,8 +107,12 @@ def _close(actual, expected, case):
         for a, e in zip(actual, expected):
             _close(a, e, case)
         return
-    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64),
-                               rtol=case["rtol"], atol=case["atol"])
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        rtol=case["rtol"],
+        atol=case["atol"],
+    )
 
 
 def _cases():
@@ -164,7 +168,16 @@ def test_upstream_case(arrays, case):
 
 def test_every_upstream_file_is_present():
     names = {p.name for p in FILES}
-    for stem in ("compute_meandice", "compute_meaniou", "compute_generalized_dice", "hausdorff_distance",
-                 "surface_distance", "surface_dice", "compute_confusion_matrix", "compute_f_beta",
-                 "absolute_volume_difference", "ignore_index_metrics"):
+    for stem in (
+        "compute_meandice",
+        "compute_meaniou",
+        "compute_generalized_dice",
+        "hausdorff_distance",
+        "surface_distance",
+        "surface_dice",
+        "compute_confusion_matrix",
+        "compute_f_beta",
+        "absolute_volume_difference",
+        "ignore_index_metrics",
+    ):
         assert f"metrics_{stem}.json" in names

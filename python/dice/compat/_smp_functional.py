@@ -28,8 +28,13 @@ from .. import losses as _family
 from .._errors import LabelError, ShapeError
 from .._tensor import host_array
 
-__all__ = ["focal_loss_with_logits", "softmax_focal_loss_with_logits", "soft_jaccard_score", "soft_dice_score",
-           "soft_tversky_score"]
+__all__ = [
+    "focal_loss_with_logits",
+    "softmax_focal_loss_with_logits",
+    "soft_jaccard_score",
+    "soft_dice_score",
+    "soft_tversky_score",
+]
 
 
 def _float(a, name):
@@ -86,6 +91,7 @@ def soft_jaccard_score(output, target, smooth=0.0, eps=1e-7, dims=None):
 
 # ---- focal terms -------------------------------------------------------------------------------
 
+
 def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -94,7 +100,7 @@ def _focal_factor(pt, gamma, reduced_threshold):
     """(f, df/dpt) of the focal term."""
     q = 1.0 - pt
     if reduced_threshold is None:
-        f = q ** gamma
+        f = q**gamma
         with np.errstate(divide="ignore", invalid="ignore"):
             df = np.where(q > 0, -gamma * q ** (gamma - 1.0), 0.0 if gamma >= 1 else -np.inf)
         return f, df
@@ -112,8 +118,12 @@ def sigmoid_focal_elements(x, t, gamma, alpha, reduced_threshold, need_f, need_g
     x64 = np.asarray(x, dtype=np.float64)
     t64 = np.asarray(t, dtype=np.float64)
     if reduced_threshold is None and not need_f and x64.size and bool(np.all((t64 == 0) | (t64 == 1))):
-        kw = dict(pointwise="sigmoid_focal", lambda_overlap=0.0, focal_gamma=float(gamma),
-                  focal_alpha=None if alpha is None else float(alpha))
+        kw = dict(
+            pointwise="sigmoid_focal",
+            lambda_overlap=0.0,
+            focal_gamma=float(gamma),
+            focal_alpha=None if alpha is None else float(alpha),
+        )
         x3, t3 = x64.reshape(1, 1, -1), t64.reshape(1, 1, -1)
         l = _family.pointwise_map(x3, t3, **kw).reshape(x64.shape)
         dl = None
@@ -140,7 +150,7 @@ def _reduce(l, f, dl, df, reduction, normalized, eps):
         s = max(float(f.sum()), eps)
         lsum = float(l.sum())
         if dl is not None:
-            grad = dl / s - (lsum / s ** 2 * df if f.sum() > eps else 0.0)
+            grad = dl / s - (lsum / s**2 * df if f.sum() > eps else 0.0)
         l = l / s
     elif dl is not None:
         grad = dl
@@ -152,8 +162,17 @@ def _reduce(l, f, dl, df, reduction, normalized, eps):
     return l, grad
 
 
-def focal_loss_with_logits(output, target, gamma=2.0, alpha=0.25, reduction="mean", normalized=False,
-                           reduced_threshold=None, eps=1e-6, return_grad=False):
+def focal_loss_with_logits(
+    output,
+    target,
+    gamma=2.0,
+    alpha=0.25,
+    reduction="mean",
+    normalized=False,
+    reduced_threshold=None,
+    eps=1e-6,
+    return_grad=False,
+):
     """smp's binary focal loss of logits (see the module docstring); return_grad adds
     d(sum of the result)/d(output)."""
     x = _float(output, "output")
@@ -166,8 +185,9 @@ def focal_loss_with_logits(output, target, gamma=2.0, alpha=0.25, reduction="mea
     return (value, grad.astype(x.dtype)) if return_grad else value
 
 
-def softmax_focal_loss_with_logits(output, target, gamma=2.0, reduction="mean", normalized=False,
-                                   reduced_threshold=None, eps=1e-6, return_grad=False):
+def softmax_focal_loss_with_logits(
+    output, target, gamma=2.0, reduction="mean", normalized=False, reduced_threshold=None, eps=1e-6, return_grad=False
+):
     """smp's softmax focal loss: output (B, C, *) logits, target (B, *) class indices; per
     element (B, *) values as in the module docstring; return_grad adds d(sum of the result)/d(output)."""
     x = _float(output, "output")
@@ -208,7 +228,7 @@ def softmax_focal_loss_with_logits(output, target, gamma=2.0, reduction="mean", 
     if normalized:
         s = max(float(f.sum()), eps)
         lsum = float(l.sum())
-        grad = None if dl is None else dl / s - (lsum / s ** 2 * df if f.sum() > eps else 0.0)
+        grad = None if dl is None else dl / s - (lsum / s**2 * df if f.sum() > eps else 0.0)
         l = l / s
     else:
         grad = dl

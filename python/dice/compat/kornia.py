@@ -44,8 +44,9 @@ def _present_mean(pred, target, ignore_index, weight, return_grad, **options):
     norm = a.sum(axis=1, keepdims=True)
     empty = norm[:, 0] == 0
     upstream = np.where(empty[:, None], 0.0, a / np.where(empty[:, None], 1.0, norm)) / n
-    opts, keep = losses.family_options(softmax=True, batch=False, smooth_nr=0.0, reduction="none",
-                                       ignore_index=ignore_index, **options)
+    opts, keep = losses.family_options(
+        softmax=True, batch=False, smooth_nr=0.0, reduction="none", ignore_index=ignore_index, **options
+    )
     _, values, grad = losses.run(pred, np.asarray(target), opts, return_grad=return_grad, upstream=upstream)
     del keep
     value = np.float64((upstream * values).sum() + empty.sum() / n)
@@ -60,9 +61,16 @@ def dice_loss(pred, target, average="micro", eps=1e-8, weight=None, ignore_index
     if average == "macro":
         return _present_mean(pred, target, ignore_index, weight, return_grad, smooth_dr=float(eps))
     w = None if weight is None else np.asarray(weight, np.float64)
-    opts, keep = losses.family_options(softmax=True, batch=False, smooth_nr=0.0, smooth_dr=float(eps), weight=w,
-                                       ignore_index=ignore_index, pool_classes=True,
-                                       weight_mode="after_ratio" if w is None else "in_sums")
+    opts, keep = losses.family_options(
+        softmax=True,
+        batch=False,
+        smooth_nr=0.0,
+        smooth_dr=float(eps),
+        weight=w,
+        ignore_index=ignore_index,
+        pool_classes=True,
+        weight_mode="after_ratio" if w is None else "in_sums",
+    )
     loss, _, grad = losses.run(pred, np.asarray(target), opts, return_grad=return_grad)
     del keep
     return (np.float64(loss), grad) if return_grad else np.float64(loss)
@@ -71,5 +79,14 @@ def dice_loss(pred, target, average="micro", eps=1e-8, weight=None, ignore_index
 def tversky_loss(pred, target, alpha, beta, eps=1e-8, ignore_index=-100, return_grad=False):
     pred, target = host_array(pred, "pred"), host_array(target, "target")
     _check(pred, target)
-    return _present_mean(pred, target, ignore_index, None, return_grad, smooth_dr=float(eps), overlap="tversky",
-                         alpha=float(alpha), beta=float(beta))
+    return _present_mean(
+        pred,
+        target,
+        ignore_index,
+        None,
+        return_grad,
+        smooth_dr=float(eps),
+        overlap="tversky",
+        alpha=float(alpha),
+        beta=float(beta),
+    )

@@ -19,8 +19,9 @@ def _medpy(result, reference, voxelspacing, connectivity, which):
         raise OptionError(f"connectivity = {connectivity!r}: only medpy's default 1 is implemented")
     r = np.asarray(result).astype(bool)[None, None]
     g = np.asarray(reference).astype(bool)[None, None]
-    out = metrics.surface_metric(r, g, "medpy", include_background=True, spacing=voxelspacing, pred_kind="masks",
-                                 gt_kind="masks")
+    out = metrics.surface_metric(
+        r, g, "medpy", include_background=True, spacing=voxelspacing, pred_kind="masks", gt_kind="masks"
+    )
     return float(out[0, 0, _INDEX[which]])
 
 

@@ -24,9 +24,20 @@ from .._tensor import host_array
 from . import monai_metrics
 from .monai_metrics import *  # noqa: F401,F403 -- re-exported: MONAI's metrics live in monai.metrics
 
-__all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss", "FocalLoss", "DiceCELoss", "DiceFocalLoss",
-           "generalized_dice_loss", "tversky_loss", "focal_loss", "dice_ce_loss", "dice_focal_loss",
-           *monai_metrics.__all__]
+__all__ = [
+    "DiceLoss",
+    "GeneralizedDiceLoss",
+    "TverskyLoss",
+    "FocalLoss",
+    "DiceCELoss",
+    "DiceFocalLoss",
+    "generalized_dice_loss",
+    "tversky_loss",
+    "focal_loss",
+    "dice_ce_loss",
+    "dice_focal_loss",
+    *monai_metrics.__all__,
+]
 
 
 def _check_other_act(other_act, kwargs):
@@ -66,8 +77,10 @@ def _check_focal_weight(kwargs, input):
         return
     kept = _kept(kwargs, input)
     if kept == 1:
-        raise WeightError(f"weight = {w.tolist()} is per class, but only one channel is kept "
-                          "(MONAI: per-class class_weight is not supported for single-channel outputs)")
+        raise WeightError(
+            f"weight = {w.tolist()} is per class, but only one channel is kept "
+            "(MONAI: per-class class_weight is not supported for single-channel outputs)"
+        )
     if w.size != kept:
         raise WeightError(f"weight holds {w.size} values for {kept} kept channels (one per kept channel)")
 
@@ -106,7 +119,8 @@ def _monai_ignore(kwargs, input, target, to_onehot_y):
     raise NotImplementedError(
         f"ignore_index={ii} with this target: MONAI multiplies prediction and target by a mask "
         "(1 - target[:, ignore_index], or target != ignore_index) that is neither a label nor an "
-        "all-zero-voxel mask; pass a label map or a binary one-hot target")
+        "all-zero-voxel mask; pass a label map or a binary one-hot target"
+    )
 
 
 class _Loss:
@@ -156,8 +170,10 @@ class _Loss:
         input, target = host_array(input, "input"), host_array(target, "target")
         if self.other_act is not None:
             if return_grad:
-                raise OptionError("return_grad=True with other_act: the library cannot differentiate an "
-                                  "arbitrary callable; use dice.torch, where autograd chains other_act")
+                raise OptionError(
+                    "return_grad=True with other_act: the library cannot differentiate an "
+                    "arbitrary callable; use dice.torch, where autograd chains other_act"
+                )
             activated = np.asarray(self.other_act(input.copy()))
             return sum(part.compute(activated if act else input, target)[0] for part, act in self.split()), None
         if input.ndim == 2 and not self.flat_input_as_voxel:
@@ -192,9 +208,11 @@ class _Loss:
         w = np.asarray(w, dtype=np.float64)
         cw = np.full(kept, float(w)) if w.ndim == 0 else w.reshape(-1)
         if cw.size != kept:
-            raise WeightError("The length of the `weight` sequence should be the same as the number of classes. "
-                              "If `include_background=False`, the weight should not include the background "
-                              f"category class 0. (got {cw.size} values for {kept} kept classes)")
+            raise WeightError(
+                "The length of the `weight` sequence should be the same as the number of classes. "
+                "If `include_background=False`, the weight should not include the background "
+                f"category class 0. (got {cw.size} values for {kept} kept classes)"
+            )
         if not (cw >= 0).all():
             raise WeightError("the value/values of the `weight` should be no less than 0.")
         return cw
@@ -225,8 +243,10 @@ class _Loss:
         batch = bool(kw.get("batch", False))
         gdl = kw.get("overlap") == "generalized"
         if gdl and not batch:
-            raise NdimError(f"input.shape = {input.shape}: GeneralizedDiceLoss on (B, C) inputs needs batch=True "
-                            "(MONAI sums such an input over every axis, then fails on the class axis: IndexError)")
+            raise NdimError(
+                f"input.shape = {input.shape}: GeneralizedDiceLoss on (B, C) inputs needs batch=True "
+                "(MONAI sums such an input over every axis, then fails on the class axis: IndexError)"
+            )
         pointwise = kw.get("pointwise", "none") != "none"
         lam = float(kw.get("lambda_overlap", 1.0))
         cw = None if gdl else self._pooled_class_weights(x)
@@ -247,13 +267,28 @@ class _Loss:
             else:
                 g_v = lam * u
             g_entries = g_v if cw is None else (g_v * cw if batch else np.array([(g_v * cw).sum()]))
-            opts_kw = dict(self.spec(x), weight=None, reduction="none", pointwise="none", pointwise_weight=None,
-                           focal_alpha=None, label_smoothing=0.0, lambda_overlap=1.0, batch=True,
-                           pool_classes=not batch)
+            opts_kw = dict(
+                self.spec(x),
+                weight=None,
+                reduction="none",
+                pointwise="none",
+                pointwise_weight=None,
+                focal_alpha=None,
+                label_smoothing=0.0,
+                lambda_overlap=1.0,
+                batch=True,
+                pool_classes=not batch,
+            )
             tgt, opts_kw = _monai_ignore(opts_kw, x, t, self.to_onehot_y)
             opts, keep = losses.family_options(**opts_kw)
-            _, entries, grad = losses.run(x, tgt, opts, to_onehot_y=self.to_onehot_y, return_grad=return_grad,
-                                          upstream=np.asarray(g_entries, np.float64).reshape(-1))
+            _, entries, grad = losses.run(
+                x,
+                tgt,
+                opts,
+                to_onehot_y=self.to_onehot_y,
+                return_grad=return_grad,
+                upstream=np.asarray(g_entries, np.float64).reshape(-1),
+            )
             del keep
             entries = entries.reshape(-1)
             v = (entries * cw if cw is not None else entries).reshape(v_shape)
@@ -307,14 +342,17 @@ class _Loss:
             if upstream is not None:
                 u = np.asarray(upstream, dtype=np.float64).reshape(-1)
                 if u.size and not np.all(u == u[0]):
-                    raise NotImplementedError("a non-uniform upstream gradient of a per-element output (reduction="
-                                              "'none' with a focal term): the library gives the gradient of the sum")
+                    raise NotImplementedError(
+                        "a non-uniform upstream gradient of a per-element output (reduction="
+                        "'none' with a focal term): the library gives the gradient of the sum"
+                    )
                 scale = float(u[0]) if u.size else 1.0
             value, grad = self._per_element(input, target, kwargs, return_grad)
             return value, (grad if grad is None or scale == 1.0 else grad * grad.dtype.type(scale))
         opts, keep = losses.family_options(**kwargs)
-        loss, values, grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y,
-                                        return_grad=return_grad, upstream=upstream)
+        loss, values, grad = losses.run(
+            input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=return_grad, upstream=upstream
+        )
         del keep
         if self.kwargs.get("reduction", "mean") == "none":
             return self.none_shape(values, input), grad
@@ -340,8 +378,9 @@ class _Loss:
             value = self.none_shape(values, input) + kwargs.get("pointwise_lambda", 1.0) * focal
             if return_grad:
                 upstream = np.full(values.size, value.size / values.size)
-                grad = losses.run(input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=True,
-                                  upstream=upstream)[2]
+                grad = losses.run(
+                    input, target, opts, to_onehot_y=self.to_onehot_y, return_grad=True, upstream=upstream
+                )[2]
         del keep
         return value, grad
 
@@ -355,13 +394,39 @@ class _Loss:
 class DiceLoss(_Loss):
     """monai.losses.DiceLoss: soft Dice / Jaccard, see dice.dice_loss for the formula."""
 
-    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False,
-                 other_act=None, squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5,
-                 smooth_dr=1e-5, batch=False, weight=None, soft_label=False, ignore_index=None):
-        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
-                         softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
-                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=weight,
-                         soft_label=soft_label, ignore_index=ignore_index)
+    def __init__(
+        self,
+        include_background=True,
+        to_onehot_y=False,
+        sigmoid=False,
+        softmax=False,
+        other_act=None,
+        squared_pred=False,
+        jaccard=False,
+        reduction="mean",
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        batch=False,
+        weight=None,
+        soft_label=False,
+        ignore_index=None,
+    ):
+        super().__init__(
+            to_onehot_y,
+            other_act,
+            include_background=include_background,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            squared_pred=squared_pred,
+            jaccard=jaccard,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=weight,
+            soft_label=soft_label,
+            ignore_index=ignore_index,
+        )
 
     def spec(self, input):
         return self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
@@ -373,26 +438,74 @@ class GeneralizedDiceLoss(_Loss):
     ("square"), 1/G_c ("simple") or 1 ("uniform"); an infinite weight (absent class) takes the
     largest finite weight. reduction="none" gives (B, 1, 1, ...), or (1, 1, ...) with batch."""
 
-    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
-                 w_type="square", reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False, soft_label=False):
+    def __init__(
+        self,
+        include_background=True,
+        to_onehot_y=False,
+        sigmoid=False,
+        softmax=False,
+        other_act=None,
+        w_type="square",
+        reduction="mean",
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        batch=False,
+        soft_label=False,
+    ):
         if w_type not in ("square", "simple", "uniform"):
             raise OptionError(f"w_type = {w_type!r} is not one of 'square', 'simple', 'uniform'")
-        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
-                         softmax=softmax, reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
-                         batch=batch, soft_label=soft_label, overlap="generalized", gdl_weight=w_type)
+        super().__init__(
+            to_onehot_y,
+            other_act,
+            include_background=include_background,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            soft_label=soft_label,
+            overlap="generalized",
+            gdl_weight=w_type,
+        )
 
 
 class TverskyLoss(_Loss):
     """monai.losses.TverskyLoss: 1 - (tp + smooth_nr) / (tp + alpha fp + beta fn + smooth_dr) per
     (item, class), fp = sum p(1 - t), fn = sum (1 - p)t. reduction="none" gives (B, C)."""
 
-    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
-                 alpha=0.5, beta=0.5, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
-                 soft_label=False, ignore_index=None):
-        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
-                         softmax=softmax, reduction=reduction, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
-                         batch=batch, soft_label=soft_label, ignore_index=ignore_index, overlap="tversky",
-                         alpha=float(alpha), beta=float(beta))
+    def __init__(
+        self,
+        include_background=True,
+        to_onehot_y=False,
+        sigmoid=False,
+        softmax=False,
+        other_act=None,
+        alpha=0.5,
+        beta=0.5,
+        reduction="mean",
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        batch=False,
+        soft_label=False,
+        ignore_index=None,
+    ):
+        super().__init__(
+            to_onehot_y,
+            other_act,
+            include_background=include_background,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            soft_label=soft_label,
+            ignore_index=ignore_index,
+            overlap="tversky",
+            alpha=float(alpha),
+            beta=float(beta),
+        )
 
     def none_shape(self, values, input):
         return values[0] if self.kwargs["batch"] else values
@@ -415,15 +528,32 @@ class FocalLoss(_Loss):
 
     flat_input_as_voxel = True
 
-    def __init__(self, include_background=True, to_onehot_y=False, gamma=2.0, alpha=None, weight=None,
-                 reduction="mean", use_softmax=False, ignore_index=None):
+    def __init__(
+        self,
+        include_background=True,
+        to_onehot_y=False,
+        gamma=2.0,
+        alpha=None,
+        weight=None,
+        reduction="mean",
+        use_softmax=False,
+        ignore_index=None,
+    ):
         # No Dice term (lambda 0), so its activation is free: the softmax one lets a softmax
         # focal term over all channels share the fused softmax sweep instead of its own rows.
-        super().__init__(to_onehot_y, None, include_background=include_background, reduction=reduction,
-                         softmax=bool(use_softmax and include_background), ignore_index=ignore_index, lambda_overlap=0.0,
-                         pointwise="softmax_focal" if use_softmax else "sigmoid_focal", focal_gamma=float(gamma),
-                         focal_alpha=_focal_alpha(alpha),
-                         pointwise_weight=None if weight is None else np.asarray(weight, np.float64))
+        super().__init__(
+            to_onehot_y,
+            None,
+            include_background=include_background,
+            reduction=reduction,
+            softmax=bool(use_softmax and include_background),
+            ignore_index=ignore_index,
+            lambda_overlap=0.0,
+            pointwise="softmax_focal" if use_softmax else "sigmoid_focal",
+            focal_gamma=float(gamma),
+            focal_alpha=_focal_alpha(alpha),
+            pointwise_weight=None if weight is None else np.asarray(weight, np.float64),
+        )
 
     def spec(self, input):
         """The library's options: a scalar weight is left to compute() (MONAI applies it to a
@@ -446,14 +576,14 @@ class FocalLoss(_Loss):
         target is 0 (-inf * 0)."""
         if input.ndim < 2 or not np.isinf(input).any():
             return None
-        x = input[:, input.shape[1] - _kept(self.kwargs, input):]
+        x = input[:, input.shape[1] - _kept(self.kwargs, input) :]
         if self.kwargs["pointwise"] != "softmax_focal":
             return np.isinf(x)
         t = np.asarray(target)
         if self.to_onehot_y and input.shape[1] > 1:
             labels = t if t.ndim == input.ndim else t[:, None]
             t = labels == np.arange(input.shape[1]).reshape(1, -1, *[1] * (input.ndim - 2))
-        t = np.broadcast_to(t, input.shape)[:, input.shape[1] - x.shape[1]:]
+        t = np.broadcast_to(t, input.shape)[:, input.shape[1] - x.shape[1] :]
         plus = np.broadcast_to((x == np.inf).any(axis=1, keepdims=True), x.shape)
         return plus | ((x == -np.inf) & (t == 0))
 
@@ -474,8 +604,11 @@ class FocalLoss(_Loss):
             # kept voxels: "mean" is C_kept times the library's, and "sum" C_kept times the sum of
             # every item's own mean (each item divided by its own kept voxels).
             kept = _kept(self.kwargs, input)
-            items = [(input, target)] if reduction == "mean" else \
-                [(input[b:b + 1], np.asarray(target)[b:b + 1]) for b in range(input.shape[0])]
+            items = (
+                [(input, target)]
+                if reduction == "mean"
+                else [(input[b : b + 1], np.asarray(target)[b : b + 1]) for b in range(input.shape[0])]
+            )
             means = [self._ignored_mean(x, y, return_grad, upstream) for x, y in items]
             value = np.float64(kept * sum(m[0] for m in means))
             grad = None
@@ -486,7 +619,7 @@ class FocalLoss(_Loss):
         if nan is not None:
             value = np.where(nan, np.nan, value) if reduction == "none" else np.float64(np.nan)
             if grad is not None:
-                grad[:, -nan.shape[1]:][nan] = np.nan
+                grad[:, -nan.shape[1] :][nan] = np.nan
         w = self.kwargs["pointwise_weight"]
         if w is not None and w.ndim == 0 and input.ndim >= 2:
             value = value * float(w) if reduction == "none" else np.float64(value * float(w))
@@ -500,20 +633,48 @@ class DiceCELoss(_Loss):
     logits (BCE with logits for a single channel); `weight` is the CE class weight and the Dice
     class weight (without the background when include_background=False)."""
 
-    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
-                 squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
-                 weight=None, lambda_dice=1.0, lambda_ce=1.0, label_smoothing=0.0):
+    def __init__(
+        self,
+        include_background=True,
+        to_onehot_y=False,
+        sigmoid=False,
+        softmax=False,
+        other_act=None,
+        squared_pred=False,
+        jaccard=False,
+        reduction="mean",
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        batch=False,
+        weight=None,
+        lambda_dice=1.0,
+        lambda_ce=1.0,
+        label_smoothing=0.0,
+    ):
         if reduction not in ("mean", "sum"):
             raise OptionError(f"Unsupported option {reduction!r}, Available options are {{'mean', 'sum'}}.")
         if lambda_dice < 0 or lambda_ce < 0:
             raise OptionError("lambda_dice and lambda_ce should be no less than 0.0.")
         w = None if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
-        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
-                         softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
-                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                         weight=None if w is None else (w if include_background else w[1:]),
-                         lambda_overlap=float(lambda_dice), pointwise_lambda=float(lambda_ce),
-                         label_smoothing=float(label_smoothing), pointwise_weight=w, pointwise="softmax_ce")
+        super().__init__(
+            to_onehot_y,
+            other_act,
+            include_background=include_background,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            squared_pred=squared_pred,
+            jaccard=jaccard,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=None if w is None else (w if include_background else w[1:]),
+            lambda_overlap=float(lambda_dice),
+            pointwise_lambda=float(lambda_ce),
+            label_smoothing=float(label_smoothing),
+            pointwise_weight=w,
+            pointwise="softmax_ce",
+        )
 
     def spec(self, input):
         kw = self.kwargs if input is None else _single_class_unweighted(self.kwargs, input)
@@ -530,9 +691,25 @@ class DiceFocalLoss(_Loss):
     values (B, C_kept, 1, ...) broadcast-added to lambda_focal times the focal loss per element
     (B, C_kept, spatial...)."""
 
-    def __init__(self, include_background=True, to_onehot_y=False, sigmoid=False, softmax=False, other_act=None,
-                 squared_pred=False, jaccard=False, reduction="mean", smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
-                 gamma=2.0, weight=None, lambda_dice=1.0, lambda_focal=1.0, alpha=None):
+    def __init__(
+        self,
+        include_background=True,
+        to_onehot_y=False,
+        sigmoid=False,
+        softmax=False,
+        other_act=None,
+        squared_pred=False,
+        jaccard=False,
+        reduction="mean",
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        batch=False,
+        gamma=2.0,
+        weight=None,
+        lambda_dice=1.0,
+        lambda_focal=1.0,
+        alpha=None,
+    ):
         if lambda_dice < 0 or lambda_focal < 0:
             raise OptionError("lambda_dice and lambda_focal should be no less than 0.0.")
         w = None if weight is None else np.asarray(weight, np.float64)
@@ -540,13 +717,26 @@ class DiceFocalLoss(_Loss):
         if scalar and not w >= 0:
             raise WeightError(f"weight = {float(w)!r} must be >= 0")
         # a scalar focal weight is a factor of the focal term: folded into its lambda
-        super().__init__(to_onehot_y, other_act, include_background=include_background, sigmoid=sigmoid,
-                         softmax=softmax, squared_pred=squared_pred, jaccard=jaccard, reduction=reduction,
-                         smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch, weight=w,
-                         lambda_overlap=float(lambda_dice), pointwise="sigmoid_focal",
-                         pointwise_lambda=float(lambda_focal) * (float(w) if scalar else 1.0),
-                         focal_gamma=float(gamma), focal_alpha=_focal_alpha(alpha),
-                         pointwise_weight=None if scalar else w)
+        super().__init__(
+            to_onehot_y,
+            other_act,
+            include_background=include_background,
+            sigmoid=sigmoid,
+            softmax=softmax,
+            squared_pred=squared_pred,
+            jaccard=jaccard,
+            reduction=reduction,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            batch=batch,
+            weight=w,
+            lambda_overlap=float(lambda_dice),
+            pointwise="sigmoid_focal",
+            pointwise_lambda=float(lambda_focal) * (float(w) if scalar else 1.0),
+            focal_gamma=float(gamma),
+            focal_alpha=_focal_alpha(alpha),
+            pointwise_weight=None if scalar else w,
+        )
 
     def spec(self, input):
         if input is None:

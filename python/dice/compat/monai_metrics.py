@@ -33,12 +33,29 @@ from .. import metrics
 from .._errors import MAX_CLASSES, DtypeError, OptionError, ShapeError
 from .._masks import as_labels, as_mask
 
-__all__ = ["DiceMetric", "DiceHelper", "MeanIoU", "GeneralizedDiceScore", "ConfusionMatrixMetric", "FBetaScore",
-           "AbsoluteVolumeDifferenceMetric", "HausdorffDistanceMetric", "SurfaceDistanceMetric", "SurfaceDiceMetric",
-           "compute_dice", "compute_iou", "compute_generalized_dice", "get_confusion_matrix",
-           "compute_confusion_matrix_metric", "check_confusion_matrix_metric_name",
-           "compute_absolute_volume_difference", "compute_hausdorff_distance", "compute_average_surface_distance",
-           "compute_surface_dice", "do_metric_reduction"]
+__all__ = [
+    "DiceMetric",
+    "DiceHelper",
+    "MeanIoU",
+    "GeneralizedDiceScore",
+    "ConfusionMatrixMetric",
+    "FBetaScore",
+    "AbsoluteVolumeDifferenceMetric",
+    "HausdorffDistanceMetric",
+    "SurfaceDistanceMetric",
+    "SurfaceDiceMetric",
+    "compute_dice",
+    "compute_iou",
+    "compute_generalized_dice",
+    "get_confusion_matrix",
+    "compute_confusion_matrix_metric",
+    "check_confusion_matrix_metric_name",
+    "compute_absolute_volume_difference",
+    "compute_hausdorff_distance",
+    "compute_average_surface_distance",
+    "compute_surface_dice",
+    "do_metric_reduction",
+]
 
 
 def do_metric_reduction(f, reduction="mean"):
@@ -107,8 +124,10 @@ def _allreduce_counts(local, reduction):
         raise ValueError("the metric buffer is empty on every rank: call the metric on a batch first")
     c, k = int(classes[have][0]), int(entries[have][0])
     if not (classes[have] == c).all() or not (entries[have] == k).all():
-        raise ValueError(f"the ranks buffer matrices of different shapes (classes {classes.astype(int).tolist()}, "
-                         f"entries {entries.astype(int).tolist()})")
+        raise ValueError(
+            f"the ranks buffer matrices of different shapes (classes {classes.astype(int).tolist()}, "
+            f"entries {entries.astype(int).tolist()})"
+        )
     sums = torch.zeros(2, c, k, dtype=torch.float64)
     if local is not None:
         nan = np.isnan(local)
@@ -145,8 +164,9 @@ class _Cumulative:
         """Values of one batch: (B, C, spatial...) arrays, or lists of channel-first (C, spatial...)
         items (each computed as a batch of one, as MONAI does)."""
         if isinstance(y_pred, (list, tuple)):
-            values = np.concatenate([self._compute(np.asarray(p)[None], np.asarray(g)[None], **kwargs)
-                                     for p, g in zip(y_pred, y)])
+            values = np.concatenate(
+                [self._compute(np.asarray(p)[None], np.asarray(g)[None], **kwargs) for p, g in zip(y_pred, y)]
+            )
         else:
             values = np.asarray(self._compute(y_pred, y, **kwargs), dtype=np.float64)
         self._buffer.append(values)
@@ -209,7 +229,7 @@ def _ignore_mask(y, ignore_index):
     if y.shape[1] == 1:
         return as_labels(y, "y") != ignore_index
     if 0 <= ignore_index < y.shape[1]:
-        return ~as_mask(y[:, ignore_index:ignore_index + 1], "y").astype(bool)
+        return ~as_mask(y[:, ignore_index : ignore_index + 1], "y").astype(bool)
     return np.any(as_mask(y, "y"), axis=1, keepdims=True)
 
 
@@ -280,8 +300,10 @@ def _voronoi_regions(gt):
     try:
         from scipy import ndimage
     except ImportError as e:
-        raise ImportError("per_component=True needs scipy (scipy.ndimage labels the components and assigns the "
-                          "Voronoi regions, as in MONAI): pip install scipy") from e
+        raise ImportError(
+            "per_component=True needs scipy (scipy.ndimage labels the components and assigns the "
+            "Voronoi regions, as in MONAI): pip install scipy"
+        ) from e
     structure = ndimage.generate_binary_structure(gt.ndim, gt.ndim)
     components, k = ndimage.label(gt, structure=structure)
     indices = ndimage.distance_transform_edt(components == 0, return_distances=False, return_indices=True)
@@ -317,8 +339,10 @@ def _per_component_dice(y_pred, y, ignore_empty=True):
     as MONAI raises ValueError."""
     p, g = np.asarray(y_pred), np.asarray(y)
     if p.ndim not in (4, 5) or g.ndim not in (4, 5) or p.shape[1] != 2 or g.shape[1] != 2 or p.shape != g.shape:
-        raise ShapeError("per_component requires matching 4D/5D binary tensors (B, 2, H, W) or (B, 2, D, H, W). "
-                         f"Got y_pred={p.shape}, y={g.shape}.")
+        raise ShapeError(
+            "per_component requires matching 4D/5D binary tensors (B, 2, H, W) or (B, 2, D, H, W). "
+            f"Got y_pred={p.shape}, y={g.shape}."
+        )
     pred, gt = _foreground(p), _foreground(g)
     out = np.empty((p.shape[0], 1), dtype=np.float64)
     for b in range(p.shape[0]):
@@ -331,16 +355,18 @@ def _per_component_dice(y_pred, y, ignore_empty=True):
     return out
 
 
-def compute_dice(y_pred, y, include_background=True, ignore_empty=True, num_classes=None, per_component=False,
-                 ignore_index=None):
+def compute_dice(
+    y_pred, y, include_background=True, ignore_empty=True, num_classes=None, per_component=False, ignore_index=None
+):
     """monai.metrics.compute_dice: 2|P∩G| / (|P| + |G|) per (item, kept class), (B, C_kept);
     an empty ground truth gives NaN (ignore_empty) or 1 if the prediction is empty too, else 0.
     per_component=True: (B, 1), see _per_component_dice."""
     if per_component:
         return _per_component_dice(y_pred, y, ignore_empty)
     counts = _counts(y_pred, y, num_classes, _ignore_mask(y, ignore_index))
-    return metrics.overlap_metric(counts, "dice", include_background=include_background,
-                                  empty_gt="nan" if ignore_empty else "one_if_both_empty")
+    return metrics.overlap_metric(
+        counts, "dice", include_background=include_background, empty_gt="nan" if ignore_empty else "one_if_both_empty"
+    )
 
 
 def compute_iou(y_pred, y, include_background=True, ignore_empty=True, ignore_index=None):
@@ -370,9 +396,21 @@ class DiceHelper:
     two-channel y_pred there, so only apply_argmax=False works (its argmax gives one channel, and
     its threshold a bool tensor torch's argmax rejects: both raise, ShapeError / OptionError here)."""
 
-    def __init__(self, include_background=None, threshold=False, apply_argmax=None, activate=False, get_not_nans=True,
-                 reduction="mean_batch", ignore_empty=True, num_classes=None, sigmoid=None, softmax=None,
-                 per_component=False, ignore_index=None):
+    def __init__(
+        self,
+        include_background=None,
+        threshold=False,
+        apply_argmax=None,
+        activate=False,
+        get_not_nans=True,
+        reduction="mean_batch",
+        ignore_empty=True,
+        num_classes=None,
+        sigmoid=None,
+        softmax=None,
+        per_component=False,
+        ignore_index=None,
+    ):
         threshold = threshold if sigmoid is None else sigmoid
         apply_argmax = apply_argmax if softmax is None else softmax
         self.threshold = threshold
@@ -398,9 +436,11 @@ class DiceHelper:
                     p = 1.0 / (1.0 + np.exp(-p))
             p = p > 0.5
             if self.per_component:  # MONAI's torch.argmax then rejects the bool tensor
-                raise OptionError("per_component=True with threshold=True: MONAI's per-component Dice takes the "
-                                  "argmax of the thresholded (bool) prediction, which torch rejects; pass "
-                                  "apply_argmax=False and a binarised two-channel y_pred")
+                raise OptionError(
+                    "per_component=True with threshold=True: MONAI's per-component Dice takes the "
+                    "argmax of the thresholded (bool) prediction, which torch rejects; pass "
+                    "apply_argmax=False and a binarised two-channel y_pred"
+                )
         if self.per_component:
             data = _per_component_dice(p, y, self.ignore_empty)
         else:
@@ -415,8 +455,17 @@ class DiceMetric(_Cumulative):
     digits}, keyed "label_{c}" by absolute class index when True. per_component=True gives one value
     per item, (B, 1) (see _per_component_dice)."""
 
-    def __init__(self, include_background=True, reduction="mean", get_not_nans=False, ignore_empty=True,
-                 num_classes=None, return_with_label=False, per_component=False, ignore_index=None):
+    def __init__(
+        self,
+        include_background=True,
+        reduction="mean",
+        get_not_nans=False,
+        ignore_empty=True,
+        num_classes=None,
+        return_with_label=False,
+        per_component=False,
+        ignore_index=None,
+    ):
         super().__init__(reduction, get_not_nans)
         self.per_component = per_component
         self.include_background = include_background
@@ -428,11 +477,13 @@ class DiceMetric(_Cumulative):
     def _compute(self, y_pred, y):
         if self.per_component:
             if np.ndim(y_pred) < 3:
-                raise ShapeError(f"y_pred should have at least 3 dimensions (batch, channel, spatial), got "
-                                 f"{np.ndim(y_pred)}.")
+                raise ShapeError(
+                    f"y_pred should have at least 3 dimensions (batch, channel, spatial), got {np.ndim(y_pred)}."
+                )
             return _per_component_dice(y_pred, y, self.ignore_empty)
-        return compute_dice(y_pred, y, self.include_background, self.ignore_empty, self.num_classes,
-                            ignore_index=self.ignore_index)
+        return compute_dice(
+            y_pred, y, self.include_background, self.ignore_empty, self.num_classes, ignore_index=self.ignore_index
+        )
 
     def aggregate(self, reduction=None):
         value, not_nans = do_metric_reduction(self._data(), reduction or self.reduction)
@@ -449,8 +500,9 @@ class DiceMetric(_Cumulative):
 class MeanIoU(_Cumulative):
     """monai.metrics.MeanIoU (values of compute_iou)."""
 
-    def __init__(self, include_background=True, reduction="mean", get_not_nans=False, ignore_empty=True,
-                 ignore_index=None):
+    def __init__(
+        self, include_background=True, reduction="mean", get_not_nans=False, ignore_empty=True, ignore_index=None
+    ):
         super().__init__(reduction, get_not_nans)
         self.include_background = include_background
         self.ignore_empty = ignore_empty
@@ -463,8 +515,9 @@ class MeanIoU(_Cumulative):
 _GDS_WEIGHTS = ("square", "simple", "uniform")
 
 
-def compute_generalized_dice(y_pred, y, include_background=True, weight_type="square", sum_over_classes=False,
-                             ignore_index=None, epsilon=1e-8):
+def compute_generalized_dice(
+    y_pred, y, include_background=True, weight_type="square", sum_over_classes=False, ignore_index=None, epsilon=1e-8
+):
     """monai.metrics.compute_generalized_dice: per item 2 sum_c w_c |P_c∩G_c| / sum_c w_c (|P_c| + |G_c|)
     ((B, 1) with sum_over_classes, else per class (B, C_kept) without the sums), w_c = 1/|G_c|^2
     (square), 1/|G_c| (simple) or 1 (uniform); a class absent from the ground truth takes the
@@ -508,8 +561,9 @@ class GeneralizedDiceScore(_Cumulative):
     reduction is mean, sum, mean_channel or sum_channel (per class otherwise); aggregate() returns
     the reduced value only (its `reduction` argument is ignored, as MONAI's deprecation says)."""
 
-    def __init__(self, include_background=True, reduction="mean", weight_type="square", ignore_index=None,
-                 epsilon=1e-8):
+    def __init__(
+        self, include_background=True, reduction="mean", weight_type="square", ignore_index=None, epsilon=1e-8
+    ):
         super().__init__(reduction)
         weight_type = str(getattr(weight_type, "value", weight_type))
         if weight_type not in _GDS_WEIGHTS:
@@ -521,8 +575,9 @@ class GeneralizedDiceScore(_Cumulative):
         self.sum_over_classes = self.reduction in ("sum", "mean", "mean_channel", "sum_channel")
 
     def _compute(self, y_pred, y):
-        return compute_generalized_dice(y_pred, y, self.include_background, self.weight_type, self.sum_over_classes,
-                                        self.ignore_index)
+        return compute_generalized_dice(
+            y_pred, y, self.include_background, self.weight_type, self.sum_over_classes, self.ignore_index
+        )
 
     def aggregate(self, reduction=None):
         return do_metric_reduction(self._data(), self.reduction)[0]
@@ -557,8 +612,9 @@ def get_confusion_matrix(y_pred, y, include_background=True, ignore_index=None):
 def _confusion_nan_gt(p, g, nan):
     """MONAI's matrices when y holds NaN: a NaN voxel is neither tp nor tn, and the (item, class)
     entries holding one get fp = fn = NaN (their positive count is NaN)."""
-    counts = metrics.confusion(as_mask(p, "y_pred"), as_mask(np.where(nan, 0.0, g), "y"), pred_kind="masks",
-                               gt_kind="masks")
+    counts = metrics.confusion(
+        as_mask(p, "y_pred"), as_mask(np.where(nan, 0.0, g), "y"), pred_kind="masks", gt_kind="masks"
+    )
     cm = counts[..., [0, 1, 3, 2]].astype(np.float64)
     b, c = p.shape[:2]
     nan = nan.reshape(b, c, -1)
@@ -616,9 +672,19 @@ def compute_confusion_matrix_metric(metric_name, confusion_matrix):
         raise OptionError("the size of the last dimension of confusion_matrix should be 4.")
     tp, fp, tn, fn = (cm[..., k] for k in range(4))
     p, n = tp + fn, fp + tn
-    simple = {"tpr": (tp, p), "tnr": (tn, n), "ppv": (tp, tp + fp), "npv": (tn, tn + fn), "fnr": (fn, p),
-              "fpr": (fp, n), "fdr": (fp, fp + tp), "for": (fn, fn + tn), "ts": (tp, tp + fn + fp),
-              "acc": (tp + tn, p + n), "f1": (2.0 * tp, 2.0 * tp + fn + fp)}
+    simple = {
+        "tpr": (tp, p),
+        "tnr": (tn, n),
+        "ppv": (tp, tp + fp),
+        "npv": (tn, tn + fn),
+        "fnr": (fn, p),
+        "fpr": (fp, n),
+        "fdr": (fp, fp + tp),
+        "for": (fn, fn + tn),
+        "ts": (tp, tp + fn + fp),
+        "acc": (tp + tn, p + n),
+        "f1": (2.0 * tp, 2.0 * tp + fn + fp),
+    }
     if metric in simple:
         return _ratio(*simple[metric])
     tpr, tnr = _ratio(tp, p), _ratio(tn, n)
@@ -643,8 +709,15 @@ class ConfusionMatrixMetric(_Cumulative):
     item's matrix reduced; otherwise the metric of the reduced matrices. Each entry is
     (value, not_nans) with get_not_nans."""
 
-    def __init__(self, include_background=True, metric_name="hit_rate", compute_sample=False, reduction="mean",
-                 get_not_nans=False, ignore_index=None):
+    def __init__(
+        self,
+        include_background=True,
+        metric_name="hit_rate",
+        compute_sample=False,
+        reduction="mean",
+        get_not_nans=False,
+        ignore_index=None,
+    ):
         super().__init__(reduction, get_not_nans)
         self.include_background = include_background
         self.metric_name = (metric_name,) if isinstance(metric_name, str) else tuple(metric_name)
@@ -693,7 +766,7 @@ def _f_beta(confusion_matrix, beta):
     if cm.shape[-1] != 4:
         raise OptionError("the size of the last dimension of confusion_matrix should be 4.")
     tp, fp, fn = cm[..., 0], cm[..., 1], cm[..., 3]
-    b2 = beta ** 2
+    b2 = beta**2
     return _ratio((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn + fp)
 
 
@@ -752,8 +825,12 @@ class AbsoluteVolumeDifferenceMetric(_Cumulative):
 def _spacing_per_item(spacing, batch):
     """MONAI's spacing forms as one entry per item: None, a number, one per axis, or a sequence
     (one per item) of those."""
-    if isinstance(spacing, (list, tuple)) and spacing and isinstance(spacing[0], (list, tuple, np.ndarray)) \
-            or (spacing is not None and np.ndim(spacing) == 2):
+    if (
+        isinstance(spacing, (list, tuple))
+        and spacing
+        and isinstance(spacing[0], (list, tuple, np.ndarray))
+        or (spacing is not None and np.ndim(spacing) == 2)
+    ):
         if len(spacing) != batch:
             raise OptionError(f"spacing holds {len(spacing)} entries for a batch of {batch}")
         return list(spacing)
@@ -767,55 +844,83 @@ def _surface(y_pred, y, kind, spacing, include_background, distance_metric, **op
         raise OptionError(f"y_pred and y should have same shapes, got {p.shape} and {g.shape}.")
     if p.ndim not in (4, 5) and kind == "surface_dice":
         raise OptionError("y_pred and y should be one-hot encoded: [B,C,H,W] or [B,C,H,W,D].")
-    common = dict(include_background=include_background, distance_metric=distance_metric, pred_kind="masks",
-                  gt_kind="masks", **options)
+    common = dict(
+        include_background=include_background,
+        distance_metric=distance_metric,
+        pred_kind="masks",
+        gt_kind="masks",
+        **options,
+    )
     if distance_metric != "euclidean":
         spacing = None  # MONAI's chessboard/taxicab transforms (scipy's cdt) ignore the spacing
     per_item = _spacing_per_item(spacing, p.shape[0])
     if spacing is None or all(s is per_item[0] for s in per_item):
         return metrics.surface_metric(p, g, kind, spacing=per_item[0] if per_item else None, **common)
-    return np.concatenate([metrics.surface_metric(p[i:i + 1], g[i:i + 1], kind, spacing=s, **common)
-                           for i, s in enumerate(per_item)])
+    return np.concatenate(
+        [metrics.surface_metric(p[i : i + 1], g[i : i + 1], kind, spacing=s, **common) for i, s in enumerate(per_item)]
+    )
 
 
-def compute_hausdorff_distance(y_pred, y, include_background=False, distance_metric="euclidean", percentile=None,
-                               directed=False, spacing=None, ignore_index=None):
+def compute_hausdorff_distance(
+    y_pred,
+    y,
+    include_background=False,
+    distance_metric="euclidean",
+    percentile=None,
+    directed=False,
+    spacing=None,
+    ignore_index=None,
+):
     """monai.metrics.compute_hausdorff_distance: (B, C_kept) maximum (or `percentile`) of the edge
     distances, both directions unless `directed`; NaN for an empty ground truth, inf for an empty
     prediction; NaN for the class `ignore_index` (its voxels are not masked here: the metric class
     does that)."""
-    out = _surface(y_pred, y, "hausdorff", spacing, include_background, distance_metric, percentile=percentile,
-                   directed=directed)
+    out = _surface(
+        y_pred, y, "hausdorff", spacing, include_background, distance_metric, percentile=percentile, directed=directed
+    )
     first = 0 if include_background else 1  # MONAI's class offset, also with one channel
     if ignore_index is not None and 0 <= ignore_index - first < out.shape[1]:
         out[:, ignore_index - first] = np.nan
     return out
 
 
-def compute_average_surface_distance(y_pred, y, include_background=False, symmetric=False,
-                                     distance_metric="euclidean", spacing=None, ignore_index=None):
+def compute_average_surface_distance(
+    y_pred, y, include_background=False, symmetric=False, distance_metric="euclidean", spacing=None, ignore_index=None
+):
     """monai.metrics.compute_average_surface_distance: (B, C_kept) mean distance from the
     prediction's edge voxels to the ground truth's edge (both directions pooled with `symmetric`).
     `ignore_index` only silences MONAI's empty-mask warnings there: the metric class masks."""
-    return _surface(y_pred, y, "average_distance", spacing, include_background, distance_metric,
-                    symmetric=symmetric)
+    return _surface(y_pred, y, "average_distance", spacing, include_background, distance_metric, symmetric=symmetric)
 
 
 def _subvoxel_surface_dice(p, g, thresholds, include_background, spacing):
     """MONAI's use_subvoxels=True per (item, kept class): the library's surfel-area surface Dice
     (surfels on the corner grid, DeepMind's areas; the areas within the class threshold of the
     other surface over all areas, the threshold test in float32 as MONAI's)."""
-    common = dict(include_background=include_background, class_thresholds=thresholds.tolist(), pred_kind="masks",
-                  gt_kind="masks")
+    common = dict(
+        include_background=include_background, class_thresholds=thresholds.tolist(), pred_kind="masks", gt_kind="masks"
+    )
     per_item = _spacing_per_item(spacing, p.shape[0])
     if all(s is per_item[0] for s in per_item):
         return metrics.surface_metric(p, g, "surface_dice_subvoxels", spacing=per_item[0], **common)
-    return np.concatenate([metrics.surface_metric(p[i:i + 1], g[i:i + 1], "surface_dice_subvoxels", spacing=s, **common)
-                           for i, s in enumerate(per_item)])
+    return np.concatenate(
+        [
+            metrics.surface_metric(p[i : i + 1], g[i : i + 1], "surface_dice_subvoxels", spacing=s, **common)
+            for i, s in enumerate(per_item)
+        ]
+    )
 
 
-def compute_surface_dice(y_pred, y, class_thresholds, include_background=False, distance_metric="euclidean",
-                         spacing=None, use_subvoxels=False, ignore_index=None):
+def compute_surface_dice(
+    y_pred,
+    y,
+    class_thresholds,
+    include_background=False,
+    distance_metric="euclidean",
+    spacing=None,
+    use_subvoxels=False,
+    ignore_index=None,
+):
     """monai.metrics.compute_surface_dice: (B, C_kept) fraction of both edges within the class's
     threshold of the other edge; NaN when both are empty, 0 when one is. use_subvoxels=True weighs
     each boundary element by its surfel area (DeepMind's surface Dice). ignore_index's voxels are
@@ -831,14 +936,23 @@ def compute_surface_dice(y_pred, y, class_thresholds, include_background=False, 
     if (thresholds < 0).any():
         raise OptionError("All class thresholds need to be >= 0.")
     if not use_subvoxels:
-        return _surface(y_pred, y, "surface_dice", spacing, include_background, distance_metric,
-                        class_thresholds=thresholds.tolist())
+        return _surface(
+            y_pred,
+            y,
+            "surface_dice",
+            spacing,
+            include_background,
+            distance_metric,
+            class_thresholds=thresholds.tolist(),
+        )
     if distance_metric != "euclidean":
         raise NotImplementedError("use_subvoxels=True is implemented for distance_metric='euclidean' only")
     p, g = as_mask(y_pred, "y_pred"), as_mask(y, "y")
     if p.ndim not in (4, 5) or p.shape != g.shape:
-        raise OptionError(f"y_pred and y should be one-hot encoded [B,C,H,W] or [B,C,H,W,D] arrays of one shape, "
-                          f"got {p.shape} and {g.shape}.")
+        raise OptionError(
+            f"y_pred and y should be one-hot encoded [B,C,H,W] or [B,C,H,W,D] arrays of one shape, "
+            f"got {p.shape} and {g.shape}."
+        )
     kept = p.shape[1] - (0 if include_background or p.shape[1] == 1 else 1)
     if kept != thresholds.size:
         raise OptionError(f"number of classes ({kept}) does not match number of class thresholds ({thresholds.size}).")
@@ -867,10 +981,25 @@ class HausdorffDistanceMetric(_Surface):
 
     function = staticmethod(compute_hausdorff_distance)
 
-    def __init__(self, include_background=False, distance_metric="euclidean", percentile=None, directed=False,
-                 reduction="mean", get_not_nans=False, ignore_index=None):
-        super().__init__(reduction, get_not_nans, ignore_index, include_background=include_background,
-                         distance_metric=distance_metric, percentile=percentile, directed=directed)
+    def __init__(
+        self,
+        include_background=False,
+        distance_metric="euclidean",
+        percentile=None,
+        directed=False,
+        reduction="mean",
+        get_not_nans=False,
+        ignore_index=None,
+    ):
+        super().__init__(
+            reduction,
+            get_not_nans,
+            ignore_index,
+            include_background=include_background,
+            distance_metric=distance_metric,
+            percentile=percentile,
+            directed=directed,
+        )
 
 
 class SurfaceDistanceMetric(_Surface):
@@ -878,10 +1007,23 @@ class SurfaceDistanceMetric(_Surface):
 
     function = staticmethod(compute_average_surface_distance)
 
-    def __init__(self, include_background=False, symmetric=False, distance_metric="euclidean", reduction="mean",
-                 get_not_nans=False, ignore_index=None):
-        super().__init__(reduction, get_not_nans, ignore_index, include_background=include_background,
-                         symmetric=symmetric, distance_metric=distance_metric)
+    def __init__(
+        self,
+        include_background=False,
+        symmetric=False,
+        distance_metric="euclidean",
+        reduction="mean",
+        get_not_nans=False,
+        ignore_index=None,
+    ):
+        super().__init__(
+            reduction,
+            get_not_nans,
+            ignore_index,
+            include_background=include_background,
+            symmetric=symmetric,
+            distance_metric=distance_metric,
+        )
 
 
 class SurfaceDiceMetric(_Surface):
@@ -890,8 +1032,22 @@ class SurfaceDiceMetric(_Surface):
     function = staticmethod(compute_surface_dice)
     masks_inputs = False  # compute_surface_dice masks itself
 
-    def __init__(self, class_thresholds, include_background=False, distance_metric="euclidean", reduction="mean",
-                 get_not_nans=False, use_subvoxels=False, ignore_index=None):
-        super().__init__(reduction, get_not_nans, ignore_index, class_thresholds=list(class_thresholds),
-                         include_background=include_background, distance_metric=distance_metric,
-                         use_subvoxels=use_subvoxels)
+    def __init__(
+        self,
+        class_thresholds,
+        include_background=False,
+        distance_metric="euclidean",
+        reduction="mean",
+        get_not_nans=False,
+        use_subvoxels=False,
+        ignore_index=None,
+    ):
+        super().__init__(
+            reduction,
+            get_not_nans,
+            ignore_index,
+            class_thresholds=list(class_thresholds),
+            include_background=include_background,
+            distance_metric=distance_metric,
+            use_subvoxels=use_subvoxels,
+        )

@@ -31,13 +31,24 @@ class MemoryEfficientSoftDiceLoss:
 
     def __init__(self, apply_nonlin=None, batch_dice=False, do_bg=True, smooth=1.0, ddp=True):
         if apply_nonlin not in _NONLIN:
-            raise OptionError(f"apply_nonlin = {apply_nonlin!r}: pass None, 'softmax' or 'sigmoid' (the activation is "
-                              "fused into the library's passes)")
+            raise OptionError(
+                f"apply_nonlin = {apply_nonlin!r}: pass None, 'softmax' or 'sigmoid' (the activation is "
+                "fused into the library's passes)"
+            )
         if ddp and batch_dice:
-            raise NotImplementedError("ddp=True with batch_dice gathers the sums across workers: all-reduce "
-                                      "dice.dice_stats over the workers instead, or pass ddp=False")
-        self.options = dict(_NONLIN[apply_nonlin], batch=bool(batch_dice), include_background=bool(do_bg),
-                            smooth_nr=float(smooth), smooth_dr=float(smooth), form="negative", clamp_dr=1e-8)
+            raise NotImplementedError(
+                "ddp=True with batch_dice gathers the sums across workers: all-reduce "
+                "dice.dice_stats over the workers instead, or pass ddp=False"
+            )
+        self.options = dict(
+            _NONLIN[apply_nonlin],
+            batch=bool(batch_dice),
+            include_background=bool(do_bg),
+            smooth_nr=float(smooth),
+            smooth_dr=float(smooth),
+            form="negative",
+            clamp_dr=1e-8,
+        )
         losses.family_options(**self.options)  # validates now
 
     def __call__(self, x, y, loss_mask=None, return_grad=False):

@@ -43,16 +43,25 @@ class _SmpLoss:
         self.ignore_index = ignore_index
         act = ("softmax" if mode == "multiclass" else "sigmoid") if from_logits else None
         self.kwargs = dict(
-            sigmoid=act == "sigmoid", softmax=act == "softmax", batch=True, smooth_nr=float(smooth),
-            smooth_dr=float(smooth), clamp_dr=float(eps), zero_absent=True,
+            sigmoid=act == "sigmoid",
+            softmax=act == "softmax",
+            batch=True,
+            smooth_nr=float(smooth),
+            smooth_dr=float(smooth),
+            clamp_dr=float(eps),
+            zero_absent=True,
             classes=None if classes is None else [int(c) for c in classes],
-            form="neg_log" if log_loss else "one_minus", log_eps=float(eps),
+            form="neg_log" if log_loss else "one_minus",
+            log_eps=float(eps),
             weight=None if class_weights is None else np.asarray(class_weights, np.float64),
             weight_mode="after_ratio" if class_weights is None else "weighted_mean",
-            ignore_index=ignore_index, dense_ignore="all_zero" if mode == "multiclass" else "equal",
+            ignore_index=ignore_index,
+            dense_ignore="all_zero" if mode == "multiclass" else "equal",
             # smp's intersection is (sum p + sum t - sum |p - t|) / 2 = sum min(p, t): the
             # library's soft_label form, equal to sum p t for 0/1 targets and p in [0, 1].
-            soft_label=True, **overlap)
+            soft_label=True,
+            **overlap,
+        )
         _family.family_options(**self.kwargs)  # validates now
 
     def _flat(self, y_pred, y_true):
@@ -87,30 +96,94 @@ class DiceLoss(_SmpLoss):
     """smp DiceLoss, which smp computes as Tversky 0.5, 0.5: per class
     (I + smooth) / max(I + (FP + FN) / 2 + smooth, eps), i.e. (2 I + 2 smooth) / (P + G + 2 smooth)."""
 
-    def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
-                 eps=1e-7, class_weights=None):
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
-                         overlap="tversky", alpha=0.5, beta=0.5)
+    def __init__(
+        self,
+        mode,
+        classes=None,
+        log_loss=False,
+        from_logits=True,
+        smooth=0.0,
+        ignore_index=None,
+        eps=1e-7,
+        class_weights=None,
+    ):
+        super().__init__(
+            mode,
+            classes,
+            log_loss,
+            from_logits,
+            smooth,
+            ignore_index,
+            eps,
+            class_weights,
+            overlap="tversky",
+            alpha=0.5,
+            beta=0.5,
+        )
 
 
 class JaccardLoss(_SmpLoss):
     """smp JaccardLoss: per class (I + smooth) / max(P + G - I + smooth, eps) (Tversky 1, 1)."""
 
-    def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
-                 eps=1e-7, class_weights=None):
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
-                         overlap="tversky", alpha=1.0, beta=1.0)
+    def __init__(
+        self,
+        mode,
+        classes=None,
+        log_loss=False,
+        from_logits=True,
+        smooth=0.0,
+        ignore_index=None,
+        eps=1e-7,
+        class_weights=None,
+    ):
+        super().__init__(
+            mode,
+            classes,
+            log_loss,
+            from_logits,
+            smooth,
+            ignore_index,
+            eps,
+            class_weights,
+            overlap="tversky",
+            alpha=1.0,
+            beta=1.0,
+        )
 
 
 class TverskyLoss(_SmpLoss):
     """smp TverskyLoss: per class (I + smooth) / max(I + alpha FP + beta FN + smooth, eps); the
     (weighted) mean over classes is raised to gamma."""
 
-    def __init__(self, mode, classes=None, log_loss=False, from_logits=True, smooth=0.0, ignore_index=None,
-                 eps=1e-7, alpha=0.5, beta=0.5, gamma=1.0, class_weights=None):
-        super().__init__(mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
-                         overlap="tversky", alpha=float(alpha), beta=float(beta), gamma=float(gamma),
-                         gamma_on_mean=True)
+    def __init__(
+        self,
+        mode,
+        classes=None,
+        log_loss=False,
+        from_logits=True,
+        smooth=0.0,
+        ignore_index=None,
+        eps=1e-7,
+        alpha=0.5,
+        beta=0.5,
+        gamma=1.0,
+        class_weights=None,
+    ):
+        super().__init__(
+            mode,
+            classes,
+            log_loss,
+            from_logits,
+            smooth,
+            ignore_index,
+            eps,
+            class_weights,
+            overlap="tversky",
+            alpha=float(alpha),
+            beta=float(beta),
+            gamma=float(gamma),
+            gamma_on_mean=True,
+        )
 
 
 def _as_float(a, name):
@@ -145,8 +218,9 @@ class SoftBCEWithLogitsLoss:
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", smooth_factor=None, pos_weight=None):
         self.weight = None if weight is None else np.asarray(host_array(weight, "weight"), dtype=np.float64)
-        self.pos_weight = None if pos_weight is None else np.asarray(host_array(pos_weight, "pos_weight"),
-                                                                     dtype=np.float64)
+        self.pos_weight = (
+            None if pos_weight is None else np.asarray(host_array(pos_weight, "pos_weight"), dtype=np.float64)
+        )
         self.ignore_index, self.reduction, self.smooth_factor = ignore_index, reduction, smooth_factor
 
     def __call__(self, y_pred, y_true, return_grad=False):
@@ -237,8 +311,16 @@ class SoftCrossEntropyLoss:
                 x3 = xm if xm.ndim > 2 else xm[..., None]
                 lab3 = safe[:, None] if xm.ndim > 2 else safe[:, None, None]
                 mask = None if keep is None else np.ones(lab3.shape) * keep.reshape(lab3.shape)
-                out = _family.loss(x3, lab3, to_onehot_y=True, pointwise="softmax_ce", label_smoothing=e,
-                                   lambda_overlap=0.0, return_grad=return_grad, loss_mask=mask)
+                out = _family.loss(
+                    x3,
+                    lab3,
+                    to_onehot_y=True,
+                    pointwise="softmax_ce",
+                    label_smoothing=e,
+                    lambda_overlap=0.0,
+                    return_grad=return_grad,
+                    loss_mask=mask,
+                )
                 v, g = out if return_grad else (out, None)
                 g = None if g is None else g.reshape(xm.shape)
                 scale = kept / count if self.reduction == "mean" else kept
@@ -274,8 +356,19 @@ class FocalLoss:
     library's sigmoid focal map for 0/1 targets without reduced_threshold; soft targets,
     reduced_threshold and `normalized` use the vectorised numpy form."""
 
-    def __init__(self, mode, alpha=None, gamma=2.0, ignore_index=None, from_logits=True, eps=1e-7,
-                 reduction="mean", normalized=False, reduced_threshold=None, class_weights=None):
+    def __init__(
+        self,
+        mode,
+        alpha=None,
+        gamma=2.0,
+        ignore_index=None,
+        from_logits=True,
+        eps=1e-7,
+        reduction="mean",
+        normalized=False,
+        reduced_threshold=None,
+        class_weights=None,
+    ):
         if mode not in MODES:
             raise OptionError(f"mode = {mode!r} is not one of {MODES}")
         if class_weights is not None and mode == "binary":
@@ -287,8 +380,9 @@ class FocalLoss:
 
     def _one(self, x, t, need_grad):
         """(value, d value/d x or None) of smp's focal_loss_with_logits on 1-D x, t."""
-        l, f, dl, df = _smp_functional.sigmoid_focal_elements(x, t, self.gamma, self.alpha, self.reduced_threshold,
-                                                              self.normalized, need_grad)
+        l, f, dl, df = _smp_functional.sigmoid_focal_elements(
+            x, t, self.gamma, self.alpha, self.reduced_threshold, self.normalized, need_grad
+        )
         return _smp_functional._reduce(l, f, dl, df, self.reduction, self.normalized, 1e-6)
 
     def __call__(self, y_pred, y_true, return_grad=False):
@@ -321,8 +415,9 @@ class FocalLoss:
                 if y.shape != x.shape:
                     raise ShapeError(f"y_pred.shape = {x.shape} and y_true.shape = {y.shape} must agree")
                 if self.ignore_index is not None:
-                    raise ShapeError("multilabel with ignore_index: smp indexes each class with the (B, C, ...) "
-                                     "mask, which fails")
+                    raise ShapeError(
+                        "multilabel with ignore_index: smp indexes each class with the (B, C, ...) mask, which fails"
+                    )
                 keep = None
             values = []
             gl = []
@@ -392,7 +487,7 @@ class MCCLoss:
             dnum_dp = -(tp + fn)
             dden_dp = den / 2 * (1 / a - 1 / d)
             dl_di = -dnum_di / den
-            dl_dp = -(dnum_dp * den - num * dden_dp) / den ** 2
+            dl_dp = -(dnum_dp * den - num * dden_dp) / den**2
             grad = dl_di * y.astype(np.float64).reshape(x.shape) + dl_dp
         return _out(value, grad, x, return_grad)
 
@@ -400,6 +495,12 @@ class MCCLoss:
 
 
 losses = types.SimpleNamespace(
-    _functional=_smp_functional, DiceLoss=DiceLoss, JaccardLoss=JaccardLoss, TverskyLoss=TverskyLoss,
-    FocalLoss=FocalLoss, SoftBCEWithLogitsLoss=SoftBCEWithLogitsLoss, SoftCrossEntropyLoss=SoftCrossEntropyLoss,
-    MCCLoss=MCCLoss)
+    _functional=_smp_functional,
+    DiceLoss=DiceLoss,
+    JaccardLoss=JaccardLoss,
+    TverskyLoss=TverskyLoss,
+    FocalLoss=FocalLoss,
+    SoftBCEWithLogitsLoss=SoftBCEWithLogitsLoss,
+    SoftCrossEntropyLoss=SoftCrossEntropyLoss,
+    MCCLoss=MCCLoss,
+)

@@ -16,8 +16,10 @@ from .._errors import DtypeError
 
 def _check_bool(name, mask):
     if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
-        raise DtypeError(f"{name} must be a numpy array of dtype bool (as surface_distance requires), "
-                         f"got {type(mask).__name__}" + (f" of dtype {mask.dtype}" if isinstance(mask, np.ndarray) else ""))
+        raise DtypeError(
+            f"{name} must be a numpy array of dtype bool (as surface_distance requires), "
+            f"got {type(mask).__name__}" + (f" of dtype {mask.dtype}" if isinstance(mask, np.ndarray) else "")
+        )
 
 
 def compute_surface_distances(mask_gt, mask_pred, spacing_mm):

@@ -46,8 +46,10 @@ class _Metric:
             onehot = (True, True)
         else:
             onehot = (p > t, t > p)
-        return tuple(("argmax" if np.asarray(a).dtype.kind == "f" else "masks") if o else "labels"
-                     for a, o in zip((preds, target), onehot))
+        return tuple(
+            ("argmax" if np.asarray(a).dtype.kind == "f" else "masks") if o else "labels"
+            for a, o in zip((preds, target), onehot)
+        )
 
     def _classes(self, preds, target):
         if self.num_classes is not None:
@@ -59,8 +61,9 @@ class _Metric:
     def _counts(self, preds, target):
         """Exact (tp, fp, fn, tn) counts (B, C_kept, 4)."""
         pk, tk = self._kinds(preds, target)
-        counts = metrics.confusion(np.asarray(preds), np.asarray(target), num_classes=self._classes(preds, target),
-                                   pred_kind=pk, gt_kind=tk)
+        counts = metrics.confusion(
+            np.asarray(preds), np.asarray(target), num_classes=self._classes(preds, target), pred_kind=pk, gt_kind=tk
+        )
         return counts if self.include_background or counts.shape[1] == 1 else counts[:, 1:]
 
     def update(self, preds, target):
@@ -96,8 +99,15 @@ class GeneralizedDiceScore(_Metric):
     """Per sample: 2 sum_c w_c |P_c ∩ G_c| / sum_c w_c (|P_c| + |G_c|), w_c = 1/|G_c|^2 (square),
     1/|G_c| (simple) or 1 (linear); the score is the mean over samples (per class with per_class)."""
 
-    def __init__(self, num_classes, include_background=True, per_class=False, weight_type="square",
-                 input_format="one-hot", **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        include_background=True,
+        per_class=False,
+        weight_type="square",
+        input_format="one-hot",
+        **kwargs,
+    ):
         metrics.generalized_dice_score(np.zeros((1, 1, 4), np.uint64), weight_type=weight_type)  # validates
         self.per_class = per_class
         self.weight_type = weight_type
@@ -105,10 +115,12 @@ class GeneralizedDiceScore(_Metric):
 
     def _state(self, preds, target):
         pk, tk = self._kinds(preds, target)
-        counts = metrics.confusion(np.asarray(preds), np.asarray(target), num_classes=self.num_classes,
-                                   pred_kind=pk, gt_kind=tk)
-        score = metrics.generalized_dice_score(counts, include_background=self.include_background,
-                                               weight_type=self.weight_type, per_class=self.per_class)
+        counts = metrics.confusion(
+            np.asarray(preds), np.asarray(target), num_classes=self.num_classes, pred_kind=pk, gt_kind=tk
+        )
+        score = metrics.generalized_dice_score(
+            counts, include_background=self.include_background, weight_type=self.weight_type, per_class=self.per_class
+        )
         # torchmetrics squeezes: one kept class with per_class gives a 0-d value
         return np.asarray(score, dtype=np.float64).squeeze(), counts.shape[0]
 
@@ -122,14 +134,25 @@ class DiceScore(_Metric):
     of the classes, "weighted" weighs them by |G_c|, "none" keeps them; aggregation_level
     "global" sums the samples first. compute() is the NaN-skipping mean over samples."""
 
-    def __init__(self, num_classes, include_background=True, average="macro", aggregation_level="samplewise",
-                 input_format="one-hot", **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        include_background=True,
+        average="macro",
+        aggregation_level="samplewise",
+        input_format="one-hot",
+        **kwargs,
+    ):
         if average not in ("micro", "macro", "weighted", "none", None):
-            raise OptionError(f"Expected argument `average` to be one of ['micro', 'macro', 'weighted', 'none'] "
-                              f"or None, but got {average}.")
+            raise OptionError(
+                f"Expected argument `average` to be one of ['micro', 'macro', 'weighted', 'none'] "
+                f"or None, but got {average}."
+            )
         if aggregation_level not in ("samplewise", "global"):
-            raise OptionError("Expected argument `aggregation_level` to be one of `samplewise`, `global`, but got "
-                              f"{aggregation_level}")
+            raise OptionError(
+                "Expected argument `aggregation_level` to be one of `samplewise`, `global`, but got "
+                f"{aggregation_level}"
+            )
         self.average = average
         self.aggregation_level = aggregation_level
         super().__init__(num_classes, include_background, input_format)
@@ -200,11 +223,20 @@ class HausdorffDistance(_Metric):
     between the edge voxels of prediction and target (directed: prediction to target), in units of
     `spacing`; compute() is the mean over every (sample, class) pair."""
 
-    def __init__(self, num_classes, include_background=False, distance_metric="euclidean", spacing=None,
-                 directed=False, input_format="one-hot", **kwargs):
+    def __init__(
+        self,
+        num_classes,
+        include_background=False,
+        distance_metric="euclidean",
+        spacing=None,
+        directed=False,
+        input_format="one-hot",
+        **kwargs,
+    ):
         if distance_metric not in ("euclidean", "chessboard", "taxicab"):
-            raise OptionError(f"distance_metric = {distance_metric!r} is not one of 'euclidean', 'chessboard', "
-                              "'taxicab'")
+            raise OptionError(
+                f"distance_metric = {distance_metric!r} is not one of 'euclidean', 'chessboard', 'taxicab'"
+            )
         self.distance_metric = distance_metric
         self.spacing = spacing
         self.directed = directed
@@ -212,11 +244,18 @@ class HausdorffDistance(_Metric):
 
     def _distances(self, preds, target):
         pk, tk = self._kinds(preds, target)
-        return metrics.surface_metric(np.asarray(preds), np.asarray(target), "hausdorff",
-                                      num_classes=self._classes(preds, target),
-                                      include_background=self.include_background,
-                                      distance_metric=self.distance_metric, directed=self.directed,
-                                      spacing=self.spacing, pred_kind=pk, gt_kind=tk)
+        return metrics.surface_metric(
+            np.asarray(preds),
+            np.asarray(target),
+            "hausdorff",
+            num_classes=self._classes(preds, target),
+            include_background=self.include_background,
+            distance_metric=self.distance_metric,
+            directed=self.directed,
+            spacing=self.spacing,
+            pred_kind=pk,
+            gt_kind=tk,
+        )
 
     def _state(self, preds, target):
         hd = self._distances(preds, target)
@@ -226,8 +265,15 @@ class HausdorffDistance(_Metric):
         return np.float64(sum(s for s, _ in states) / sum(n for _, n in states))
 
 
-def dice_score(preds, target, num_classes, include_background=True, average="macro", input_format="one-hot",
-               aggregation_level="samplewise"):
+def dice_score(
+    preds,
+    target,
+    num_classes,
+    include_background=True,
+    average="macro",
+    input_format="one-hot",
+    aggregation_level="samplewise",
+):
     """torchmetrics.functional.segmentation.dice_score: DiceScore's value per sample, (B,), or
     (B, C_kept) with average "none" ((1, ...) with aggregation_level "global")."""
     m = DiceScore(num_classes, include_background, average, aggregation_level, input_format)
@@ -247,8 +293,16 @@ def mean_iou(preds, target, num_classes=None, include_background=True, per_class
     return _divide(np.nansum(iou, axis=-1), (union > 0).sum(axis=-1))
 
 
-def hausdorff_distance(preds, target, num_classes, include_background=False, distance_metric="euclidean",
-                       spacing=None, directed=False, input_format="one-hot"):
+def hausdorff_distance(
+    preds,
+    target,
+    num_classes,
+    include_background=False,
+    distance_metric="euclidean",
+    spacing=None,
+    directed=False,
+    input_format="one-hot",
+):
     """torchmetrics.functional.segmentation.hausdorff_distance: (B, C_kept) distances."""
     m = HausdorffDistance(num_classes, include_background, distance_metric, spacing, directed, input_format)
     return m._distances(preds, target)
@@ -283,8 +337,9 @@ def _gds_per_sample(counts, weight_type, per_class):
     return np.where(den != 0, _divide(num, np.where(den != 0, den, 1.0)), 0.0)
 
 
-def generalized_dice_score(preds, target, num_classes, include_background=True, per_class=False,
-                           weight_type="square", input_format="one-hot"):
+def generalized_dice_score(
+    preds, target, num_classes, include_background=True, per_class=False, weight_type="square", input_format="one-hot"
+):
     """torchmetrics.functional.segmentation.generalized_dice_score: the Generalized Dice score of
     every sample, (B,), or of every (sample, kept class) with per_class, (B, C_kept), float64
     (torchmetrics computes in float32). Counts come from the library's exact confusion kernel;
@@ -296,11 +351,13 @@ def generalized_dice_score(preds, target, num_classes, include_background=True, 
     if not isinstance(per_class, bool):
         raise OptionError(f"Expected argument `per_class` must be a boolean, but got {per_class}.")
     if weight_type not in _GDS_WEIGHTS:
-        raise OptionError("Expected argument `weight_type` to be one of 'square', 'simple', 'linear', but got "
-                          f"{weight_type}.")
+        raise OptionError(
+            f"Expected argument `weight_type` to be one of 'square', 'simple', 'linear', but got {weight_type}."
+        )
     if input_format not in _FORMATS:
-        raise OptionError("Expected argument `input_format` to be one of 'one-hot', 'index', 'mixed', but got "
-                          f"{input_format}.")
+        raise OptionError(
+            f"Expected argument `input_format` to be one of 'one-hot', 'index', 'mixed', but got {input_format}."
+        )
     onehot_ndim = max(np.ndim(preds), np.ndim(target)) + (1 if input_format == "index" else 0)
     if onehot_ndim < 3:
         raise NdimError(f"Expected both `preds` and `target` to have at least 3 dimensions, but got {onehot_ndim}.")
