@@ -286,8 +286,8 @@ mod tests {
     #[test]
     fn every_code_has_a_distinct_string() {
         let all: Vec<String> = (0..=23)
-            // SAFETY: dice_status_string returns a static NUL-terminated string.
             .map(|c| {
+                // SAFETY: dice_status_string returns a static NUL-terminated string.
                 unsafe { CStr::from_ptr(dice_status_string(c)) }.to_string_lossy().into_owned()
             })
             .collect();

@@ -122,9 +122,12 @@ fn resolve_tau((kind, u, steps): (u8, f64, Vec<i32>), s: &[f64]) -> f64 {
     }
 }
 
-fn case() -> impl Strategy<
-    Value = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, (u8, f64, Vec<i32>), (u8, f64, Vec<i32>)),
-> {
+/// A tolerance: (how it is drawn, the value, the grid offset it is drawn near).
+type Tolerance = (u8, f64, Vec<i32>);
+/// Shape, prediction, ground truth, spacing and two tolerances.
+type Case = (Vec<usize>, Vec<u8>, Vec<u8>, Vec<f64>, Tolerance, Tolerance);
+
+fn case() -> impl Strategy<Value = Case> {
     (2usize..=3)
         .prop_flat_map(|k| {
             let max = if k == 2 { 13 } else { 6 };
@@ -258,7 +261,7 @@ fn empty_mask_conventions() {
 #[test]
 fn bad_input_errors() {
     let ctx = Context::single();
-    let v = vec![0u8; 48];
+    let v = [0u8; 48];
     let d = |shape: &[usize]| {
         Decisions::Masks(
             TensorView::contiguous("m", &v[..shape.iter().product::<usize>()], shape).unwrap(),
